@@ -1,0 +1,27 @@
+import { loadConfig } from '../../../config/config';
+import { createLogger } from '../../logging/logger';
+import { openDatabase } from '../database';
+
+/** `npm run migrate` (up: apply pending) and `npm run migrate:revert` (down: undo the last one). */
+async function main() {
+  const direction = process.argv[2] ?? 'up';
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrationsRun: false, logger });
+  try {
+    if (direction === 'down') {
+      await db.dataSource.undoLastMigration({ transaction: 'each' });
+      logger.info('reverted the last migration');
+    } else {
+      const applied = await db.dataSource.runMigrations({ transaction: 'each' });
+      logger.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations applied' : 'nothing to migrate');
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`migrate failed: ${(err as Error).message}`);
+  process.exit(1);
+});

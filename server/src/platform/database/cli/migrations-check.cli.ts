@@ -1,0 +1,25 @@
+import { pendingSchemaChanges } from '../data-source';
+import { withScratchDatabase } from './with-database';
+
+/**
+ * `npm run migrations:check`: applies every migration to an empty real PostgreSQL and fails when the
+ * entities would still need changes, i.e. someone changed an entity without writing a migration.
+ */
+async function main() {
+  const pending = await withScratchDatabase(async (ds) => {
+    await ds.runMigrations({ transaction: 'each' });
+    return pendingSchemaChanges(ds);
+  });
+  if (pending.length) {
+    console.error('migrations:check: the entities differ from what the migrations create. Pending SQL:');
+    for (const q of pending) console.error(`  ${q};`);
+    console.error('Run `npm run migration:generate -- <Name>` and commit the new file in migrations/.');
+    process.exit(1);
+  }
+  console.log('migrations:check: the migrations match the entities.');
+}
+
+main().catch((err) => {
+  console.error(`migrations:check failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+import { AuditLogEntity } from '../../modules/audit/audit-log.entity';
+import { CatalogTemplateEntity } from '../../modules/catalog/catalog-template.entity';
+import { RepositoryEntity } from '../../modules/catalog/repository.entity';
+import { ConfigurationEntity } from '../../modules/configuration/configuration.entity';
+import { ConnectionEntity } from '../../modules/connections/connection.entity';
+import { SessionEntity } from '../../modules/sessions/session.entity';
+import { UserEntity } from '../../modules/users/user.entity';
+
+/** Every entity of the application; the migrations must create exactly these tables (migrations:check). */
+export const ENTITIES = [
+  UserEntity,
+  SessionEntity,
+  ConnectionEntity,
+  RepositoryEntity,
+  CatalogTemplateEntity,
+  ConfigurationEntity,
+  AuditLogEntity,
+];
