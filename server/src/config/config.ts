@@ -42,7 +42,7 @@ export const CLUSTER_MODES = ['auto', 'in-cluster', 'kubeconfig', 'local', 'none
 
 /** The table of variables: the README's configuration table mirrors it (a test keeps them in step). */
 export const envSchema = z.object({
-  PORT: intFromEnv(1, 65535).default(8080),
+  PORT: intFromEnv(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: postgresUrl.optional(),
   STREAMSPACE_DATA_DIR: z.string().min(1).default('.streamspace'),
@@ -50,7 +50,7 @@ export const envSchema = z.object({
   STREAMSPACE_MIGRATIONS_RUN: booleanFromEnv.default(true),
   STREAMSPACE_GRAPHQL_INTROSPECTION: booleanFromEnv.default(true),
   STREAMSPACE_GRAPHQL_IDE: booleanFromEnv.default(true),
-  STREAMSPACE_GRAPHQL_MAX_DEPTH: intFromEnv(2, 100).default(12),
+  STREAMSPACE_GRAPHQL_MAX_DEPTH: intFromEnv(2, 100).default(20),
   STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(2000),
   STREAMSPACE_CLUSTER: z.enum(CLUSTER_MODES, { message: `expected one of ${CLUSTER_MODES.join(', ')}` }).default('auto'),
   STREAMSPACE_SHUTDOWN_TIMEOUT: durationFromEnv.default(10_000),

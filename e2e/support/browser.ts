@@ -1,0 +1,85 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { artifactDir, slug } from './artifacts'
+
+/** Debian's Chromium (`apt-get install -y chromium`); playwright-core downloads no browser of its own. */
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+
+// Quiet, deterministic Chromium: no sandbox (runs as root in CI), no GPU, and none of the browser's
+// own background traffic, so every request seen comes from the page under test.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** Every URL the pages of a browser context asked for: documents, scripts, styles, fonts, workers, fetches, WebSockets. */
+export class RequestRecorder {
+  readonly urls: string[] = []
+
+  attach(context: BrowserContext): void {
+    context.on('request', (request) => this.urls.push(request.url()))
+    const watchWebSockets = (page: Page): void => {
+      page.on('websocket', (socket) => this.urls.push(socket.url()))
+    }
+    context.pages().forEach(watchWebSockets)
+    context.on('page', watchWebSockets)
+  }
+
+  /** URLs whose origin is not `allowedOrigin` (e.g. `http://127.0.0.1:41234`); in-page data: and blob: URLs are local. */
+  externalTo(allowedOrigin: string): string[] {
+    const allowed = new URL(allowedOrigin)
+    const allowedHosts = new Set([allowed.host])
+    return this.urls.filter((raw) => {
+      const url = new URL(raw)
+      if (url.protocol === 'data:' || url.protocol === 'blob:') return false
+      const sameScheme = url.protocol === allowed.protocol || url.protocol === (allowed.protocol === 'https:' ? 'wss:' : 'ws:')
+      return !(sameScheme && allowedHosts.has(url.host))
+    })
+  }
+}
+
+export interface BrowserSession {
+  readonly context: BrowserContext
+  readonly page: Page
+  readonly requests: RequestRecorder
+  close(): Promise<void>
+}
+
+/** Launches Chromium with a fresh, throw-away profile and one open page whose requests are recorded. */
+export async function launchBrowser(): Promise<BrowserSession> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'streamspace-e2e-chromium-'))
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 900 },
+  })
+  const requests = new RequestRecorder()
+  requests.attach(context)
+  const page = context.pages()[0] ?? (await context.newPage())
+  return {
+    context,
+    page,
+    requests,
+    async close() {
+      await context.close()
+      await rm(userDataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Saves `e2e/artifacts/<test>/<step>.png` and returns its path. */
+export async function saveScreenshot(page: Page, testName: string, step: string): Promise<string> {
+  const path = join(artifactDir(testName), `${slug(step)}.png`)
+  await page.screenshot({ path, fullPage: true })
+  return path
+}

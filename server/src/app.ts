@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { pinoHttp } from 'pino-http';
+import { WebSocketServer } from 'ws';
+import type { AppConfig } from './config/config';
+import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
+import { openDatabase, pingDatabase, type Database } from './platform/database/database';
+import type { GraphQLContext } from './platform/graphql/context';
+import { createErrorFormatter } from './platform/graphql/errors';
+import { assertWithinLimits } from './platform/graphql/limits';
+import { LoaderRegistry } from './platform/graphql/loaders';
+import { createAppPubSub, type AppPubSub } from './platform/graphql/pubsub';
+import { buildAppSchema } from './platform/graphql/schema';
+import { healthRoutes, type ReadinessCheck } from './platform/http/health.routes';
+import { ideRoutes } from './platform/http/ide.routes';
+import { AppMetrics } from './platform/http/metrics';
+import { createLogger, logScope, type Logger } from './platform/logging/logger';
+
+/** The services every module may use; resolvers receive this object in their constructor. */
+export interface AppServices {
+  config: AppConfig;
+  logger: Logger;
+  buildInfo: BuildInfo;
+  database: Database;
+  pubSub: AppPubSub;
+  metrics: AppMetrics;
+}
+
+export interface App {
+  services: AppServices;
+  httpServer: http.Server;
+  /** http://host:port once listening. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function requestIdMiddleware(req: Request, res: Response, next: NextFunction) {
+  const incoming = req.header('x-request-id');
+  const reqId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  (req as Request & { id: string }).id = reqId;
+  res.setHeader('X-Request-Id', reqId);
+  // Everything done for this request, however deep, logs with its id (see the logger's mixin).
+  logScope.run({ reqId }, next);
+}
+
+/** Client builds served by this server in production (issue 8 fills them). */
+function serveClient(app: express.Express, mount: string, dir: string) {
+  const index = path.join(dir, 'index.html');
+  if (!fs.existsSync(index)) return;
+  app.use(mount, express.static(dir, { index: false }));
+  // History-mode routing: unknown paths under the mount get the app's index.html.
+  app.get(`${mount === '/' ? '' : mount}/{*rest}`, (req, res, next) => (req.accepts('html') ? res.sendFile(index) : next()));
+}
+
+export async function createApp(config: AppConfig, options: { logger?: Logger } = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const buildInfo = readBuildInfo(config.build);
+  const metrics = new AppMetrics();
+  const pubSub = createAppPubSub();
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    migrationsRun: config.migrationsRun,
+    logger,
+  });
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics };
+
+  try {
+    const schema = await buildAppSchema({ services, pubSub });
+    const limits = { maxDepth: config.graphql.maxDepth, maxComplexity: config.graphql.maxComplexity };
+    const formatError = createErrorFormatter(logger, () => logScope.getStore()?.reqId);
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+    const httpServer = http.createServer(app);
+
+    // graphql-ws on the same port and path as HTTP GraphQL.
+    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+    const extraRules = config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule];
+    const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext }>(
+      {
+        schema,
+        context: (ctx) => ctx.extra.context as unknown as Record<string, unknown>,
+        onSubscribe: (ctx, _id, payload) => {
+          const requestId = randomUUID();
+          const request = ctx.extra.request;
+          const context: GraphQLContext = {
+            requestId,
+            logger: logger.child({ reqId: requestId }),
+            caller: null,
+            loaders: new LoaderRegistry(),
+            clientIp: request.socket.remoteAddress,
+            userAgent: request.headers['user-agent'],
+          };
+          (ctx.extra as { context?: GraphQLContext }).context = context;
+          let document;
+          try {
+            document = parse(payload.query, { maxTokens: 10_000 });
+          } catch (err) {
+            return [err as GraphQLError];
+          }
+          const errors = validate(schema, document, [...specifiedRules, ...extraRules]);
+          if (errors.length) return [...errors];
+          try {
+            assertWithinLimits(schema, document, payload.variables ?? undefined, payload.operationName, limits);
+          } catch (err) {
+            return [err as GraphQLError];
+          }
+          const args: ExecutionArgs = {
+            schema,
+            document,
+            variableValues: payload.variables,
+            operationName: payload.operationName,
+            contextValue: context,
+          };
+          return args;
+        },
+        onNext: (ctx, _id, _payload, _args, result) => {
+          if (!('errors' in result) || !result.errors?.length) return;
+          const format = createErrorFormatter(logger, () => ctx.extra.context?.requestId);
+          return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
+        },
+        onError: (ctx, _id, payload, errors) => {
+          metricsRecord(payload.operationName, 'error');
+          const format = createErrorFormatter(logger, () => ctx.extra.context?.requestId);
+          return errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError);
+        },
+        onComplete: (_ctx, _id, payload) => metricsRecord(payload.operationName, 'success'),
+      },
+      wsServer,
+    );
+    function metricsRecord(name: string | null | undefined, outcome: 'success' | 'error') {
+      metrics.recordSubscription(name ?? undefined, outcome);
+    }
+
+    const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
+      requestDidStart: async () => ({
+        didResolveOperation: async ({ document, request, operationName }) => {
+          assertWithinLimits(schema, document, request.variables, operationName, limits);
+        },
+      }),
+    };
+
+    const apollo = new ApolloServer<GraphQLContext>({
+      schema,
+      introspection: config.graphql.introspection,
+      includeStacktraceInErrorResponses: false,
+      csrfPrevention: true,
+      parseOptions: { maxTokens: 10_000 },
+      formatError,
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
+        {
+          serverWillStart: async () => ({
+            drainServer: async () => {
+              await wsCleanup.dispose();
+            },
+          }),
+        },
+        ApolloServerPluginLandingPageDisabled(),
+        metrics.apolloPlugin(),
+        limitsPlugin,
+      ],
+    });
+    await apollo.start();
+
+    const readiness = (): ReadinessCheck[] => [
+      {
+        name: 'database',
+        check: async () => {
+          await pingDatabase(database.dataSource, config.dbHealthTimeoutMs);
+          return { target: database.description };
+        },
+      },
+    ];
+
+    app.use(requestIdMiddleware);
+    app.use(
+      pinoHttp({
+        logger,
+        genReqId: (req) => (req as Request & { id: string }).id,
+        autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      }),
+    );
+    app.use(metrics.httpMiddleware());
+    app.use(healthRoutes(readiness));
+    app.get('/metrics', async (_req, res) => {
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    });
+    if (config.graphql.ide) app.use(ideRoutes());
+    app.use(
+      '/graphql',
+      express.json({ limit: '1mb' }),
+      expressMiddleware(apollo, {
+        context: async ({ req }): Promise<GraphQLContext> => {
+          const requestId = (req as Request & { id: string }).id;
+          return {
+            requestId,
+            logger: (req as Request & { log: Logger }).log,
+            caller: null,
+            loaders: new LoaderRegistry(),
+            clientIp: req.ip,
+            userAgent: req.header('user-agent'),
+          };
+        },
+      }),
+    );
+    const root = path.resolve(__dirname, __filename.endsWith('.ts') ? '../..' : '../../../..');
+    serveClient(app, '/admin', path.join(root, 'client-admin', 'dist'));
+    serveClient(app, '/', path.join(root, 'client-portal', 'dist'));
+    app.use((req, res) => {
+      res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
+    });
+    app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+      // Body-parser errors (malformed JSON, too large) are the client's; anything else is ours.
+      const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+      if (status === 500) logger.error({ err, reqId: (req as Request & { id?: string }).id }, 'unhandled HTTP error');
+      res.status(status).json({
+        error: status === 500 ? 'internal' : (err.type ?? 'bad_request'),
+        message: status === 500 ? `Internal server error (request id ${(req as Request & { id?: string }).id})` : err.message,
+      });
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    const address = httpServer.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${host}:${port}`;
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        logger.info('shutting down: draining HTTP and WebSocket connections');
+        try {
+          await apollo.stop(); // stops listening, drains HTTP (grace period), then runs drainServer (ws)
+        } finally {
+          await database.close();
+          logger.info('shutdown complete');
+        }
+      })());
+
+    return { services, httpServer, url, stop };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}

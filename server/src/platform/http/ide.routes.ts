@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { Router } from 'express';
+
+/** Where `npm run -w server build:ide` puts the bundled GraphiQL (server/dist-ide). */
+export function ideDir(): string {
+  // src/platform/http (source) or dist/server/src/platform/http (compiled): both sit under server/.
+  let dir = __dirname;
+  while (path.basename(dir) !== 'server' && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, 'dist-ide');
+}
+
+/**
+ * The GraphQL IDE: GraphiQL bundled from npm and served from this server, so it works on an
+ * air-gapped cluster (no CDN). `GET /graphql` from a browser (Accept: text/html) gets the page;
+ * every other request falls through to the GraphQL endpoint.
+ */
+export function ideRoutes(): Router {
+  const router = Router();
+  const dir = ideDir();
+  const index = path.join(dir, 'index.html');
+  router.use('/graphql-ide', express.static(dir, { index: false, immutable: true, maxAge: '1y' }));
+  router.get('/graphql', (req, res, next) => {
+    if (!req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) || req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
+    if (typeof req.query.query === 'string') return next(); // a GET query, not a page load
+    if (!fs.existsSync(index)) {
+      res.status(503).type('text/plain').send('The GraphQL IDE is not built. Run `npm run build` (or `npm run -w server build:ide`).');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+  return router;
+}

@@ -1,0 +1,84 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics of one server instance (its own registry, so tests can run several servers in
+ * one process): process metrics, HTTP requests by route, GraphQL operations by name.
+ */
+export class AppMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'streamspace_http_requests_total',
+    help: 'HTTP requests served, by method, route and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'streamspace_http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method, route and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly graphqlOperations = new Counter({
+    name: 'streamspace_graphql_operations_total',
+    help: 'GraphQL operations executed, by operation name, type and outcome (success or error).',
+    labelNames: ['operation_name', 'operation_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly graphqlDuration = new Histogram({
+    name: 'streamspace_graphql_operation_duration_seconds',
+    help: 'GraphQL operation duration in seconds, by operation name and type.',
+    labelNames: ['operation_name', 'operation_type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Express middleware; the route label is the matched route pattern, never the raw URL (bounded cardinality). */
+  httpMiddleware() {
+    return (req: Request, res: Response, next: NextFunction) => {
+      const end = process.hrtime.bigint();
+      res.on('finish', () => {
+        const seconds = Number(process.hrtime.bigint() - end) / 1e9;
+        const routePath = (req.route as { path?: string } | undefined)?.path;
+        const route = routePath !== undefined ? `${req.baseUrl}${routePath}` : req.baseUrl || 'unmatched';
+        const labels = { method: req.method, route, status_code: String(res.statusCode) };
+        this.httpRequests.inc(labels);
+        this.httpDuration.observe(labels, seconds);
+      });
+      next();
+    };
+  }
+
+  /** Apollo plugin: counts every operation; names are capped in length to bound label values. */
+  apolloPlugin(): ApolloServerPlugin {
+    return {
+      requestDidStart: async () => {
+        const start = process.hrtime.bigint();
+        return {
+          willSendResponse: async (ctx) => {
+            const operationName = (ctx.operationName ?? ctx.request.operationName ?? 'anonymous').slice(0, 64);
+            const operationType = ctx.operation?.operation ?? 'unknown';
+            const outcome = ctx.errors?.length ? 'error' : 'success';
+            this.graphqlOperations.inc({ operation_name: operationName, operation_type: operationType, outcome });
+            this.graphqlDuration.observe({ operation_name: operationName, operation_type: operationType }, Number(process.hrtime.bigint() - start) / 1e9);
+          },
+        };
+      },
+    };
+  }
+
+  /** For graphql-ws operations, which do not pass through Apollo's request pipeline. */
+  recordSubscription(operationName: string | undefined, outcome: 'success' | 'error') {
+    this.graphqlOperations.inc({ operation_name: (operationName ?? 'anonymous').slice(0, 64), operation_type: 'subscription', outcome });
+  }
+}

@@ -1,0 +1,2 @@
+export { ensureBinaries, findRepoRoot, type ControlPlaneBinaries } from './binaries';
+export { describeApiError, startLocalCluster, type LocalCluster, type LocalClusterOptions } from './local-cluster';

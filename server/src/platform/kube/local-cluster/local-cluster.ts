@@ -1,0 +1,588 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1CustomResourceDefinition,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { parseAllDocuments, stringify } from 'yaml';
+import { type ControlPlaneBinaries, ensureBinaries, findRepoRoot } from './binaries';
+import { probe } from './https-probe';
+import { ManagedProcess, PidFile, sleep } from './managed-process';
+import { ensurePki, type LocalClusterPki } from './pki';
+import { freePort, isPortFree } from './ports';
+import { startWatchdog } from './watchdog';
+
+export interface LocalClusterOptions {
+  /**
+   * Where etcd's data, the certificates and the kubeconfig live. Given: the cluster is persistent (local mode:
+   * sessions survive a restart). Omitted: a temporary directory, deleted on stop (tests).
+   */
+  dataDir?: string;
+  /** Fake nodes managed by kwok, each 16 CPU / 64Gi / 110 pods. Default 3. */
+  nodes?: number;
+  /** Directory whose *.yaml CustomResourceDefinitions are applied. Default <repo>/crds; null applies none. */
+  crdDir?: string | null;
+  /** Progress and component failures, one line each. */
+  log?: (msg: string) => void;
+  /** Limit for each readiness wait. Default 120 s (the first start of a 2-core machine is the slow one). */
+  readyTimeoutMs?: number;
+  /** Seconds a component gets between SIGTERM and SIGKILL. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface LocalCluster {
+  /** Admin kubeconfig (token of a system:masters user), usable with kubectl. */
+  readonly kubeconfigPath: string;
+  readonly kubeConfig: KubeConfig;
+  /** https://127.0.0.1:<port> */
+  readonly server: string;
+  /** Root of the cluster's files: logs/, pki/, etcd/, run/. */
+  readonly rootDir: string;
+  readonly persistent: boolean;
+  readonly nodeNames: readonly string[];
+  readonly binaries: ControlPlaneBinaries;
+  /** Stops kube-apiserver and starts it again on the same port; resolves when /readyz is ok. */
+  restartApiServer(): Promise<void>;
+  /** Stops every component (SIGTERM, then SIGKILL after the timeout); idempotent. */
+  stop(): Promise<void>;
+}
+
+const FIELD_MANAGER = 'streamspace-local-cluster';
+const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+const SERVICE_CIDR = '10.0.0.0/24';
+const POD_CIDR = '10.244.0.1/16';
+const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+// kwok's defaults, as its own `kwokctl create cluster` uses them: fast node start, lease heartbeats,
+// pods Ready as soon as they are scheduled, Jobs' pods complete, deleted pods go away.
+const KWOK_STAGES = [
+  'node/fast/node-initialize.yaml',
+  'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
+  'pod/fast/pod-ready.yaml',
+  'pod/fast/pod-complete.yaml',
+  'pod/fast/pod-delete.yaml',
+];
+
+/** Clusters of this process, so exit and signal handlers can stop what would otherwise be orphaned. */
+const activeClusters = new Set<LocalClusterImpl>();
+
+/**
+ * Starts a real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver (RBAC, ServiceAccount tokens),
+ * kube-controller-manager, kube-scheduler and kwok, which plays the kubelet of `nodes` fake nodes so that pods
+ * reach Running without containers. Applies the CRDs and resolves once the nodes are Ready and every CRD is
+ * Established.
+ */
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const log = options.log ?? (() => {});
+  const started = Date.now();
+  const repoRoot = findRepoRoot();
+  const binaries = await ensureBinaries({ repoRoot, log });
+
+  const persistent = options.dataDir !== undefined;
+  const rootDir = persistent ? path.resolve(options.dataDir!) : await mkdtemp(path.join(os.tmpdir(), 'streamspace-k8s-'));
+  const cluster = new LocalClusterImpl({
+    rootDir,
+    persistent,
+    binaries,
+    nodes: options.nodes ?? 3,
+    crdDir: options.crdDir === undefined ? path.join(repoRoot, 'crds') : options.crdDir,
+    log,
+    readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+    stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+  });
+  try {
+    await cluster.start();
+  } catch (err) {
+    await cluster.stop().catch(() => {});
+    throw err;
+  }
+  log(`control plane ready at ${cluster.server} in ${((Date.now() - started) / 1000).toFixed(1)} s (${persistent ? 'data in' : 'temporary'} ${rootDir})`);
+  return cluster;
+}
+
+interface ClusterSettings {
+  rootDir: string;
+  persistent: boolean;
+  binaries: ControlPlaneBinaries;
+  nodes: number;
+  crdDir: string | null;
+  log: (msg: string) => void;
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+}
+
+/** Ports a persistent cluster tries to keep, so a kubeconfig handed to kubectl stays valid across restarts. */
+interface SavedPorts {
+  apiserver?: number;
+  etcdClient?: number;
+  etcdPeer?: number;
+}
+
+class LocalClusterImpl implements LocalCluster {
+  readonly kubeconfigPath: string;
+  readonly kubeConfig = new KubeConfig();
+  server = '';
+  readonly nodeNames: string[];
+  private pki!: LocalClusterPki;
+  private pidFile!: PidFile;
+  private watchdogPid: number | undefined;
+  private processes: ManagedProcess[] = [];
+  private apiserver!: ManagedProcess;
+  private stopPromise: Promise<void> | undefined;
+  private readonly dirs: { logs: string; run: string; etcd: string; pki: string };
+
+  constructor(private readonly s: ClusterSettings) {
+    this.dirs = {
+      logs: path.join(s.rootDir, 'logs'),
+      run: path.join(s.rootDir, 'run'),
+      etcd: path.join(s.rootDir, 'etcd'),
+      pki: path.join(s.rootDir, 'pki'),
+    };
+    this.kubeconfigPath = path.join(s.rootDir, 'kubeconfig');
+    this.nodeNames = Array.from({ length: s.nodes }, (_, i) => `kwok-node-${i}`);
+  }
+
+  get rootDir(): string {
+    return this.s.rootDir;
+  }
+
+  get persistent(): boolean {
+    return this.s.persistent;
+  }
+
+  get binaries(): ControlPlaneBinaries {
+    return this.s.binaries;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.s;
+    await mkdir(this.dirs.logs, { recursive: true });
+    await mkdir(this.dirs.run, { recursive: true, mode: 0o700 });
+
+    // Guard first, spawn second: the pid file and the watchdog exist before the first child does, so there is
+    // no moment at which a SIGKILL of this process would orphan a component.
+    const pidFilePath = path.join(this.dirs.run, 'pids.json');
+    await PidFile.reapStale(pidFilePath, log);
+    this.pidFile = new PidFile(pidFilePath, this.s.persistent ? undefined : this.s.rootDir);
+    this.pidFile.save();
+    this.watchdogPid = startWatchdog(pidFilePath, this.s.stopTimeoutMs);
+    activeClusters.add(this);
+    installProcessHandlers();
+
+    this.pki = await ensurePki(this.dirs.pki);
+    const ports = await this.choosePorts();
+    this.server = `https://127.0.0.1:${ports.apiserver}`;
+    await this.writeKubeconfigs();
+
+    const etcd = this.spawnComponent('etcd', this.s.binaries.etcd, this.etcdArgs(ports));
+    await etcd.start();
+    await this.waitFor('etcd', etcd, async () => {
+      const res = await probe(`http://127.0.0.1:${ports.etcdClient}/health`);
+      return res.status === 200 && res.body.includes('"health":"true"');
+    });
+
+    this.apiserver = this.spawnComponent('kube-apiserver', this.s.binaries.kubeApiserver, this.apiserverArgs(ports));
+    await this.apiserver.start();
+    await this.waitForApiServer();
+
+    const [kcmPort, schedulerPort] = [await freePort(), await freePort()];
+    const kcm = this.spawnComponent('kube-controller-manager', this.s.binaries.kubeControllerManager, [
+      `--kubeconfig=${this.runFile('kube-controller-manager.kubeconfig')}`,
+      `--authentication-kubeconfig=${this.runFile('kube-controller-manager.kubeconfig')}`,
+      `--authorization-kubeconfig=${this.runFile('kube-controller-manager.kubeconfig')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${kcmPort}`,
+      `--cert-dir=${this.runFile('kube-controller-manager-certs')}`,
+      // A single instance: leader election would only add a lease wait to every restart.
+      '--leader-elect=false',
+      '--controllers=*',
+      '--enable-garbage-collector=true',
+      // Each controller gets its own ServiceAccount and RBAC role, as in a real cluster, and the token
+      // controller can sign ServiceAccount tokens and publish the CA (kube-root-ca.crt) to every namespace.
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${this.pki.serviceAccountKeyFile}`,
+      `--root-ca-file=${this.pki.caCertFile}`,
+      `--cluster-signing-cert-file=${this.pki.caCertFile}`,
+      `--cluster-signing-key-file=${this.pki.caKeyFile}`,
+      '--cluster-name=streamspace-local',
+    ]);
+    const scheduler = this.spawnComponent('kube-scheduler', this.s.binaries.kubeScheduler, [
+      `--kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
+      `--authentication-kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
+      `--authorization-kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${schedulerPort}`,
+      `--cert-dir=${this.runFile('kube-scheduler-certs')}`,
+      '--leader-elect=false',
+    ]);
+    const kwokHome = this.runFile('kwok-home');
+    await mkdir(kwokHome, { recursive: true });
+    const kwok = this.spawnComponent(
+      'kwok',
+      this.s.binaries.kwok,
+      [
+        `--kubeconfig=${this.runFile('kwok.kubeconfig')}`,
+        // Only nodes carrying kwok's annotation are simulated, so a real kubelet joining would not be fought over.
+        '--manage-all-nodes=false',
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+        `--config=${KWOK_STAGES.map((s) => path.join(this.s.binaries.stageDir, s)).join(',')}`,
+        '--node-lease-duration-seconds=40',
+        // The default /24 runs out of pod IPs at 254 pods; 3 nodes x 110 pods need more.
+        `--cidr=${POD_CIDR}`,
+      ],
+      // kwok also reads ~/.kwok/kwok.yaml when it exists; a private HOME keeps a developer's file out of it.
+      { ...process.env, HOME: kwokHome },
+    );
+    await Promise.all([kcm.start(), scheduler.start(), kwok.start()]);
+
+    const [crds] = await Promise.all([this.applyCrds(), this.ensureNodes()]);
+    await Promise.all([
+      this.waitForCrds(crds),
+      this.waitForNodesReady(kwok),
+      // The default ServiceAccount appears once the controller manager's controllers run; pods need it.
+      this.waitFor('kube-controller-manager', kcm, async () => {
+        const core = this.kubeConfig.makeApiClient(CoreV1Api);
+        await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+        return true;
+      }),
+      this.waitFor('kube-scheduler', scheduler, async () => {
+        // The scheduler serves a self-signed certificate it made itself; nothing secret crosses this probe.
+        const res = await probe(`https://127.0.0.1:${schedulerPort}/readyz`, { insecure: true });
+        return res.status === 200;
+      }),
+    ]);
+  }
+
+  async restartApiServer(): Promise<void> {
+    if (this.stopPromise) throw new Error('the local cluster is stopped');
+    await this.apiserver.stop(this.s.stopTimeoutMs);
+    await this.apiserver.start();
+    await this.waitForApiServer();
+  }
+
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  /** For the process 'exit' handler: signal everything, synchronously; the watchdog finishes the job. */
+  killNow(): void {
+    for (const p of this.processes) p.killNow('SIGTERM');
+  }
+
+  private async doStop(): Promise<void> {
+    const timeout = this.s.stopTimeoutMs;
+    const byName = (n: string) => this.processes.filter((p) => p.spec.name === n);
+    // Clients of the apiserver first, etcd last, so nothing logs a storm of connection errors on the way down.
+    await Promise.all(this.processes.filter((p) => !['kube-apiserver', 'etcd'].includes(p.spec.name)).map((p) => p.stop(timeout)));
+    await Promise.all(byName('kube-apiserver').map((p) => p.stop(timeout)));
+    await Promise.all(byName('etcd').map((p) => p.stop(timeout)));
+    this.pidFile?.remove();
+    if (this.watchdogPid) {
+      try {
+        process.kill(this.watchdogPid, 'SIGTERM');
+      } catch {
+        // it noticed the missing pid file and left already
+      }
+    }
+    activeClusters.delete(this);
+    if (activeClusters.size === 0) uninstallProcessHandlers();
+    if (!this.s.persistent) await rm(this.s.rootDir, { recursive: true, force: true });
+  }
+
+  private runFile(name: string): string {
+    return path.join(this.dirs.run, name);
+  }
+
+  private spawnComponent(name: string, command: string, args: string[], env?: NodeJS.ProcessEnv): ManagedProcess {
+    const proc = new ManagedProcess({ name, command, args, env, logFile: path.join(this.dirs.logs, `${name}.log`) }, this.pidFile);
+    proc.onUnexpectedExit = (info) => {
+      this.s.log(
+        `${name} exited unexpectedly (${info.signal ?? `code ${info.code}`}); last lines of ${proc.spec.logFile}:\n${proc.logTail(15)}`,
+      );
+    };
+    this.processes.push(proc);
+    return proc;
+  }
+
+  private async choosePorts(): Promise<Required<SavedPorts>> {
+    const file = this.runFile('ports.json');
+    let saved: SavedPorts = {};
+    if (this.s.persistent && existsSync(file)) {
+      saved = JSON.parse(await readFile(file, 'utf8')) as SavedPorts;
+    }
+    const pick = async (p: number | undefined) => (p && (await isPortFree(p)) ? p : freePort());
+    const ports = { apiserver: await pick(saved.apiserver), etcdClient: await pick(saved.etcdClient), etcdPeer: await pick(saved.etcdPeer) };
+    // The three picks are separate calls, so make sure they did not land on the same port.
+    while (new Set(Object.values(ports)).size < 3) ports.etcdPeer = await freePort();
+    if (saved.apiserver && saved.apiserver !== ports.apiserver) {
+      this.s.log(`port ${saved.apiserver} is taken; the apiserver moves to ${ports.apiserver} (the kubeconfig is rewritten)`);
+    }
+    await writeFile(file, JSON.stringify(ports));
+    return ports;
+  }
+
+  private etcdArgs(ports: Required<SavedPorts>): string[] {
+    const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+    const client = `http://127.0.0.1:${ports.etcdClient}`;
+    return [
+      '--name=streamspace',
+      `--data-dir=${this.dirs.etcd}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=streamspace=${peer}`,
+      '--log-level=warn',
+      // A throw-away cluster does not need its writes on disk; skipping fsync makes tests much faster.
+      // A persistent one keeps fsync so a crash cannot lose sessions.
+      ...(this.s.persistent ? [] : ['--unsafe-no-fsync']),
+    ];
+  }
+
+  private apiserverArgs(ports: Required<SavedPorts>): string[] {
+    return [
+      `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${ports.apiserver}`,
+      `--cert-dir=${this.runFile('kube-apiserver-certs')}`,
+      `--tls-cert-file=${this.pki.servingCertFile}`,
+      `--tls-private-key-file=${this.pki.servingKeyFile}`,
+      `--client-ca-file=${this.pki.caCertFile}`,
+      `--token-auth-file=${this.pki.tokenAuthFile}`,
+      '--authorization-mode=RBAC',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-account-issuer=${SA_ISSUER}`,
+      `--service-account-key-file=${this.pki.serviceAccountPublicKeyFile}`,
+      `--service-account-signing-key-file=${this.pki.serviceAccountKeyFile}`,
+      '--allow-privileged=true',
+      // The endpoint reconciler would publish 127.0.0.1 as the kubernetes Service's endpoint, which endpoint
+      // validation rejects (loopback) and logs about forever; nothing in a simulated cluster dials it anyway.
+      '--endpoint-reconciler-type=none',
+      '--profiling=false',
+    ];
+  }
+
+  private async writeKubeconfigs(): Promise<void> {
+    const caData = Buffer.from(this.pki.caCertPem).toString('base64');
+    const kubeconfig = (user: string, token: string) => ({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'streamspace-local', cluster: { server: this.server, 'certificate-authority-data': caData } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'streamspace-local', context: { cluster: 'streamspace-local', user } }],
+      'current-context': 'streamspace-local',
+    });
+    const write = (file: string, user: string, token: string) =>
+      writeFile(file, stringify(kubeconfig(user, token)), { mode: 0o600 });
+    await Promise.all([
+      write(this.kubeconfigPath, 'admin', this.pki.tokens.admin),
+      write(this.runFile('kube-controller-manager.kubeconfig'), 'kube-controller-manager', this.pki.tokens.controllerManager),
+      write(this.runFile('kube-scheduler.kubeconfig'), 'kube-scheduler', this.pki.tokens.scheduler),
+      write(this.runFile('kwok.kubeconfig'), 'kwok', this.pki.tokens.kwok),
+    ]);
+    this.kubeConfig.loadFromFile(this.kubeconfigPath);
+  }
+
+  private async waitForApiServer(): Promise<void> {
+    await this.waitFor('kube-apiserver', this.apiserver, async () => {
+      const res = await probe(`${this.server}/readyz`, { ca: this.pki.caCertPem, token: this.pki.tokens.admin });
+      return res.status === 200;
+    });
+  }
+
+  /**
+   * Polls `check` until it returns true. Fails early, with the end of the component's log, when the component
+   * exits, and after readyTimeoutMs with the last error, so a broken start says why instead of hanging.
+   */
+  private async waitFor(what: string, proc: ManagedProcess | undefined, check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + this.s.readyTimeoutMs;
+    let lastError = '';
+    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+      if (this.stopPromise) throw new Error(`the local cluster was stopped while waiting for ${what}`);
+      if (proc && !proc.running) {
+        throw new Error(`${proc.spec.name} exited during start (${proc.exitInfo?.signal ?? `code ${proc.exitInfo?.code}`}):\n${proc.logTail()}`);
+      }
+      try {
+        if (await check()) return;
+        lastError = 'not ready yet';
+      } catch (err) {
+        lastError = (err as Error).message.split('\n')[0];
+      }
+      if (Date.now() > deadline) {
+        const tail = proc ? `\nlast lines of ${proc.spec.logFile}:\n${proc.logTail()}` : '';
+        throw new Error(`${what} was not ready after ${this.s.readyTimeoutMs / 1000} s (${lastError})${tail}`);
+      }
+      await sleep(delay);
+    }
+  }
+
+  /** Applies every CustomResourceDefinition in crdDir by server-side apply (idempotent across restarts). */
+  private async applyCrds(): Promise<string[]> {
+    const dir = this.s.crdDir;
+    if (!dir) return [];
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
+    const client = KubernetesObjectApi.makeApiClient(this.kubeConfig);
+    const names: string[] = [];
+    for (const file of files) {
+      const docs = parseAllDocuments(await readFile(path.join(dir, file), 'utf8'));
+      for (const doc of docs) {
+        if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
+        const obj = doc.toJS() as KubernetesObject | null;
+        if (!obj) continue;
+        if (obj.kind !== 'CustomResourceDefinition') {
+          throw new Error(`${file}: expected only CustomResourceDefinitions in ${dir}, found ${obj.kind}`);
+        }
+        try {
+          await client.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        } catch (err) {
+          throw new Error(`applying ${file} (${obj.metadata?.name}) failed: ${describeApiError(err)}`);
+        }
+        names.push(obj.metadata!.name!);
+      }
+    }
+    return names;
+  }
+
+  private async waitForCrds(names: string[]): Promise<void> {
+    const api = this.kubeConfig.makeApiClient(ApiextensionsV1Api);
+    await Promise.all(
+      names.map((name) =>
+        this.waitFor(`CRD ${name}`, this.apiserver, async () => {
+          const crd: V1CustomResourceDefinition = await api.readCustomResourceDefinition({ name });
+          const cond = (type: string) => crd.status?.conditions?.find((c) => c.type === type);
+          const names = cond('NamesAccepted');
+          if (names?.status === 'False') throw new Error(`CRD ${name} names not accepted: ${names.message}`);
+          return cond('Established')?.status === 'True';
+        }),
+      ),
+    );
+  }
+
+  /** Creates the fake nodes (or keeps those a persistent cluster already has) and removes surplus ones. */
+  private async ensureNodes(): Promise<void> {
+    const core = this.kubeConfig.makeApiClient(CoreV1Api);
+    const existing = await core.listNode({ labelSelector: 'type=kwok' });
+    const wanted = new Set(this.nodeNames);
+    for (const node of existing.items) {
+      if (!wanted.has(node.metadata!.name!)) await core.deleteNode({ name: node.metadata!.name! });
+    }
+    const have = new Set(existing.items.map((n) => n.metadata!.name!));
+    await Promise.all(this.nodeNames.filter((n) => !have.has(n)).map((name) => core.createNode({ body: fakeNode(name) })));
+  }
+
+  private async waitForNodesReady(kwok: ManagedProcess): Promise<void> {
+    const core = this.kubeConfig.makeApiClient(CoreV1Api);
+    await this.waitFor('kwok nodes', kwok, async () => {
+      const nodes = await core.listNode({ labelSelector: 'type=kwok' });
+      const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length === this.nodeNames.length;
+    });
+  }
+}
+
+/** A node that only exists for kwok: its status is what the scheduler sees; kwok keeps it Ready. */
+function fakeNode(name: string): V1Node {
+  const resources = { cpu: '16', memory: '64Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: {
+        'beta.kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/role': 'agent',
+        'node-role.kubernetes.io/agent': '',
+        type: 'kwok',
+      },
+    },
+    status: {
+      allocatable: resources,
+      capacity: resources,
+      nodeInfo: {
+        architecture: 'amd64',
+        bootID: '',
+        containerRuntimeVersion: 'kwok',
+        kernelVersion: '',
+        kubeProxyVersion: '',
+        kubeletVersion: 'kwok',
+        machineID: '',
+        operatingSystem: 'linux',
+        osImage: '',
+        systemUUID: '',
+      },
+      phase: 'Running',
+    },
+  };
+}
+
+/** The API server's own message from a client-node ApiException, which otherwise prints headers and all. */
+export function describeApiError(err: unknown): string {
+  const e = err as { code?: number; body?: unknown; message?: string };
+  let body = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // not JSON
+    }
+  }
+  const message = (body as { message?: string } | undefined)?.message;
+  if (e.code !== undefined && message) return `${e.code}: ${message}`;
+  return e.message ?? String(err);
+}
+
+// --- process-wide cleanup ------------------------------------------------------------------------------
+
+const HANDLED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+let handlersInstalled = false;
+
+function onExit(): void {
+  for (const cluster of activeClusters) cluster.killNow();
+}
+
+/**
+ * On a signal, stop the clusters properly (etcd gets to flush), then let the signal do what it would have done.
+ * If the host program has its own handler for the signal (the `npm run cluster` CLI, a server's graceful
+ * shutdown), that handler decides when the process exits; we only start stopping.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  const othersHandleIt = process.listenerCount(signal) > 1;
+  const stops = Promise.all([...activeClusters].map((c) => c.stop().catch(() => {})));
+  if (othersHandleIt) return;
+  const force = setTimeout(() => reraise(signal), 30_000);
+  force.unref();
+  void stops.then(() => reraise(signal));
+}
+
+function reraise(signal: NodeJS.Signals): void {
+  uninstallProcessHandlers();
+  process.kill(process.pid, signal);
+}
+
+function installProcessHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', onExit);
+  for (const sig of HANDLED_SIGNALS) process.on(sig, onSignal);
+}
+
+function uninstallProcessHandlers(): void {
+  if (!handlersInstalled) return;
+  handlersInstalled = false;
+  process.removeListener('exit', onExit);
+  for (const sig of HANDLED_SIGNALS) process.removeListener(sig, onSignal);
+}

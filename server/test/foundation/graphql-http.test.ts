@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import { startTestApp, type TestApp } from '../support/app';
+
+describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp({ STREAMSPACE_GRAPHQL_MAX_DEPTH: '6', STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: '50' });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('answers Query.version with the package version and a commit', async () => {
+    const { status, body } = await app.gql<{ version: { version: string; commit: string; buildDate: string } }>(
+      'query Version { version { version commit buildDate } }',
+    );
+    expect(status).to.equal(200);
+    expect(body.errors).to.equal(undefined);
+    expect(body.data!.version.version).to.match(/^\d+\.\d+\.\d+/);
+    expect(body.data!.version.commit).to.be.a('string').and.not.equal('');
+  });
+
+  it('refuses a depth bomb with QUERY_TOO_COMPLEX and a clear message', async () => {
+    const bomb = `query Bomb { __schema { types { fields { type ${'{ ofType '.repeat(20)}{ name }${' }'.repeat(20)} } } } }`;
+    const res = await app.gql(bomb);
+    expect(res.status).to.equal(400);
+    expect(res.body.data).to.equal(undefined);
+    expect(res.body.errors![0].extensions!.code).to.equal('QUERY_TOO_COMPLEX');
+    expect(res.body.errors![0].message).to.match(/Query depth \d+ exceeds the maximum of 6/);
+  });
+
+  it('follows fragments when measuring depth', async () => {
+    const ok = await app.gql('query Shallow { ...Q } fragment Q on Query { version { ...V } } fragment V on BuildInfo { version }');
+    expect(ok.body.errors, 'depth 2 through fragments is allowed').to.equal(undefined);
+    const deep = await app.gql(
+      'query Deep { ...Q } fragment Q on Query { __type(name: "Query") { ...T } } fragment T on __Type { fields { type { ofType { ofType { ofType { name } } } } } }',
+    );
+    expect(deep.body.errors![0].extensions!.code).to.equal('QUERY_TOO_COMPLEX');
+    expect(deep.body.errors![0].message).to.equal('Query depth 7 exceeds the maximum of 6');
+  });
+
+  it('refuses queries beyond the complexity budget', async () => {
+    const aliases = Array.from({ length: 60 }, (_, i) => `v${i}: version { version }`).join(' ');
+    const res = await app.gql(`query Wide { ${aliases} }`);
+    expect(res.status).to.equal(400);
+    expect(res.body.errors![0].extensions!.code).to.equal('QUERY_TOO_COMPLEX');
+    expect(res.body.errors![0].message).to.match(/Query complexity \d+ exceeds the maximum of 50/);
+  });
+
+  it('answers malformed requests with a client error, not a crash', async () => {
+    const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(res.status).to.equal(400);
+    const unknownField = await app.gql('{ nope }');
+    expect(unknownField.status).to.equal(400);
+    expect(unknownField.body.errors![0].extensions!.code).to.equal('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('serves Prometheus metrics with HTTP and GraphQL counts by operation name', async () => {
+    await app.gql('query MetricsProbe { version { version } }');
+    const res = await fetch(`${app.url}/metrics`);
+    expect(res.status).to.equal(200);
+    const text = await res.text();
+    expect(text).to.match(/process_cpu_user_seconds_total/);
+    expect(text).to.match(/streamspace_graphql_operations_total\{operation_name="MetricsProbe",operation_type="query",outcome="success"\} 1/);
+    expect(text).to.match(/streamspace_graphql_operation_duration_seconds_count\{operation_name="MetricsProbe",operation_type="query"\} 1/);
+    expect(text).to.match(/streamspace_http_requests_total\{method="POST",route="\/graphql",status_code="200"\} \d+/);
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).to.equal(200);
+    expect(await health.json()).to.deep.equal({ status: 'ok' });
+    const ready = await fetch(`${app.url}/readyz`);
+    expect(ready.status).to.equal(200);
+    const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
+    expect(body.checks.find((c) => c.name === 'database')?.ok).to.equal(true);
+  });
+
+  it('stamps every log line of a request with its request id', async () => {
+    const before = app.logs.length;
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-test-42' },
+      body: JSON.stringify({ query: '{ nope }' }),
+    });
+    expect(res.headers.get('x-request-id')).to.equal('req-test-42');
+    const lines = app.logs.slice(before).filter((l) => JSON.stringify(l).includes('req-test-42'));
+    expect(lines.length).to.be.greaterThan(0);
+    for (const line of lines) expect(line.reqId).to.equal('req-test-42');
+  });
+
+  it('returns a JSON 404 for unknown routes', async () => {
+    const res = await fetch(`${app.url}/nope`, { headers: { accept: 'application/json' } });
+    expect(res.status).to.equal(404);
+    expect(((await res.json()) as { error: string }).error).to.equal('not_found');
+  });
+});
+
+describe('GraphQL limits and introspection switches', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp({ STREAMSPACE_GRAPHQL_INTROSPECTION: 'false', STREAMSPACE_GRAPHQL_IDE: 'false', STREAMSPACE_GRAPHQL_MAX_DEPTH: '2' });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('refuses introspection when it is switched off', async () => {
+    const res = await app.gql('{ __schema { queryType { name } } }');
+    expect(res.body.errors![0].message).to.match(/introspection/i);
+    expect(res.body.data).to.equal(undefined);
+  });
+
+  it('does not serve the IDE when it is switched off', async () => {
+    const res = await fetch(`${app.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.status).to.not.equal(200);
+    expect(await res.text()).to.not.match(/graphiql/i);
+  });
+});

@@ -1,0 +1,55 @@
+import { Writable } from 'node:stream';
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/platform/logging/logger';
+import { createTestDatabase } from './postgres';
+
+export interface TestApp extends App {
+  /** Every JSON line the app logged. */
+  logs: Record<string, unknown>[];
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] } }>;
+  wsUrl: string;
+}
+
+/**
+ * Starts the real application (Express, Apollo, graphql-ws) on a free loopback port against a fresh
+ * database on the test PostgreSQL. `env` overrides configuration variables.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase('app'));
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    STREAMSPACE_CLUSTER: 'none',
+    ...env,
+    DATABASE_URL: databaseUrl,
+  } as NodeJS.ProcessEnv);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const app = await createApp(config, { logger: createLogger('debug', sink) });
+  const url = app.url.replace('localhost', '127.0.0.1');
+  return {
+    ...app,
+    url,
+    logs,
+    wsUrl: url.replace('http', 'ws') + '/graphql',
+    async gql(query, variables, headers = {}) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, body: (await res.json()) as never };
+    },
+  };
+}
