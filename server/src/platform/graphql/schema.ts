@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { buildSchema, type ContainerType, type NonEmptyArray } from 'type-graphql';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { SystemResolver } from '../../modules/system/system.resolver';
+import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
 
 /** Every resolver of the API. A resolver is constructed once with the application's services. */
@@ -32,11 +33,21 @@ export interface BuildAppSchemaOptions {
 }
 
 export async function buildAppSchema(options: BuildAppSchemaOptions = {}): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: RESOLVERS as unknown as NonEmptyArray<Function>,
     container: createResolverContainer(options.services ?? {}),
     pubSub: options.pubSub ?? createAppPubSub(),
+    authChecker: RoleAuthChecker,
+    authMode: 'error',
     validate: false,
     // DateTimeISO is type-graphql 2's default Date scalar (from graphql-scalars).
   });
+  // type-graphql has no decorator for the root types; describe them here so the IDE's docs start well.
+  const roots: [GraphQLObjectType | null | undefined, string][] = [
+    [schema.getQueryType(), 'Read operations of the StreamSpace API.'],
+    [schema.getMutationType(), 'Write operations of the StreamSpace API; every one is authorized and audited.'],
+    [schema.getSubscriptionType(), 'Live updates over graphql-ws (same URL as HTTP GraphQL).'],
+  ];
+  for (const [type, description] of roots) if (type) type.description = description;
+  return schema;
 }
