@@ -116,7 +116,7 @@ export class GraphiqlPage {
         return seen.startsWith('{') ? (JSON.parse(seen) as unknown) : undefined
       })
     } catch (error) {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}; the response editor showed: ${seen}`)
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; the response editor showed: ${seen}`, { cause: error })
     }
   }
 }

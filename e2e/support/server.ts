@@ -157,7 +157,7 @@ export async function startServer({ name, env = {} }: StartServerOptions): Promi
   } catch (error) {
     await stop().catch(() => undefined)
     const message = error instanceof Error ? error.message : String(error)
-    throw new Error(`${message}. Log: ${logFile}\n${logTail(logFile)}`)
+    throw new Error(`${message}. Log: ${logFile}\n${logTail(logFile)}`, { cause: error })
   }
 
   return { origin, port, logFile, stop }

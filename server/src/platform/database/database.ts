@@ -59,7 +59,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     } catch (err) {
       if (Date.now() > deadline) {
         await embedded?.stop();
-        throw new Error(`Cannot connect to the database at ${description}: ${(err as Error).message}`);
+        throw new Error(`Cannot connect to the database at ${description}: ${(err as Error).message}`, { cause: err });
       }
       logger.warn({ attempt, err: (err as Error).message, database: description }, 'database not reachable yet; retrying');
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));

@@ -158,7 +158,7 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
     } catch (err) {
       fs.rmSync(dataDir, { recursive: true, force: true });
       const e = err as { stderr?: string; message: string };
-      throw new Error(`initdb failed for ${dataDir}: ${e.stderr?.trim() || e.message}`);
+      throw new Error(`initdb failed for ${dataDir}: ${e.stderr?.trim() || e.message}`, { cause: err });
     } finally {
       fs.rmSync(pwfile, { force: true });
     }
@@ -201,7 +201,7 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
       await client.end().catch(() => undefined);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`PostgreSQL did not become ready on port ${port}: ${(err as Error).message}\n${recent.join('\n')}`);
+        throw new Error(`PostgreSQL did not become ready on port ${port}: ${(err as Error).message}\n${recent.join('\n')}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 100));
     }

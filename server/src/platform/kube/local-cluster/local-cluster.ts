@@ -405,7 +405,7 @@ class LocalClusterImpl implements LocalCluster {
    */
   private async waitFor(what: string, proc: ManagedProcess | undefined, check: () => Promise<boolean>): Promise<void> {
     const deadline = Date.now() + this.s.readyTimeoutMs;
-    let lastError = '';
+    let lastError: string;
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       if (this.stopPromise) throw new Error(`the local cluster was stopped while waiting for ${what}`);
       if (proc && !proc.running) {
@@ -444,7 +444,7 @@ class LocalClusterImpl implements LocalCluster {
         try {
           await client.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
         } catch (err) {
-          throw new Error(`applying ${file} (${obj.metadata?.name}) failed: ${describeApiError(err)}`);
+          throw new Error(`applying ${file} (${obj.metadata?.name}) failed: ${describeApiError(err)}`, { cause: err });
         }
         names.push(obj.metadata!.name!);
       }

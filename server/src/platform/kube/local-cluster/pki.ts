@@ -138,9 +138,9 @@ async function generateCertificates(
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') {
-        throw new Error('the openssl command is required to create the local cluster certificates but was not found on PATH');
+        throw new Error('the openssl command is required to create the local cluster certificates but was not found on PATH', { cause: err });
       }
-      throw new Error(`openssl ${args[0]} failed: ${e.stderr?.trim() || e.message}`);
+      throw new Error(`openssl ${args[0]} failed: ${e.stderr?.trim() || e.message}`, { cause: err });
     }
   };
   const extFile = path.join(workDir, 'serving.ext');
