@@ -1,0 +1,93 @@
+/** The Template custom resource (crds/template.yaml), group stream.streamspace.io, version v1alpha1. */
+
+export const STREAMSPACE_GROUP = 'stream.streamspace.io';
+export const STREAMSPACE_VERSION = 'v1alpha1';
+export const STREAMSPACE_API_VERSION = `${STREAMSPACE_GROUP}/${STREAMSPACE_VERSION}`;
+/** Group of the original StreamSpace project's templates, accepted on import. */
+export const LEGACY_GROUP = 'stream.space';
+
+export const APP_TYPES = ['webapp', 'desktop', 'hybrid'] as const;
+export type AppType = (typeof APP_TYPES)[number];
+
+export type QuantityMap = Record<string, string | number>;
+
+export interface ResourceRequirements {
+  requests?: QuantityMap;
+  limits?: QuantityMap;
+}
+
+export interface TemplatePort {
+  name?: string;
+  containerPort: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+}
+
+export interface TemplateEnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+  };
+}
+
+export interface TemplateVolumeMount {
+  name: string;
+  mountPath: string;
+  subPath?: string;
+  readOnly?: boolean;
+}
+
+export interface TemplateHealthCheck {
+  path?: string;
+  port?: number;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+
+export interface TemplateSpec {
+  displayName: string;
+  description?: string;
+  category?: string;
+  icon?: string;
+  tags?: string[];
+  baseImage: string;
+  appType: AppType;
+  webapp?: { port: number; protocol?: 'http' | 'https'; path?: string; healthCheck?: TemplateHealthCheck };
+  vnc?: { enabled?: boolean; port?: number; protocol?: 'rfb' | 'websocket' | 'http' | 'https' };
+  ports?: TemplatePort[];
+  env?: TemplateEnvVar[];
+  volumeMounts?: TemplateVolumeMount[];
+  defaultResources?: ResourceRequirements;
+  capabilities?: string[];
+  multiUser?: boolean;
+  maxConcurrentUsers?: number;
+  autoScaling?: { enabled?: boolean; minReplicas?: number; maxReplicas?: number; targetConnections?: number };
+}
+
+export interface TemplateStatus {
+  valid?: boolean;
+  message?: string;
+  observedGeneration?: number;
+}
+
+export interface ObjectMetaLite {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string | Date;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface TemplateManifest {
+  apiVersion: typeof STREAMSPACE_API_VERSION;
+  kind: 'Template';
+  metadata: ObjectMetaLite;
+  spec: TemplateSpec;
+  status?: TemplateStatus;
+}
