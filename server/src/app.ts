@@ -12,6 +12,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config/config';
+import { AuditService } from './modules/audit/audit.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
 import type { GraphQLContext } from './platform/graphql/context';
@@ -33,6 +34,8 @@ export interface AppServices {
   database: Database;
   pubSub: AppPubSub;
   metrics: AppMetrics;
+  /** The audit log: `audit.record(entry, manager)` in the transaction of every change. */
+  audit: AuditService;
 }
 
 export interface App {
@@ -74,7 +77,8 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     migrationsRun: config.migrationsRun,
     logger,
   });
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics };
+  const audit = new AuditService(database.dataSource);
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });

@@ -37,6 +37,34 @@ const postgresUrl = z
   .url({ message: 'expected a URL such as postgres://user:password@host:5432/streamspace' })
   .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: 'expected a postgres:// or postgresql:// URL' });
 
+const httpUrl = z
+  .string()
+  .url({ message: 'expected an http:// or https:// URL' })
+  .refine((v) => /^https?:\/\//.test(v), { message: 'expected an http:// or https:// URL' });
+
+const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** Origins such as https://streamspace.example.com (scheme, host, optional port; no path). */
+const originList = commaList.pipe(
+  z.array(z.string().refine((v) => /^https?:\/\/[^/\s]+$/.test(v), { message: 'expected origins such as https://streamspace.example.com' })),
+);
+
+const usernameFromEnv = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { message: 'expected lower-case letters, digits, dot, dash or underscore' });
+
+/** Kubernetes-style quantities: 4, 500m (CPU cores), 8Gi, 512Mi (bytes). */
+const quantityFromEnv = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, { message: 'expected a quantity such as 4, 500m, 8Gi or 512Mi' })
+  .transform(parseSimpleQuantity);
+
+/** Parses the subset of Kubernetes quantities accepted in configuration into base units. */
+export function parseSimpleQuantity(value: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(value);
+  if (!m) throw new Error(`invalid quantity "${value}"`);
+  const factor: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  return Number(m[1]) * factor[m[2] ?? ''];
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const CLUSTER_MODES = ['auto', 'in-cluster', 'kubeconfig', 'local', 'none'] as const;
 
@@ -57,6 +85,34 @@ export const envSchema = z.object({
   STREAMSPACE_DB_HEALTH_TIMEOUT: durationFromEnv.default(2_000),
   STREAMSPACE_COMMIT: z.string().optional(),
   STREAMSPACE_BUILD_DATE: z.string().optional(),
+  // Identity and access (issue 5; docs/identity.md).
+  STREAMSPACE_PUBLIC_URL: httpUrl.optional(),
+  STREAMSPACE_TRUSTED_ORIGINS: originList.default([]),
+  STREAMSPACE_ADMIN_USERNAME: usernameFromEnv.default('admin'),
+  STREAMSPACE_ADMIN_PASSWORD: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
+  STREAMSPACE_JWT_SIGNING_KEY: z
+    .string()
+    .refine((v) => /-----BEGIN PRIVATE KEY-----/.test(v), { message: 'expected a PKCS#8 PEM private key (EC P-256, Ed25519 or RSA)' })
+    .optional(),
+  STREAMSPACE_ACCESS_TOKEN_TTL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(15 * 60_000),
+  STREAMSPACE_REFRESH_TOKEN_TTL: durationFromEnv.pipe(z.number().min(60_000, { message: 'must be at least 1m' })).default(30 * 24 * 3_600_000),
+  STREAMSPACE_COOKIE_SECURE: z.enum(['auto', 'true', 'false'], { message: 'expected auto, true or false' }).default('auto'),
+  STREAMSPACE_LOGIN_RATE_LIMIT_PER_IP: intFromEnv(1, 100_000).default(30),
+  STREAMSPACE_LOGIN_RATE_LIMIT_PER_USERNAME: intFromEnv(1, 100_000).default(10),
+  STREAMSPACE_LOGIN_RATE_LIMIT_WINDOW: durationFromEnv.default(15 * 60_000),
+  STREAMSPACE_OIDC_ISSUER: httpUrl.optional(),
+  STREAMSPACE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  STREAMSPACE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  STREAMSPACE_OIDC_REDIRECT_URL: httpUrl.optional(),
+  STREAMSPACE_OIDC_SCOPES: z.string().min(1).default('openid profile email'),
+  STREAMSPACE_OIDC_USERNAME_CLAIM: z.string().min(1).default('preferred_username'),
+  STREAMSPACE_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  STREAMSPACE_OIDC_ADMIN_GROUPS: commaList.default([]),
+  STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: z.string().regex(/^\/[^/\\]?/, { message: 'expected a path on this server, such as / or /admin/' }).default('/'),
+  STREAMSPACE_QUOTA_MAX_SESSIONS: intFromEnv(0, 10_000).default(10),
+  STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: intFromEnv(0, 10_000).default(3),
+  STREAMSPACE_QUOTA_CPU: quantityFromEnv.default(8),
+  STREAMSPACE_QUOTA_MEMORY: quantityFromEnv.default(16 * 2 ** 30),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -78,6 +134,48 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
   build: { commit?: string; buildDate?: string };
+  /** Identity and access (issue 5). */
+  auth: AuthConfig;
+  /** Default per-user quotas; admins override them per user. */
+  quotas: QuotaLimits;
+}
+
+export interface AuthConfig {
+  /** External base URL (e.g. https://streamspace.example.com); its origin is trusted for CORS and CSRF. */
+  publicUrl: string | undefined;
+  /** Origins allowed to call the API from a browser (CORS) and to use the refresh cookie (CSRF). */
+  trustedOrigins: string[];
+  adminUsername: string;
+  adminPassword: string | undefined;
+  /** PKCS#8 PEM; when unset a key is generated and kept in the database. */
+  signingKeyPem: string | undefined;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  cookieSecure: 'auto' | 'true' | 'false';
+  loginRateLimit: { perIp: number; perUsername: number; windowMs: number };
+  /** Present when OIDC login is configured (issuer, client id and secret all set). */
+  oidc: OidcConfig | undefined;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUrl: string | undefined;
+  scopes: string[];
+  usernameClaim: string;
+  groupsClaim: string;
+  adminGroups: string[];
+  postLoginRedirect: string;
+}
+
+export interface QuotaLimits {
+  maxSessions: number;
+  maxRunningSessions: number;
+  /** CPU cores across running sessions. */
+  cpu: number;
+  /** Bytes of memory across running sessions. */
+  memory: number;
 }
 
 export class ConfigError extends Error {
@@ -91,7 +189,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values must never be echoed in an error (they may carry credentials). */
-const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'STREAMSPACE_ADMIN_PASSWORD', 'STREAMSPACE_JWT_SIGNING_KEY', 'STREAMSPACE_OIDC_CLIENT_SECRET']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
   // Empty strings count as unset, so `FOO=` in a .env file means "use the default".
@@ -114,6 +212,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const e = parsed.data;
+  const oidcSet = (['STREAMSPACE_OIDC_ISSUER', 'STREAMSPACE_OIDC_CLIENT_ID', 'STREAMSPACE_OIDC_CLIENT_SECRET'] as const).filter((k) => e[k]);
+  if (oidcSet.length > 0 && oidcSet.length < 3) {
+    throw new ConfigError(
+      (['STREAMSPACE_OIDC_ISSUER', 'STREAMSPACE_OIDC_CLIENT_ID', 'STREAMSPACE_OIDC_CLIENT_SECRET'] as const)
+        .filter((k) => !e[k])
+        .map((variable) => ({ variable, message: `required when ${oidcSet.join(' and ')} ${oidcSet.length > 1 ? 'are' : 'is'} set` })),
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -131,5 +237,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
     build: { commit: e.STREAMSPACE_COMMIT, buildDate: e.STREAMSPACE_BUILD_DATE },
+    auth: {
+      publicUrl: e.STREAMSPACE_PUBLIC_URL?.replace(/\/+$/, ''),
+      trustedOrigins: e.STREAMSPACE_TRUSTED_ORIGINS,
+      adminUsername: e.STREAMSPACE_ADMIN_USERNAME,
+      adminPassword: e.STREAMSPACE_ADMIN_PASSWORD,
+      signingKeyPem: e.STREAMSPACE_JWT_SIGNING_KEY,
+      accessTokenTtlMs: e.STREAMSPACE_ACCESS_TOKEN_TTL,
+      refreshTokenTtlMs: e.STREAMSPACE_REFRESH_TOKEN_TTL,
+      cookieSecure: e.STREAMSPACE_COOKIE_SECURE,
+      loginRateLimit: {
+        perIp: e.STREAMSPACE_LOGIN_RATE_LIMIT_PER_IP,
+        perUsername: e.STREAMSPACE_LOGIN_RATE_LIMIT_PER_USERNAME,
+        windowMs: e.STREAMSPACE_LOGIN_RATE_LIMIT_WINDOW,
+      },
+      oidc:
+        e.STREAMSPACE_OIDC_ISSUER && e.STREAMSPACE_OIDC_CLIENT_ID && e.STREAMSPACE_OIDC_CLIENT_SECRET
+          ? {
+              issuer: e.STREAMSPACE_OIDC_ISSUER,
+              clientId: e.STREAMSPACE_OIDC_CLIENT_ID,
+              clientSecret: e.STREAMSPACE_OIDC_CLIENT_SECRET,
+              redirectUrl: e.STREAMSPACE_OIDC_REDIRECT_URL,
+              scopes: e.STREAMSPACE_OIDC_SCOPES.split(/[\s,]+/).filter(Boolean),
+              usernameClaim: e.STREAMSPACE_OIDC_USERNAME_CLAIM,
+              groupsClaim: e.STREAMSPACE_OIDC_GROUPS_CLAIM,
+              adminGroups: e.STREAMSPACE_OIDC_ADMIN_GROUPS,
+              postLoginRedirect: e.STREAMSPACE_OIDC_POST_LOGIN_REDIRECT,
+            }
+          : undefined,
+    },
+    quotas: {
+      maxSessions: e.STREAMSPACE_QUOTA_MAX_SESSIONS,
+      maxRunningSessions: e.STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS,
+      cpu: e.STREAMSPACE_QUOTA_CPU,
+      memory: e.STREAMSPACE_QUOTA_MEMORY,
+    },
   };
 }
