@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import type {
+  V1Container,
+  V1ContainerPort,
+  V1Deployment,
+  V1EnvVar,
+  V1Ingress,
+  V1OwnerReference,
+  V1PersistentVolumeClaim,
+  V1Probe,
+  V1Service,
+  V1ServicePort,
+  V1Volume,
+} from '@kubernetes/client-node';
+import type { ResourceRequirements, TemplateManifest } from '../templates/template.types';
+import type { SessionManifest, SessionWorkloadConfig } from './session.types';
+
+/**
+ * Pure builders: (Session, Template, configuration) -> the Kubernetes objects that run the session. No I/O,
+ * so the reconciler's decisions are unit-testable and every reconcile can re-apply the same desired objects.
+ *
+ * Naming: every child is named after the Session (unique in its namespace), so two sessions of one app for
+ * one user never collide. The home PVC is per user (home-<user>), has no owner and outlives sessions.
+ */
+
+export const LABEL_USER = 'stream.streamspace.io/user';
+export const LABEL_TEMPLATE = 'stream.streamspace.io/template';
+export const LABEL_SESSION = 'stream.streamspace.io/session';
+export const HOME_VOLUME = 'user-home';
+export const APP_CONTAINER = 'app';
+
+/** Label values: at most 63 characters of [A-Za-z0-9._-], alphanumeric at both ends. */
+export function labelValue(value: string): string {
+  const clean = value.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  if (clean === value && clean.length <= 63) return clean;
+  // Changed or too long: keep it readable and make it unique again with a short hash of the original.
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, 8);
+  return `${clean.slice(0, 54).replace(/[^A-Za-z0-9]+$/, '')}-${hash}`.replace(/^-/, 'u');
+}
+
+/** The per-user home PVC name: home-<user as a DNS label> (a hash keeps distinct users distinct). */
+export function homeClaimName(user: string): string {
+  const label = user.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  if (label === user && label.length <= 50) return `home-${label}`;
+  const hash = createHash('sha256').update(user).digest('hex').slice(0, 8);
+  return `home-${label.slice(0, 40).replace(/-+$/, '')}${label ? '-' : ''}${hash}`;
+}
+
+export function sessionLabels(session: SessionManifest): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': labelValue(session.spec.template),
+    'app.kubernetes.io/instance': session.metadata.name,
+    'app.kubernetes.io/component': 'session',
+    'app.kubernetes.io/part-of': 'streamspace',
+    'app.kubernetes.io/managed-by': 'streamspace',
+    [LABEL_USER]: labelValue(session.spec.user),
+    [LABEL_TEMPLATE]: labelValue(session.spec.template),
+    [LABEL_SESSION]: session.metadata.name,
+  };
+}
+
+export function selectorLabels(session: SessionManifest): Record<string, string> {
+  return { [LABEL_SESSION]: session.metadata.name };
+}
+
+export function ownerReference(session: SessionManifest): V1OwnerReference {
+  if (!session.metadata.uid) throw new Error(`Session ${session.metadata.name} has no uid (not read from the API server?)`);
+  return {
+    apiVersion: session.apiVersion,
+    kind: 'Session',
+    name: session.metadata.name,
+    uid: session.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The port users reach: the web app's port, else the VNC port. */
+export function primaryPort(template: TemplateManifest): { name: string; port: number } {
+  const s = template.spec;
+  if ((s.appType === 'webapp' || s.appType === 'hybrid') && s.webapp) return { name: 'http', port: s.webapp.port };
+  if (s.vnc?.port) return { name: 'vnc', port: s.vnc.port };
+  throw new Error(`Template ${template.metadata.name} has no port to expose`);
+}
+
+function servicePorts(template: TemplateManifest): V1ServicePort[] {
+  const primary = primaryPort(template);
+  const ports: V1ServicePort[] = [{ name: primary.name, port: primary.port, targetPort: primary.port as never, protocol: 'TCP' }];
+  const vnc = template.spec.vnc;
+  if (template.spec.appType === 'hybrid' && vnc?.enabled !== false && vnc?.port && vnc.port !== primary.port) {
+    ports.push({ name: 'vnc', port: vnc.port, targetPort: vnc.port as never, protocol: 'TCP' });
+  }
+  return ports;
+}
+
+/** Session overrides replace the Template's defaults per resource name. */
+export function effectiveResources(session: SessionManifest, template: TemplateManifest): ResourceRequirements {
+  const base = template.spec.defaultResources ?? {};
+  const over = session.spec.resources ?? {};
+  const out: ResourceRequirements = {};
+  const requests = { ...(base.requests ?? {}), ...(over.requests ?? {}) };
+  const limits = { ...(base.limits ?? {}), ...(over.limits ?? {}) };
+  if (Object.keys(requests).length) out.requests = requests;
+  if (Object.keys(limits).length) out.limits = limits;
+  return out;
+}
+
+function stringQuantities(m: Record<string, string | number> | undefined): Record<string, string> | undefined {
+  if (!m) return undefined;
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+}
+
+function readinessProbe(template: TemplateManifest): V1Probe {
+  const hc = template.spec.webapp?.healthCheck;
+  const primary = primaryPort(template);
+  const timing = {
+    initialDelaySeconds: hc?.initialDelaySeconds ?? 2,
+    periodSeconds: hc?.periodSeconds ?? 5,
+    timeoutSeconds: hc?.timeoutSeconds ?? 2,
+    failureThreshold: hc?.failureThreshold ?? 3,
+  };
+  if (hc?.path) {
+    return {
+      httpGet: { path: hc.path, port: (hc.port ?? primary.port) as never, scheme: template.spec.webapp?.protocol === 'https' ? 'HTTPS' : 'HTTP' },
+      ...timing,
+    };
+  }
+  return { tcpSocket: { port: primary.port as never }, ...timing };
+}
+
+export function buildDeployment(session: SessionManifest, template: TemplateManifest, _config: SessionWorkloadConfig): V1Deployment {
+  const labels = sessionLabels(session);
+  const spec = template.spec;
+  const running = (session.spec.state ?? 'running') === 'running';
+
+  const containerPorts: V1ContainerPort[] = (spec.ports ?? []).map((p) => ({
+    ...(p.name ? { name: p.name } : {}),
+    containerPort: p.containerPort,
+    protocol: p.protocol ?? 'TCP',
+  }));
+  for (const sp of servicePorts(template)) {
+    if (!containerPorts.some((p) => p.containerPort === sp.port && (p.protocol ?? 'TCP') === 'TCP')) {
+      containerPorts.push({ name: containerPorts.some((p) => p.name === sp.name) ? undefined : sp.name, containerPort: sp.port, protocol: 'TCP' });
+    }
+  }
+
+  const env: V1EnvVar[] = (spec.env ?? []).map((e) => ({ ...e }) as V1EnvVar);
+  for (const [name, value] of [
+    ['STREAMSPACE_SESSION', session.metadata.name],
+    ['STREAMSPACE_USER', session.spec.user],
+    ['STREAMSPACE_TEMPLATE', session.spec.template],
+  ]) {
+    if (!env.some((e) => e.name === name)) env.push({ name, value });
+  }
+
+  const mounts = spec.volumeMounts ?? [];
+  const volumeNames = [...new Set(mounts.map((m) => m.name))];
+  const volumes: V1Volume[] = volumeNames.map((name) =>
+    name === HOME_VOLUME && session.spec.persistentHome
+      ? { name, persistentVolumeClaim: { claimName: homeClaimName(session.spec.user) } }
+      : // Without a persistent home, the app's own paths still need somewhere writable for the session's life.
+        { name, emptyDir: {} },
+  );
+
+  const resources = effectiveResources(session, template);
+  const container: V1Container = {
+    name: APP_CONTAINER,
+    image: spec.baseImage,
+    ports: containerPorts,
+    env,
+    resources: { requests: stringQuantities(resources.requests), limits: stringQuantities(resources.limits) },
+    volumeMounts: mounts.map((m) => ({ ...m })),
+    readinessProbe: readinessProbe(template),
+  };
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: session.metadata.name,
+      namespace: session.metadata.namespace,
+      labels,
+      ownerReferences: [ownerReference(session)],
+    },
+    spec: {
+      replicas: running ? 1 : 0,
+      // One pod at a time: the home volume is ReadWriteOnce and a session is one desktop.
+      strategy: { type: 'Recreate' },
+      revisionHistoryLimit: 2,
+      selector: { matchLabels: selectorLabels(session) },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [container],
+          volumes,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          hostname: session.metadata.name,
+        },
+      },
+    },
+  };
+}
+
+export function buildService(session: SessionManifest, template: TemplateManifest): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: session.metadata.name,
+      namespace: session.metadata.namespace,
+      labels: sessionLabels(session),
+      ownerReferences: [ownerReference(session)],
+    },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(session),
+      ports: servicePorts(template),
+    },
+  };
+}
+
+function ingressHost(session: SessionManifest, config: SessionWorkloadConfig): string | undefined {
+  const ing = config.ingress;
+  if (ing.mode === 'host') return `${session.metadata.name}.${ing.domain}`;
+  if (ing.mode === 'path') return ing.host;
+  return undefined;
+}
+
+/** The Ingress, or null when ingress is switched off. */
+export function buildIngress(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): V1Ingress | null {
+  const ing = config.ingress;
+  if (ing.mode === 'none') return null;
+  const host = ingressHost(session, config);
+  const primary = primaryPort(template);
+  const path = ing.mode === 'path' ? `/sessions/${session.metadata.name}/` : '/';
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name: session.metadata.name,
+      namespace: session.metadata.namespace,
+      labels: sessionLabels(session),
+      ownerReferences: [ownerReference(session)],
+    },
+    spec: {
+      ...(ing.className ? { ingressClassName: ing.className } : {}),
+      ...(ing.tlsSecret ? { tls: [{ hosts: host ? [host] : undefined, secretName: ing.tlsSecret }] } : {}),
+      rules: [
+        {
+          ...(host ? { host } : {}),
+          http: {
+            paths: [
+              {
+                path,
+                pathType: 'Prefix',
+                backend: { service: { name: session.metadata.name, port: { name: primary.name } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The user's home PVC, or null when the session does not ask for a persistent home. No owner: it outlives sessions. */
+export function buildHomeClaim(session: SessionManifest, config: SessionWorkloadConfig): V1PersistentVolumeClaim | null {
+  if (!session.spec.persistentHome) return null;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: homeClaimName(session.spec.user),
+      namespace: session.metadata.namespace,
+      labels: {
+        'app.kubernetes.io/component': 'home',
+        'app.kubernetes.io/part-of': 'streamspace',
+        'app.kubernetes.io/managed-by': 'streamspace',
+        [LABEL_USER]: labelValue(session.spec.user),
+      },
+    },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(config.home.storageClass ? { storageClassName: config.home.storageClass } : {}),
+      resources: { requests: { storage: config.home.size } },
+    },
+  };
+}
+
+/** Where the user reaches the session: through the Ingress, else the Service's cluster DNS name. */
+export function sessionUrl(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): string {
+  const ing = config.ingress;
+  const scheme = ing.tlsSecret ? 'https' : 'http';
+  const path = template.spec.webapp?.path && template.spec.appType !== 'desktop' ? template.spec.webapp.path.replace(/^\//, '') : '';
+  if (ing.mode === 'host') return `${scheme}://${session.metadata.name}.${ing.domain}/${path}`;
+  if (ing.mode === 'path') return `${scheme}://${ing.host}/sessions/${session.metadata.name}/${path}`;
+  const primary = primaryPort(template);
+  return `http://${session.metadata.name}.${session.metadata.namespace}.svc:${primary.port}/${path}`;
+}
+
+export interface SessionChildren {
+  deployment: V1Deployment;
+  service: V1Service;
+  ingress: V1Ingress | null;
+  homeClaim: V1PersistentVolumeClaim | null;
+}
+
+export function buildSessionChildren(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): SessionChildren {
+  return {
+    deployment: buildDeployment(session, template, config),
+    service: buildService(session, template),
+    ingress: buildIngress(session, template, config),
+    homeClaim: buildHomeClaim(session, config),
+  };
+}

@@ -1,0 +1,75 @@
+import type { AppType, ObjectMetaLite, ResourceRequirements } from '../templates/template.types';
+
+/** The Session custom resource (crds/session.yaml). */
+
+export const SESSION_STATES = ['running', 'hibernated', 'terminated'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+export const SESSION_PHASES = ['Pending', 'Running', 'Hibernated', 'Failed', 'Terminated'] as const;
+export type SessionPhase = (typeof SESSION_PHASES)[number];
+
+export interface SessionSpec {
+  user: string;
+  template: string;
+  state?: SessionState;
+  appType?: AppType;
+  resources?: ResourceRequirements;
+  persistentHome?: boolean;
+  idleTimeout?: string;
+  maxSessionDuration?: string;
+  minConnections?: number;
+  maxConnections?: number;
+  autoStart?: boolean;
+  startupTimeout?: string;
+}
+
+export interface SessionCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface SessionStatus {
+  phase?: SessionPhase;
+  message?: string;
+  url?: string;
+  podName?: string;
+  activeConnections?: number;
+  totalConnections?: number;
+  lastConnection?: string;
+  lastDisconnect?: string;
+  lastActivity?: string;
+  resourceUsage?: Record<string, string | number>;
+  observedGeneration?: number;
+  conditions?: SessionCondition[];
+}
+
+export interface SessionManifest {
+  apiVersion: 'stream.streamspace.io/v1alpha1';
+  kind: 'Session';
+  metadata: ObjectMetaLite & { deletionTimestamp?: string | Date; finalizers?: string[] };
+  spec: SessionSpec;
+  status?: SessionStatus;
+}
+
+/** How session workloads are exposed and stored (from the server configuration). */
+export interface SessionWorkloadConfig {
+  ingress: {
+    /** none: only a ClusterIP Service; host: <session>.<domain>; path: <host>/sessions/<session>/. */
+    mode: 'none' | 'host' | 'path';
+    /** Host mode: sessions get <session-name>.<domain>. */
+    domain?: string;
+    /** Path mode: the one host sessions share. */
+    host?: string;
+    className?: string;
+    /** TLS secret for the Ingress (a wildcard certificate for host mode). */
+    tlsSecret?: string;
+  };
+  home: {
+    size: string;
+    storageClass?: string;
+  };
+}

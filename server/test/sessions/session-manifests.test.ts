@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import {
+  buildDeployment,
+  buildHomeClaim,
+  buildIngress,
+  buildService,
+  buildSessionChildren,
+  homeClaimName,
+  labelValue,
+  sessionUrl,
+} from '../../src/modules/sessions/session-manifests';
+import type { SessionManifest, SessionWorkloadConfig } from '../../src/modules/sessions/session.types';
+import { normalizeTemplate } from '../../src/modules/templates/template-normalize';
+import type { TemplateManifest } from '../../src/modules/templates/template.types';
+
+const config: SessionWorkloadConfig = { ingress: { mode: 'none' }, home: { size: '10Gi' } };
+
+function template(spec: Record<string, unknown> = {}): TemplateManifest {
+  const r = normalizeTemplate({
+    apiVersion: 'stream.space/v1alpha1',
+    kind: 'Template',
+    metadata: { name: 'firefox' },
+    spec: {
+      displayName: 'Firefox',
+      baseImage: 'lscr.io/linuxserver/firefox:latest',
+      defaultResources: { memory: '2Gi', cpu: '1000m' },
+      ports: [{ name: 'vnc', containerPort: 3000, protocol: 'TCP' }],
+      env: [{ name: 'PUID', value: '1000' }],
+      volumeMounts: [{ name: 'user-home', mountPath: '/config' }],
+      kasmvnc: { enabled: true, port: 3000 },
+      ...spec,
+    },
+  });
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.template;
+}
+
+function session(name = 'alice-firefox-x1y2z', spec: Partial<SessionManifest['spec']> = {}): SessionManifest {
+  return {
+    apiVersion: 'stream.streamspace.io/v1alpha1',
+    kind: 'Session',
+    metadata: { name, namespace: 'streamspace', uid: `uid-${name}` },
+    spec: { user: 'alice', template: 'firefox', state: 'running', ...spec },
+  };
+}
+
+describe('session manifest builders (pure)', () => {
+  it('builds a Deployment named after the session, owned by it, with labels, resources and one replica', () => {
+    const d = buildDeployment(session(), template(), config);
+    expect(d.metadata!.name).to.equal('alice-firefox-x1y2z');
+    expect(d.metadata!.namespace).to.equal('streamspace');
+    expect(d.metadata!.ownerReferences).to.deep.equal([
+      {
+        apiVersion: 'stream.streamspace.io/v1alpha1',
+        kind: 'Session',
+        name: 'alice-firefox-x1y2z',
+        uid: 'uid-alice-firefox-x1y2z',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(d.metadata!.labels).to.deep.include({
+      'app.kubernetes.io/name': 'firefox',
+      'app.kubernetes.io/instance': 'alice-firefox-x1y2z',
+      'app.kubernetes.io/managed-by': 'streamspace',
+      'stream.streamspace.io/user': 'alice',
+      'stream.streamspace.io/template': 'firefox',
+      'stream.streamspace.io/session': 'alice-firefox-x1y2z',
+    });
+    expect(d.spec!.replicas).to.equal(1);
+    expect(d.spec!.selector.matchLabels).to.deep.equal({ 'stream.streamspace.io/session': 'alice-firefox-x1y2z' });
+    expect(d.spec!.template.metadata!.labels).to.deep.include(d.spec!.selector.matchLabels!);
+    const c = d.spec!.template.spec!.containers[0];
+    expect(c.image).to.equal('lscr.io/linuxserver/firefox:latest');
+    expect(c.ports).to.deep.equal([{ name: 'vnc', containerPort: 3000, protocol: 'TCP' }]);
+    expect(c.resources).to.deep.equal({ requests: { memory: '2Gi', cpu: '1000m' }, limits: { memory: '2Gi' } });
+    expect(c.env).to.deep.include({ name: 'PUID', value: '1000' });
+    expect(c.env).to.deep.include({ name: 'STREAMSPACE_SESSION', value: 'alice-firefox-x1y2z' });
+    // no persistent home: the template's user-home mount is an emptyDir
+    expect(d.spec!.template.spec!.volumes).to.deep.equal([{ name: 'user-home', emptyDir: {} }]);
+  });
+
+  it('scales to zero when hibernated and applies session resource overrides per resource', () => {
+    const d = buildDeployment(session('s', { state: 'hibernated', resources: { requests: { cpu: '250m' }, limits: { cpu: '1' } } }), template(), config);
+    expect(d.spec!.replicas).to.equal(0);
+    expect(d.spec!.template.spec!.containers[0].resources).to.deep.equal({
+      requests: { memory: '2Gi', cpu: '250m' },
+      limits: { memory: '2Gi', cpu: '1' },
+    });
+  });
+
+  it('mounts the per-user home PVC when persistentHome, and builds that PVC without an owner', () => {
+    const s = session('s', { persistentHome: true });
+    const d = buildDeployment(s, template(), config);
+    expect(d.spec!.template.spec!.volumes).to.deep.equal([{ name: 'user-home', persistentVolumeClaim: { claimName: 'home-alice' } }]);
+    const pvc = buildHomeClaim(s, { ...config, home: { size: '5Gi', storageClass: 'fast' } })!;
+    expect(pvc.metadata!.name).to.equal('home-alice');
+    expect(pvc.metadata!.ownerReferences).to.equal(undefined);
+    expect(pvc.spec).to.deep.equal({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+    expect(buildHomeClaim(session(), config)).to.equal(null);
+  });
+
+  it('exposes the web app port for webapps and both ports for hybrids', () => {
+    const web = template({ kasmvnc: { enabled: false, port: 8080 }, ports: [{ name: 'http', containerPort: 8080 }] });
+    expect(buildService(session(), web).spec!.ports).to.deep.equal([{ name: 'http', port: 8080, targetPort: 8080, protocol: 'TCP' }]);
+    const hybrid = { ...template(), spec: { ...template().spec, appType: 'hybrid' as const, webapp: { port: 8080, protocol: 'http' as const } } };
+    const svc = buildService(session(), hybrid);
+    expect(svc.spec!.ports!.map((p) => p.port)).to.deep.equal([8080, 3000]);
+    expect(svc.spec!.selector).to.deep.equal({ 'stream.streamspace.io/session': 'alice-firefox-x1y2z' });
+    expect(svc.metadata!.ownerReferences![0].uid).to.equal('uid-alice-firefox-x1y2z');
+  });
+
+  it('two sessions of the same app for one user get distinct child names and selectors', () => {
+    const a = buildSessionChildren(session('alice-firefox-aaaaa'), template(), config);
+    const b = buildSessionChildren(session('alice-firefox-bbbbb'), template(), config);
+    expect(a.deployment.metadata!.name).to.not.equal(b.deployment.metadata!.name);
+    expect(a.service.metadata!.name).to.not.equal(b.service.metadata!.name);
+    expect(a.deployment.spec!.selector).to.not.deep.equal(b.deployment.spec!.selector);
+  });
+
+  it('builds no Ingress by default, host or path routing with TLS when configured', () => {
+    expect(buildIngress(session(), template(), config)).to.equal(null);
+    const host = buildIngress(session(), template(), { ...config, ingress: { mode: 'host', domain: 'apps.example.com', tlsSecret: 'wild', className: 'nginx' } })!;
+    expect(host.spec!.ingressClassName).to.equal('nginx');
+    expect(host.spec!.tls).to.deep.equal([{ hosts: ['alice-firefox-x1y2z.apps.example.com'], secretName: 'wild' }]);
+    expect(host.spec!.rules![0].host).to.equal('alice-firefox-x1y2z.apps.example.com');
+    expect(host.spec!.rules![0].http!.paths[0].backend.service).to.deep.equal({ name: 'alice-firefox-x1y2z', port: { name: 'vnc' } });
+    const path = buildIngress(session(), template(), { ...config, ingress: { mode: 'path', host: 'ss.example.com' } })!;
+    expect(path.spec!.rules![0].http!.paths[0].path).to.equal('/sessions/alice-firefox-x1y2z/');
+    expect(path.spec!.tls).to.equal(undefined);
+  });
+
+  it('computes the URL from the ingress mode', () => {
+    expect(sessionUrl(session(), template(), config)).to.equal('http://alice-firefox-x1y2z.streamspace.svc:3000/');
+    expect(sessionUrl(session(), template(), { ...config, ingress: { mode: 'host', domain: 'a.io', tlsSecret: 't' } })).to.equal('https://alice-firefox-x1y2z.a.io/');
+    expect(sessionUrl(session(), template(), { ...config, ingress: { mode: 'path', host: 'ss.io' } })).to.equal('http://ss.io/sessions/alice-firefox-x1y2z/');
+  });
+
+  it('turns any user name into valid label values and PVC names', () => {
+    expect(labelValue('alice')).to.equal('alice');
+    const odd = labelValue('Alice Smith@example.com');
+    expect(odd).to.match(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
+    expect(odd).to.not.equal(labelValue('Alice_Smith@example.com'));
+    expect(labelValue('x'.repeat(100)).length).to.be.at.most(63);
+    expect(homeClaimName('alice')).to.equal('home-alice');
+    expect(homeClaimName('Alice@Example.com')).to.match(/^home-alice-example-com-[0-9a-f]{8}$/);
+    expect(homeClaimName('alice@example.com')).to.not.equal(homeClaimName('alice.example.com'));
+  });
+
+  it('refuses to build children for a Session without a uid (never orphaned objects)', () => {
+    const s = session();
+    delete s.metadata.uid;
+    expect(() => buildDeployment(s, template(), config)).to.throw(/no uid/);
+  });
+});
