@@ -22,6 +22,7 @@ import { LoaderRegistry } from './platform/graphql/loaders';
 import { createAppPubSub, type AppPubSub } from './platform/graphql/pubsub';
 import { buildAppSchema } from './platform/graphql/schema';
 import { healthRoutes, type ReadinessCheck } from './platform/http/health.routes';
+import { connectCluster, type ClusterConnection } from './platform/kube/cluster';
 import { ideRoutes } from './platform/http/ide.routes';
 import { AppMetrics } from './platform/http/metrics';
 import { createLogger, logScope, type Logger } from './platform/logging/logger';
@@ -34,6 +35,11 @@ export interface AppServices {
   database: Database;
   pubSub: AppPubSub;
   metrics: AppMetrics;
+  /**
+   * The Kubernetes cluster (null with STREAMSPACE_CLUSTER=none). Make API clients from it:
+   * `services.cluster.kubeConfig.makeApiClient(CoreV1Api)`; watch with platform/kube/informer.ts.
+   */
+  cluster: ClusterConnection | null;
   /** The audit log: `audit.record(entry, manager)` in the transaction of every change. */
   audit: AuditService;
 }
@@ -78,7 +84,26 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     logger,
   });
   const audit = new AuditService(database.dataSource);
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit };
+  let cluster: ClusterConnection | null;
+  try {
+    cluster = await connectCluster(config, logger);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  if (cluster) {
+    const version = await cluster.ping().then((v) => v.gitVersion, (err: Error) => {
+      logger.warn({ err: err.message, cluster: cluster!.description }, 'Kubernetes API server is not reachable yet (see /readyz)');
+      return undefined;
+    });
+    logger.info(
+      { cluster: cluster.description, mode: cluster.mode, simulated: cluster.simulated, version },
+      `Kubernetes: ${cluster.simulated ? 'SIMULATED ' : ''}${cluster.description}`,
+    );
+  } else {
+    logger.info({ mode: 'none' }, 'Kubernetes: none (STREAMSPACE_CLUSTER=none); features that need a cluster are unavailable');
+  }
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -188,6 +213,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
           return { target: database.description };
         },
       },
+      ...(cluster ? [kubernetesReadiness(cluster)] : []),
     ];
 
     app.use(requestIdMiddleware);
@@ -258,6 +284,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
           await apollo.stop(); // stops listening, drains HTTP (grace period), then runs drainServer (ws)
         } finally {
           await database.close();
+          await cluster?.stop();
           logger.info('shutdown complete');
         }
       })());
@@ -265,6 +292,18 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     return { services, httpServer, url, stop };
   } catch (err) {
     await database.close();
+    await cluster?.stop();
     throw err;
   }
+}
+
+/** /readyz check "kubernetes": the API server answers /version; says whether the cluster is simulated. */
+function kubernetesReadiness(cluster: ClusterConnection): ReadinessCheck {
+  return {
+    name: 'kubernetes',
+    check: async () => {
+      const version = await cluster.ping();
+      return { target: cluster.description, mode: cluster.mode, simulated: cluster.simulated, version: version.gitVersion };
+    },
+  };
 }

@@ -81,6 +81,8 @@ export const envSchema = z.object({
   STREAMSPACE_GRAPHQL_MAX_DEPTH: intFromEnv(2, 100).default(20),
   STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(2000),
   STREAMSPACE_CLUSTER: z.enum(CLUSTER_MODES, { message: `expected one of ${CLUSTER_MODES.join(', ')}` }).default('auto'),
+  /** Kubeconfig file(s) for STREAMSPACE_CLUSTER=auto|kubeconfig, separated by ':' as kubectl reads them. */
+  KUBECONFIG: z.string().optional(),
   STREAMSPACE_SHUTDOWN_TIMEOUT: durationFromEnv.default(10_000),
   STREAMSPACE_DB_HEALTH_TIMEOUT: durationFromEnv.default(2_000),
   STREAMSPACE_COMMIT: z.string().optional(),
@@ -131,6 +133,8 @@ export interface AppConfig {
     maxComplexity: number;
   };
   cluster: (typeof CLUSTER_MODES)[number];
+  /** KUBECONFIG as given (unresolved list of files); undefined means ~/.kube/config. */
+  kubeconfig: string | undefined;
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
   build: { commit?: string; buildDate?: string };
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxComplexity: e.STREAMSPACE_GRAPHQL_MAX_COMPLEXITY,
     },
     cluster: e.STREAMSPACE_CLUSTER,
+    kubeconfig: e.KUBECONFIG,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
     build: { commit: e.STREAMSPACE_COMMIT, buildDate: e.STREAMSPACE_BUILD_DATE },

@@ -44,13 +44,18 @@ export interface LocalCluster {
   readonly kubeConfig: KubeConfig;
   /** https://127.0.0.1:<port> */
   readonly server: string;
+  /** etcd's client URL (http://127.0.0.1:<port>), for fault injection in tests (compaction, direct writes). */
+  readonly etcdUrl: string;
   /** Root of the cluster's files: logs/, pki/, etcd/, run/. */
   readonly rootDir: string;
   readonly persistent: boolean;
   readonly nodeNames: readonly string[];
   readonly binaries: ControlPlaneBinaries;
-  /** Stops kube-apiserver and starts it again on the same port; resolves when /readyz is ok. */
-  restartApiServer(): Promise<void>;
+  /**
+   * Stops kube-apiserver and starts it again on the same port; resolves when /readyz is ok. `whileStopped`
+   * runs in between (tests use it to change etcd behind the apiserver's back).
+   */
+  restartApiServer(options?: { whileStopped?: () => Promise<void> }): Promise<void>;
   /** Stops every component (SIGTERM, then SIGKILL after the timeout); idempotent. */
   stop(): Promise<void>;
 }
@@ -129,6 +134,7 @@ class LocalClusterImpl implements LocalCluster {
   readonly kubeconfigPath: string;
   readonly kubeConfig = new KubeConfig();
   server = '';
+  etcdUrl = '';
   readonly nodeNames: string[];
   private pki!: LocalClusterPki;
   private pidFile!: PidFile;
@@ -179,6 +185,7 @@ class LocalClusterImpl implements LocalCluster {
     this.pki = await ensurePki(this.dirs.pki);
     const ports = await this.choosePorts();
     this.server = `https://127.0.0.1:${ports.apiserver}`;
+    this.etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
     await this.writeKubeconfigs();
 
     const etcd = this.spawnComponent('etcd', this.s.binaries.etcd, this.etcdArgs(ports));
@@ -260,9 +267,10 @@ class LocalClusterImpl implements LocalCluster {
     ]);
   }
 
-  async restartApiServer(): Promise<void> {
+  async restartApiServer(options: { whileStopped?: () => Promise<void> } = {}): Promise<void> {
     if (this.stopPromise) throw new Error('the local cluster is stopped');
     await this.apiserver.stop(this.s.stopTimeoutMs);
+    await options.whileStopped?.();
     await this.apiserver.start();
     await this.waitForApiServer();
   }

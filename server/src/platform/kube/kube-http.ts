@@ -1,0 +1,107 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * A raw request to the API server with the credentials of a KubeConfig (token, client certificate, exec plugin,
+ * in-cluster token file, CA). The generated API clients cover resources; this covers what they do not: streaming
+ * watches with full control over timeouts and errors, paged lists of arbitrary paths, and /version or /readyz.
+ */
+export interface KubeRequestOptions {
+  /** Query parameters; undefined values are left out. */
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Abort before or during the request. */
+  signal?: AbortSignal;
+  /** Socket idle timeout: the request fails when no byte arrives for this long. Default 30 s. */
+  idleTimeoutMs?: number;
+}
+
+/** An HTTP answer other than 2xx, carrying the API server's Status (code, reason, message) when it sent one. */
+export class KubeHttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeHttpError';
+  }
+}
+
+/** Whether `err` means "resource version too old / expired" (HTTP or watch-event 410 Gone). */
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeHttpError && err.statusCode === 410;
+}
+
+/** Opens a GET and resolves with the response once the headers arrived; non-2xx answers reject with KubeHttpError. */
+export async function kubeGetStream(kubeConfig: KubeConfig, path: string, options: KubeRequestOptions = {}): Promise<http.IncomingMessage> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+
+  const requestOptions: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+  await kubeConfig.applyToHTTPSOptions(requestOptions);
+  const agent = requestOptions.agent as http.Agent | undefined;
+  const transport = url.protocol === 'http:' ? http : https;
+
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      agent?.destroy();
+      reject(abortError());
+      return;
+    }
+    const req = transport.request(url, requestOptions, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        resolve(res);
+        return;
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < 65536) body += c; // a Status is small; do not buffer an unexpected huge body
+      });
+      res.on('error', reject);
+      res.on('end', () => reject(statusError(status, body)));
+    });
+    const onAbort = () => req.destroy(abortError());
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // The agent of applyToHTTPSOptions is made for this one request; close its sockets with it.
+    req.on('close', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      agent?.destroy();
+    });
+    req.setTimeout(options.idleTimeoutMs ?? 30_000, () => req.destroy(new Error(`no data from ${url.host} for ${options.idleTimeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A GET whose JSON body is parsed and returned. */
+export async function kubeGetJson<T>(kubeConfig: KubeConfig, path: string, options: KubeRequestOptions = {}): Promise<T> {
+  const res = await kubeGetStream(kubeConfig, path, options);
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
+/** Builds the error for a non-2xx answer from its body (a metav1.Status, usually). */
+export function statusError(statusCode: number, body: string): KubeHttpError {
+  let reason: string | undefined;
+  let message = body.trim().slice(0, 500) || http.STATUS_CODES[statusCode] || 'error';
+  try {
+    const status = JSON.parse(body) as { reason?: string; message?: string };
+    reason = status.reason;
+    if (status.message) message = status.message;
+  } catch {
+    // not JSON; keep the text
+  }
+  return new KubeHttpError(statusCode, reason, `${statusCode}${reason ? ` ${reason}` : ''}: ${message}`);
+}
+
+function abortError(): Error {
+  const err = new Error('request aborted');
+  err.name = 'AbortError';
+  return err;
+}

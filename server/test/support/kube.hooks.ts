@@ -1,0 +1,8 @@
+import { stopTestCluster } from './kube';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    await stopTestCluster();
+  },
+};

@@ -1,0 +1,63 @@
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { startLocalCluster, type LocalCluster } from '../../src/platform/kube/local-cluster';
+
+/**
+ * One real control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok with 3 fake nodes) per mocha
+ * run, started on first use (kube.hooks.ts stops it). Tests isolate themselves by namespace, never by cluster.
+ *
+ * The first start on a machine builds the binaries (scripts/k8s/build.sh, minutes); callers' before() hooks
+ * should allow for it with `this.timeout(KUBE_START_TIMEOUT_MS)`.
+ */
+export const KUBE_START_TIMEOUT_MS = 30 * 60_000;
+
+let shared: Promise<LocalCluster> | undefined;
+
+export function getTestCluster(): Promise<LocalCluster> {
+  shared ??= startLocalCluster({
+    log: process.env.STREAMSPACE_TEST_KUBE_LOG ? (msg) => process.stderr.write(`[test-cluster] ${msg}\n`) : undefined,
+  });
+  return shared;
+}
+
+export async function stopTestCluster(): Promise<void> {
+  if (!shared) return;
+  const pending = shared;
+  shared = undefined;
+  const cluster = await pending.catch(() => undefined);
+  await cluster?.stop();
+}
+
+let counter = 0;
+
+/**
+ * A fresh namespace on the shared cluster, named `<prefix>-<pid>-<n>`, that waits until the controller manager
+ * has created its default ServiceAccount (pods cannot be created before). Returns its name.
+ */
+export async function createTestNamespace(prefix = 'test'): Promise<string> {
+  const cluster = await getTestCluster();
+  const base = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
+  const name = `${base}-${process.pid}-${++counter}`;
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name, labels: { 'streamspace.io/test': 'true' } } } });
+  await waitUntil(async () => {
+    try {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return true;
+    } catch {
+      return false;
+    }
+  }, `the default ServiceAccount of namespace ${name}`);
+  return name;
+}
+
+/** Polls `condition` (no fixed sleeps in tests); fails with `what` after `timeoutMs` (default 60 s). */
+export async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export type { KubeConfig, LocalCluster };
