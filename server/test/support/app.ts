@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
