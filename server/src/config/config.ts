@@ -85,6 +85,10 @@ export const envSchema = z.object({
   KUBECONFIG: z.string().optional(),
   STREAMSPACE_SHUTDOWN_TIMEOUT: durationFromEnv.default(10_000),
   STREAMSPACE_DB_HEALTH_TIMEOUT: durationFromEnv.default(2_000),
+  STREAMSPACE_GIT_ALLOW_FILE: booleanFromEnv.default(false),
+  STREAMSPACE_GIT_TIMEOUT: durationFromEnv.default(300_000),
+  STREAMSPACE_CATALOG_MAX_FILE_SIZE: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  STREAMSPACE_CATALOG_MAX_FILES: intFromEnv(1, 1_000_000).default(20_000),
   STREAMSPACE_COMMIT: z.string().optional(),
   STREAMSPACE_BUILD_DATE: z.string().optional(),
   // Identity and access (issue 5; docs/identity.md).
@@ -115,6 +119,20 @@ export const envSchema = z.object({
   STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: intFromEnv(0, 10_000).default(3),
   STREAMSPACE_QUOTA_CPU: quantityFromEnv.default(8),
   STREAMSPACE_QUOTA_MEMORY: quantityFromEnv.default(16 * 2 ** 30),
+  // Sessions and templates (issue 4).
+  STREAMSPACE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).default('streamspace'),
+  STREAMSPACE_INSTALL_CRDS: booleanFromEnv.default(true),
+  STREAMSPACE_LEADER_ELECTION: booleanFromEnv.default(true),
+  STREAMSPACE_LEADER_LEASE_DURATION: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(15_000),
+  STREAMSPACE_RECONCILE_RESYNC: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(5 * 60_000),
+  STREAMSPACE_SESSION_STARTUP_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(5 * 60_000),
+  STREAMSPACE_SESSION_INGRESS: z.enum(['none', 'host', 'path'], { message: 'expected none, host or path' }).default('none'),
+  STREAMSPACE_SESSION_DOMAIN: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'expected a DNS domain such as apps.example.com' }).optional(),
+  STREAMSPACE_SESSION_HOST: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'expected a host name such as streamspace.example.com' }).optional(),
+  STREAMSPACE_SESSION_INGRESS_CLASS: z.string().min(1).optional(),
+  STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
+  STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
+  STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -142,6 +160,35 @@ export interface AppConfig {
   auth: AuthConfig;
   /** Default per-user quotas; admins override them per user. */
   quotas: QuotaLimits;
+  /** Template catalog (issue 7). */
+  catalog: CatalogConfig;
+  /** Sessions, templates and the reconciler (issue 4). */
+  sessions: SessionsConfig;
+}
+
+export interface SessionsConfig {
+  /** Namespace of Sessions, Templates and session workloads. */
+  namespace: string;
+  /** Create or update the CRDs at start. */
+  installCrds: boolean;
+  /** Off: this replica always leads (a single replica). */
+  leaderElection: boolean;
+  leaseDurationMs: number;
+  resyncIntervalMs: number;
+  defaultStartupTimeoutMs: number;
+  ingress: { mode: 'none' | 'host' | 'path'; domain?: string; host?: string; className?: string; tlsSecret?: string };
+  home: { size: string; storageClass?: string };
+}
+
+export interface CatalogConfig {
+  /** Accept file:// repository URLs (development and tests only). */
+  gitAllowFile: boolean;
+  /** A git command that prints nothing for this long is stopped. */
+  gitTimeoutMs: number;
+  /** Largest template, icon or README file read from a repository, in bytes. */
+  maxFileSize: number;
+  /** Most template files read from one repository; the rest are skipped with an error. */
+  maxFiles: number;
 }
 
 export interface AuthConfig {
@@ -224,6 +271,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         .map((variable) => ({ variable, message: `required when ${oidcSet.join(' and ')} ${oidcSet.length > 1 ? 'are' : 'is'} set` })),
     );
   }
+  if (e.STREAMSPACE_SESSION_INGRESS === 'host' && !e.STREAMSPACE_SESSION_DOMAIN) {
+    throw new ConfigError([{ variable: 'STREAMSPACE_SESSION_DOMAIN', message: 'required when STREAMSPACE_SESSION_INGRESS=host' }]);
+  }
+  if (e.STREAMSPACE_SESSION_INGRESS === 'path' && !e.STREAMSPACE_SESSION_HOST) {
+    throw new ConfigError([{ variable: 'STREAMSPACE_SESSION_HOST', message: 'required when STREAMSPACE_SESSION_INGRESS=path' }]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -242,6 +295,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
     build: { commit: e.STREAMSPACE_COMMIT, buildDate: e.STREAMSPACE_BUILD_DATE },
+    sessions: {
+      namespace: e.STREAMSPACE_NAMESPACE,
+      installCrds: e.STREAMSPACE_INSTALL_CRDS,
+      leaderElection: e.STREAMSPACE_LEADER_ELECTION,
+      leaseDurationMs: e.STREAMSPACE_LEADER_LEASE_DURATION,
+      resyncIntervalMs: e.STREAMSPACE_RECONCILE_RESYNC,
+      defaultStartupTimeoutMs: e.STREAMSPACE_SESSION_STARTUP_TIMEOUT,
+      ingress: {
+        mode: e.STREAMSPACE_SESSION_INGRESS,
+        domain: e.STREAMSPACE_SESSION_DOMAIN,
+        host: e.STREAMSPACE_SESSION_HOST,
+        className: e.STREAMSPACE_SESSION_INGRESS_CLASS,
+        tlsSecret: e.STREAMSPACE_SESSION_TLS_SECRET,
+      },
+      home: { size: e.STREAMSPACE_HOME_SIZE, storageClass: e.STREAMSPACE_HOME_STORAGE_CLASS },
+    },
+    catalog: {
+      gitAllowFile: e.STREAMSPACE_GIT_ALLOW_FILE,
+      gitTimeoutMs: e.STREAMSPACE_GIT_TIMEOUT,
+      maxFileSize: e.STREAMSPACE_CATALOG_MAX_FILE_SIZE,
+      maxFiles: e.STREAMSPACE_CATALOG_MAX_FILES,
+    },
     auth: {
       publicUrl: e.STREAMSPACE_PUBLIC_URL?.replace(/\/+$/, ''),
       trustedOrigins: e.STREAMSPACE_TRUSTED_ORIGINS,

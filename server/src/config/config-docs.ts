@@ -1,0 +1,86 @@
+import type { envSchema } from './config';
+
+/**
+ * The README's configuration table is generated from this map (`npm run docs:config`), and a test fails when
+ * the README is out of step. The `satisfies` clause makes a variable added to envSchema without a line here a
+ * type error, so no setting goes undocumented.
+ */
+export const ENV_DOCS = {
+  PORT: { default: '8080', doc: 'HTTP port for the API, the GraphQL IDE, the clients, health and metrics (0 picks a free port).' },
+  HOST: { default: '0.0.0.0', doc: 'Address to listen on.' },
+  DATABASE_URL: { default: '(embedded)', doc: 'PostgreSQL URL (`postgres://user:password@host:5432/db`). Unset: a real embedded PostgreSQL whose data lives in `$STREAMSPACE_DATA_DIR/postgres`.' },
+  STREAMSPACE_DATA_DIR: { default: '.streamspace', doc: 'Where local state lives: the embedded PostgreSQL, the local cluster, the catalog git cache.' },
+  LOG_LEVEL: { default: 'info', doc: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines (pino) with a request id.' },
+  STREAMSPACE_MIGRATIONS_RUN: { default: 'true', doc: 'Apply pending database migrations at start (`npm run migrate` does it by hand).' },
+  STREAMSPACE_GRAPHQL_INTROSPECTION: { default: 'true', doc: 'Allow schema introspection.' },
+  STREAMSPACE_GRAPHQL_IDE: { default: 'true', doc: 'Serve the bundled GraphiQL IDE at `GET /graphql` in a browser.' },
+  STREAMSPACE_GRAPHQL_MAX_DEPTH: { default: '20', doc: 'Deepest selection an operation may have (2-100).' },
+  STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: { default: '2000', doc: 'Complexity budget of one operation (list fields count by page size).' },
+  STREAMSPACE_CLUSTER: { default: 'auto', doc: '`auto` (in-cluster, else KUBECONFIG or ~/.kube/config, else a local simulated cluster), `in-cluster`, `kubeconfig`, `local` or `none`.' },
+  KUBECONFIG: { default: '~/.kube/config', doc: 'Kubeconfig file(s) for `auto` and `kubeconfig`; a named but broken file is an error, never a silent fallback.' },
+  STREAMSPACE_SHUTDOWN_TIMEOUT: { default: '10s', doc: 'How long SIGTERM waits for HTTP and WebSocket connections to drain.' },
+  STREAMSPACE_DB_HEALTH_TIMEOUT: { default: '2s', doc: 'Time limit of the database check in `/readyz`.' },
+  STREAMSPACE_GIT_ALLOW_FILE: { default: 'false', doc: 'Allow `file://` catalog repositories (tests and air-gapped mirrors).' },
+  STREAMSPACE_GIT_TIMEOUT: { default: '5m', doc: 'Time limit of one git clone or fetch.' },
+  STREAMSPACE_CATALOG_MAX_FILE_SIZE: { default: '1048576', doc: 'Largest catalog file read, in bytes; larger files are skipped with an error.' },
+  STREAMSPACE_CATALOG_MAX_FILES: { default: '20000', doc: 'Most files read from one catalog repository.' },
+  STREAMSPACE_COMMIT: { default: '(from git)', doc: 'Commit reported by `Query.version` (set by image builds).' },
+  STREAMSPACE_BUILD_DATE: { default: '(build time)', doc: 'Build date reported by `Query.version`.' },
+  STREAMSPACE_PUBLIC_URL: { default: '', doc: 'External base URL, such as https://streamspace.example.com; its origin is trusted for CORS and CSRF, and OIDC callbacks use it.' },
+  STREAMSPACE_TRUSTED_ORIGINS: { default: '', doc: 'Comma-separated extra origins allowed to call the API from a browser and to use the refresh cookie.' },
+  STREAMSPACE_ADMIN_USERNAME: { default: 'admin', doc: 'Username of the bootstrap admin created on first start.' },
+  STREAMSPACE_ADMIN_PASSWORD: { default: '(generated)', doc: 'Password of the bootstrap admin; when unset one is generated and printed once in the log.' },
+  STREAMSPACE_JWT_SIGNING_KEY: { default: '(generated)', doc: 'PKCS#8 PEM private key that signs access tokens; when unset a key is generated and kept in the database.' },
+  STREAMSPACE_ACCESS_TOKEN_TTL: { default: '15m', doc: 'Lifetime of an access token (JWT).' },
+  STREAMSPACE_REFRESH_TOKEN_TTL: { default: '720h', doc: 'Lifetime of a refresh token (HttpOnly cookie, rotated on every use).' },
+  STREAMSPACE_COOKIE_SECURE: { default: 'auto', doc: '`auto` marks cookies Secure behind TLS; `true` or `false` force it.' },
+  STREAMSPACE_LOGIN_RATE_LIMIT_PER_IP: { default: '30', doc: 'Login attempts per client IP per window (429 with Retry-After beyond).' },
+  STREAMSPACE_LOGIN_RATE_LIMIT_PER_USERNAME: { default: '10', doc: 'Login attempts per username per window.' },
+  STREAMSPACE_LOGIN_RATE_LIMIT_WINDOW: { default: '15m', doc: 'Window of the login rate limits.' },
+  STREAMSPACE_OIDC_ISSUER: { default: '', doc: 'OIDC issuer URL (discovery); with the client id and secret it enables "Sign in with ...". See docs/identity.md.' },
+  STREAMSPACE_OIDC_CLIENT_ID: { default: '', doc: 'OIDC client id.' },
+  STREAMSPACE_OIDC_CLIENT_SECRET: { default: '', doc: 'OIDC client secret (never logged).' },
+  STREAMSPACE_OIDC_REDIRECT_URL: { default: '$PUBLIC_URL/auth/oidc/callback', doc: 'Callback URL registered at the provider.' },
+  STREAMSPACE_OIDC_SCOPES: { default: 'openid profile email', doc: 'Scopes requested from the provider.' },
+  STREAMSPACE_OIDC_USERNAME_CLAIM: { default: 'preferred_username', doc: 'Claim that names the user.' },
+  STREAMSPACE_OIDC_GROUPS_CLAIM: { default: 'groups', doc: 'Claim that lists the user\'s groups.' },
+  STREAMSPACE_OIDC_ADMIN_GROUPS: { default: '', doc: 'Comma-separated groups whose members become admins.' },
+  STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: { default: '/', doc: 'Path the browser returns to after an OIDC login.' },
+  STREAMSPACE_QUOTA_MAX_SESSIONS: { default: '10', doc: 'Default quota: sessions a user may have (any state).' },
+  STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: { default: '3', doc: 'Default quota: running sessions a user may have.' },
+  STREAMSPACE_QUOTA_CPU: { default: '8', doc: 'Default quota: CPU cores across a user\'s running sessions.' },
+  STREAMSPACE_QUOTA_MEMORY: { default: '16Gi', doc: 'Default quota: memory across a user\'s running sessions.' },
+  STREAMSPACE_NAMESPACE: { default: 'streamspace', doc: 'Namespace of Sessions, Templates and session workloads.' },
+  STREAMSPACE_INSTALL_CRDS: { default: 'true', doc: 'Create or update the StreamSpace CRDs (crds/) at start; turn off when Helm or an operator installs them.' },
+  STREAMSPACE_LEADER_ELECTION: { default: 'true', doc: 'Elect one leader among replicas (Lease streamspace-leader) to run the reconciler and jobs; false means this replica always leads.' },
+  STREAMSPACE_LEADER_LEASE_DURATION: { default: '15s', doc: 'Leader lease duration; a dead leader is replaced after this long (renewed every third of it).' },
+  STREAMSPACE_RECONCILE_RESYNC: { default: '5m', doc: 'Periodic resync of every Session and Template by the reconciler (besides the watch).' },
+  STREAMSPACE_SESSION_STARTUP_TIMEOUT: { default: '5m', doc: 'Default startupTimeout: a session whose pod is not Ready by then is Failed.' },
+  STREAMSPACE_SESSION_INGRESS: { default: 'none', doc: 'Session Ingress: none (ClusterIP Service only), host (<session>.<domain>) or path (<host>/sessions/<session>/).' },
+  STREAMSPACE_SESSION_DOMAIN: { default: '', doc: 'Domain of per-session hosts (required for ingress mode host).' },
+  STREAMSPACE_SESSION_HOST: { default: '', doc: 'Shared host of path-routed sessions (required for ingress mode path).' },
+  STREAMSPACE_SESSION_INGRESS_CLASS: { default: '', doc: 'ingressClassName of session Ingresses.' },
+  STREAMSPACE_SESSION_TLS_SECRET: { default: '', doc: 'TLS secret of session Ingresses (URLs become https).' },
+  STREAMSPACE_HOME_SIZE: { default: '10Gi', doc: 'Size of each user\'s persistent home volume.' },
+  STREAMSPACE_HOME_STORAGE_CLASS: { default: '', doc: 'Storage class of home volumes (cluster default when empty).' },
+} satisfies Record<keyof typeof envSchema.shape, { default: string; doc: string }>;
+
+export const README_TABLE_START = '<!-- config-table:start (generated by `npm run docs:config`; do not edit) -->';
+export const README_TABLE_END = '<!-- config-table:end -->';
+
+/** The Markdown table the README carries between the markers. */
+export function renderConfigTable(): string {
+  const escape = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = Object.entries(ENV_DOCS).map(
+    ([name, d]) => `| \`${name}\` | ${d.default ? `\`${escape(d.default)}\`` : ''} | ${escape(d.doc)} |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+/** Replaces the table between the markers; throws when the markers are missing. */
+export function withConfigTable(readme: string): string {
+  const start = readme.indexOf(README_TABLE_START);
+  const end = readme.indexOf(README_TABLE_END);
+  if (start < 0 || end < start) throw new Error('README.md lacks the config-table markers');
+  return readme.slice(0, start + README_TABLE_START.length) + '\n' + renderConfigTable() + '\n' + readme.slice(end);
+}

@@ -1,0 +1,144 @@
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { In, Not, type DataSource } from 'typeorm';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { createInformer, type Informer } from '../../platform/kube/informer';
+import type { Logger } from '../../platform/logging/logger';
+import { STREAMSPACE_GROUP, STREAMSPACE_VERSION } from '../templates/template.types';
+import { UserEntity } from '../users/user.entity';
+import { SessionEntity } from './session.entity';
+import type { SessionManifest } from './session.types';
+
+/**
+ * Keeps the `sessions` table a mirror of the Session objects (the cluster is the source of truth), so lists
+ * and filters are served from PostgreSQL. Runs on every replica (not only the leader): writes are idempotent
+ * upserts keyed by the object's uid, and each replica publishes the changes to its own subscribers.
+ * After a start (or a 410 re-list) the table is rebuilt from the full list: rows of sessions that no longer
+ * exist are deleted.
+ */
+
+export const SESSION_UPDATED = 'SESSION_UPDATED';
+
+export interface SessionChange {
+  type: 'UPSERTED' | 'DELETED';
+  session: SessionEntity;
+}
+
+type SessionObject = SessionManifest & KubernetesObject;
+
+function date(v: string | Date | undefined): Date | null {
+  return v ? new Date(v) : null;
+}
+
+export function sessionRow(obj: SessionManifest, userId: string | null): SessionEntity {
+  const row = new SessionEntity();
+  const status = obj.status ?? {};
+  row.id = obj.metadata.uid!;
+  row.name = obj.metadata.name;
+  row.namespace = obj.metadata.namespace!;
+  row.userId = userId;
+  row.username = obj.spec.user.slice(0, 63);
+  row.template = obj.spec.template;
+  row.state = obj.spec.state ?? 'running';
+  row.phase = status.phase ?? 'Pending';
+  row.appType = obj.spec.appType ?? 'webapp';
+  row.url = status.url ?? null;
+  row.podName = status.podName ?? null;
+  row.activeConnections = status.activeConnections ?? 0;
+  row.totalConnections = status.totalConnections ?? 0;
+  row.lastConnectionAt = date(status.lastConnection);
+  row.lastDisconnectAt = date(status.lastDisconnect);
+  row.lastActivityAt = date(status.lastActivity);
+  row.resourceVersion = obj.metadata.resourceVersion ?? null;
+  row.spec = obj.spec as unknown as Record<string, unknown>;
+  row.status = status as unknown as Record<string, unknown>;
+  row.createdAt = date(obj.metadata.creationTimestamp) ?? new Date();
+  row.updatedAt = new Date();
+  return row;
+}
+
+export class SessionMirror {
+  private informer: Informer<SessionObject> | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly userIds = new Map<string, string | null>();
+
+  constructor(
+    private readonly options: { kubeConfig: KubeConfig; namespace: string; dataSource: DataSource; pubSub: AppPubSub; logger: Logger },
+  ) {}
+
+  async start(): Promise<void> {
+    const { kubeConfig, namespace, logger } = this.options;
+    this.informer = createInformer<SessionObject>({
+      kubeConfig,
+      path: `/apis/${STREAMSPACE_GROUP}/${STREAMSPACE_VERSION}/namespaces/${namespace}/sessions`,
+    });
+    // Writes are serialized so an older event never overwrites a newer one.
+    const serial = (fn: () => Promise<void>) => {
+      this.chain = this.chain.then(fn).catch((err: Error) => logger.error({ err }, 'session mirror: database write failed'));
+    };
+    this.informer.on('add', (s) => serial(async () => void (await this.upsert(s))));
+    this.informer.on('update', (s) => serial(async () => void (await this.upsert(s))));
+    this.informer.on('delete', (s) => serial(() => this.remove(s)));
+    this.informer.on('synced', () => serial(() => this.rebuild()));
+    this.informer.on('error', (err, info) => logger.warn({ err: err.message, retryInMs: info.retryInMs }, 'session mirror: watch failed; retrying'));
+    await this.informer.start();
+    await this.informer.waitForSync();
+    await this.chain;
+  }
+
+  async stop(): Promise<void> {
+    await this.informer?.stop();
+    await this.chain;
+  }
+
+  /** Resolves when every event received so far is in the table (tests, and the API right after a write). */
+  async flush(): Promise<void> {
+    await this.chain;
+  }
+
+  /** The cached object (for the API's reads of spec fields not in the table). */
+  get(name: string): SessionObject | undefined {
+    return this.informer?.get(name, this.options.namespace);
+  }
+
+  private async userId(username: string): Promise<string | null> {
+    if (this.userIds.has(username)) return this.userIds.get(username)!;
+    const user = await this.options.dataSource.getRepository(UserEntity).findOne({ where: { username }, select: { id: true } });
+    const id = user?.id ?? null;
+    if (id) this.userIds.set(username, id);
+    return id;
+  }
+
+  async upsert(obj: SessionManifest): Promise<SessionEntity> {
+    const repo = this.options.dataSource.getRepository(SessionEntity);
+    const row = sessionRow(obj, await this.userId(obj.spec.user));
+    await this.options.dataSource.transaction(async (m) => {
+      // A Session deleted and re-created under the same name has a new uid: drop the old row first.
+      await m.getRepository(SessionEntity).delete({ namespace: row.namespace, name: row.name, id: Not(row.id) });
+      await m.getRepository(SessionEntity).upsert(row as never, ['id']);
+    });
+    const saved = (await repo.findOneBy({ id: row.id })) ?? row;
+    await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: saved } satisfies SessionChange);
+    return saved;
+  }
+
+  private async remove(obj: SessionManifest) {
+    const repo = this.options.dataSource.getRepository(SessionEntity);
+    const existing = await repo.findOneBy({ id: obj.metadata.uid! });
+    await repo.delete({ id: obj.metadata.uid! });
+    const row = existing ?? sessionRow(obj, null);
+    await this.options.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
+  }
+
+  private async rebuild() {
+    const items = this.informer!.list(this.options.namespace);
+    for (const s of items) await this.upsert(s);
+    const ids = items.map((s) => s.metadata.uid!);
+    const repo = this.options.dataSource.getRepository(SessionEntity);
+    const stale = await repo.find({ where: { namespace: this.options.namespace, ...(ids.length ? { id: Not(In(ids)) } : {}) } });
+    for (const row of stale) {
+      await repo.delete({ id: row.id });
+      await this.options.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
+    }
+    this.options.logger.info({ sessions: items.length, removed: stale.length }, 'session mirror: table rebuilt from the cluster');
+  }
+}

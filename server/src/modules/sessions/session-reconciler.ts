@@ -1,0 +1,402 @@
+import { createHash } from 'node:crypto';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { parseDurationMs } from '../../config/config';
+import type { ControllerDefinition, JobContext } from '../../platform/jobs/job-runner';
+import { createInformer, type Informer } from '../../platform/kube/informer';
+import type { Logger } from '../../platform/logging/logger';
+import { normalizeTemplate } from '../templates/template-normalize';
+import { STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateManifest } from '../templates/template.types';
+import { buildSessionChildren, LABEL_SESSION, sessionUrl } from './session-manifests';
+import { decideStatus, statusChanged } from './session-status';
+import type { SessionManifest, SessionStatus, SessionWorkloadConfig } from './session.types';
+
+/**
+ * The session reconciler: a controller run by the leader only (JobRunner). Watch-driven (informers on
+ * Sessions, Templates, the sessions' Deployments and Pods) with a periodic resync of every Session, one
+ * work queue deduplicating keys, and each reconcile idempotent:
+ * - children are written with server-side apply (field manager "streamspace"), skipped when the cached
+ *   object already carries the desired spec hash, so a resync of an unchanged session makes no writes;
+ * - status is written only when it changed, as a merge patch of the status subresource;
+ * - a resourceVersion conflict or any API failure requeues the key with backoff.
+ * Templates get status.valid/message from the same validation the API uses.
+ */
+
+export const SESSION_FINALIZER = 'stream.streamspace.io/session-cleanup';
+export const SPEC_HASH_ANNOTATION = 'stream.streamspace.io/spec-hash';
+const FIELD_MANAGER = 'streamspace';
+
+export interface SessionReconcilerOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  workload: SessionWorkloadConfig;
+  /** Used when a Session has no spec.startupTimeout. */
+  defaultStartupTimeoutMs: number;
+  resyncIntervalMs: number;
+  /** Now, for tests of deadlines; defaults to the clock. */
+  now?: () => Date;
+}
+
+type TemplateObject = KubernetesObject & { spec?: Record<string, unknown>; status?: { valid?: boolean; message?: string; observedGeneration?: number } };
+
+function hashOf(obj: unknown): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+}
+
+function code(err: unknown): number | undefined {
+  return (err as { code?: number }).code;
+}
+
+export class SessionReconciler implements ControllerDefinition {
+  readonly name = 'session-reconciler';
+  private sessions!: Informer<SessionManifest & KubernetesObject>;
+  private templates!: Informer<TemplateObject>;
+  private deployments!: Informer<V1Deployment>;
+  private pods!: Informer<V1Pod>;
+  private readonly queue = new Set<string>();
+  private readonly retries = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private processing: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private logger!: Logger;
+  private readonly custom: CustomObjectsApi;
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private readonly networking: NetworkingV1Api;
+  private readonly objects: KubernetesObjectApi;
+  /** Reconciles done (for tests and metrics). */
+  reconciles = 0;
+
+  constructor(private readonly options: SessionReconcilerOptions) {
+    const kc = options.kubeConfig;
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.apps = kc.makeApiClient(AppsV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.networking = kc.makeApiClient(NetworkingV1Api);
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  async start({ signal, logger }: JobContext): Promise<void> {
+    this.signal = signal;
+    this.logger = logger;
+    const { kubeConfig, namespace } = this.options;
+    const base = `/apis/${STREAMSPACE_GROUP}/${STREAMSPACE_VERSION}/namespaces/${namespace}`;
+    this.sessions = createInformer({ kubeConfig, path: `${base}/sessions` });
+    this.templates = createInformer({ kubeConfig, path: `${base}/templates` });
+    this.deployments = createInformer({ kubeConfig, path: `/apis/apps/v1/namespaces/${namespace}/deployments`, labelSelector: LABEL_SESSION });
+    this.pods = createInformer({ kubeConfig, path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: LABEL_SESSION });
+
+    const bySession = (obj: KubernetesObject) => {
+      const name = obj.metadata?.labels?.[LABEL_SESSION];
+      if (name) this.enqueue(name);
+    };
+    this.sessions.on('add', (s) => this.enqueue(s.metadata.name));
+    this.sessions.on('update', (s) => this.enqueue(s.metadata.name));
+    this.sessions.on('delete', (s) => this.forget(s.metadata.name));
+    for (const inf of [this.deployments, this.pods] as Informer<KubernetesObject>[]) {
+      inf.on('add', bySession);
+      inf.on('update', bySession);
+      inf.on('delete', bySession);
+    }
+    const onTemplate = (t: TemplateObject) => {
+      this.enqueue(`template:${t.metadata!.name}`);
+      for (const s of this.sessions.list()) if (s.spec.template === t.metadata!.name) this.enqueue(s.metadata.name);
+    };
+    this.templates.on('add', onTemplate);
+    this.templates.on('update', onTemplate);
+    this.templates.on('delete', onTemplate);
+    for (const inf of [this.sessions, this.templates, this.deployments, this.pods] as Informer<KubernetesObject>[]) {
+      inf.on('error', (err, info) => logger.warn({ err: err.message, retryInMs: info.retryInMs }, 'reconciler watch failed; retrying'));
+    }
+
+    await Promise.all([this.templates.start(), this.deployments.start(), this.pods.start()]);
+    await Promise.all([this.templates.waitForSync(), this.deployments.waitForSync(), this.pods.waitForSync()]);
+    // Sessions last: their first events find the other caches filled.
+    await this.sessions.start();
+    await this.sessions.waitForSync();
+    this.scheduleResync();
+    logger.info({ namespace, sessions: this.sessions.list().length, templates: this.templates.list().length }, 'session reconciler started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.queue.clear();
+    await Promise.allSettled([this.sessions?.stop(), this.templates?.stop(), this.deployments?.stop(), this.pods?.stop()]);
+    await this.processing;
+  }
+
+  /** Resolves once the queue is empty (tests). */
+  async idle(): Promise<void> {
+    while (this.processing || this.queue.size) await (this.processing ?? new Promise((r) => setImmediate(r)));
+  }
+
+  private scheduleResync() {
+    this.resyncTimer = setTimeout(() => {
+      if (this.signal?.aborted) return;
+      for (const t of this.templates.list()) this.enqueue(`template:${t.metadata!.name}`);
+      for (const s of this.sessions.list()) this.enqueue(s.metadata.name);
+      this.scheduleResync();
+    }, this.options.resyncIntervalMs);
+  }
+
+  private forget(name: string) {
+    this.retries.delete(name);
+    const t = this.timers.get(name);
+    if (t) clearTimeout(t);
+    this.timers.delete(name);
+  }
+
+  private enqueueAfter(key: string, delayMs: number) {
+    const existing = this.timers.get(key);
+    if (existing) clearTimeout(existing);
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      this.enqueue(key);
+    }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    this.timers.set(key, t);
+  }
+
+  enqueue(key: string) {
+    if (this.signal?.aborted) return;
+    this.queue.add(key);
+    if (!this.processing) this.processing = this.drain().finally(() => (this.processing = undefined));
+  }
+
+  private async drain() {
+    while (this.queue.size && !this.signal?.aborted) {
+      const key = this.queue.values().next().value as string;
+      this.queue.delete(key);
+      try {
+        if (key.startsWith('template:')) await this.reconcileTemplate(key.slice('template:'.length));
+        else await this.reconcileSession(key);
+        this.reconciles++;
+        this.retries.delete(key);
+      } catch (err) {
+        if (this.signal?.aborted) return;
+        const n = (this.retries.get(key) ?? 0) + 1;
+        this.retries.set(key, n);
+        const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
+        this.logger[code(err) === 409 ? 'debug' : 'warn'](
+          { key, err: (err as Error).message, body: (err as { body?: unknown }).body, retryInMs: delay },
+          'reconcile failed; requeued',
+        );
+        this.enqueueAfter(key, delay);
+      }
+    }
+  }
+
+  // ---- templates -------------------------------------------------------------------------------
+
+  /** The validated template for a session, or why it cannot be used. */
+  private resolveTemplate(name: string): { template: TemplateManifest } | { reason: 'TemplateNotFound' | 'TemplateInvalid'; message: string } {
+    const obj = this.templates.get(name, this.options.namespace);
+    if (!obj) return { reason: 'TemplateNotFound', message: `Template "${name}" does not exist in namespace ${this.options.namespace}` };
+    const r = normalizeTemplate({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata!.name }, spec: obj.spec });
+    if (!r.ok) return { reason: 'TemplateInvalid', message: `Template "${name}" is invalid: ${r.errors.join('; ')}` };
+    return { template: { ...r.template, metadata: { ...r.template.metadata, namespace: this.options.namespace } } };
+  }
+
+  private async reconcileTemplate(name: string) {
+    const obj = this.templates.get(name, this.options.namespace);
+    if (!obj) return;
+    const r = this.resolveTemplate(name);
+    const valid = 'template' in r;
+    const message = valid ? 'The template is valid' : r.message;
+    const generation = obj.metadata?.generation;
+    if (obj.status?.valid === valid && obj.status?.message === message && obj.status?.observedGeneration === generation) return;
+    await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        group: STREAMSPACE_GROUP,
+        version: STREAMSPACE_VERSION,
+        namespace: this.options.namespace,
+        plural: 'templates',
+        name,
+        body: { status: { valid, message, observedGeneration: generation } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  // ---- sessions --------------------------------------------------------------------------------
+
+  private async reconcileSession(name: string) {
+    const { namespace } = this.options;
+    const session = this.sessions.get(name, namespace);
+    if (!session) return;
+
+    if (session.metadata.deletionTimestamp) {
+      await this.finalize(session);
+      return;
+    }
+    if (!session.metadata.finalizers?.includes(SESSION_FINALIZER)) {
+      await this.patchSession(name, { metadata: { finalizers: [...(session.metadata.finalizers ?? []), SESSION_FINALIZER], resourceVersion: session.metadata.resourceVersion } });
+      return; // the update event brings us back with the new object
+    }
+
+    const now = this.now();
+    const state = session.spec.state ?? 'running';
+    // maxSessionDuration: terminate (keep as history) once the session is older than allowed.
+    if (state !== 'terminated' && session.spec.maxSessionDuration && session.metadata.creationTimestamp) {
+      const endsAt = new Date(new Date(session.metadata.creationTimestamp).getTime() + parseDurationMs(session.spec.maxSessionDuration));
+      if (now >= endsAt) {
+        await this.patchSession(name, { spec: { state: 'terminated' }, metadata: { resourceVersion: session.metadata.resourceVersion } });
+        await this.event(session, 'Normal', 'MaxDurationExceeded', `The session reached its maximum duration of ${session.spec.maxSessionDuration} and was terminated`);
+        return;
+      }
+      this.enqueueAfter(name, endsAt.getTime() - now.getTime() + 50);
+    }
+
+    const resolved = this.resolveTemplate(session.spec.template);
+    const deployment = this.deployments.get(name, namespace);
+    const pods = this.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_SESSION] === name);
+    let url: string | undefined;
+
+    if (state === 'terminated') {
+      await this.removeWorkload(session);
+    } else if ('template' in resolved) {
+      const children = buildSessionChildren(session, resolved.template, this.options.workload);
+      if (children.homeClaim) await this.ensureClaim(children.homeClaim);
+      await this.apply(children.service, this.cachedHash(undefined));
+      if (children.ingress) await this.apply(children.ingress, undefined);
+      await this.apply(children.deployment, this.cachedHash(deployment));
+      url = sessionUrl(session, resolved.template, this.options.workload);
+    }
+
+    const startupTimeoutMs = session.spec.startupTimeout ? parseDurationMs(session.spec.startupTimeout) : this.options.defaultStartupTimeoutMs;
+    const decision = decideStatus({
+      session,
+      templateProblem: 'template' in resolved || state === 'terminated' ? undefined : resolved,
+      deployment: state === 'terminated' ? undefined : this.deployments.get(name, namespace),
+      pods,
+      url,
+      now,
+      startupTimeoutMs,
+    });
+    if (decision.requeueAt) this.enqueueAfter(name, decision.requeueAt.getTime() - now.getTime() + 50);
+    await this.writeStatus(session, decision.status);
+  }
+
+  private cachedHash(obj: KubernetesObject | undefined): string | undefined {
+    return obj?.metadata?.annotations?.[SPEC_HASH_ANNOTATION];
+  }
+
+  /** Server-side apply of a child unless the cached copy already has the desired spec. */
+  private async apply(obj: KubernetesObject & { spec?: unknown }, cachedHash: string | undefined) {
+    const hash = hashOf({ spec: obj.spec, labels: obj.metadata?.labels, owners: obj.metadata?.ownerReferences });
+    if (cachedHash === hash) return;
+    obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH_ANNOTATION]: hash } };
+    await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  private async ensureClaim(claim: KubernetesObject) {
+    try {
+      await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.namespace });
+    } catch (err) {
+      if (code(err) !== 404) throw err;
+      try {
+        await this.core.createNamespacedPersistentVolumeClaim({ namespace: this.options.namespace, body: claim });
+      } catch (createErr) {
+        if (code(createErr) !== 409) throw createErr;
+      }
+    }
+  }
+
+  private async removeWorkload(session: SessionManifest) {
+    const { namespace } = this.options;
+    const name = session.metadata.name;
+    const ignore404 = (err: unknown) => {
+      if (code(err) !== 404) throw err;
+    };
+    await this.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }).catch(ignore404);
+    await this.core.deleteNamespacedService({ name, namespace }).catch(ignore404);
+    await this.networking.deleteNamespacedIngress({ name, namespace }).catch(ignore404);
+  }
+
+  private async finalize(session: SessionManifest) {
+    if (!session.metadata.finalizers?.includes(SESSION_FINALIZER)) return;
+    await this.removeWorkload(session);
+    await this.event(session, 'Normal', 'Deleted', 'The session was deleted; its workload is removed (the home volume is kept)');
+    await this.patchSession(session.metadata.name, {
+      metadata: { finalizers: session.metadata.finalizers.filter((f) => f !== SESSION_FINALIZER), resourceVersion: session.metadata.resourceVersion },
+    });
+  }
+
+  private async patchSession(name: string, body: object) {
+    await this.custom.patchNamespacedCustomObject(
+      { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.options.namespace, plural: 'sessions', name, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  private async writeStatus(session: SessionManifest, status: SessionStatus) {
+    if (!statusChanged(session.status, status)) return;
+    // Merge patch of owned fields; the resourceVersion precondition makes a stale decision fail with 409 (requeued).
+    await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        group: STREAMSPACE_GROUP,
+        version: STREAMSPACE_VERSION,
+        namespace: this.options.namespace,
+        plural: 'sessions',
+        name: session.metadata.name,
+        body: {
+          metadata: { resourceVersion: session.metadata.resourceVersion },
+          status: { ...status, url: status.url ?? null, podName: status.podName ?? null },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const before = session.status?.phase;
+    if (before !== status.phase) {
+      const warning = status.phase === 'Failed';
+      await this.event(session, warning ? 'Warning' : 'Normal', status.phase ?? 'Unknown', `${before ?? 'New'} -> ${status.phase}: ${status.message ?? ''}`);
+    }
+  }
+
+  private async event(session: SessionManifest, type: 'Normal' | 'Warning', reason: string, message: string) {
+    const now = this.now();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: this.options.namespace,
+        body: {
+          metadata: { generateName: `${session.metadata.name}.`, namespace: this.options.namespace },
+          involvedObject: {
+            apiVersion: session.apiVersion,
+            kind: 'Session',
+            name: session.metadata.name,
+            namespace: this.options.namespace,
+            uid: session.metadata.uid,
+            resourceVersion: session.metadata.resourceVersion,
+          },
+          reason,
+          message: message.slice(0, 1024),
+          type,
+          source: { component: 'streamspace-session-reconciler' },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (err) {
+      // Events are best effort: a failure to record one never fails the reconcile.
+      this.logger.warn({ err: (err as Error).message, reason }, 'could not record a Kubernetes Event');
+    }
+  }
+}
