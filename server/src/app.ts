@@ -13,9 +13,21 @@ import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config/config';
 import { AuditService } from './modules/audit/audit.service';
+import { authRoutes } from './modules/auth/auth.routes';
+import type { AuthService } from './modules/auth/auth.service';
+import {
+  callerFromRequest,
+  createIdentity,
+  MAX_TIMER_MS,
+  tokenFromConnectionParams,
+  WS_CLOSE_TOKEN_EXPIRED,
+} from './modules/auth/identity';
+import type { TokenService } from './modules/auth/token.service';
+import type { UsersService } from './modules/users/users.service';
+import { QuotaService } from './modules/quotas/quota.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
-import type { GraphQLContext } from './platform/graphql/context';
+import type { Caller, GraphQLContext } from './platform/graphql/context';
 import { createErrorFormatter } from './platform/graphql/errors';
 import { assertWithinLimits } from './platform/graphql/limits';
 import { LoaderRegistry } from './platform/graphql/loaders';
@@ -42,6 +54,14 @@ export interface AppServices {
   cluster: ClusterConnection | null;
   /** The audit log: `audit.record(entry, manager)` in the transaction of every change. */
   audit: AuditService;
+  /** Accounts, roles, quota overrides. */
+  users: UsersService;
+  /** Sign-in, refresh, sign-out and the bearer-token check. */
+  auth: AuthService;
+  /** Access-token signing keys (rotation). */
+  tokens: TokenService;
+  /** Per-user limits: `quotas.check(userId, request, manager)` before creating or waking a session. */
+  quotas: QuotaService;
 }
 
 export interface App {
@@ -84,6 +104,13 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     logger,
   });
   const audit = new AuditService(database.dataSource);
+  const identity = createIdentity({ config, dataSource: database.dataSource, audit, logger });
+  try {
+    await identity.users.bootstrapAdmin(config.auth.adminUsername, config.auth.adminPassword);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
   let cluster: ClusterConnection | null;
   try {
     cluster = await connectCluster(config, logger);
@@ -103,7 +130,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
   } else {
     logger.info({ mode: 'none' }, 'Kubernetes: none (STREAMSPACE_CLUSTER=none); features that need a cluster are unavailable');
   }
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster };
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas: new QuotaService(database.dataSource, config.quotas) };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -118,17 +145,37 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     // graphql-ws on the same port and path as HTTP GraphQL.
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
     const extraRules = config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule];
-    const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext }>(
+    const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext; caller?: Caller | null; expiry?: NodeJS.Timeout }>(
       {
         schema,
         context: (ctx) => ctx.extra.context as unknown as Record<string, unknown>,
+        // The token rides in connectionParams; the socket closes (4401) when it expires, and the client
+        // reconnects with a fresh one. A bad token refuses the connection (4403).
+        onConnect: async (ctx) => {
+          const token = tokenFromConnectionParams(ctx.connectionParams);
+          if (!token) {
+            ctx.extra.caller = null;
+            return true;
+          }
+          const authenticated = await identity.auth.authenticate(token).catch(() => null);
+          if (!authenticated) return false;
+          ctx.extra.caller = authenticated.caller;
+          const socket = ctx.extra.socket;
+          ctx.extra.expiry = setTimeout(
+            () => socket.close(WS_CLOSE_TOKEN_EXPIRED, 'Access token expired'),
+            Math.min(MAX_TIMER_MS, Math.max(0, authenticated.expiresAtMs - Date.now())),
+          );
+          ctx.extra.expiry.unref();
+          return true;
+        },
+        onClose: (ctx) => clearTimeout(ctx.extra.expiry),
         onSubscribe: (ctx, _id, payload) => {
           const requestId = randomUUID();
           const request = ctx.extra.request;
           const context: GraphQLContext = {
             requestId,
             logger: logger.child({ reqId: requestId }),
-            caller: null,
+            caller: ctx.extra.caller ?? null,
             loaders: new LoaderRegistry(),
             clientIp: request.socket.remoteAddress,
             userAgent: request.headers['user-agent'],
@@ -226,6 +273,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     );
     app.use(metrics.httpMiddleware());
     app.use(healthRoutes(readiness));
+    app.use(authRoutes(identity.auth, config.auth));
     app.get('/metrics', async (_req, res) => {
       res.setHeader('Content-Type', metrics.registry.contentType);
       res.send(await metrics.registry.metrics());
@@ -240,7 +288,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
           return {
             requestId,
             logger: (req as Request & { log: Logger }).log,
-            caller: null,
+            caller: await callerFromRequest(identity.auth, req),
             loaders: new LoaderRegistry(),
             clientIp: req.ip,
             userAgent: req.header('user-agent'),

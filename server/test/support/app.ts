@@ -27,6 +27,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
     STREAMSPACE_CLUSTER: 'none',
+    // The bootstrap admin every test can sign in as (test/support/auth.ts).
+    STREAMSPACE_ADMIN_USERNAME: 'admin',
+    STREAMSPACE_ADMIN_PASSWORD: 'admin-password-for-tests',
     ...env,
     DATABASE_URL: databaseUrl,
   } as NodeJS.ProcessEnv);

@@ -1,4 +1,6 @@
 import { AuditLogEntity } from '../../modules/audit/audit-log.entity';
+import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity';
+import { SigningKeyEntity } from '../../modules/auth/signing-key.entity';
 import { CatalogTemplateEntity } from '../../modules/catalog/catalog-template.entity';
 import { RepositoryEntity } from '../../modules/catalog/repository.entity';
 import { ConfigurationEntity } from '../../modules/configuration/configuration.entity';
@@ -15,4 +17,6 @@ export const ENTITIES = [
   CatalogTemplateEntity,
   ConfigurationEntity,
   AuditLogEntity,
+  SigningKeyEntity,
+  RefreshTokenEntity,
 ];

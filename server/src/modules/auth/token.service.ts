@@ -1,0 +1,182 @@
+import { createHash, createPublicKey, randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, importPKCS8, jwtVerify, SignJWT, decodeProtectedHeader, type CryptoKey, type JWK } from 'jose';
+import { IsNull, type DataSource, type Repository } from 'typeorm';
+import type { Caller } from '../../platform/graphql/context';
+import { SigningKeyEntity } from './signing-key.entity';
+
+export const TOKEN_ISSUER = 'streamspace';
+export const TOKEN_AUDIENCE = 'streamspace-api';
+
+export interface AccessToken {
+  accessToken: string;
+  expiresAt: Date;
+}
+
+export interface AccessTokenClaims extends Caller {
+  /** Expiry (seconds since the epoch). */
+  exp: number;
+}
+
+export class InvalidTokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+interface SigningKey {
+  kid: string;
+  alg: string;
+  key: CryptoKey | Uint8Array;
+}
+
+/**
+ * Signs and verifies access tokens (short-lived JWTs). The key comes from STREAMSPACE_JWT_SIGNING_KEY,
+ * or is generated once and kept in the signing_keys table, so every replica shares it. `rotate()`
+ * makes a new key; the old one keeps verifying tokens it signed until they expire.
+ */
+export class TokenService {
+  private signing: Promise<SigningKey> | undefined;
+  private readonly verifying = new Map<string, Promise<CryptoKey | Uint8Array | null>>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: { signingKeyPem?: string; accessTokenTtlMs: number },
+  ) {}
+
+  async issue(user: Caller, now = new Date()): Promise<AccessToken> {
+    const key = await this.signingKey();
+    const expiresAt = new Date(now.getTime() + this.options.accessTokenTtlMs);
+    const accessToken = await new SignJWT({ username: user.username, role: user.role })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setSubject(user.id)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(Math.floor(now.getTime() / 1000))
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .setJti(randomUUID())
+      .sign(key.key);
+    return { accessToken, expiresAt };
+  }
+
+  /** The caller a token names; throws InvalidTokenError when it is malformed, forged or expired. */
+  async verify(token: string): Promise<AccessTokenClaims> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new InvalidTokenError('The access token is malformed');
+    }
+    if (!kid) throw new InvalidTokenError('The access token has no key id');
+    const key = await this.verificationKey(kid);
+    if (!key) throw new InvalidTokenError('The access token was signed by an unknown key');
+    try {
+      const { payload } = await jwtVerify(token, key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, typ: 'at+jwt' });
+      if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.role !== 'string' || !payload.exp) {
+        throw new InvalidTokenError('The access token lacks required claims');
+      }
+      return { id: payload.sub, username: payload.username, role: payload.role, exp: payload.exp };
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw err;
+      const code = (err as { code?: string }).code;
+      throw new InvalidTokenError(code === 'ERR_JWT_EXPIRED' ? 'The access token has expired' : 'The access token is not valid');
+    }
+  }
+
+  /** Generates a new signing key in the database and retires the current one (no-op with a configured key). */
+  async rotate(): Promise<string> {
+    if (this.options.signingKeyPem) throw new Error('The signing key comes from STREAMSPACE_JWT_SIGNING_KEY; rotate it there');
+    const kid = await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(SigningKeyEntity).update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+      return (await this.insertGeneratedKey(manager.getRepository(SigningKeyEntity))).kid;
+    });
+    this.signing = undefined;
+    return kid;
+  }
+
+  private signingKey(): Promise<SigningKey> {
+    this.signing ??= this.loadSigningKey().catch((err: unknown) => {
+      this.signing = undefined;
+      throw err;
+    });
+    return this.signing;
+  }
+
+  private async loadSigningKey(): Promise<SigningKey> {
+    const pem = this.options.signingKeyPem;
+    if (pem) {
+      const { alg, kid } = describePem(pem);
+      return { kid, alg, key: await importPKCS8(pem, alg) };
+    }
+    const repo = this.dataSource.getRepository(SigningKeyEntity);
+    let row = await repo
+      .createQueryBuilder('k')
+      .addSelect('k.privateJwk')
+      .where('k.retired_at IS NULL')
+      .orderBy('k.created_at', 'DESC')
+      .getOne();
+    if (!row) {
+      // Two replicas starting together may both get here; each inserts its own key, and verification
+      // finds either by kid, so that is harmless.
+      row = await this.insertGeneratedKey(repo);
+    }
+    return { kid: row.kid, alg: row.algorithm, key: (await importJWK(row.privateJwk as JWK, row.algorithm)) as CryptoKey };
+  }
+
+  private async insertGeneratedKey(repo: Repository<SigningKeyEntity>): Promise<SigningKeyEntity> {
+    const alg = 'ES256';
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    const publicJwk = await exportJWK(publicKey);
+    const privateJwk = await exportJWK(privateKey);
+    const kid = jwkThumbprint(publicJwk);
+    const row = repo.create({ kid, algorithm: alg, privateJwk: { ...privateJwk }, publicJwk: { ...publicJwk }, retiredAt: null });
+    await repo.save(row);
+    return row;
+  }
+
+  private verificationKey(kid: string): Promise<CryptoKey | Uint8Array | null> {
+    let found = this.verifying.get(kid);
+    if (!found) {
+      found = this.loadVerificationKey(kid);
+      this.verifying.set(kid, found);
+      // Unknown kids are not cached, so a key made by another replica is found on the next try.
+      void found.then((k) => (k ? undefined : this.verifying.delete(kid)), () => this.verifying.delete(kid));
+    }
+    return found;
+  }
+
+  private async loadVerificationKey(kid: string): Promise<CryptoKey | Uint8Array | null> {
+    const pem = this.options.signingKeyPem;
+    if (pem) {
+      const key = await this.signingKey();
+      return key.kid === kid ? key.key : null;
+    }
+    const row = await this.dataSource.getRepository(SigningKeyEntity).findOneBy({ kid });
+    if (!row) return null;
+    return (await importJWK(row.publicJwk as JWK, row.algorithm)) as CryptoKey;
+  }
+}
+
+function jwkThumbprint(jwk: JWK): string {
+  return createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 32);
+}
+
+/** The JWS algorithm and a stable kid for a configured PEM private key. */
+export function describePem(pem: string): { alg: string; kid: string } {
+  const publicKey = createPublicKey(pem);
+  const type = publicKey.asymmetricKeyType;
+  let alg: string;
+  if (type === 'ec') {
+    const curve = publicKey.asymmetricKeyDetails?.namedCurve;
+    if (curve !== 'prime256v1') throw new Error(`STREAMSPACE_JWT_SIGNING_KEY: EC keys must use P-256 (got ${curve})`);
+    alg = 'ES256';
+  } else if (type === 'ed25519') {
+    alg = 'EdDSA';
+  } else if (type === 'rsa') {
+    alg = 'RS256';
+  } else {
+    throw new Error(`STREAMSPACE_JWT_SIGNING_KEY: unsupported key type ${type}`);
+  }
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return { alg, kid: createHash('sha256').update(der).digest('base64url').slice(0, 32) };
+}

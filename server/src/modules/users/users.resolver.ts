@@ -1,0 +1,88 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Role, requireCaller } from '../../platform/graphql/authorization';
+import type { GraphQLContext } from '../../platform/graphql/context';
+import { notFound } from '../../platform/graphql/errors';
+import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
+import type { AuditService } from '../audit/audit.service';
+import type { TokenService } from '../auth/token.service';
+import type { QuotaService } from '../quotas/quota.service';
+import { UserConnection, UserQuotaType, UserType } from './dto/user.type';
+import { CreateUserInput, UpdateUserInput } from './dto/user.inputs';
+import type { UserEntity } from './user.entity';
+import type { UsersService } from './users.service';
+
+export interface UsersResolverDeps {
+  users: UsersService;
+  quotas: QuotaService;
+  tokens: TokenService;
+  audit: AuditService;
+}
+
+@Resolver(() => UserType)
+export class UsersResolver {
+  constructor(private readonly deps: UsersResolverDeps) {}
+
+  @Authorized()
+  @Query(() => UserType, { description: 'The signed-in user.' })
+  async me(@Ctx() ctx: GraphQLContext): Promise<UserEntity> {
+    return this.deps.users.getById(requireCaller(ctx).id);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => UserConnection, { description: 'All users, ordered by username (admin only).' })
+  users(@Args(() => PaginationArgs) page: PaginationArgs): Promise<Connection<UserEntity>> {
+    return this.deps.users.list(page.first, page.after);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => UserType, { description: 'One user by id (admin only); NOT_FOUND when there is none.' })
+  async user(@Arg('id', () => ID, { description: 'Id of the user.' }) id: string): Promise<UserEntity> {
+    const user = await this.deps.users.findById(id);
+    if (!user) throw notFound('User', id);
+    return user;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UserType, { description: 'Creates a local user with a password (admin only). The role defaults to `user`.' })
+  createUser(@Arg('input', () => CreateUserInput, { description: 'The new user.' }) input: CreateUserInput, @Ctx() ctx: GraphQLContext): Promise<UserEntity> {
+    return this.deps.users.create(input, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UserType, { description: 'Changes a user\'s role, state, profile or quota overrides (admin only).' })
+  updateUser(
+    @Arg('id', () => ID, { description: 'Id of the user to change.' }) id: string,
+    @Arg('input', () => UpdateUserInput, { description: 'The changes.' }) input: UpdateUserInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<UserEntity> {
+    return this.deps.users.update(id, input, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Changes the signed-in local user\'s password; other sign-ins of the user are revoked.' })
+  async changePassword(
+    @Arg('currentPassword', { description: 'The password in use now.' }) currentPassword: string,
+    @Arg('newPassword', { description: 'The new password (8-256 characters).' }) newPassword: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<boolean> {
+    await this.deps.users.changePassword(requireCaller(ctx).id, currentPassword, newPassword, ctx);
+    return true;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => String, {
+    description:
+      'Generates a new key for signing access tokens and retires the current one (admin only); tokens signed ' +
+      'with the old key stay valid until they expire. Returns the new key id. Not available when the key comes from configuration.',
+  })
+  async rotateSigningKey(@Ctx() ctx: GraphQLContext): Promise<string> {
+    const kid = await this.deps.tokens.rotate();
+    await this.deps.audit.record({ action: 'auth.rotate_signing_key', resourceType: 'signing_key', resourceId: kid, source: ctx });
+    return kid;
+  }
+
+  @FieldResolver(() => UserQuotaType, { description: 'The user\'s effective quota (defaults merged with overrides).' })
+  quota(@Root() user: UserEntity): UserQuotaType {
+    return this.deps.quotas.effective(user.quota);
+  }
+}

@@ -1,0 +1,280 @@
+import { randomBytes } from 'node:crypto';
+import { type DataSource, type EntityManager } from 'typeorm';
+import type { QuotaLimits } from '../../config/config';
+import { ROLES, Role } from '../../platform/graphql/authorization';
+import { badInput, notFound } from '../../platform/graphql/errors';
+import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
+import type { Logger } from '../../platform/logging/logger';
+import type { AuditService, AuditSource } from '../audit/audit.service';
+import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../auth/password';
+import type { RefreshTokenService } from '../auth/refresh-token.service';
+import { UserEntity } from './user.entity';
+import { lastAdmin, notLocalUser, usernameTaken, wrongPassword } from './user.errors';
+
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** Per-user overrides kept in users.quota; absent fields use the configured defaults. */
+export type QuotaOverrides = Partial<QuotaLimits>;
+
+export interface CreateUserData {
+  username: string;
+  password?: string | null;
+  email?: string | null;
+  displayName?: string | null;
+  role?: string | null;
+}
+
+export interface UpdateUserData {
+  email?: string | null;
+  displayName?: string | null;
+  role?: string | null;
+  disabled?: boolean | null;
+  /** null clears every override; a field set to null clears that override. */
+  quota?: { [K in keyof QuotaLimits]?: number | null } | null;
+}
+
+export interface OidcIdentity {
+  issuer: string;
+  subject: string;
+  username: string;
+  email?: string | null;
+  displayName?: string | null;
+  role: string;
+}
+
+function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+function checkPassword(password: string) {
+  if (password.length < PASSWORD_MIN_LENGTH) throw badInput(`The password must be at least ${PASSWORD_MIN_LENGTH} characters long`, { field: 'password' });
+  if (password.length > PASSWORD_MAX_LENGTH) throw badInput(`The password must be at most ${PASSWORD_MAX_LENGTH} characters long`, { field: 'password' });
+}
+
+function checkRole(role: string) {
+  if (!ROLES.includes(role as Role)) throw badInput(`Unknown role "${role}"; expected one of ${ROLES.join(', ')}`, { field: 'role' });
+}
+
+function checkEmail(email: string | null | undefined) {
+  if (email && (email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email))) throw badInput('The email address is not valid', { field: 'email' });
+}
+
+/** Users: accounts, roles, passwords, quota overrides. Every change is audited in its transaction. */
+export class UsersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly refreshTokens: RefreshTokenService,
+    private readonly logger: Logger,
+  ) {}
+
+  findById(id: string): Promise<UserEntity | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+    return this.dataSource.getRepository(UserEntity).findOneBy({ id });
+  }
+
+  async getById(id: string): Promise<UserEntity> {
+    const user = await this.findById(id);
+    if (!user) throw notFound('User', id);
+    return user;
+  }
+
+  /** With the password hash (only for signing in). */
+  findForLogin(username: string): Promise<UserEntity | null> {
+    return this.dataSource
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.username = :username', { username: normalizeUsername(username) })
+      .getOne();
+  }
+
+  async list(first?: number, after?: string): Promise<Connection<UserEntity>> {
+    const size = pageSize(first);
+    const qb = this.dataSource.getRepository(UserEntity).createQueryBuilder('u');
+    const totalCount = await qb.clone().getCount();
+    if (after) {
+      const [username] = decodeCursor(after, 1);
+      qb.where('u.username > :username', { username: String(username) });
+    }
+    const rows = await qb.orderBy('u.username', 'ASC').limit(size + 1).getMany();
+    return toConnection(rows, size, totalCount, Boolean(after), (u) => [u.username]);
+  }
+
+  async create(data: CreateUserData, source: AuditSource): Promise<UserEntity> {
+    const username = normalizeUsername(data.username);
+    if (!USERNAME_PATTERN.test(username)) {
+      throw badInput('The username must be 1-63 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit', { field: 'username' });
+    }
+    const role = data.role ?? Role.USER;
+    checkRole(role);
+    checkEmail(data.email);
+    if (data.password === undefined || data.password === null) throw badInput('A password is required for a local user', { field: 'password' });
+    checkPassword(data.password);
+    const passwordHash = await hashPassword(data.password);
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(UserEntity);
+      if (await repo.existsBy({ username })) throw usernameTaken(username);
+      const user = await repo.save(
+        repo.create({ username, passwordHash, email: data.email ?? null, displayName: data.displayName ?? null, role, authProvider: 'local' }),
+      );
+      await this.audit.record(
+        { action: 'user.create', resourceType: 'user', resourceId: user.id, changes: { username, email: user.email, displayName: user.displayName, role, password: data.password }, source },
+        manager,
+      );
+      delete (user as Partial<UserEntity>).passwordHash;
+      return user;
+    });
+  }
+
+  async update(id: string, data: UpdateUserData, source: AuditSource): Promise<UserEntity> {
+    if (data.role !== undefined && data.role !== null) checkRole(data.role);
+    checkEmail(data.email);
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(UserEntity);
+      const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw notFound('User', id);
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      const set = <K extends keyof UserEntity>(key: K, value: UserEntity[K]) => {
+        if (JSON.stringify(user[key]) === JSON.stringify(value)) return;
+        before[key] = user[key];
+        after[key] = value;
+        user[key] = value;
+      };
+      if (data.email !== undefined) set('email', data.email);
+      if (data.displayName !== undefined) set('displayName', data.displayName);
+      if (data.role !== undefined && data.role !== null) set('role', data.role);
+      if (data.disabled !== undefined && data.disabled !== null) set('disabled', data.disabled);
+      if (data.quota !== undefined) set('quota', mergeQuota(user.quota as QuotaOverrides | null, data.quota));
+      const wasEnabledAdmin = before.role === Role.ADMIN || (user.role === Role.ADMIN && before.disabled === false);
+      if (wasEnabledAdmin && (user.role !== Role.ADMIN || user.disabled)) await this.assertAnotherAdmin(manager, user.id);
+      if (Object.keys(after).length) {
+        await repo.save(user);
+        if (after.disabled === true) await this.refreshTokens.revokeAllForUser(user.id, manager);
+        await this.audit.record({ action: 'user.update', resourceType: 'user', resourceId: user.id, changes: { before, after }, source }, manager);
+      }
+      return user;
+    });
+  }
+
+  async changePassword(userId: string, currentPassword: string, newPassword: string, source: AuditSource): Promise<void> {
+    checkPassword(newPassword);
+    const user = await this.dataSource
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.id = :id', { id: userId })
+      .getOne();
+    if (!user) throw notFound('User', userId);
+    if (user.authProvider !== 'local' || !user.passwordHash) throw notLocalUser();
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+      await this.audit.record({ action: 'user.change_password', resourceType: 'user', resourceId: user.id, outcome: 'failure', source });
+      throw wrongPassword();
+    }
+    const passwordHash = await hashPassword(newPassword);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(UserEntity).update({ id: user.id }, { passwordHash });
+      // Every other browser signed in with the old password has to sign in again.
+      await this.refreshTokens.revokeAllForUser(user.id, manager);
+      await this.audit.record({ action: 'user.change_password', resourceType: 'user', resourceId: user.id, changes: { password: newPassword }, source }, manager);
+    });
+  }
+
+  async recordLogin(userId: string, manager: EntityManager): Promise<void> {
+    await manager.getRepository(UserEntity).update({ id: userId }, { lastLoginAt: new Date() });
+  }
+
+  /**
+   * First start: creates the admin from STREAMSPACE_ADMIN_USERNAME / STREAMSPACE_ADMIN_PASSWORD, or with
+   * a generated password printed once to the log. Does nothing when any user exists.
+   */
+  async bootstrapAdmin(username: string, password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
+    const repo = this.dataSource.getRepository(UserEntity);
+    if ((await repo.count()) > 0) return { created: false };
+    const generated = password ? undefined : randomBytes(18).toString('base64url');
+    try {
+      await this.create({ username, password: password ?? generated, role: Role.ADMIN, displayName: 'Administrator' }, { caller: null, requestId: 'bootstrap' });
+    } catch (err) {
+      // Another replica created it at the same moment.
+      if ((await repo.count()) > 0) return { created: false };
+      throw err;
+    }
+    if (generated) {
+      // Printed once, on purpose: there is no other way to learn it. Change it after the first sign-in.
+      this.logger.warn({ username }, `Bootstrap admin "${username}" created with generated password: ${generated}`);
+    } else {
+      this.logger.info({ username }, `Bootstrap admin "${username}" created from STREAMSPACE_ADMIN_PASSWORD`);
+    }
+    return { created: true, generatedPassword: generated };
+  }
+
+  /**
+   * OIDC sign-in: finds the user by (issuer, subject), creating it on first login. The role follows
+   * the identity provider's groups on every login, so removing someone from the admin group takes effect.
+   */
+  async upsertOidcUser(identity: OidcIdentity, source: AuditSource): Promise<UserEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(UserEntity);
+      const existing = await repo.findOneBy({ oidcIssuer: identity.issuer, oidcSubject: identity.subject });
+      if (existing) {
+        const changes: Record<string, unknown> = {};
+        if (existing.role !== identity.role) changes.role = { from: existing.role, to: identity.role };
+        if (identity.email !== undefined && existing.email !== (identity.email ?? null)) changes.email = identity.email;
+        if (Object.keys(changes).length) {
+          existing.role = identity.role;
+          if (identity.email !== undefined) existing.email = identity.email ?? null;
+          await repo.save(existing);
+          await this.audit.record({ action: 'user.update', resourceType: 'user', resourceId: existing.id, changes: { ...changes, via: 'oidc' }, source }, manager);
+        }
+        return existing;
+      }
+      let username = normalizeUsername(identity.username).replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63) || 'user';
+      if (await repo.existsBy({ username })) {
+        // A local account (or another provider's user) already has the name: keep both, suffix the new one.
+        const base = username.slice(0, 56);
+        for (let i = 2; await repo.existsBy({ username }); i++) username = `${base}-${i}`;
+      }
+      const user = await repo.save(
+        repo.create({
+          username,
+          email: identity.email ?? null,
+          displayName: identity.displayName ?? null,
+          role: identity.role,
+          authProvider: 'oidc',
+          oidcIssuer: identity.issuer,
+          oidcSubject: identity.subject,
+          passwordHash: null,
+        }),
+      );
+      await this.audit.record(
+        { action: 'user.create', resourceType: 'user', resourceId: user.id, changes: { username, email: user.email, role: user.role, via: 'oidc', issuer: identity.issuer }, source, actor: { id: user.id, username } },
+        manager,
+      );
+      return user;
+    });
+  }
+
+  private async assertAnotherAdmin(manager: EntityManager, exceptId: string) {
+    const others = await manager
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .where('u.role = :role AND u.disabled = false AND u.id <> :id', { role: Role.ADMIN, id: exceptId })
+      .getCount();
+    if (others === 0) throw lastAdmin();
+  }
+}
+
+function mergeQuota(current: QuotaOverrides | null, change: UpdateUserData['quota']): QuotaOverrides | null {
+  if (change === null) return null;
+  const next: QuotaOverrides = { ...(current ?? {}) };
+  for (const [key, value] of Object.entries(change ?? {}) as [keyof QuotaLimits, number | null | undefined][]) {
+    if (value === undefined) continue;
+    if (value === null) delete next[key];
+    else {
+      if (!Number.isFinite(value) || value < 0) throw badInput(`quota.${key} must be a number of at least 0`, { field: `quota.${key}` });
+      next[key] = value;
+    }
+  }
+  return Object.keys(next).length ? next : null;
+}
