@@ -5,6 +5,7 @@ import type { RepositoryEntity } from './repository.entity';
 @Entity('catalog_templates')
 @Index('uq_catalog_templates_repository_name', ['repositoryId', 'name'], { unique: true })
 @Index('ix_catalog_templates_popularity', ['installCount'])
+@Index('ix_catalog_templates_source', ['repositoryId', 'sourcePath'])
 export class CatalogTemplateEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

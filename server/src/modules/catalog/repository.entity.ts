@@ -1,5 +1,18 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
+/** One problem found in one file during a sync; the file was skipped (or, for icons and READMEs, left out). */
+export interface FileError {
+  /** Path of the file inside the Git repository ('' for the summary entry of a truncated list). */
+  path: string;
+  message: string;
+  /** For duplicate-name errors: the template name both files define. */
+  template?: string;
+  /** The template file the error belongs to (an icon's or README's template.yaml); defaults to path. */
+  source?: string;
+  /** Set on the summary entry that replaces errors beyond the stored maximum. */
+  truncated?: boolean;
+}
+
 /** A Git repository of templates (mirrored by a TemplateRepository object in the cluster). */
 @Entity('repositories')
 export class RepositoryEntity {
@@ -56,9 +69,9 @@ export class RepositoryEntity {
   @Column({ name: 'sync_error', type: 'text', nullable: true })
   syncError!: string | null;
 
-  /** Per-file problems of the last sync: [{ path, message }]. */
+  /** Per-file problems of the current catalog: [{ path, message, ... }]. */
   @Column({ name: 'file_errors', type: 'jsonb', default: () => "'[]'" })
-  fileErrors!: { path: string; message: string }[];
+  fileErrors!: FileError[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

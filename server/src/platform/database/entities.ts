@@ -1,6 +1,7 @@
 import { AuditLogEntity } from '../../modules/audit/audit-log.entity';
 import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity';
 import { SigningKeyEntity } from '../../modules/auth/signing-key.entity';
+import { CatalogTemplateAssetEntity } from '../../modules/catalog/catalog-template-asset.entity';
 import { CatalogTemplateEntity } from '../../modules/catalog/catalog-template.entity';
 import { RepositoryEntity } from '../../modules/catalog/repository.entity';
 import { ConfigurationEntity } from '../../modules/configuration/configuration.entity';
@@ -15,6 +16,7 @@ export const ENTITIES = [
   ConnectionEntity,
   RepositoryEntity,
   CatalogTemplateEntity,
+  CatalogTemplateAssetEntity,
   ConfigurationEntity,
   AuditLogEntity,
   SigningKeyEntity,
