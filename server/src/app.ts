@@ -27,6 +27,10 @@ import type { UsersService } from './modules/users/users.service';
 import { QuotaService } from './modules/quotas/quota.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
+import { startSessionRuntime, type SessionRuntime } from './modules/sessions/session-runtime';
+import { SessionService } from './modules/sessions/session.service';
+import { TemplateService } from './modules/templates/template.service';
+import type { JobRunner } from './platform/jobs/job-runner';
 import type { Caller, GraphQLContext } from './platform/graphql/context';
 import { createErrorFormatter } from './platform/graphql/errors';
 import { assertWithinLimits } from './platform/graphql/limits';
@@ -63,6 +67,14 @@ export interface AppServices {
   /** Per-user limits: `quotas.check(userId, request, manager)` before creating or waking a session. */
   quotas: QuotaService;
 }
+  /** Background jobs run by the leader replica: `jobs.register(job)` (platform/jobs). */
+  jobs: JobRunner;
+  /** Templates (Template objects in the cluster). */
+  templates: TemplateService;
+  /** Sessions (Session objects, mirrored in the sessions table). */
+  sessions: SessionService;
+  /** CRDs, table mirror, leader election and the session reconciler. */
+  sessionRuntime: SessionRuntime;
 
 export interface App {
   services: AppServices;
@@ -130,7 +142,26 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
   } else {
     logger.info({ mode: 'none' }, 'Kubernetes: none (STREAMSPACE_CLUSTER=none); features that need a cluster are unavailable');
   }
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas: new QuotaService(database.dataSource, config.quotas) };
+  const quotas = new QuotaService(database.dataSource, config.quotas);
+  let sessionRuntime: SessionRuntime;
+  try {
+    sessionRuntime = await startSessionRuntime({ config: config.sessions, cluster, dataSource: database.dataSource, pubSub, logger });
+  } catch (err) {
+    await database.close();
+    await cluster?.stop();
+    throw err;
+  }
+  const templates = new TemplateService({ kubeConfig: cluster?.kubeConfig ?? null, namespace: config.sessions.namespace, audit });
+  const sessions = new SessionService({
+    dataSource: database.dataSource,
+    kubeConfig: cluster?.kubeConfig ?? null,
+    namespace: config.sessions.namespace,
+    audit,
+    quotas,
+    templates,
+    mirror: sessionRuntime.mirror,
+  });
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -333,6 +364,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
         } finally {
           await database.close();
           await cluster?.stop();
+          await sessionRuntime.stop();
           logger.info('shutdown complete');
         }
       })());
@@ -341,6 +373,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
   } catch (err) {
     await database.close();
     await cluster?.stop();
+    await sessionRuntime.stop();
     throw err;
   }
 }

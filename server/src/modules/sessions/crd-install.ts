@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 
 /**
  * The CustomResourceDefinitions of StreamSpace (crds/*.yaml at the repository root, also shipped by the Helm
@@ -25,7 +24,9 @@ export function readCrdManifests(dir: string = findCrdDir()): V1CustomResourceDe
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .map((f) => parse(readFileSync(path.join(dir, f), 'utf8')) as V1CustomResourceDefinition);
+    // loadYaml maps JSON names to the client's model (`enum` -> `_enum`, `x-kubernetes-validations` -> ...);
+    // a plain YAML parse would have the client drop those fields silently when it serializes the body.
+    .map((f) => loadYaml<V1CustomResourceDefinition>(readFileSync(path.join(dir, f), 'utf8')));
 }
 
 function statusCode(err: unknown): number | undefined {

@@ -3,12 +3,14 @@ import { buildSchema, type ContainerType, type NonEmptyArray } from 'type-graphq
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { AuditResolver } from '../../modules/audit/audit.resolver';
 import { SystemResolver } from '../../modules/system/system.resolver';
+import { SessionResolver } from '../../modules/sessions/session.resolver';
+import { TemplateResolver } from '../../modules/templates/template.resolver';
 import { UsersResolver } from '../../modules/users/users.resolver';
 import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
 
 /** Every resolver of the API. A resolver is constructed once with the application's services. */
-export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver];
+export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver];
 
 /**
  * type-graphql asks the container for resolver instances; ours builds each resolver once from the

@@ -67,12 +67,14 @@ export class JobRunner {
     if (!(job.intervalMs > 0)) throw new Error(`job ${job.name}: interval must be positive`);
     this.jobs.set(job.name, job);
     this.stats.set(job.name, { runs: 0, failures: 0, lastRunAt: null, lastError: null });
+    if (this.abort) this.schedule(job, this.abort); // registered while leading: start it now
     return this;
   }
 
   registerController(controller: ControllerDefinition): this {
     if (this.jobs.has(controller.name) || this.controllers.has(controller.name)) throw new Error(`job ${controller.name} is already registered`);
     this.controllers.set(controller.name, controller);
+    if (this.abort) this.startController(controller, this.abort);
     return this;
   }
 
@@ -115,23 +117,22 @@ export class JobRunner {
     const abort = new AbortController();
     this.abort = abort;
     this.logger.info({ jobs: [...this.jobs.keys()], controllers: [...this.controllers.keys()] }, 'job runner: starting (leader)');
-    for (const controller of this.controllers.values()) {
-      const log = this.logger.child({ controller: controller.name });
-      this.track(
-        controller.start({ signal: abort.signal, logger: log }).catch((err: Error) => log.error({ err }, 'controller failed to start')),
-      );
-    }
-    for (const job of this.jobs.values()) {
-      const schedule = (delay: number) => {
-        if (abort.signal.aborted) return;
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          this.track(this.runOnce(job, abort.signal).finally(() => schedule(job.intervalMs)));
-        }, delay);
-        this.timers.add(t);
-      };
-      schedule(job.runOnStart === false ? job.intervalMs : 0);
-    }
+    for (const controller of this.controllers.values()) this.startController(controller, abort);
+    for (const job of this.jobs.values()) this.schedule(job, abort);
+  }
+
+  private schedule(job: JobDefinition, abort: AbortController, delay = job.runOnStart === false ? job.intervalMs : 0) {
+    if (abort.signal.aborted) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.track(this.runOnce(job, abort.signal).finally(() => this.schedule(job, abort, job.intervalMs)));
+    }, delay);
+    this.timers.add(t);
+  }
+
+  private startController(controller: ControllerDefinition, abort: AbortController) {
+    const log = this.logger.child({ controller: controller.name });
+    this.track(controller.start({ signal: abort.signal, logger: log }).catch((err: Error) => log.error({ err }, 'controller failed to start')));
   }
 
   private async deactivate(): Promise<void> {

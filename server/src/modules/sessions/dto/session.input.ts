@@ -1,0 +1,39 @@
+import { Field, InputType } from 'type-graphql';
+import { ResourcesInput } from '../../templates/dto/template.input';
+import { SessionPhaseEnum, SessionStateEnum } from './session.type';
+
+@InputType('CreateSessionInput', { description: 'A new session; omitted settings come from the template and the server configuration.' })
+export class CreateSessionInput {
+  @Field({ description: 'Name of the template to run.' })
+  template!: string;
+
+  @Field(() => ResourcesInput, { nullable: true, description: "Overrides of the template's default resources." })
+  resources?: ResourcesInput;
+
+  @Field(() => Boolean, { nullable: true, description: "Mount the user's persistent home volume." })
+  persistentHome?: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Hibernate after this long idle, e.g. 30m (pattern ^[0-9]+(s|m|h)$).' })
+  idleTimeout?: string;
+
+  @Field(() => String, { nullable: true, description: 'Terminate this long after creation, e.g. 8h.' })
+  maxSessionDuration?: string;
+
+  @Field(() => String, { nullable: true, description: 'Fail when not Ready within this long, e.g. 5m.' })
+  startupTimeout?: string;
+}
+
+@InputType('SessionFilter', { description: 'Conditions on sessions; all given ones must hold.' })
+export class SessionFilterInput {
+  @Field(() => SessionStateEnum, { nullable: true, description: 'Only this desired state.' })
+  state?: SessionStateEnum;
+
+  @Field(() => SessionPhaseEnum, { nullable: true, description: 'Only this phase.' })
+  phase?: SessionPhaseEnum;
+
+  @Field(() => String, { nullable: true, description: 'Only sessions of this template.' })
+  template?: string;
+
+  @Field(() => String, { nullable: true, description: "Only this user's sessions (admins; users always see only their own)." })
+  user?: string;
+}

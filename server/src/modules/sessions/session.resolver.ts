@@ -1,0 +1,90 @@
+import DataLoader from 'dataloader';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { isAdmin, requireCaller } from '../../platform/graphql/authorization';
+import type { GraphQLContext } from '../../platform/graphql/context';
+import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
+import { TemplateType } from '../templates/dto/template.type';
+import type { TemplateService } from '../templates/template.service';
+import { SESSION_UPDATED, type SessionChange } from './session-mirror';
+import type { SessionService } from './session.service';
+import { toSessionType } from './session.service';
+import { CreateSessionInput, SessionFilterInput } from './dto/session.input';
+import { SessionChangeType, SessionChangeTypeEnum, SessionConnection, SessionType } from './dto/session.type';
+
+export interface SessionResolverDeps {
+  sessions: SessionService;
+  templates: TemplateService;
+}
+
+@Resolver(() => SessionType)
+export class SessionResolver {
+  constructor(private readonly deps: SessionResolverDeps) {}
+
+  @Authorized()
+  @Query(() => SessionConnection, { description: "Sessions, newest first: the caller's own, or everyone's for admins." })
+  sessions(
+    @Args(() => PaginationArgs) page: PaginationArgs,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('filter', () => SessionFilterInput, { nullable: true, description: 'Optional conditions.' }) filter?: SessionFilterInput,
+  ): Promise<Connection<SessionType>> {
+    return this.deps.sessions.list(requireCaller(ctx), filter ?? {}, page.first, page.after);
+  }
+
+  @Authorized()
+  @Query(() => SessionType, { description: "One session by id (NOT_FOUND for someone else's session)." })
+  session(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
+    return this.deps.sessions.get(requireCaller(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionType, { description: 'Starts a new session of a template for the caller.' })
+  createSession(@Arg('input', () => CreateSessionInput, { description: 'Template and overrides.' }) input: CreateSessionInput, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
+    return this.deps.sessions.create(requireCaller(ctx), input, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionType, { description: 'Scales a running session to zero, keeping its home volume.' })
+  hibernateSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
+    return this.deps.sessions.hibernate(requireCaller(ctx), id, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionType, { description: 'Starts a hibernated session again.' })
+  wakeSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
+    return this.deps.sessions.wake(requireCaller(ctx), id, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionType, { description: 'Deletes a session and its workload (the home volume is kept); returns it as last seen.' })
+  deleteSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
+    return this.deps.sessions.delete(requireCaller(ctx), id, ctx);
+  }
+
+  @Authorized()
+  @Subscription(() => SessionType, {
+    topics: SESSION_UPDATED,
+    filter: ({ payload, args, context }: { payload: SessionChange; args: { id: string }; context: GraphQLContext }) =>
+      payload.type === 'UPSERTED' && payload.session.id === args.id && !!context.caller && (isAdmin(context.caller) || payload.session.username === context.caller.username),
+    description: 'The session each time it changes (phase, URL, connections).',
+  })
+  sessionUpdated(@Root() change: SessionChange, @Arg('id', () => ID, { description: 'Session id.' }) _id: string): SessionType {
+    return toSessionType(change.session);
+  }
+
+  @Authorized()
+  @Subscription(() => SessionChangeType, {
+    topics: SESSION_UPDATED,
+    filter: ({ payload, context }: { payload: SessionChange; context: GraphQLContext }) =>
+      !!context.caller && (isAdmin(context.caller) || payload.session.username === context.caller.username),
+    description: "Every change to the caller's sessions (all sessions for admins).",
+  })
+  mySessionsChanged(@Root() change: SessionChange): SessionChangeType {
+    return { type: change.type as SessionChangeTypeEnum, session: toSessionType(change.session) };
+  }
+
+  @FieldResolver(() => TemplateType, { nullable: true, description: 'The template (null if it was deleted); batched per request.' })
+  template(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): Promise<TemplateType | null> {
+    const loader = ctx.loaders.get('templateByName', () => new DataLoader<string, TemplateType | null>((names) => this.deps.templates.getMany(names)));
+    return loader.load(session.templateName);
+  }
+}

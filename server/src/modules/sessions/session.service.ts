@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { DataSource } from 'typeorm';
+import type { AuditService, AuditSource } from '../audit/audit.service';
+import { resourcesOf, type QuotaService } from '../quotas/quota.service';
+import { effectiveResources } from './session-manifests';
+import { isAdmin } from '../../platform/graphql/authorization';
+import type { Caller } from '../../platform/graphql/context';
+import { notFound } from '../../platform/graphql/errors';
+import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
+import { noCluster } from '../templates/template.errors';
+import { checkResources, isDnsLabel, normalizeTemplate } from '../templates/template-normalize';
+import { STREAMSPACE_API_VERSION, STREAMSPACE_GROUP, STREAMSPACE_VERSION } from '../templates/template.types';
+import type { AppTypeEnum, ResourcesType } from '../templates/dto/template.type';
+import type { TemplateService } from '../templates/template.service';
+import type { SessionMirror } from './session-mirror';
+import { badTransition, invalidSessionInput, unknownTemplate, unusableTemplate } from './session.errors';
+import { SessionEntity } from './session.entity';
+import type { SessionManifest, SessionSpec, SessionState } from './session.types';
+import type { CreateSessionInput, SessionFilterInput } from './dto/session.input';
+import type { SessionConditionType, SessionPhaseEnum, SessionStateEnum, SessionType } from './dto/session.type';
+
+const DURATION = /^[0-9]+(s|m|h)$/;
+
+function code(err: unknown): number | undefined {
+  return (err as { code?: number }).code;
+}
+
+export function toSessionType(row: SessionEntity): SessionType {
+  const spec = row.spec as unknown as Partial<SessionSpec>;
+  const status = row.status as { message?: string; conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[] };
+  const list = (m?: Record<string, string | number>) => (m ? { cpu: m.cpu !== undefined ? String(m.cpu) : null, memory: m.memory !== undefined ? String(m.memory) : null } : null);
+  const resources: ResourcesType | null = spec.resources ? { requests: list(spec.resources.requests), limits: list(spec.resources.limits) } : null;
+  return {
+    id: row.id,
+    name: row.name,
+    namespace: row.namespace,
+    user: row.username,
+    templateName: row.template,
+    state: row.state as SessionStateEnum,
+    phase: row.phase as SessionPhaseEnum,
+    message: status?.message ?? null,
+    url: row.url,
+    appType: row.appType as AppTypeEnum,
+    podName: row.podName,
+    activeConnections: row.activeConnections,
+    totalConnections: row.totalConnections,
+    lastConnection: row.lastConnectionAt,
+    lastDisconnect: row.lastDisconnectAt,
+    lastActivity: row.lastActivityAt,
+    persistentHome: spec.persistentHome ?? false,
+    idleTimeout: spec.idleTimeout ?? null,
+    maxSessionDuration: spec.maxSessionDuration ?? null,
+    resources,
+    conditions: (status?.conditions ?? []).map(
+      (c): SessionConditionType => ({ ...c, lastTransitionTime: c.lastTransitionTime ? new Date(c.lastTransitionTime) : null }),
+    ),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** A session name: <user>-<template>-<5 random>, a DNS-1035 label (Services need a leading letter). */
+export function generateSessionName(user: string, template: string): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
+  const suffix = randomBytes(8).toString('hex').replace(/[^a-z0-9]/g, '').slice(0, 5);
+  let base = `${clean(user).slice(0, 20)}-${clean(template)}`.replace(/^-+/, '').slice(0, 50).replace(/-+$/, '');
+  if (!/^[a-z]/.test(base)) base = `s-${base}`.replace(/-+$/, '');
+  return `${base}-${suffix}`;
+}
+
+/**
+ * Sessions for the API: reads from the PostgreSQL mirror (lists, filters, paging), writes to the cluster
+ * (Session objects; the reconciler does the rest). Users see only their own sessions: anyone else's id
+ * answers NOT_FOUND, exactly like an id that does not exist.
+ */
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      dataSource: DataSource;
+      kubeConfig: KubeConfig | null;
+      namespace: string;
+      audit: AuditService;
+      quotas: QuotaService;
+      templates: TemplateService;
+      mirror: SessionMirror | null;
+    },
+  ) {}
+
+  private api(): CustomObjectsApi {
+    if (!this.deps.kubeConfig) throw noCluster();
+    return this.deps.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  private params() {
+    return { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.deps.namespace, plural: 'sessions' };
+  }
+
+  /** Whether this caller may see the row. */
+  canSee(caller: Caller, row: Pick<SessionEntity, 'username'>): boolean {
+    return isAdmin(caller) || row.username === caller.username;
+  }
+
+  async list(caller: Caller, filter: SessionFilterInput = {}, first?: number, after?: string): Promise<Connection<SessionType>> {
+    const size = pageSize(first);
+    const qb = this.deps.dataSource.getRepository(SessionEntity).createQueryBuilder('s').where('s.namespace = :ns', { ns: this.deps.namespace });
+    if (!isAdmin(caller)) qb.andWhere('s.username = :me', { me: caller.username });
+    else if (filter.user) qb.andWhere('s.username = :user', { user: filter.user });
+    if (filter.state) qb.andWhere('s.state = :state', { state: filter.state });
+    if (filter.phase) qb.andWhere('s.phase = :phase', { phase: filter.phase });
+    if (filter.template) qb.andWhere('s.template = :template', { template: filter.template });
+    const totalCount = await qb.clone().getCount();
+    if (after) {
+      const [createdAt, id] = decodeCursor(after, 2) as [string, string];
+      qb.andWhere('(s.created_at, s.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id });
+    }
+    const rows = await qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').take(size + 1).getMany();
+    return toConnection(rows.map(toSessionType), size, totalCount, Boolean(after), (s) => [s.createdAt.toISOString(), s.id]);
+  }
+
+  private async row(caller: Caller, id: string): Promise<SessionEntity> {
+    const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+    const row = valid ? await this.deps.dataSource.getRepository(SessionEntity).findOneBy({ id, namespace: this.deps.namespace }) : null;
+    if (!row || !this.canSee(caller, row)) throw notFound('Session', id);
+    return row;
+  }
+
+  async get(caller: Caller, id: string): Promise<SessionType> {
+    return toSessionType(await this.row(caller, id));
+  }
+
+  async create(caller: Caller, input: CreateSessionInput, source: AuditSource): Promise<SessionType> {
+    if (!this.deps.kubeConfig) throw noCluster();
+    const errors: string[] = [];
+    if (!isDnsLabel(input.template)) throw unknownTemplate(input.template);
+    for (const key of ['idleTimeout', 'maxSessionDuration', 'startupTimeout'] as const) {
+      const v = input[key];
+      if (v !== undefined && v !== null && !DURATION.test(v)) errors.push(`${key}: "${v}" is not a duration such as 30s, 15m or 8h`);
+      if (v && /^0+(s|m|h)$/.test(v)) errors.push(`${key}: must be longer than zero`);
+    }
+    let resources: SessionSpec['resources'] | undefined;
+    if (input.resources) {
+      const raw: Record<string, Record<string, string>> = {};
+      for (const kind of ['requests', 'limits'] as const) {
+        const l = input.resources[kind];
+        if (!l) continue;
+        raw[kind] = Object.fromEntries(Object.entries({ cpu: l.cpu, memory: l.memory }).filter(([, v]) => v !== undefined && v !== null)) as Record<string, string>;
+      }
+      resources = checkResources(raw, 'resources', errors);
+    }
+    if (errors.length) throw invalidSessionInput(errors);
+
+    const templateObj = await this.deps.templates.getObject(input.template);
+    if (!templateObj) throw unknownTemplate(input.template);
+    const normalized = normalizeTemplate({ apiVersion: templateObj.apiVersion, kind: templateObj.kind, metadata: { name: templateObj.metadata.name }, spec: templateObj.spec });
+    if (!normalized.ok) throw unusableTemplate(input.template, normalized.errors.join('; '));
+
+    // The session's resources are frozen at creation (template defaults + overrides), so quota usage and
+    // the Deployment agree even if the template changes later.
+    const draft: SessionManifest = { apiVersion: STREAMSPACE_API_VERSION, kind: 'Session', metadata: { name: 'draft' }, spec: { user: caller.username, template: input.template, resources } };
+    const effective = effectiveResources(draft, normalized.template);
+    await this.deps.quotas.check(caller.id, { sessions: 1, runningSessions: 1, ...resourcesOf(effective) });
+
+    const spec: SessionSpec = {
+      user: caller.username,
+      template: input.template,
+      state: 'running',
+      appType: normalized.template.spec.appType,
+      ...(effective.requests || effective.limits ? { resources: effective } : {}),
+      ...(input.persistentHome !== undefined && input.persistentHome !== null ? { persistentHome: input.persistentHome } : {}),
+      ...(input.idleTimeout ? { idleTimeout: input.idleTimeout } : {}),
+      ...(input.maxSessionDuration ? { maxSessionDuration: input.maxSessionDuration } : {}),
+      ...(input.startupTimeout ? { startupTimeout: input.startupTimeout } : {}),
+    };
+    const body: SessionManifest = {
+      apiVersion: STREAMSPACE_API_VERSION,
+      kind: 'Session',
+      metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace },
+      spec,
+    };
+    const created = (await this.api().createNamespacedCustomObject({ ...this.params(), body })) as SessionManifest;
+    const row = await this.mirrorNow(created);
+    await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: row.id, changes: { name: created.metadata.name, input: { ...input } }, source });
+    return toSessionType(row);
+  }
+
+  /** Writes the API server's answer to the mirror at once, so the caller can read its session immediately. */
+  private async mirrorNow(obj: SessionManifest): Promise<SessionEntity> {
+    if (!this.deps.mirror) throw noCluster();
+    return this.deps.mirror.upsert(obj);
+  }
+
+  private async setState(caller: Caller, id: string, action: 'hibernate' | 'wake', source: AuditSource): Promise<SessionType> {
+    const row = await this.row(caller, id);
+    const target: SessionState = action === 'hibernate' ? 'hibernated' : 'running';
+    if (row.state === 'terminated') throw badTransition(action, 'terminated');
+    if (row.state === target) throw badTransition(action, target);
+    if (target === 'running') {
+      await this.deps.quotas.check(row.userId ?? caller.id, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id });
+    }
+    let updated: SessionManifest;
+    try {
+      updated = (await this.api().patchNamespacedCustomObject(
+        { ...this.params(), name: row.name, body: { spec: { state: target } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as SessionManifest;
+    } catch (err) {
+      if (code(err) === 404) throw notFound('Session', id);
+      throw err;
+    }
+    const saved = await this.mirrorNow(updated);
+    await this.deps.audit.record({ action: `session.${action}`, resourceType: 'session', resourceId: id, changes: { state: { from: row.state, to: target } }, source });
+    return toSessionType(saved);
+  }
+
+  hibernate(caller: Caller, id: string, source: AuditSource) {
+    return this.setState(caller, id, 'hibernate', source);
+  }
+
+  wake(caller: Caller, id: string, source: AuditSource) {
+    return this.setState(caller, id, 'wake', source);
+  }
+
+  async delete(caller: Caller, id: string, source: AuditSource): Promise<SessionType> {
+    const row = await this.row(caller, id);
+    try {
+      await this.api().deleteNamespacedCustomObject({ ...this.params(), name: row.name });
+    } catch (err) {
+      if (code(err) !== 404) throw err;
+    }
+    await this.deps.audit.record({ action: 'session.delete', resourceType: 'session', resourceId: id, changes: { name: row.name }, source });
+    return toSessionType(row);
+  }
+}

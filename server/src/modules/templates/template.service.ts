@@ -1,0 +1,210 @@
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { AuditService, AuditSource } from '../audit/audit.service';
+import { badInput, notFound } from '../../platform/graphql/errors';
+import { invalidTemplate, noCluster, templateExists } from './template.errors';
+import { isDnsLabel, normalizeTemplate, normalizeTemplateYaml } from './template-normalize';
+import { STREAMSPACE_API_VERSION, STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateManifest, type TemplateSpec } from './template.types';
+import type { ResourceListType, TemplateType } from './dto/template.type';
+import { AppTypeEnum } from './dto/template.type';
+import type { CreateTemplateInput, ResourcesInput, TemplateSpecInput } from './dto/template.input';
+import type { TemplateFilterInput } from './dto/template-filter.input';
+
+type TemplateObject = TemplateManifest & { metadata: TemplateManifest['metadata'] & { resourceVersion?: string } };
+
+function code(err: unknown): number | undefined {
+  return (err as { code?: number }).code;
+}
+
+function resourceList(m: Record<string, string | number> | undefined): ResourceListType | null {
+  if (!m) return null;
+  return { cpu: m.cpu !== undefined ? String(m.cpu) : null, memory: m.memory !== undefined ? String(m.memory) : null };
+}
+
+export function toTemplateType(obj: TemplateObject): TemplateType {
+  const s = (obj.spec ?? {}) as Partial<TemplateSpec>;
+  return {
+    name: obj.metadata.name,
+    displayName: s.displayName ?? obj.metadata.name,
+    description: s.description ?? '',
+    category: s.category ?? 'Other',
+    icon: s.icon ?? null,
+    tags: s.tags ?? [],
+    baseImage: s.baseImage ?? '',
+    appType: (s.appType as AppTypeEnum) ?? AppTypeEnum.webapp,
+    webappPort: s.webapp?.port ?? null,
+    vncPort: s.vnc?.enabled !== false ? (s.vnc?.port ?? null) : null,
+    defaultResources: s.defaultResources ? { requests: resourceList(s.defaultResources.requests), limits: resourceList(s.defaultResources.limits) } : null,
+    capabilities: s.capabilities ?? [],
+    valid: obj.status?.valid ?? null,
+    message: obj.status?.message ?? null,
+    createdAt: obj.metadata.creationTimestamp ? new Date(obj.metadata.creationTimestamp) : null,
+    spec: s as Record<string, unknown>,
+  };
+}
+
+function resourcesFromInput(r: ResourcesInput | undefined): Record<string, unknown> | undefined {
+  if (!r) return undefined;
+  const list = (l?: { cpu?: string; memory?: string }) => (l ? Object.fromEntries(Object.entries({ cpu: l.cpu, memory: l.memory }).filter(([, v]) => v !== undefined && v !== null)) : undefined);
+  return { ...(r.requests ? { requests: list(r.requests) } : {}), ...(r.limits ? { limits: list(r.limits) } : {}) };
+}
+
+/** Applies input fields onto a spec in our format (unknown-to-input fields, like env, are kept). */
+function mergeSpec(base: Record<string, unknown>, input: TemplateSpecInput): Record<string, unknown> {
+  const spec: Record<string, unknown> = { ...base };
+  for (const key of ['displayName', 'description', 'category', 'icon', 'tags', 'baseImage', 'appType', 'capabilities'] as const) {
+    if (input[key] !== undefined && input[key] !== null) spec[key] = input[key];
+  }
+  if (input.webappPort !== undefined && input.webappPort !== null) spec.webapp = { ...((spec.webapp as object) ?? {}), port: input.webappPort };
+  if (input.vncPort !== undefined && input.vncPort !== null) spec.vnc = { ...((spec.vnc as object) ?? {}), enabled: true, port: input.vncPort };
+  if (input.defaultResources) spec.defaultResources = resourcesFromInput(input.defaultResources);
+  return spec;
+}
+
+/**
+ * Templates live in the cluster (Template objects in the StreamSpace namespace); this service reads and
+ * writes them. Every write goes through normalizeTemplate first, so the API and the reconciler agree on
+ * what is valid, and an invalid template is never stored.
+ */
+export class TemplateService {
+  constructor(
+    private readonly deps: { kubeConfig: KubeConfig | null; namespace: string; audit: AuditService },
+  ) {}
+
+  private api(): CustomObjectsApi {
+    if (!this.deps.kubeConfig) throw noCluster();
+    return this.deps.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  private params() {
+    return { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.deps.namespace, plural: 'templates' };
+  }
+
+  async list(filter: TemplateFilterInput = {}): Promise<TemplateType[]> {
+    const res = (await this.api().listNamespacedCustomObject(this.params())) as { items: TemplateObject[] };
+    const search = filter.search?.toLowerCase();
+    return res.items
+      .map(toTemplateType)
+      .filter((t) => (filter.category ? t.category === filter.category : true))
+      .filter((t) => (filter.appType ? t.appType === filter.appType : true))
+      .filter((t) => (filter.valid !== undefined && filter.valid !== null ? t.valid === filter.valid : true))
+      .filter((t) =>
+        search ? [t.name, t.displayName, t.description, ...t.tags].some((v) => v.toLowerCase().includes(search)) : true,
+      )
+      .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.name.localeCompare(b.name));
+  }
+
+  async getObject(name: string): Promise<TemplateObject | null> {
+    if (!isDnsLabel(name)) return null;
+    try {
+      return (await this.api().getNamespacedCustomObject({ ...this.params(), name })) as TemplateObject;
+    } catch (err) {
+      if (code(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async get(name: string): Promise<TemplateType | null> {
+    const obj = await this.getObject(name);
+    return obj ? toTemplateType(obj) : null;
+  }
+
+  /** Many templates by name in one list call (the DataLoader's batch). */
+  async getMany(names: readonly string[]): Promise<(TemplateType | null)[]> {
+    if (!this.deps.kubeConfig) return names.map(() => null);
+    const all = (await this.api().listNamespacedCustomObject(this.params())) as { items: TemplateObject[] };
+    const byName = new Map(all.items.map((t) => [t.metadata.name, t]));
+    return names.map((n) => (byName.has(n) ? toTemplateType(byName.get(n)!) : null));
+  }
+
+  /** Creates or updates from YAML in either format. */
+  async applyYaml(yaml: string, source: AuditSource): Promise<TemplateType> {
+    const r = normalizeTemplateYaml(yaml);
+    if (!r.ok) throw invalidTemplate(r.errors);
+    const existing = await this.getObject(r.template.metadata.name);
+    const saved = existing ? await this.replace(existing, r.template) : await this.create(r.template);
+    await this.deps.audit.record({
+      action: 'template.apply',
+      resourceType: 'template',
+      resourceId: saved.metadata.name,
+      changes: { created: !existing, format: r.format, spec: r.template.spec },
+      source,
+    });
+    return toTemplateType(saved);
+  }
+
+  async createFromInput(input: CreateTemplateInput, source: AuditSource): Promise<TemplateType> {
+    if (!isDnsLabel(input.name)) throw badInput(`"${input.name}" is not a valid template name: use a DNS label (lower-case letters, digits and "-", at most 63 characters)`, { name: input.name });
+    const manifest = { apiVersion: STREAMSPACE_API_VERSION, kind: 'Template', metadata: { name: input.name }, spec: mergeSpec({}, input) };
+    const r = normalizeTemplate(manifest);
+    if (!r.ok) throw invalidTemplate(r.errors);
+    if (await this.getObject(input.name)) throw templateExists(input.name);
+    const saved = await this.create(r.template);
+    await this.deps.audit.record({ action: 'template.create', resourceType: 'template', resourceId: input.name, changes: { spec: r.template.spec }, source });
+    return toTemplateType(saved);
+  }
+
+  async update(name: string, input: TemplateSpecInput, source: AuditSource): Promise<TemplateType> {
+    const existing = await this.getObject(name);
+    if (!existing) throw notFound('Template', name);
+    const manifest = {
+      apiVersion: STREAMSPACE_API_VERSION,
+      kind: 'Template',
+      metadata: { name, ...(existing.metadata.labels ? { labels: existing.metadata.labels } : {}), ...(existing.metadata.annotations ? { annotations: existing.metadata.annotations } : {}) },
+      spec: mergeSpec(existing.spec as unknown as Record<string, unknown>, input),
+    };
+    const r = normalizeTemplate(manifest);
+    if (!r.ok) throw invalidTemplate(r.errors);
+    const saved = await this.replace(existing, r.template);
+    await this.deps.audit.record({ action: 'template.update', resourceType: 'template', resourceId: name, changes: { input: { ...input } }, source });
+    return toTemplateType(saved);
+  }
+
+  async delete(name: string, source: AuditSource): Promise<boolean> {
+    const existing = await this.getObject(name);
+    if (!existing) throw notFound('Template', name);
+    try {
+      await this.api().deleteNamespacedCustomObject({ ...this.params(), name });
+    } catch (err) {
+      if (code(err) === 404) throw notFound('Template', name);
+      throw err;
+    }
+    await this.deps.audit.record({ action: 'template.delete', resourceType: 'template', resourceId: name, source });
+    return true;
+  }
+
+  private async create(template: TemplateManifest): Promise<TemplateObject> {
+    try {
+      return (await this.api().createNamespacedCustomObject({ ...this.params(), body: { ...template, metadata: { ...template.metadata, namespace: this.deps.namespace } } })) as TemplateObject;
+    } catch (err) {
+      if (code(err) === 409) throw templateExists(template.metadata.name);
+      if (code(err) === 422) throw invalidTemplate([apiMessage(err)]);
+      throw err;
+    }
+  }
+
+  private async replace(existing: TemplateObject, template: TemplateManifest): Promise<TemplateObject> {
+    try {
+      return (await this.api().replaceNamespacedCustomObject({
+        ...this.params(),
+        name: existing.metadata.name,
+        body: {
+          ...template,
+          metadata: { ...existing.metadata, labels: template.metadata.labels ?? existing.metadata.labels, annotations: template.metadata.annotations ?? existing.metadata.annotations },
+        },
+      })) as TemplateObject;
+    } catch (err) {
+      if (code(err) === 422) throw invalidTemplate([apiMessage(err)]);
+      throw err;
+    }
+  }
+}
+
+function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  try {
+    const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string });
+    return parsed?.message ?? String(err);
+  } catch {
+    return String(err);
+  }
+}
