@@ -15,6 +15,7 @@ import type { AppConfig } from './config/config';
 import { AuditService } from './modules/audit/audit.service';
 import { authRoutes } from './modules/auth/auth.routes';
 import type { AuthService } from './modules/auth/auth.service';
+import { oidcRoutes } from './modules/auth/oidc.routes';
 import {
   callerFromRequest,
   createIdentity,
@@ -305,6 +306,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     app.use(metrics.httpMiddleware());
     app.use(healthRoutes(readiness));
     app.use(authRoutes(identity.auth, config.auth));
+    app.use(oidcRoutes({ config: config.auth, auth: identity.auth, users: identity.users, tokens: identity.tokens, audit, logger }));
     app.get('/metrics', async (_req, res) => {
       res.setHeader('Content-Type', metrics.registry.contentType);
       res.send(await metrics.registry.metrics());

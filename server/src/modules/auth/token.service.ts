@@ -83,6 +83,31 @@ export class TokenService {
     }
   }
 
+  /** A short-lived signed blob (e.g. OIDC state and nonce kept in a cookie), verifiable on any replica. */
+  async signBlob(purpose: string, payload: Record<string, unknown>, ttlSeconds: number): Promise<string> {
+    const key = await this.signingKey();
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: purpose })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(purpose)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(key.key);
+  }
+
+  /** The payload of a blob from signBlob, or null when it is forged, expired or for another purpose. */
+  async verifyBlob(purpose: string, blob: string): Promise<Record<string, unknown> | null> {
+    try {
+      const kid = decodeProtectedHeader(blob).kid;
+      const key = kid ? await this.verificationKey(kid) : null;
+      if (!key) return null;
+      const { payload } = await jwtVerify(blob, key, { issuer: TOKEN_ISSUER, audience: purpose, typ: purpose });
+      return payload as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
+
   /** Generates a new signing key in the database and retires the current one (no-op with a configured key). */
   async rotate(): Promise<string> {
     if (this.options.signingKeyPem) throw new Error('The signing key comes from STREAMSPACE_JWT_SIGNING_KEY; rotate it there');
