@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { buildSchema, type ContainerType, type NonEmptyArray } from 'type-graphql';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { AuditResolver } from '../../modules/audit/audit.resolver';
+import { CatalogResolver } from '../../modules/catalog/catalog.resolver';
+import { RepositoryResolver } from '../../modules/catalog/repository.resolver';
 import { SystemResolver } from '../../modules/system/system.resolver';
 import { SessionResolver } from '../../modules/sessions/session.resolver';
 import { TemplateResolver } from '../../modules/templates/template.resolver';
@@ -10,7 +12,7 @@ import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
 
 /** Every resolver of the API. A resolver is constructed once with the application's services. */
-export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver];
+export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver];
 
 /**
  * type-graphql asks the container for resolver instances; ours builds each resolver once from the
