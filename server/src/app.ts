@@ -13,9 +13,12 @@ import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config/config';
 import { AuditService } from './modules/audit/audit.service';
+import { catalogAssetRoutes } from './modules/catalog/catalog-assets.routes';
+import { createCatalog, type CatalogServices } from './modules/catalog/catalog.module';
 import { authRoutes } from './modules/auth/auth.routes';
 import type { AuthService } from './modules/auth/auth.service';
 import { oidcRoutes } from './modules/auth/oidc.routes';
+import { corsForTrustedOrigins, securityHeaders } from './platform/auth/security.middleware';
 import {
   callerFromRequest,
   createIdentity,
@@ -27,11 +30,11 @@ import type { TokenService } from './modules/auth/token.service';
 import type { UsersService } from './modules/users/users.service';
 import { QuotaService } from './modules/quotas/quota.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
-import { openDatabase, pingDatabase, type Database } from './platform/database/database';
 import { startSessionRuntime, type SessionRuntime } from './modules/sessions/session-runtime';
 import { SessionService } from './modules/sessions/session.service';
 import { TemplateService } from './modules/templates/template.service';
 import type { JobRunner } from './platform/jobs/job-runner';
+import { openDatabase, pingDatabase, type Database } from './platform/database/database';
 import type { Caller, GraphQLContext } from './platform/graphql/context';
 import { createErrorFormatter } from './platform/graphql/errors';
 import { assertWithinLimits } from './platform/graphql/limits';
@@ -67,15 +70,17 @@ export interface AppServices {
   tokens: TokenService;
   /** Per-user limits: `quotas.check(userId, request, manager)` before creating or waking a session. */
   quotas: QuotaService;
-}
   /** Background jobs run by the leader replica: `jobs.register(job)` (platform/jobs). */
   jobs: JobRunner;
   /** Templates (Template objects in the cluster). */
   templates: TemplateService;
+  /** Template catalog: repositories, sync, browse, install (issue 7). */
+  catalog: CatalogServices;
   /** Sessions (Session objects, mirrored in the sessions table). */
   sessions: SessionService;
   /** CRDs, table mirror, leader election and the session reconciler. */
   sessionRuntime: SessionRuntime;
+}
 
 export interface App {
   services: AppServices;
@@ -162,7 +167,19 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     templates,
     mirror: sessionRuntime.mirror,
   });
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime };
+  const catalog = createCatalog({
+    config: config.catalog,
+    dataDir: config.dataDir,
+    dataSource: database.dataSource,
+    logger,
+    pubSub,
+    audit,
+    kubeConfig: cluster?.kubeConfig ?? null,
+    namespace: config.sessions.namespace,
+    templates: cluster ? templates : null,
+    jobs: sessionRuntime.jobs,
+  });
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -296,6 +313,8 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     ];
 
     app.use(requestIdMiddleware);
+    app.use(securityHeaders());
+    app.use(corsForTrustedOrigins(config.auth));
     app.use(
       pinoHttp({
         logger,
@@ -312,6 +331,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       res.send(await metrics.registry.metrics());
     });
     if (config.graphql.ide) app.use(ideRoutes());
+    app.use(catalogAssetRoutes(catalog.templates, (req) => callerFromRequest(identity.auth, req)));
     app.use(
       '/graphql',
       express.json({ limit: '1mb' }),
@@ -364,18 +384,18 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
         try {
           await apollo.stop(); // stops listening, drains HTTP (grace period), then runs drainServer (ws)
         } finally {
+          await sessionRuntime.stop();
           await database.close();
           await cluster?.stop();
-          await sessionRuntime.stop();
           logger.info('shutdown complete');
         }
       })());
 
     return { services, httpServer, url, stop };
   } catch (err) {
+    await sessionRuntime.stop();
     await database.close();
     await cluster?.stop();
-    await sessionRuntime.stop();
     throw err;
   }
 }
