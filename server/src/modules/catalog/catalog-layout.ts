@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { parseDocument } from 'yaml';
 import { normalizeTemplate } from '../templates/template-normalize';
 import type { TemplateManifest } from '../templates/template.types';
 
@@ -83,12 +83,10 @@ export function parseManifest(bytes: Uint8Array, folderCategory: string): Manife
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
   try {
-    const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
-    if (!Array.isArray(docs)) return { kind: 'error', message: 'invalid YAML' };
-    const nonEmpty = docs.filter((d) => d.contents !== null);
-    if (nonEmpty.length !== 1) return { kind: 'error', message: `expected exactly one YAML document, found ${nonEmpty.length}` };
-    const doc = nonEmpty[0];
+    // parseDocument reports a second document as an error ("Source contains multiple documents").
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length) return { kind: 'error', message: `invalid YAML: ${firstLine(doc.errors[0].message)}` };
+    if (doc.contents === null) return { kind: 'error', message: 'empty YAML document' };
     value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     return { kind: 'error', message: `invalid YAML: ${firstLine((err as Error).message)}` };

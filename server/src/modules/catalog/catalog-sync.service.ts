@@ -44,6 +44,10 @@ export interface SyncOutcome {
   filesRead: number;
   templateCount: number;
   fileErrors: FileError[];
+  /** Time spent in `git fetch` (the transport). */
+  fetchMs: number;
+  /** Time of the whole sync, fetch included. */
+  totalMs: number;
 }
 
 export interface CatalogSyncOptions {
@@ -108,13 +112,16 @@ export class CatalogSyncService {
     const progress = (phase: SyncPhase, message: string, extra: Partial<SyncProgressEvent> = {}) =>
       this.publish({ repositoryId, repositoryName: repo.name, phase, message, filesTotal: 0, filesDone: 0, templateCount: null, commit: null, ...extra });
     let secrets: string[] = [];
+    const started = performance.now();
     try {
       await repos.update({ id: repositoryId }, { status: 'Syncing' });
       progress('FETCHING', `Fetching ${repo.branch}`);
       const creds = await this.options.credentials(repo);
       secrets = credentialValues(creds);
       const mirror = new GitMirror(this.mirrorDir(repositoryId), { timeoutMs: this.options.gitTimeoutMs, allowFile: this.options.allowFile });
+      const fetchStart = performance.now();
       const head = await mirror.fetch(repo.url, repo.branch, creds);
+      const fetchMs = performance.now() - fetchStart;
 
       let outcome: SyncOutcome;
       try {
@@ -125,6 +132,8 @@ export class CatalogSyncService {
         const fresh = await repos.findOneByOrFail({ id: repositoryId });
         outcome = await this.apply(fresh, mirror, head, false, progress);
       }
+      outcome.fetchMs = fetchMs;
+      outcome.totalMs = performance.now() - started;
       progress('READY', outcome.mode === 'unchanged' ? 'Already up to date' : `Synced ${outcome.templateCount} templates`, {
         templateCount: outcome.templateCount,
         commit: head,
@@ -132,7 +141,16 @@ export class CatalogSyncService {
         filesTotal: outcome.filesRead,
       });
       this.options.logger.info(
-        { repository: repo.name, commit: head, mode: outcome.mode, filesRead: outcome.filesRead, templates: outcome.templateCount, fileErrors: outcome.fileErrors.length },
+        {
+          repository: repo.name,
+          commit: head,
+          mode: outcome.mode,
+          filesRead: outcome.filesRead,
+          templates: outcome.templateCount,
+          fileErrors: outcome.fileErrors.length,
+          fetchMs: Math.round(fetchMs),
+          totalMs: Math.round(outcome.totalMs),
+        },
         'catalog repository synced',
       );
       return outcome;
@@ -156,7 +174,7 @@ export class CatalogSyncService {
     const base = repo.lastCommit;
     if (!forceFull && base === head) {
       await ds.query(`UPDATE repositories SET status = 'Ready', last_sync_at = now(), sync_error = NULL, updated_at = now() WHERE id = $1`, [repo.id]);
-      return { repositoryId: repo.id, commit: head, mode: 'unchanged', filesRead: 0, templateCount: repo.templateCount, fileErrors: repo.fileErrors };
+      return { repositoryId: repo.id, commit: head, mode: 'unchanged', filesRead: 0, templateCount: repo.templateCount, fileErrors: repo.fileErrors, fetchMs: 0, totalMs: 0 };
     }
 
     const tree = new Map<string, TreeEntry>();
@@ -329,7 +347,7 @@ export class CatalogSyncService {
       );
       return count as number;
     });
-    return { repositoryId: repo.id, commit: head, mode: full ? 'full' : 'incremental', filesRead: readPaths.size, templateCount, fileErrors };
+    return { repositoryId: repo.id, commit: head, mode: full ? 'full' : 'incremental', filesRead: readPaths.size, templateCount, fileErrors, fetchMs: 0, totalMs: 0 };
   }
 
   /** Why a tree entry cannot be used, or null. */
