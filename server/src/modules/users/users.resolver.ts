@@ -6,6 +6,8 @@ import { PaginationArgs, type Connection } from '../../platform/graphql/paginati
 import type { AuditService } from '../audit/audit.service';
 import type { TokenService } from '../auth/token.service';
 import type { QuotaService } from '../quotas/quota.service';
+import { SessionConnection, type SessionType } from '../sessions/dto/session.type';
+import type { SessionService } from '../sessions/session.service';
 import { UserConnection, UserQuotaType, UserType } from './dto/user.type';
 import { CreateUserInput, UpdateUserInput } from './dto/user.inputs';
 import type { UserEntity } from './user.entity';
@@ -16,6 +18,7 @@ export interface UsersResolverDeps {
   quotas: QuotaService;
   tokens: TokenService;
   audit: AuditService;
+  sessions: SessionService;
 }
 
 @Resolver(() => UserType)
@@ -40,6 +43,17 @@ export class UsersResolver {
     const user = await this.deps.users.findById(id);
     if (!user) throw notFound('User', id);
     return user;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => SessionConnection, { description: 'The sessions of one user, newest first (admin only); NOT_FOUND when the user does not exist.' })
+  async userSessions(
+    @Arg('id', () => ID, { description: 'Id of the user.' }) id: string,
+    @Args(() => PaginationArgs) page: PaginationArgs,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connection<SessionType>> {
+    const user = await this.deps.users.getById(id);
+    return this.deps.sessions.list(requireCaller(ctx), { user: user.username }, page.first, page.after);
   }
 
   @Authorized(Role.ADMIN)

@@ -8,6 +8,7 @@ import { SystemResolver } from '../../modules/system/system.resolver';
 import { SessionResolver } from '../../modules/sessions/session.resolver';
 import { TemplateResolver } from '../../modules/templates/template.resolver';
 import { UsersResolver } from '../../modules/users/users.resolver';
+import { enforceSubscriptionAuthorization } from '../auth/subscription-auth';
 import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
 
@@ -48,6 +49,7 @@ export async function buildAppSchema(options: BuildAppSchemaOptions = {}): Promi
     validate: false,
     // DateTimeISO is type-graphql 2's default Date scalar (from graphql-scalars).
   });
+  enforceSubscriptionAuthorization(schema);
   // type-graphql has no decorator for the root types; describe them here so the IDE's docs start well.
   const roots: [GraphQLObjectType | null | undefined, string][] = [
     [schema.getQueryType(), 'Read operations of the StreamSpace API.'],
