@@ -19,7 +19,6 @@ import { authRoutes } from './modules/auth/auth.routes';
 import type { AuthService } from './modules/auth/auth.service';
 import { oidcRoutes } from './modules/auth/oidc.routes';
 import { corsForTrustedOrigins, securityHeaders } from './platform/auth/security.middleware';
-import { corsForTrustedOrigins, securityHeaders } from './platform/auth/security.middleware';
 import {
   callerFromRequest,
   createIdentity,
@@ -314,8 +313,6 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     ];
 
     app.use(requestIdMiddleware);
-    app.use(securityHeaders());
-    app.use(corsForTrustedOrigins(config.auth));
     app.use(securityHeaders());
     app.use(corsForTrustedOrigins(config.auth));
     app.use(
