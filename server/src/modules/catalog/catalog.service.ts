@@ -238,10 +238,12 @@ export class CatalogService {
         )
       : [];
     await templates.applyYaml(stringify(manifest), source);
-    const [counted]: Row[] = await this.deps.dataSource.query(
+    // TypeORM answers an UPDATE ... RETURNING with [rows, affected].
+    const [updated]: [Row[], number] = await this.deps.dataSource.query(
       `UPDATE catalog_templates t SET install_count = t.install_count + 1 FROM repositories r WHERE t.id = $1 AND r.id = t.repository_id RETURNING ${SELECT}`,
       [row.id],
     );
+    const counted = updated[0];
     await this.deps.audit.record({
       action: 'catalog.install',
       resourceType: 'template',
