@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 import { STREAMSPACE_TEMPLATES_FIXTURE, TestGitRepo, designTemplate } from './git-fixture';
@@ -90,6 +92,36 @@ describe('catalog GraphQL API', function () {
     expect(byName.design.lastSync).to.be.a('string');
     const denied = await app.gql(`{ repositories { id } }`, {}, user.headers);
     expect(denied.body.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+  });
+
+  it('reports sync progress over a subscription', async () => {
+    type Progress = { phase: string; repositoryName: string; filesDone: number; templateCount: number | null; commit: string | null };
+    const events: Progress[] = [];
+    const client = createClient({ url: app.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${admin.accessToken}` } });
+    const done = new Promise<void>((resolve, reject) => {
+      client.subscribe<{ repositorySyncProgress: Progress }>(
+        {
+          query: `subscription P($id: ID) { repositorySyncProgress(repositoryId: $id) { phase repositoryName filesDone templateCount commit message } }`,
+          variables: { id: designId },
+        },
+        { next: (r) => (r.errors ? reject(new Error(JSON.stringify(r.errors))) : events.push(r.data!.repositorySyncProgress)), error: reject, complete: resolve },
+      );
+    });
+    try {
+      const sync = () => app.gql(`mutation S($id: ID!) { syncRepository(id: $id) { status } }`, { id: designId }, admin.headers);
+      // The subscription is live once an (unchanged) sync is seen; no sleeping.
+      for (let i = 0; i < 50 && events.length === 0; i++) await sync();
+      expect(events.length, 'progress events').to.be.greaterThan(0);
+      events.length = 0;
+      design.write('templates/office/sheets/template.yaml', design.read('templates/office/sheets/template.yaml').replace('Spreadsheets', 'Spreadsheets and charts'));
+      const commit = design.commit('sheets');
+      await sync();
+      expect(events.map((e) => e.phase)).to.deep.equal(['FETCHING', 'PARSING', 'SAVING', 'READY']);
+      expect(events.at(-1)).to.include({ repositoryName: 'design', templateCount: 2, commit, filesDone: 1 });
+    } finally {
+      await client.dispose();
+    }
+    await done.catch(() => undefined);
   });
 
   it('lets every signed-in user browse a paged catalog with a total count', async () => {
