@@ -77,7 +77,7 @@ describe('catalog pure rules', () => {
       expect(r.template.tags).to.deep.equal(['docs', 'office']);
     });
     it('falls back to the folder for the category and ignores other kinds', () => {
-      const r = parseManifest(bytes(designTemplate('x').replace(/  category: .*\n/, '')), 'tools');
+      const r = parseManifest(bytes(designTemplate('x').replace(/ {2}category: .*\n/, '')), 'tools');
       expect(r.kind === 'template' && r.template.category).to.equal('tools');
       expect(parseManifest(bytes('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'), 'x').kind).to.equal('ignored');
     });
