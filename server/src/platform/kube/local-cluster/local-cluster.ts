@@ -7,12 +7,13 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  loadAllYaml,
   PatchStrategy,
   type KubernetesObject,
   type V1CustomResourceDefinition,
   type V1Node,
 } from '@kubernetes/client-node';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { type ControlPlaneBinaries, ensureBinaries, findRepoRoot } from './binaries';
 import { probe } from './https-probe';
 import { ManagedProcess, PidFile, sleep } from './managed-process';
@@ -441,11 +442,16 @@ class LocalClusterImpl implements LocalCluster {
     const client = KubernetesObjectApi.makeApiClient(this.kubeConfig);
     const names: string[] = [];
     for (const file of files) {
-      const docs = parseAllDocuments(await readFile(path.join(dir, file), 'utf8'));
-      for (const doc of docs) {
-        if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
-        const obj = doc.toJS() as KubernetesObject | null;
-        if (!obj) continue;
+      // loadAllYaml maps JSON names onto the client's models (`enum` -> `_enum`, `default` -> `_default`,
+      // `x-kubernetes-validations` -> `xKubernetesValidations`). With a plain YAML parse, the client's
+      // serializer would silently drop exactly those fields, and the CRD would validate nothing.
+      let objects: KubernetesObject[];
+      try {
+        objects = loadAllYaml(await readFile(path.join(dir, file), 'utf8')).filter(Boolean) as KubernetesObject[];
+      } catch (err) {
+        throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+      }
+      for (const obj of objects) {
         if (obj.kind !== 'CustomResourceDefinition') {
           throw new Error(`${file}: expected only CustomResourceDefinitions in ${dir}, found ${obj.kind}`);
         }

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { expect } from 'chai';
+import type { PidFileState } from '../../src/platform/kube/local-cluster/managed-process';
+import { isProcessAlive } from '../../src/platform/kube/local-cluster/watchdog';
+import { getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+
+const serverDir = path.resolve(__dirname, '../..');
+
+interface RunningCli {
+  child: ChildProcess;
+  kubeconfigPath: string;
+  rootDir: string;
+  pids: PidFileState;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `npm run cluster` as a child process (without npm in between, so signals reach the CLI itself). */
+async function startCli(): Promise<RunningCli> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/platform/kube/local-cluster/cli.ts', '--nodes', '1', '--no-crds'], {
+    cwd: serverDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const kubeconfigPath = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^KUBECONFIG=(.+)$/.exec(line);
+      if (m) resolve(m[1]);
+    });
+    void exited.then(({ code }) => reject(new Error(`npm run cluster exited (${code}) before printing KUBECONFIG:\n${stderr}`)));
+  });
+  const rootDir = path.dirname(kubeconfigPath);
+  const pids = JSON.parse(readFileSync(path.join(rootDir, 'run', 'pids.json'), 'utf8')) as PidFileState;
+  return { child, kubeconfigPath, rootDir, pids, exited };
+}
+
+describe('local cluster lifecycle: no orphaned processes', function () {
+  before(async function () {
+    // Builds the binaries if needed (shared with the other kube tests), so the CLI below starts warm.
+    this.timeout(KUBE_START_TIMEOUT_MS);
+    await getTestCluster();
+  });
+
+  it('npm run cluster prints KUBECONFIG and stops every component on Ctrl-C (SIGINT)', async function () {
+    this.timeout(180_000);
+    const cli = await startCli();
+    expect(cli.pids.processes.map((p) => p.name).sort()).to.deep.equal(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']);
+    expect(cli.pids.processes.every((p) => isProcessAlive(p.pid, p.startTime))).to.equal(true);
+
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).to.deep.equal({ code: 0, signal: null });
+    for (const p of cli.pids.processes) expect(isProcessAlive(p.pid, p.startTime), `${p.name} (${p.pid})`).to.equal(false);
+    expect(existsSync(cli.rootDir), 'the temporary cluster directory is removed').to.equal(false);
+  });
+
+  it('leaves no process behind when its owner is killed with SIGKILL (parent-death signal and watchdog)', async function () {
+    this.timeout(180_000);
+    const cli = await startCli();
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    await waitUntil(
+      () => cli.pids.processes.every((p) => !isProcessAlive(p.pid, p.startTime)),
+      `the components of the killed cluster to exit: ${cli.pids.processes.map((p) => `${p.name}(${p.pid})`).join(', ')}`,
+      60_000,
+    );
+    await waitUntil(() => !existsSync(cli.rootDir), 'the watchdog to remove the temporary directory', 60_000);
+  });
+});
