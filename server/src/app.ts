@@ -179,6 +179,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     templates: cluster ? templates : null,
     jobs: sessionRuntime.jobs,
   });
+  await catalog.repositories.seedDefault(config.catalog.defaultRepository);
   const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog };
 
   try {

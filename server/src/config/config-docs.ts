@@ -24,6 +24,8 @@ export const ENV_DOCS = {
   STREAMSPACE_GIT_TIMEOUT: { default: '5m', doc: 'Time limit of one git clone or fetch.' },
   STREAMSPACE_CATALOG_MAX_FILE_SIZE: { default: '1048576', doc: 'Largest catalog file read, in bytes; larger files are skipped with an error.' },
   STREAMSPACE_CATALOG_MAX_FILES: { default: '20000', doc: 'Most files read from one catalog repository.' },
+  STREAMSPACE_CATALOG_REPOSITORY: { default: '', doc: 'Git URL of the template catalog added on first start (only while there is no repository); unset: start with an empty catalog.' },
+  STREAMSPACE_CATALOG_REPOSITORY_BRANCH: { default: 'main', doc: 'Branch of `STREAMSPACE_CATALOG_REPOSITORY`.' },
   STREAMSPACE_COMMIT: { default: '(from git)', doc: 'Commit reported by `Query.version` (set by image builds).' },
   STREAMSPACE_BUILD_DATE: { default: '(build time)', doc: 'Build date reported by `Query.version`.' },
   STREAMSPACE_PUBLIC_URL: { default: '', doc: 'External base URL, such as https://streamspace.example.com; its origin is trusted for CORS and CSRF, and OIDC callbacks use it.' },

@@ -89,6 +89,11 @@ export const envSchema = z.object({
   STREAMSPACE_GIT_TIMEOUT: durationFromEnv.default(300_000),
   STREAMSPACE_CATALOG_MAX_FILE_SIZE: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
   STREAMSPACE_CATALOG_MAX_FILES: intFromEnv(1, 1_000_000).default(20_000),
+  STREAMSPACE_CATALOG_REPOSITORY: z
+    .string()
+    .regex(/^((https|ssh|file):\/\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/, { message: 'expected an https://, ssh:// or user@host:path Git URL' })
+    .optional(),
+  STREAMSPACE_CATALOG_REPOSITORY_BRANCH: z.string().regex(/^[A-Za-z0-9._/-]+$/, { message: 'expected a branch name' }).default('main'),
   STREAMSPACE_COMMIT: z.string().optional(),
   STREAMSPACE_BUILD_DATE: z.string().optional(),
   // Identity and access (issue 5; docs/identity.md).
@@ -189,6 +194,8 @@ export interface CatalogConfig {
   maxFileSize: number;
   /** Most template files read from one repository; the rest are skipped with an error. */
   maxFiles: number;
+  /** Added on first start when there is no repository yet (the admin's choice of catalog). */
+  defaultRepository: { url: string; branch: string } | undefined;
 }
 
 export interface AuthConfig {
@@ -316,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       gitTimeoutMs: e.STREAMSPACE_GIT_TIMEOUT,
       maxFileSize: e.STREAMSPACE_CATALOG_MAX_FILE_SIZE,
       maxFiles: e.STREAMSPACE_CATALOG_MAX_FILES,
+      defaultRepository: e.STREAMSPACE_CATALOG_REPOSITORY ? { url: e.STREAMSPACE_CATALOG_REPOSITORY, branch: e.STREAMSPACE_CATALOG_REPOSITORY_BRANCH } : undefined,
     },
     auth: {
       publicUrl: e.STREAMSPACE_PUBLIC_URL?.replace(/\/+$/, ''),

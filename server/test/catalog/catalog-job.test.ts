@@ -11,6 +11,8 @@ import { openDatabase, type Database } from '../../src/platform/database/databas
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
 import { JobRunner, type Leadership } from '../../src/platform/jobs/job-runner';
 import { createLogger } from '../../src/platform/logging/logger';
+import { startTestApp } from '../support/app';
+import { signInAsAdmin } from '../support/auth';
 import { waitUntil } from '../support/kube';
 import { createTestDatabase } from '../support/postgres';
 import { TestGitRepo, designTemplate } from './git-fixture';
@@ -39,7 +41,7 @@ describe('scheduled repository sync (leader only)', function () {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-catalog-job-'));
     runner = new JobRunner(leadership, logger);
     catalog = createCatalog({
-      config: { gitAllowFile: true, gitTimeoutMs: 60_000, maxFileSize: 1 << 20, maxFiles: 1000 },
+      config: { gitAllowFile: true, gitTimeoutMs: 60_000, maxFileSize: 1 << 20, maxFiles: 1000, defaultRepository: undefined },
       dataDir,
       dataSource: db.dataSource,
       logger,
@@ -85,5 +87,30 @@ describe('scheduled repository sync (leader only)', function () {
     expect((await repos().findOneByOrFail({ id: r.id })).templateCount).to.equal(1);
     await waitUntil(() => (runner.jobStats('repository-sync')?.runs ?? 0) >= 1, 'the job run to be counted');
     leadership.lead(false);
+  });
+});
+
+describe('the catalog configured for the first start', function () {
+  it('is added when there is no repository and synced by the job', async () => {
+    const repo = new TestGitRepo('seed');
+    repo.write('templates/t/seeded/template.yaml', designTemplate('seeded')).commit('seed');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-catalog-seed-'));
+    const app = await startTestApp({ STREAMSPACE_GIT_ALLOW_FILE: 'true', STREAMSPACE_DATA_DIR: dataDir, STREAMSPACE_CATALOG_REPOSITORY: repo.url });
+    try {
+      const admin = await signInAsAdmin(app);
+      const list = async () =>
+        (await app.gql<{ repositories: { name: string; url: string; status: string; templateCount: number }[] }>(`{ repositories { name url status templateCount } }`, {}, admin.headers)).body.data!
+          .repositories;
+      expect((await list()).map((r) => r.url)).to.deep.equal([repo.url]);
+      await waitUntil(async () => (await list())[0].status === 'READY', 'the scheduled job to sync the configured catalog');
+      expect((await list())[0].templateCount).to.equal(1);
+      // Removed by the admin, it stays removed: the seed only applies while there is no repository at all.
+      const seeded = await app.services.catalog.repositories.seedDefault({ url: repo.url, branch: 'main' });
+      expect(seeded).to.equal(null);
+    } finally {
+      await app.stop();
+      repo.cleanup();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -145,6 +145,25 @@ export class RepositoryService {
     return repo;
   }
 
+  /**
+   * First start: adds the configured catalog (STREAMSPACE_CATALOG_REPOSITORY) when no repository exists
+   * yet, so an admin who removed it is never overruled. The scheduled job syncs it right away.
+   */
+  async seedDefault(source: { url: string; branch: string } | undefined): Promise<RepositoryEntity | null> {
+    if (!source) return null;
+    if ((await this.repos.count()) > 0) return null;
+    const base = source.url.replace(/\.git$/, '').split(/[/:]/).filter(Boolean).pop() ?? 'templates';
+    const name = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'templates';
+    try {
+      const repo = await this.add({ name, url: source.url, branch: source.branch }, { caller: null });
+      this.deps.logger.info({ repository: name, url: source.url }, 'added the configured template catalog (first start)');
+      return repo;
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, url: source.url }, 'could not add STREAMSPACE_CATALOG_REPOSITORY');
+      return null;
+    }
+  }
+
   /** Syncs now and waits; a failed sync is reported in the returned status (syncError), not thrown. */
   async syncNow(id: string, source: AuditSource | null): Promise<RepositoryEntity> {
     const repo = await this.get(id);
