@@ -118,13 +118,13 @@ async function main() {
   };
 
   try {
-    const cases: { label: string; dir: string; coldTarget: number; warmTarget: number }[] = [];
+    const cases: { label: string; dir: string; coldTarget: number; warmTarget: number; changeFile: string }[] = [];
     const fixture = makeRepo(root, 'fixture', (d) => fs.cpSync(FIXTURE, d, { recursive: true }));
-    cases.push({ label: 'fixture (195 files)', dir: fixture, coldTarget: 2000, warmTarget: 200 });
+    cases.push({ label: 'fixture (195 files)', dir: fixture, coldTarget: 2000, warmTarget: 200, changeFile: 'productivity/hedgedoc.yaml' });
     const t0 = Date.now();
     const generated = makeRepo(root, 'generated', (d) => generate(d, GENERATED));
     console.log(`(generated and committed ${GENERATED} templates in ${Date.now() - t0} ms; not part of the measurements)`);
-    cases.push({ label: `generated (${GENERATED} templates)`, dir: generated, coldTarget: 20_000, warmTarget: 200 });
+    cases.push({ label: `generated (${GENERATED} templates)`, dir: generated, coldTarget: 20_000, warmTarget: 200, changeFile: 'templates/browsers/app-00000/template.yaml' });
 
     for (const c of cases) {
       for (const transport of [true, false]) {
@@ -140,6 +140,12 @@ async function main() {
           report(`${c.label}: unchanged resync (incl. git fetch)`, warm, undefined, `   mode ${warm.result.mode}, ${warm.result.filesRead} files read`);
           const noTransport = { ...warm, ms: warm.result.totalMs - warm.result.fetchMs };
           report(`${c.label}: unchanged resync (transport excluded)`, noTransport, c.warmTarget, `   git fetch took ${warm.result.fetchMs.toFixed(0)} ms`);
+          // One changed file: only that file is read again.
+          const file = path.join(c.dir, c.changeFile);
+          fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/description: "?/, (m) => `${m}Changed. `));
+          git(c.dir, 'commit', '--quiet', '-am', 'change one file');
+          const incremental = await measure(() => sync.sync(repo.id));
+          report(`${c.label}: one changed file (incl. git fetch)`, incremental, undefined, `   mode ${incremental.result.mode}, ${incremental.result.filesRead} files read`);
         }
       }
     }
