@@ -6,6 +6,7 @@ import { CatalogTemplateEntity } from '../../modules/catalog/catalog-template.en
 import { RepositoryEntity } from '../../modules/catalog/repository.entity';
 import { ConfigurationEntity } from '../../modules/configuration/configuration.entity';
 import { ConnectionEntity } from '../../modules/connections/connection.entity';
+import { FavoriteEntity } from '../../modules/favorites/favorite.entity';
 import { SessionEntity } from '../../modules/sessions/session.entity';
 import { UserEntity } from '../../modules/users/user.entity';
 
@@ -21,4 +22,5 @@ export const ENTITIES = [
   AuditLogEntity,
   SigningKeyEntity,
   RefreshTokenEntity,
+  FavoriteEntity,
 ];

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { buildSchema, type ContainerType, type NonEmptyArray } from 'type-graphql';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { AuditResolver } from '../../modules/audit/audit.resolver';
+import { FavoriteResolver, RecentAppResolver } from '../../modules/favorites/favorite.resolver';
 import { CatalogResolver } from '../../modules/catalog/catalog.resolver';
 import { RepositoryResolver } from '../../modules/catalog/repository.resolver';
 import { SystemResolver } from '../../modules/system/system.resolver';
@@ -13,7 +14,7 @@ import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
 
 /** Every resolver of the API. A resolver is constructed once with the application's services. */
-export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver];
+export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver, FavoriteResolver, RecentAppResolver];
 
 /**
  * type-graphql asks the container for resolver instances; ours builds each resolver once from the
