@@ -1,0 +1,409 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
+import { SessionEntity } from '../../src/modules/sessions/session.entity';
+import { startTestApp, type TestApp } from '../support/app';
+import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestDatabase } from '../support/postgres';
+import { FIXTURE_DIR } from '../templates/template-fixtures';
+
+const group = 'stream.streamspace.io';
+const version = 'v1alpha1';
+
+const SESSION_FIELDS = 'id name user templateName state phase message url appType podName persistentHome createdAt template { name displayName appType }';
+
+interface Sess {
+  id: string;
+  name: string;
+  user: string;
+  templateName: string;
+  state: string;
+  phase: string;
+  message: string | null;
+  url: string | null;
+  appType: string;
+  podName: string | null;
+  persistentHome: boolean;
+  template: { name: string; displayName: string; appType: string } | null;
+}
+
+describe('sessions on the real control plane (issue 4 acceptance)', function () {
+  let kc: KubeConfig;
+  let kubeconfigPath: string;
+  let ns: string;
+  let databaseUrl: string;
+  let app: TestApp;
+  let admin: SignedIn;
+  let alice: TestUser;
+  let bob: TestUser;
+  let apps: AppsV1Api;
+  let core: CoreV1Api;
+  let net: NetworkingV1Api;
+  let custom: CustomObjectsApi;
+
+  async function start() {
+    return startTestApp({
+      DATABASE_URL: databaseUrl,
+      STREAMSPACE_CLUSTER: 'kubeconfig',
+      KUBECONFIG: kubeconfigPath,
+      STREAMSPACE_NAMESPACE: ns,
+      STREAMSPACE_LEADER_LEASE_DURATION: '3s',
+      STREAMSPACE_RECONCILE_RESYNC: '30s',
+      STREAMSPACE_SESSION_INGRESS: 'path',
+      STREAMSPACE_SESSION_HOST: 'streamspace.test',
+      STREAMSPACE_SESSION_TLS_SECRET: 'streamspace-tls',
+      STREAMSPACE_HOME_SIZE: '2Gi',
+      STREAMSPACE_HOME_STORAGE_CLASS: `static-${ns}`,
+      STREAMSPACE_QUOTA_MAX_SESSIONS: '50',
+      STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: '20',
+      STREAMSPACE_QUOTA_CPU: '64',
+      STREAMSPACE_QUOTA_MEMORY: '256Gi',
+    });
+  }
+
+  before(async function () {
+    this.timeout(KUBE_START_TIMEOUT_MS);
+    const cluster = await getTestCluster();
+    kc = cluster.kubeConfig;
+    kubeconfigPath = cluster.kubeconfigPath;
+    ns = await createTestNamespace('sessions');
+    databaseUrl = await createTestDatabase('sessions');
+    apps = kc.makeApiClient(AppsV1Api);
+    core = kc.makeApiClient(CoreV1Api);
+    net = kc.makeApiClient(NetworkingV1Api);
+    custom = kc.makeApiClient(CustomObjectsApi);
+    // The simulated cluster has no storage provisioner: a statically provisioned volume (as an admin without
+    // dynamic provisioning would create) lets kube-controller-manager bind the home PVC, so its pod can schedule.
+    await core.createPersistentVolume({
+      body: {
+        metadata: { name: `home-pv-${ns}` },
+        spec: {
+          storageClassName: `static-${ns}`,
+          capacity: { storage: '5Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          hostPath: { path: `/tmp/${ns}` },
+        },
+      },
+    });
+    app = await start();
+    admin = await signInAsAdmin(app);
+    alice = await createUserAndToken(app, 'user');
+    bob = await createUserAndToken(app, 'user');
+    for (const file of ['web-browsers/firefox.yaml', 'audio-video/synclounge.yaml']) {
+      const yaml = fs.readFileSync(path.join(FIXTURE_DIR, file), 'utf8');
+      const res = await app.gql<{ applyTemplateYaml: { name: string; valid: boolean | null } }>(
+        'mutation Apply($yaml: String!) { applyTemplateYaml(yaml: $yaml) { name valid } }',
+        { yaml },
+        admin.headers,
+      );
+      expect(res.body.errors, JSON.stringify(res.body.errors)).to.equal(undefined);
+    }
+  });
+  after(async () => {
+    await app?.stop();
+    await core?.deletePersistentVolume({ name: `home-pv-${ns}` }).catch(() => undefined);
+  });
+
+  async function gql<T>(who: SignedIn, query: string, variables?: Record<string, unknown>) {
+    const res = await app.gql<T>(query, variables, who.headers);
+    return res.body;
+  }
+
+  async function createSession(who: SignedIn, input: Record<string, unknown>): Promise<Sess> {
+    const body = await gql<{ createSession: Sess }>(who, `mutation C($input: CreateSessionInput!) { createSession(input: $input) { ${SESSION_FIELDS} } }`, { input });
+    expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
+    return body.data!.createSession;
+  }
+
+  async function waitPhase(who: SignedIn, id: string, phase: string, timeoutMs = 90_000): Promise<Sess> {
+    let last: Sess | undefined;
+    const poll = async () => {
+      // A session made with kubectl reaches the table through the watch: NOT_FOUND until then.
+      const body = await gql<{ session: Sess }>(who, `query S($id: ID!) { session(id: $id) { ${SESSION_FIELDS} } }`, { id });
+      last = body.data?.session ?? last;
+      return body.data?.session?.phase === phase;
+    };
+    await waitUntil(poll, `session ${id} to be ${phase}`, timeoutMs).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`);
+    });
+    return last!;
+  }
+
+  async function exists(read: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await read();
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return false;
+      throw err;
+    }
+  }
+
+  async function sessionPods(name: string): Promise<V1Pod[]> {
+    return (await core.listNamespacedPod({ namespace: ns, labelSelector: `stream.streamspace.io/session=${name}` })).items;
+  }
+
+  it('templates import from the original format and get validated by the reconciler', async () => {
+    const body = await gql<{ templates: { name: string; appType: string; vncPort: number | null; webappPort: number | null }[] }>(
+      alice,
+      '{ templates { name appType vncPort webappPort } }',
+    );
+    expect(body.data!.templates).to.deep.include({ name: 'firefox', appType: 'desktop', vncPort: 3000, webappPort: null });
+    expect(body.data!.templates).to.deep.include({ name: 'synclounge', appType: 'webapp', vncPort: null, webappPort: 8080 });
+    await waitUntil(async () => (await gql<{ template: { valid: boolean | null } }>(alice, '{ template(name: "firefox") { valid } }')).data!.template.valid === true, 'firefox to be validated');
+  });
+
+  let first: Sess;
+
+  it('create: Deployment, Service, Ingress and home PVC with owner references; Running with a URL only once the pod is Ready', async function () {
+    this.timeout(180_000);
+    first = await createSession(alice, { template: 'firefox', persistentHome: true, idleTimeout: '30m' });
+    expect(first).to.deep.include({ user: alice.username, templateName: 'firefox', state: 'running', appType: 'desktop', persistentHome: true });
+    expect(first.template).to.deep.equal({ name: 'firefox', displayName: 'Firefox', appType: 'desktop' });
+    expect(first.phase).to.be.oneOf(['Pending', 'Running']);
+
+    const running = await waitPhase(alice, first.id, 'Running');
+    expect(running.url).to.equal(`https://streamspace.test/sessions/${first.name}/`);
+    const pods = await sessionPods(first.name);
+    expect(pods.map((p) => p.metadata!.name)).to.include(running.podName);
+    expect(pods.find((p) => p.metadata!.name === running.podName)!.status!.conditions!.some((c) => c.type === 'Ready' && c.status === 'True')).to.equal(true);
+
+    const owner = { kind: 'Session', name: first.name, uid: first.id, controller: true };
+    const dep = await apps.readNamespacedDeployment({ name: first.name, namespace: ns });
+    expect(dep.metadata!.ownerReferences![0]).to.deep.include(owner);
+    expect(dep.spec!.replicas).to.equal(1);
+    expect(dep.metadata!.labels).to.deep.include({ 'stream.streamspace.io/user': alice.username, 'stream.streamspace.io/template': 'firefox', 'app.kubernetes.io/managed-by': 'streamspace' });
+    const svc = await core.readNamespacedService({ name: first.name, namespace: ns });
+    expect(svc.metadata!.ownerReferences![0]).to.deep.include(owner);
+    expect(svc.spec!.ports!.map((p) => p.port)).to.deep.equal([3000]);
+    const ing = await net.readNamespacedIngress({ name: first.name, namespace: ns });
+    expect(ing.metadata!.ownerReferences![0]).to.deep.include(owner);
+    expect(ing.spec!.tls).to.deep.equal([{ hosts: ['streamspace.test'], secretName: 'streamspace-tls' }]);
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.username}`, namespace: ns });
+    expect(pvc.metadata!.ownerReferences ?? []).to.deep.equal([]);
+
+    // Transitions are recorded as Kubernetes Events on the Session.
+    await waitUntil(
+      async () => (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${first.name}` })).items.some((e) => e.reason === 'Running'),
+      'a Running event on the Session',
+    );
+    // ...and every mutation leaves an audit row.
+    const audit = await app.services.database.dataSource.getRepository(AuditLogEntity).findOneBy({ action: 'session.create', resourceId: first.id });
+    expect(audit?.actorUsername).to.equal(alice.username);
+  });
+
+  it('users see only their own sessions; admins see all', async () => {
+    const other = await gql<{ session: Sess }>(bob, `query S($id: ID!) { session(id: $id) { id } }`, { id: first.id });
+    expect(other.errors![0].extensions!.code).to.equal('NOT_FOUND');
+    const hib = await gql(bob, 'mutation H($id: ID!) { hibernateSession(id: $id) { id } }', { id: first.id });
+    expect(hib.errors![0].extensions!.code).to.equal('NOT_FOUND');
+    const bobList = await gql<{ sessions: { totalCount: number } }>(bob, '{ sessions { totalCount } }');
+    expect(bobList.data!.sessions.totalCount).to.equal(0);
+    const adminList = await gql<{ sessions: { edges: { node: { id: string } }[] } }>(admin, `query L($u: String) { sessions(filter: { user: $u }) { edges { node { id } } } }`, { u: alice.username });
+    expect(adminList.data!.sessions.edges.map((e) => e.node.id)).to.include(first.id);
+  });
+
+  it('hibernate: replicas 0, Hibernated once no pod is left, home PVC kept; wake: Running again', async function () {
+    this.timeout(180_000);
+    const hib = await gql<{ hibernateSession: Sess }>(alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { state } }', { id: first.id });
+    expect(hib.data!.hibernateSession.state).to.equal('hibernated');
+    await waitPhase(alice, first.id, 'Hibernated');
+    expect((await apps.readNamespacedDeployment({ name: first.name, namespace: ns })).spec!.replicas).to.equal(0);
+    expect(await sessionPods(first.name)).to.deep.equal([]);
+    expect(await exists(() => core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.username}`, namespace: ns }))).to.equal(true);
+
+    const again = await gql(alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { state } }', { id: first.id });
+    expect(again.errors![0].extensions!.code).to.equal('CONFLICT');
+
+    await gql(alice, 'mutation W($id: ID!) { wakeSession(id: $id) { state } }', { id: first.id });
+    const woken = await waitPhase(alice, first.id, 'Running');
+    expect(woken.url).to.be.a('string');
+    expect((await apps.readNamespacedDeployment({ name: first.name, namespace: ns })).spec!.replicas).to.equal(1);
+  });
+
+  it('two sessions of the same app for one user coexist', async function () {
+    this.timeout(180_000);
+    const second = await createSession(alice, { template: 'firefox' });
+    expect(second.name).to.not.equal(first.name);
+    await waitPhase(alice, second.id, 'Running');
+    expect((await waitPhase(alice, first.id, 'Running')).id).to.equal(first.id);
+    const list = await gql<{ sessions: { totalCount: number; edges: { node: { id: string } }[] } }>(alice, '{ sessions(filter: { template: "firefox" }) { totalCount edges { node { id } } } }');
+    expect(list.data!.sessions.edges.map((e) => e.node.id)).to.have.members([first.id, second.id]);
+    // Relay paging over PostgreSQL
+    const page1 = await gql<{ sessions: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(alice, '{ sessions(first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } }');
+    expect(page1.data!.sessions.edges).to.have.length(1);
+    expect(page1.data!.sessions.pageInfo.hasNextPage).to.equal(true);
+    const page2 = await gql<{ sessions: { edges: { node: { id: string } }[] } }>(alice, 'query P($after: String) { sessions(first: 1, after: $after) { edges { node { id } } } }', { after: page1.data!.sessions.pageInfo.endCursor });
+    expect(page2.data!.sessions.edges[0].node.id).to.not.equal(page1.data!.sessions.edges[0].node.id);
+    await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: second.id });
+  });
+
+  it('bad input returns typed errors and creates nothing', async () => {
+    const before = (await custom.listNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions' })) as { items: unknown[] };
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ template: 'no-such-app' }, 'BAD_USER_INPUT', /Unknown template "no-such-app"/],
+      [{ template: 'Not_A_Label' }, 'BAD_USER_INPUT', /Unknown template/],
+      [{ template: 'firefox', idleTimeout: '30 minutes' }, 'BAD_USER_INPUT', /idleTimeout/],
+      [{ template: 'firefox', resources: { requests: { memory: '1GB' } } }, 'BAD_USER_INPUT', /resources\.requests\.memory/],
+    ];
+    for (const [input, code, message] of cases) {
+      const body = await gql(alice, 'mutation C($input: CreateSessionInput!) { createSession(input: $input) { id } }', { input });
+      expect(body.errors?.[0].extensions?.code, JSON.stringify(input)).to.equal(code);
+      expect(body.errors![0].message).to.match(message);
+    }
+    const after = (await custom.listNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions' })) as { items: unknown[] };
+    const names = (l: { items: unknown[] }) => l.items.map((i) => (i as { metadata: { name: string } }).metadata.name);
+    // (a session deleted by the previous test may still be finishing; nothing may be new)
+    expect(names(after).filter((n) => !names(before).includes(n))).to.deep.equal([]);
+    const badYaml = await gql(admin, 'mutation A($y: String!) { applyTemplateYaml(yaml: $y) { name } }', { y: 'apiVersion: stream.streamspace.io/v1alpha1\nkind: Template\nmetadata: {name: x}\nspec: {displayName: X, appType: webapp, webapp: {port: 99999}}\n' });
+    expect(badYaml.errors![0].extensions!.code).to.equal('BAD_USER_INPUT');
+    expect(badYaml.errors![0].message).to.match(/spec\.baseImage: is required.*spec\.webapp\.port/);
+    const notAdmin = await gql(alice, 'mutation { deleteTemplate(name: "firefox") }');
+    expect(notAdmin.errors![0].extensions!.code).to.equal('FORBIDDEN');
+  });
+
+  it('a missing template ends in Failed with a message', async function () {
+    this.timeout(120_000);
+    // The API refuses unknown templates, so create the Session object directly (as kubectl would).
+    const obj = (await custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: 'sessions',
+      body: { apiVersion: `${group}/${version}`, kind: 'Session', metadata: { name: 'ghost-session' }, spec: { user: alice.username, template: 'ghost' } },
+    })) as { metadata: { uid: string } };
+    const failed = await waitPhase(alice, obj.metadata.uid, 'Failed');
+    expect(failed.message).to.match(/Template "ghost" does not exist/);
+    expect(await exists(() => apps.readNamespacedDeployment({ name: 'ghost-session', namespace: ns }))).to.equal(false);
+  });
+
+  it('an image that cannot be pulled ends in Failed with a message (the test reports ErrImagePull as the kubelet would)', async function () {
+    this.timeout(120_000);
+    // kwok runs no container runtime: every pod becomes Ready whatever its image. A kubelet reports a pull
+    // failure in the pod status (containerStatuses[].state.waiting.reason=ErrImagePull, Ready=False); this
+    // test writes exactly that status, playing the kubelet, after kwok has made the pod Ready.
+    // (kwok's pod-ready stage only matches pods in phase Pending, so it does not overwrite this status.)
+    const s = await createSession(alice, { template: 'synclounge' });
+    await waitPhase(alice, s.id, 'Running');
+    const [pod] = await sessionPods(s.name);
+    const now = new Date().toISOString();
+    await core.replaceNamespacedPodStatus({
+      name: pod.metadata!.name!,
+      namespace: ns,
+      body: {
+        ...pod,
+        status: {
+          ...pod.status,
+          phase: 'Running',
+          conditions: (pod.status!.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', lastTransitionTime: new Date(now) } : c)),
+          containerStatuses: [
+            {
+              name: 'app',
+              image: 'lscr.io/linuxserver/synclounge:latest',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: 'ErrImagePull', message: 'failed to pull and unpack image: not found' } },
+            },
+          ],
+        },
+      },
+    });
+    const failed = await waitPhase(alice, s.id, 'Failed');
+    expect(failed.message).to.match(/cannot be pulled \(ErrImagePull\): failed to pull/);
+    await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: s.id });
+  });
+
+  it('terminated sessions keep the Session but lose the workload; waking one is a CONFLICT', async function () {
+    this.timeout(120_000);
+    const s = await createSession(alice, { template: 'synclounge' });
+    await custom.patchNamespacedCustomObject(
+      { group, version, namespace: ns, plural: 'sessions', name: s.name, body: { spec: { state: 'terminated' } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await waitPhase(alice, s.id, 'Terminated');
+    expect(await exists(() => apps.readNamespacedDeployment({ name: s.name, namespace: ns }))).to.equal(false);
+    expect(await exists(() => core.readNamespacedService({ name: s.name, namespace: ns }))).to.equal(false);
+    const wake = await gql(alice, 'mutation W($id: ID!) { wakeSession(id: $id) { id } }', { id: s.id });
+    expect(wake.errors![0].extensions!.code).to.equal('CONFLICT');
+    expect(wake.errors![0].message).to.match(/terminated/);
+  });
+
+  it('sessionUpdated and mySessionsChanged stream changes over graphql-ws', async function () {
+    this.timeout(120_000);
+    const client = createClient({ url: app.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: alice.headers.authorization } });
+    const phases: string[] = [];
+    const changes: string[] = [];
+    const stopA = client.subscribe<{ sessionUpdated: { phase: string } }>(
+      { query: 'subscription U($id: ID!) { sessionUpdated(id: $id) { phase } }', variables: { id: first.id } },
+      { next: (m) => void (m.data && phases.push(m.data.sessionUpdated.phase)), error: () => undefined, complete: () => undefined },
+    );
+    const stopB = client.subscribe<{ mySessionsChanged: { type: string; session: { id: string } } }>(
+      { query: 'subscription { mySessionsChanged { type session { id } } }' },
+      { next: (m) => void (m.data && changes.push(`${m.data.mySessionsChanged.type}:${m.data.mySessionsChanged.session.id}`)), error: () => undefined, complete: () => undefined },
+    );
+    // Subscriptions are live once the server acknowledged them; give the socket a moment by polling for nothing to arrive.
+    await new Promise((r) => setTimeout(r, 500));
+    await gql(alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { id } }', { id: first.id });
+    await waitUntil(() => phases.includes('Hibernated'), 'a Hibernated update');
+    expect(changes).to.include(`UPSERTED:${first.id}`);
+    stopA();
+    stopB();
+    await client.dispose();
+    await gql(alice, 'mutation W($id: ID!) { wakeSession(id: $id) { id } }', { id: first.id });
+  });
+
+  it('the reconciler converges after the server is stopped mid-way and started again; the table is rebuilt', async function () {
+    this.timeout(240_000);
+    const s = await createSession(alice, { template: 'synclounge' });
+    await app.stop(); // right after creating: the reconciler may not have created anything yet
+
+    // While no server runs: one session is deleted behind its back, another is created with kubectl.
+    const orphanRow = await (async () => {
+      const { items } = (await custom.listNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions' })) as { items: { metadata: { name: string; uid: string }; spec: { template: string } }[] };
+      return items.find((i) => i.metadata.name === 'ghost-session')!;
+    })();
+    await custom.deleteNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions', name: 'ghost-session' });
+    const direct = (await custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: 'sessions',
+      body: { apiVersion: `${group}/${version}`, kind: 'Session', metadata: { name: 'kubectl-made' }, spec: { user: alice.username, template: 'synclounge', appType: 'webapp' } },
+    })) as { metadata: { uid: string } };
+
+    app = await start();
+    await waitPhase(alice, s.id, 'Running', 120_000);
+    await waitPhase(alice, direct.metadata.uid, 'Running', 120_000);
+    await waitUntil(
+      async () => !(await app.services.database.dataSource.getRepository(SessionEntity).findOneBy({ id: orphanRow.metadata.uid })),
+      'the deleted session to leave the table',
+    );
+    // The ghost session had a finalizer: with no server running it waited; the new leader finished the deletion.
+    expect(await exists(() => custom.getNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions', name: 'ghost-session' }))).to.equal(false);
+  });
+
+  it('delete: the Session goes, its children are garbage-collected, the home PVC stays', async function () {
+    this.timeout(180_000);
+    const del = await gql<{ deleteSession: { id: string } }>(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: first.id });
+    expect(del.data!.deleteSession.id).to.equal(first.id);
+    await waitUntil(async () => !(await exists(() => custom.getNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions', name: first.name }))), 'the Session to be gone', 90_000);
+    await waitUntil(
+      async () =>
+        !(await exists(() => apps.readNamespacedDeployment({ name: first.name, namespace: ns }))) &&
+        !(await exists(() => core.readNamespacedService({ name: first.name, namespace: ns }))) &&
+        !(await exists(() => net.readNamespacedIngress({ name: first.name, namespace: ns }))) &&
+        (await sessionPods(first.name)).length === 0,
+      'Deployment, Service, Ingress and pods to be gone',
+      90_000,
+    );
+    expect(await exists(() => core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.username}`, namespace: ns }))).to.equal(true);
+    await waitUntil(async () => (await gql(alice, `query S($id: ID!) { session(id: $id) { id } }`, { id: first.id })).errors?.[0].extensions?.code === 'NOT_FOUND', 'the row to go');
+  });
+});
