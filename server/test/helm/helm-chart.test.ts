@@ -95,7 +95,7 @@ describe('Helm chart (helm template, golden files, real API server)', function (
   it('refuses bad values with clear messages', async () => {
     expect(await templateFails({ replicaCount: '2' })).to.match(/replicaCount > 1 needs an external PostgreSQL/);
     expect(await templateFails({ logLevel: 'loud' })).to.match(/logLevel/);
-    expect(await templateFails({ 'database.url': 'mysql://x' })).to.match(/database\.url/);
+    expect(await templateFails({ 'database.url': 'mysql://x' })).to.match(/database\/url/);
     expect(await templateFails({ 'auth.oidc.enabled': 'true' })).to.match(/auth\.oidc\.enabled needs auth\.oidc\.issuer/);
     expect(await templateFails({ 'sessions.ingress': 'host' })).to.match(/sessions\.ingress=host needs sessions\.domain/);
     expect(await templateFails({ unknownKey: 'x' })).to.match(/unknownKey|additional properties/i);
