@@ -56,7 +56,7 @@ const parts = [
 ];
 
 for (const part of parts) {
-  let built = 0;
+  let built;
   try {
     built = fs.statSync(path.join(root, part.output)).mtimeMs;
   } catch {
