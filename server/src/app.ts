@@ -31,6 +31,9 @@ import type { UsersService } from './modules/users/users.service';
 import { QuotaService } from './modules/quotas/quota.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
 import { startSessionRuntime, type SessionRuntime } from './modules/sessions/session-runtime';
+import { beaconRoutes } from './modules/connections/beacon.routes';
+import type { ConnectionService } from './modules/connections/connection.service';
+import { startConnections, type ConnectionsRuntime } from './modules/connections/connections.module';
 import { SessionService } from './modules/sessions/session.service';
 import { TemplateService } from './modules/templates/template.service';
 import type { JobRunner } from './platform/jobs/job-runner';
@@ -80,6 +83,10 @@ export interface AppServices {
   sessions: SessionService;
   /** CRDs, table mirror, leader election and the session reconciler. */
   sessionRuntime: SessionRuntime;
+  /** Connections, heartbeats, idle hibernation, autoscaling (issue 6). */
+  connections: ConnectionService;
+  /** Its pub/sub bridge and lifecycle. */
+  connectionsRuntime: ConnectionsRuntime;
 }
 
 export interface App {
@@ -180,7 +187,26 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     jobs: sessionRuntime.jobs,
   });
   await catalog.repositories.seedDefault(config.catalog.defaultRepository);
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog };
+  let connectionsRuntime: ConnectionsRuntime;
+  try {
+    connectionsRuntime = await startConnections({
+      config,
+      dataSource: database.dataSource,
+      kubeConfig: cluster?.kubeConfig ?? null,
+      mirror: sessionRuntime.mirror,
+      audit,
+      quotas,
+      pubSub,
+      jobs: sessionRuntime.jobs,
+      logger,
+    });
+  } catch (err) {
+    await sessionRuntime.stop();
+    await database.close();
+    await cluster?.stop();
+    throw err;
+  }
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -332,6 +358,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       res.send(await metrics.registry.metrics());
     });
     if (config.graphql.ide) app.use(ideRoutes());
+    app.use(beaconRoutes(connectionsRuntime.service));
     app.use(catalogAssetRoutes(catalog.templates, (req) => callerFromRequest(identity.auth, req)));
     app.use(
       '/graphql',
@@ -386,6 +413,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
           await apollo.stop(); // stops listening, drains HTTP (grace period), then runs drainServer (ws)
         } finally {
           await sessionRuntime.stop();
+          await connectionsRuntime.stop();
           await database.close();
           await cluster?.stop();
           logger.info('shutdown complete');
@@ -395,6 +423,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     return { services, httpServer, url, stop };
   } catch (err) {
     await sessionRuntime.stop();
+    await connectionsRuntime.stop();
     await database.close();
     await cluster?.stop();
     throw err;

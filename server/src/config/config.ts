@@ -138,6 +138,14 @@ export const envSchema = z.object({
   STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
+  // Connections, idle hibernation, autoscaling, pub/sub (issue 6).
+  STREAMSPACE_HEARTBEAT_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
+  STREAMSPACE_REAPER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
+  STREAMSPACE_IDLE_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(30 * 60_000),
+  STREAMSPACE_HIBERNATION_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(30_000),
+  STREAMSPACE_AUTOSCALER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
+  STREAMSPACE_AUTOSCALE_COOLDOWN: durationFromEnv.default(5 * 60_000),
+  STREAMSPACE_PUBSUB: z.enum(['postgres', 'memory'], { message: 'expected postgres or memory' }).default('postgres'),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -169,6 +177,22 @@ export interface AppConfig {
   catalog: CatalogConfig;
   /** Sessions, templates and the reconciler (issue 4). */
   sessions: SessionsConfig;
+  /** Connection tracking, idle hibernation, autoscaling and cross-replica pub/sub (issue 6). */
+  connections: ConnectionsConfig;
+}
+
+export interface ConnectionsConfig {
+  /** A connection without a heartbeat for this long is ended by the reaper. */
+  heartbeatTimeoutMs: number;
+  reaperIntervalMs: number;
+  /** Idle timeout when neither the session nor its template sets one. */
+  defaultIdleTimeoutMs: number;
+  hibernationIntervalMs: number;
+  autoscalerIntervalMs: number;
+  /** Least time between two replica changes of one session (scale-ups are immediate). */
+  autoscaleCooldownMs: number;
+  /** postgres: LISTEN/NOTIFY so subscribers on every replica get every event; memory: this process only. */
+  pubsub: 'postgres' | 'memory';
 }
 
 export interface SessionsConfig {
@@ -317,6 +341,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         tlsSecret: e.STREAMSPACE_SESSION_TLS_SECRET,
       },
       home: { size: e.STREAMSPACE_HOME_SIZE, storageClass: e.STREAMSPACE_HOME_STORAGE_CLASS },
+    },
+    connections: {
+      heartbeatTimeoutMs: e.STREAMSPACE_HEARTBEAT_TIMEOUT,
+      reaperIntervalMs: e.STREAMSPACE_REAPER_INTERVAL,
+      defaultIdleTimeoutMs: e.STREAMSPACE_IDLE_TIMEOUT,
+      hibernationIntervalMs: e.STREAMSPACE_HIBERNATION_INTERVAL,
+      autoscalerIntervalMs: e.STREAMSPACE_AUTOSCALER_INTERVAL,
+      autoscaleCooldownMs: e.STREAMSPACE_AUTOSCALE_COOLDOWN,
+      pubsub: e.STREAMSPACE_PUBSUB,
     },
     catalog: {
       gitAllowFile: e.STREAMSPACE_GIT_ALLOW_FILE,

@@ -75,6 +75,12 @@ const RULES: Record<string, Rule> = {
   'Subscription.sessionUpdated': 'owner',
   'Subscription.mySessionsChanged': 'signed-in',
   'Subscription.repositorySyncProgress': 'admin',
+  'Query.sessionConnections': 'owner',
+  'Mutation.connectSession': 'owner',
+  'Mutation.heartbeat': 'owner',
+  'Mutation.disconnectSession': 'owner',
+  'Subscription.connectionCountChanged': 'owner',
+  'Subscription.sessionProgress': 'owner',
 };
 
 const schemaFile = path.resolve(__dirname, '../../../schema.graphql');

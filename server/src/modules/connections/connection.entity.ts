@@ -35,6 +35,10 @@ export class ConnectionEntity {
   @Column({ name: 'disconnected_at', type: 'timestamptz', nullable: true })
   disconnectedAt!: Date | null;
 
+  /** SHA-256 (hex) of the connection's beacon token (POST /api/connections/:id/disconnect from sendBeacon). */
+  @Column({ name: 'beacon_token_hash', type: 'varchar', length: 64, nullable: true, select: false })
+  beaconTokenHash!: string | null;
+
   /** Why it ended: client, reaper, session-ended. */
   @Column({ name: 'disconnect_reason', type: 'varchar', length: 32, nullable: true })
   disconnectReason!: string | null;

@@ -28,6 +28,16 @@ export const LABEL_TEMPLATE = 'stream.streamspace.io/template';
 export const LABEL_SESSION = 'stream.streamspace.io/session';
 export const HOME_VOLUME = 'user-home';
 export const APP_CONTAINER = 'app';
+/** Replicas wanted by the connection autoscaler (multi-user templates, issue 6); absent means 1. */
+export const REPLICAS_ANNOTATION = 'stream.streamspace.io/replicas';
+/** When the autoscaler last changed the replicas (its cool-down starts there). */
+export const SCALED_AT_ANNOTATION = 'stream.streamspace.io/scaled-at';
+
+/** Pods of a running session: 1, or what the connection autoscaler set (1-100). */
+export function sessionReplicas(session: SessionManifest): number {
+  const n = Number(session.metadata.annotations?.[REPLICAS_ANNOTATION]);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 100) : 1;
+}
 
 /** Label values: at most 63 characters of [A-Za-z0-9._-], alphanumeric at both ends. */
 export function labelValue(value: string): string {
@@ -183,7 +193,7 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
       ownerReferences: [ownerReference(session)],
     },
     spec: {
-      replicas: running ? 1 : 0,
+      replicas: running ? sessionReplicas(session) : 0,
       // One pod at a time: the home volume is ReadWriteOnce and a session is one desktop.
       strategy: { type: 'Recreate' },
       revisionHistoryLimit: 2,

@@ -1,15 +1,236 @@
+import { randomUUID } from 'node:crypto';
 import { createPubSub } from '@graphql-yoga/subscription';
+import { Client } from 'pg';
+import type { Logger } from '../logging/logger';
 
 /**
- * Topics published inside this process. Issue 6 bridges them over PostgreSQL LISTEN/NOTIFY so a
- * subscriber on any replica sees events from all replicas.
+ * The application's pub/sub for GraphQL subscriptions (type-graphql's `pubSub`).
+ *
+ * `publish` delivers to this process's subscribers at once (the original objects, no serialisation) and, once
+ * a bridge is attached (`attachPostgresBridge`), also sends the event over PostgreSQL NOTIFY so subscribers on
+ * every other replica receive it. A replica ignores its own notifications (it already delivered them).
+ *
+ * Topics whose publishers run on every replica anyway (the session table mirror watches on every replica and
+ * publishes SESSION_UPDATED itself) are marked `localOnly`, so their events are not delivered twice.
  */
 export type AppTopics = {
   [topic: string]: [unknown] | [string | number, unknown];
 };
 
-export function createAppPubSub() {
-  return createPubSub<AppTopics>();
+type LocalPubSub = ReturnType<typeof createPubSub<AppTopics>>;
+
+export interface AppPubSub {
+  publish: LocalPubSub['publish'];
+  subscribe: LocalPubSub['subscribe'];
+  /** Events of this topic stay in this process (their publisher runs on every replica). */
+  markLocalOnly(topic: string): void;
+  /** Delivers to this process's subscribers only (used by the bridge for events from other replicas). */
+  deliverLocally(topic: string, args: unknown[]): void;
+  /** Set by the bridge: sends one event to the other replicas. */
+  setRemote(send: ((topic: string, args: unknown[]) => void) | undefined): void;
 }
 
-export type AppPubSub = ReturnType<typeof createAppPubSub>;
+export function createAppPubSub(): AppPubSub {
+  const local = createPubSub<AppTopics>();
+  const localOnly = new Set<string>();
+  let remote: ((topic: string, args: unknown[]) => void) | undefined;
+  const deliver = (topic: string, args: unknown[]) => (local.publish as (t: string, ...a: unknown[]) => void)(topic, ...args);
+  return {
+    publish: ((topic: string, ...args: unknown[]) => {
+      deliver(topic, args);
+      if (remote && !localOnly.has(topic)) remote(topic, args);
+    }) as LocalPubSub['publish'],
+    subscribe: local.subscribe,
+    markLocalOnly: (topic) => void localOnly.add(topic),
+    deliverLocally: deliver,
+    setRemote: (send) => {
+      remote = send;
+    },
+  };
+}
+
+export const PUBSUB_CHANNEL = 'streamspace_events';
+/** NOTIFY payloads must stay under 8000 bytes; larger events travel through the pubsub_messages table. */
+const MAX_INLINE_BYTES = 7000;
+
+/** JSON that keeps Date objects Dates across the wire ({"$date": iso}). */
+export function encodeEvent(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const raw = this[key];
+    if (raw instanceof Date) return { $date: Number.isNaN(raw.getTime()) ? null : raw.toISOString() };
+    return v;
+  });
+}
+
+export function decodeEvent(text: string): unknown {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && keys[0] === '$date') {
+        const iso = (v as { $date: string | null }).$date;
+        return iso === null ? new Date(NaN) : new Date(iso);
+      }
+    }
+    return v;
+  });
+}
+
+interface WireMessage {
+  /** Origin replica. */
+  o: string;
+  t?: string;
+  a?: unknown[];
+  /** Row id in pubsub_messages when the event was too large for NOTIFY. */
+  r?: string;
+}
+
+export interface PostgresBridge {
+  readonly instanceId: string;
+  /** True while the LISTEN connection is up. */
+  readonly connected: boolean;
+  /** Events received from other replicas (tests, metrics). */
+  readonly received: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bridges the pub/sub over PostgreSQL LISTEN/NOTIFY: one dedicated connection both LISTENs and sends
+ * (`pg_notify`), so events leave in publish order. After a lost connection it reconnects with backoff and
+ * LISTENs again; events published by other replicas during the gap are lost (subscriptions are live
+ * updates: clients re-read state when they resubscribe), events published here during the gap were
+ * still delivered to local subscribers.
+ */
+export async function attachPostgresBridge(pubSub: AppPubSub, options: { url: string; logger: Logger }): Promise<PostgresBridge> {
+  const instanceId = randomUUID();
+  const log = options.logger.child({ component: 'pubsub' });
+  let client: Client | undefined;
+  let connected = false;
+  let stopped = false;
+  let received = 0;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let cleanupCounter = 0;
+
+  const onNotification = (msg: { channel: string; payload?: string }) => {
+    if (msg.channel !== PUBSUB_CHANNEL || !msg.payload) return;
+    let wire: WireMessage;
+    try {
+      wire = decodeEvent(msg.payload) as WireMessage;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'pubsub: undecodable notification ignored');
+      return;
+    }
+    if (wire.o === instanceId) return;
+    if (wire.r) {
+      const c = client;
+      void c
+        ?.query<{ payload: string }>('SELECT payload FROM pubsub_messages WHERE id = $1', [wire.r])
+        .then((res) => {
+          const row = res.rows[0];
+          if (!row) return;
+          const full = decodeEvent(row.payload) as WireMessage;
+          received++;
+          pubSub.deliverLocally(full.t!, full.a ?? []);
+        })
+        .catch((err: Error) => log.warn({ err: err.message }, 'pubsub: could not read a large event'));
+      return;
+    }
+    received++;
+    pubSub.deliverLocally(wire.t!, wire.a ?? []);
+  };
+
+  async function connect(): Promise<void> {
+    const c = new Client({ connectionString: options.url, application_name: 'streamspace-pubsub' });
+    c.on('notification', onNotification);
+    c.on('error', (err) => {
+      log.warn({ err: err.message }, 'pubsub: LISTEN connection failed; reconnecting');
+      drop(c);
+    });
+    c.on('end', () => drop(c));
+    await c.connect();
+    await c.query(`LISTEN ${PUBSUB_CHANNEL}`);
+    client = c;
+    connected = true;
+    failures = 0;
+  }
+
+  function drop(c: Client) {
+    if (client !== c) return;
+    client = undefined;
+    connected = false;
+    c.removeAllListeners('notification');
+    void c.end().catch(() => undefined);
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    if (stopped || reconnectTimer) return;
+    const delay = Math.min(10_000, 200 * 2 ** failures++);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      connect().then(
+        () => log.info('pubsub: LISTEN connection re-established'),
+        (err: Error) => {
+          log.warn({ err: err.message, retryInMs: delay }, 'pubsub: reconnect failed');
+          scheduleReconnect();
+        },
+      );
+    }, delay);
+    reconnectTimer.unref();
+  }
+
+  pubSub.setRemote((topic, args) => {
+    const c = client;
+    if (!c) return; // not connected: this replica's subscribers got it; the others miss it (see above)
+    let text: string;
+    try {
+      text = encodeEvent({ o: instanceId, t: topic, a: args } satisfies WireMessage);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, topic }, 'pubsub: event is not serialisable; delivered locally only');
+      return;
+    }
+    const fail = (err: Error) => log.warn({ err: err.message, topic }, 'pubsub: NOTIFY failed');
+    if (Buffer.byteLength(text) <= MAX_INLINE_BYTES) {
+      c.query('SELECT pg_notify($1, $2)', [PUBSUB_CHANNEL, text]).catch(fail);
+      return;
+    }
+    // Large events: store the body, notify its id; old bodies are cleaned up now and then.
+    const cleanup = ++cleanupCounter % 50 === 0;
+    c.query<{ id: string }>(
+      `WITH ins AS (INSERT INTO pubsub_messages (payload) VALUES ($1) RETURNING id)
+       SELECT pg_notify($2, json_build_object('o', $3::text, 'r', ins.id::text)::text), ins.id FROM ins`,
+      [text, PUBSUB_CHANNEL, instanceId],
+    ).catch(fail);
+    if (cleanup) c.query(`DELETE FROM pubsub_messages WHERE created_at < now() - interval '5 minutes'`).catch(fail);
+  });
+
+  try {
+    await connect();
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'pubsub: could not LISTEN yet; retrying in the background');
+    scheduleReconnect();
+  }
+  log.info({ instanceId }, 'pubsub: PostgreSQL LISTEN/NOTIFY bridge attached');
+
+  return {
+    instanceId,
+    get connected() {
+      return connected;
+    },
+    get received() {
+      return received;
+    },
+    async stop() {
+      stopped = true;
+      pubSub.setRemote(undefined);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      const c = client;
+      client = undefined;
+      connected = false;
+      if (c) {
+        c.removeAllListeners('notification');
+        await c.end().catch(() => undefined);
+      }
+    },
+  };
+}

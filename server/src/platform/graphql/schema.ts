@@ -7,14 +7,16 @@ import { CatalogResolver } from '../../modules/catalog/catalog.resolver';
 import { RepositoryResolver } from '../../modules/catalog/repository.resolver';
 import { SystemResolver } from '../../modules/system/system.resolver';
 import { SessionResolver } from '../../modules/sessions/session.resolver';
+import { ConnectionResolver, SessionConnectionsResolver } from '../../modules/connections/connection.resolver';
 import { TemplateResolver } from '../../modules/templates/template.resolver';
 import { UsersResolver } from '../../modules/users/users.resolver';
 import { enforceSubscriptionAuthorization } from '../auth/subscription-auth';
 import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
+import { SCHEMA_SERVICES } from './schema-services';
 
 /** Every resolver of the API. A resolver is constructed once with the application's services. */
-export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver, FavoriteResolver, RecentAppResolver];
+export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver, FavoriteResolver, RecentAppResolver, ConnectionResolver, SessionConnectionsResolver];
 
 /**
  * type-graphql asks the container for resolver instances; ours builds each resolver once from the
@@ -51,6 +53,7 @@ export async function buildAppSchema(options: BuildAppSchemaOptions = {}): Promi
     // DateTimeISO is type-graphql 2's default Date scalar (from graphql-scalars).
   });
   enforceSubscriptionAuthorization(schema);
+  if (options.services) SCHEMA_SERVICES.set(schema, options.services);
   // type-graphql has no decorator for the root types; describe them here so the IDE's docs start well.
   const roots: [GraphQLObjectType | null | undefined, string][] = [
     [schema.getQueryType(), 'Read operations of the StreamSpace API.'],

@@ -1,0 +1,123 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { requireCaller } from '../../platform/graphql/authorization';
+import type { GraphQLContext } from '../../platform/graphql/context';
+import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { SessionType } from '../sessions/dto/session.type';
+import { CONNECTION_COUNT_CHANGED, ConnectionService, type ConnectionCountEvent } from './connection.service';
+import {
+  ClientConnectionType,
+  ConnectionCountChangeType,
+  ConnectSessionResultType,
+  SessionIdleType,
+  SessionProgressType,
+} from './dto/connection.type';
+
+export interface ConnectionResolverDeps {
+  connections: ConnectionService;
+  pubSub: AppPubSub;
+}
+
+function servicesOf(info: GraphQLResolveInfo): ConnectionResolverDeps {
+  const services = SCHEMA_SERVICES.get(info.schema) as ConnectionResolverDeps | undefined;
+  if (!services?.connections) throw new Error('connections are not wired into this schema');
+  return services;
+}
+
+/** Filters an event stream (keeps the source's return() so the subscription ends cleanly). */
+async function* filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGenerator<T> {
+  for await (const v of source) if (keep(v)) yield v;
+}
+
+@Resolver()
+export class ConnectionResolver {
+  constructor(private readonly deps: ConnectionResolverDeps) {}
+
+  @Authorized()
+  @Mutation(() => ConnectSessionResultType, {
+    description:
+      'Connects the caller to a session (their own, or one of a multi-user template): enforces maxConnections, wakes or restarts it when autoStart allows, and answers once its pod is Ready (or fails with why it is not within startupTimeout).',
+  })
+  connectSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<ConnectSessionResultType> {
+    return this.deps.connections.connect(requireCaller(ctx), id, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description: 'Keeps a connection alive (send every 30 s). Batched server-side; NOT_FOUND when the connection was ended (connect again).',
+  })
+  heartbeat(@Arg('connectionId', () => ID, { description: 'Connection id from connectSession.' }) connectionId: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return this.deps.connections.heartbeat(requireCaller(ctx), connectionId);
+  }
+
+  @Authorized()
+  @Mutation(() => ClientConnectionType, { description: 'Ends a connection (idempotent); returns it as ended.' })
+  disconnectSession(@Arg('connectionId', () => ID, { description: 'Connection id from connectSession.' }) connectionId: string, @Ctx() ctx: GraphQLContext): Promise<ClientConnectionType> {
+    return this.deps.connections.disconnect(requireCaller(ctx), connectionId, ctx);
+  }
+
+  @Authorized()
+  @Query(() => [ClientConnectionType], { description: "Connections of a session (owner or admin; NOT_FOUND for someone else's session), open ones first." })
+  sessionConnections(
+    @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('includeEnded', () => Boolean, { nullable: true, description: 'Also list ended connections (latest 200).' }) includeEnded?: boolean,
+  ): Promise<ClientConnectionType[]> {
+    return this.deps.connections.listForSession(requireCaller(ctx), sessionId, includeEnded ?? false);
+  }
+
+  @Authorized()
+  @Subscription(() => ConnectionCountChangeType, {
+    description: "The session's connection counts each time a client connects or disconnects (owner or admin; NOT_FOUND for someone else's session). Events from every replica arrive.",
+    subscribe: async ({ args, context, info }) => {
+      const { connections, pubSub } = servicesOf(info);
+      const caller = requireCaller(context as GraphQLContext);
+      await connections.listForSession(caller, args.sessionId as string); // NOT_FOUND unless owner or admin
+      return filtered((pubSub.subscribe as unknown as (topic: string) => AsyncIterable<ConnectionCountEvent>)(CONNECTION_COUNT_CHANGED), (e) => e.sessionId === args.sessionId && ConnectionService.canSee(caller, e));
+    },
+  })
+  connectionCountChanged(@Root() event: ConnectionCountEvent, @Arg('sessionId', () => ID, { description: 'Session id.' }) _sessionId: string): ConnectionCountChangeType {
+    return {
+      sessionId: event.sessionId,
+      activeConnections: event.activeConnections,
+      totalConnections: event.totalConnections,
+      lastConnection: event.lastConnection ? new Date(event.lastConnection) : null,
+      lastDisconnect: event.lastDisconnect ? new Date(event.lastDisconnect) : null,
+    };
+  }
+
+  @Authorized()
+  @Subscription(() => SessionProgressType, {
+    description:
+      "The session's start-up steps (scheduled, pulling image, starting, ready; or failed with why), with messages from the pod and its events. Ends after READY or FAILED.",
+    subscribe: async ({ args, context, info }) => {
+      const { connections } = servicesOf(info);
+      return connections.progress(requireCaller(context as GraphQLContext), args.id as string);
+    },
+  })
+  sessionProgress(@Root() step: SessionProgressType, @Arg('id', () => ID, { description: 'Session id.' }) _id: string): SessionProgressType {
+    return step;
+  }
+}
+
+/** Session fields about connections: `idle` explains hibernation, `connections` lists who is attached. */
+@Resolver(() => SessionType)
+export class SessionConnectionsResolver {
+  constructor(private readonly deps: ConnectionResolverDeps) {}
+
+  @FieldResolver(() => SessionIdleType, {
+    description: 'Why the session is kept running and when it will hibernate (what the hibernation timer will do).',
+  })
+  async idle(@Root() session: SessionType): Promise<SessionIdleType> {
+    const d = await this.deps.connections.idleOf(session);
+    return {
+      activeConnections: d.activeConnections,
+      lastActivity: d.lastActivity,
+      hibernatesAt: d.hibernatesAt,
+      idleTimeout: d.idleTimeout,
+      idleTimeoutSource: d.idleTimeoutSource,
+      reason: d.reason,
+    };
+  }
+}

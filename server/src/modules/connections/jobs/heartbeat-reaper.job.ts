@@ -1,0 +1,90 @@
+import type { DataSource } from 'typeorm';
+import type { ConnectionsConfig } from '../../../config/config';
+import type { JobDefinition } from '../../../platform/jobs/job-runner';
+import type { ConnectionService } from '../connection.service';
+
+export const HEARTBEAT_REAPER_JOB = 'heartbeat-reaper';
+
+/**
+ * Ends connections whose client stopped sending heartbeats (no heartbeat for STREAMSPACE_HEARTBEAT_TIMEOUT),
+ * and open connections of sessions that no longer run; repairs session counters that drifted from the
+ * connections table (e.g. a replica died between its write and the Session status patch); copies heartbeat
+ * times into Session.status.lastActivity and the Connection objects, at most once per half timeout each, so
+ * heartbeats never turn into one API write apiece. Leader only; every step is idempotent.
+ */
+export function heartbeatReaperJob(deps: { dataSource: DataSource; connections: ConnectionService; namespace: string; config: ConnectionsConfig; kube: boolean }): JobDefinition {
+  const written = new Map<string, number>();
+  return {
+    name: HEARTBEAT_REAPER_JOB,
+    intervalMs: deps.config.reaperIntervalMs,
+    async run({ logger, signal }) {
+      const { dataSource, connections, namespace, config } = deps;
+      const stale = (await dataSource.query(
+        `SELECT c.id FROM connections c JOIN sessions s ON s.id = c.session_id
+         WHERE c.disconnected_at IS NULL AND s.namespace = $2 AND c.last_activity_at < now() - make_interval(secs => $1::double precision)`,
+        [config.heartbeatTimeoutMs / 1000, namespace],
+      )) as { id: string }[];
+      if (stale.length) {
+        await connections.end(stale.map((r) => r.id), 'reaper');
+        logger.info({ count: stale.length }, 'reaped connections without heartbeats');
+      }
+      if (signal.aborted) return;
+      const orphaned = (await dataSource.query(
+        `SELECT c.id FROM connections c JOIN sessions s ON s.id = c.session_id
+         WHERE c.disconnected_at IS NULL AND s.namespace = $1 AND s.state <> 'running'`,
+        [namespace],
+      )) as { id: string }[];
+      if (orphaned.length) await connections.end(orphaned.map((r) => r.id), 'session-ended');
+
+      // Counters that disagree with the connections table (one statement finds them).
+      const drifted = (await dataSource.query(
+        `SELECT s.id FROM sessions s
+         LEFT JOIN (SELECT session_id, count(*) FILTER (WHERE disconnected_at IS NULL)::int AS active, count(*)::int AS total
+                    FROM connections GROUP BY session_id) c ON c.session_id = s.id
+         WHERE s.namespace = $1 AND (s.active_connections <> coalesce(c.active, 0) OR s.total_connections <> coalesce(c.total, 0))`,
+        [namespace],
+      )) as { id: string }[];
+      for (const { id } of drifted) {
+        if (signal.aborted) return;
+        const row = await connections.recount(id);
+        if (row) await connections.afterCountChange(row);
+      }
+
+      // Heartbeat times -> sessions.last_activity_at (one statement), then into the Session status when it moved enough.
+      const half = config.heartbeatTimeoutMs / 2;
+      const moved = (await dataSource.query(
+        `UPDATE sessions s SET last_activity_at = a.last
+         FROM (SELECT session_id, max(last_activity_at) AS last FROM connections WHERE disconnected_at IS NULL GROUP BY session_id) a
+         WHERE s.id = a.session_id AND s.namespace = $1 AND (s.last_activity_at IS NULL OR s.last_activity_at < a.last)
+         RETURNING s.id, s.last_activity_at, s.status`,
+        [namespace],
+      )) as [{ id: string; last_activity_at: Date; status: { lastActivity?: string } }[], number];
+      if (!deps.kube) return;
+      for (const r of moved[0] ?? []) {
+        if (signal.aborted) return;
+        const before = r.status?.lastActivity ? new Date(r.status.lastActivity).getTime() : 0;
+        if (new Date(r.last_activity_at).getTime() - before < half) continue;
+        const row = await connections.recount(r.id);
+        if (row) await connections.writeSessionCounts(row);
+      }
+      const open = (await dataSource.query(
+        `SELECT c.id, c.last_activity_at FROM connections c JOIN sessions s ON s.id = c.session_id WHERE c.disconnected_at IS NULL AND s.namespace = $1`,
+        [namespace],
+      )) as { id: string; last_activity_at: Date }[];
+      const openIds = new Set(open.map((o) => o.id));
+      for (const id of written.keys()) if (!openIds.has(id)) written.delete(id);
+      for (const c of open) {
+        if (signal.aborted) return;
+        const at = new Date(c.last_activity_at).getTime();
+        if (at - (written.get(c.id) ?? 0) < half) continue;
+        try {
+          await connections.writeConnectionActivity(c.id, new Date(at));
+          written.set(c.id, at);
+        } catch (err) {
+          if ((err as { code?: number }).code !== 404) logger.warn({ err: (err as Error).message, connection: c.id }, 'could not update a Connection object');
+          else written.set(c.id, at);
+        }
+      }
+    },
+  };
+}
