@@ -42,9 +42,10 @@ export function sessionProgressStream(options: {
   };
 
   const evaluate = () => {
+    // The pods as of this event (a snapshot): a later state must not hide a step seen now.
+    const list = pods.list(namespace);
     evaluating = evaluating.then(async () => {
       if (done) return;
-      const list = pods.list(namespace);
       let events: CoreV1Event[] = [];
       for (const p of list.slice(0, 2)) {
         try {

@@ -1,0 +1,142 @@
+import 'reflect-metadata';
+import { expect } from 'chai';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import { decideIdle, decideScale, desiredReplicas, notReadyReason, startupStep, type IdleInput } from '../../src/modules/connections/connection-rules';
+import { beaconToken } from '../../src/modules/connections/beacon.routes';
+import { plainIp } from '../../src/modules/connections/connection.service';
+import { createAppPubSub, decodeEvent, encodeEvent } from '../../src/platform/graphql/pubsub';
+
+const T0 = new Date('2030-01-01T10:00:00.000Z');
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+
+function idle(over: Partial<IdleInput> = {}) {
+  return decideIdle({
+    state: 'running',
+    phase: 'Running',
+    activeConnections: 0,
+    defaultIdleTimeoutMs: 30 * 60_000,
+    runningSince: T0,
+    lastConnection: null,
+    lastDisconnect: null,
+    lastActivity: null,
+    now: at(10),
+    ...over,
+  });
+}
+
+describe('connections: pure rules', () => {
+  describe('idle clock', () => {
+    it('takes the idle timeout from the session, else the template, else the server', () => {
+      expect(idle({ sessionIdleTimeout: '5m', templateIdleTimeout: '1h' })).to.deep.include({ idleTimeout: '5m', idleTimeoutSource: 'session' });
+      expect(idle({ templateIdleTimeout: '1h' })).to.deep.include({ idleTimeout: '1h', idleTimeoutSource: 'template' });
+      expect(idle()).to.deep.include({ idleTimeout: '30m', idleTimeoutSource: 'server' });
+    });
+
+    it('counts from the latest of running-since, last connect and last disconnect (database timestamps)', () => {
+      const d = idle({ sessionIdleTimeout: '1m', lastConnection: at(5), lastDisconnect: at(20), lastActivity: at(19), now: at(30) });
+      expect(d.idleSince).to.deep.equal(at(20));
+      expect(d.hibernatesAt).to.deep.equal(at(80));
+      expect(d.reason).to.contain('No active connections since 2030-01-01T10:00:20.000Z');
+      // The same inputs give the same deadline whenever (and wherever) it is computed: a restart keeps the clock.
+      expect(idle({ sessionIdleTimeout: '1m', lastConnection: at(5), lastDisconnect: at(20), now: at(70) }).hibernatesAt).to.deep.equal(at(80));
+      // Never connected: counts from when it became Running.
+      expect(idle({ sessionIdleTimeout: '1m' }).hibernatesAt).to.deep.equal(at(60));
+    });
+
+    it('has no deadline while connections keep it alive, and honours minConnections', () => {
+      const one = idle({ activeConnections: 1 });
+      expect(one.hibernatesAt).to.equal(null);
+      expect(one.reason).to.equal('1 active connection keeps the session running; it hibernates once they end');
+      expect(idle({ activeConnections: 3 }).reason).to.contain('3 active connections keep the session running');
+      const below = idle({ activeConnections: 1, minConnections: 2, lastConnection: at(3), sessionIdleTimeout: '10s' });
+      expect(below.hibernatesAt).to.deep.equal(at(13));
+      expect(below.reason).to.contain('Only 1 of the 2 connections (minConnections)');
+      const never = idle({ minConnections: 0 });
+      expect(never.hibernatesAt).to.equal(null);
+      expect(never.reason).to.contain('minConnections is 0');
+    });
+
+    it('does not run while hibernated or starting', () => {
+      expect(idle({ state: 'hibernated', phase: 'Hibernated' })).to.deep.include({ hibernatesAt: null, reason: 'The session is hibernated; it does not run, so it cannot idle' });
+      expect(idle({ phase: 'Pending' }).reason).to.contain('the idle clock starts once it is Running');
+    });
+  });
+
+  describe('autoscaling', () => {
+    it('replicas = clamp(ceil(active / targetConnections), min, max), at least 1', () => {
+      const as = { minReplicas: 1, maxReplicas: 4, targetConnections: 3 };
+      expect([0, 1, 3, 4, 6, 7, 12, 13, 100].map((n) => desiredReplicas({ ...as, activeConnections: n }))).to.deep.equal([1, 1, 1, 2, 2, 3, 4, 4, 4]);
+      expect(desiredReplicas({ minReplicas: 2, maxReplicas: 5, targetConnections: 10, activeConnections: 0 })).to.equal(2);
+      expect(desiredReplicas({ minReplicas: 0, targetConnections: 1, activeConnections: 0 })).to.equal(1);
+    });
+
+    it('scales up at once and down only after the cool-down', () => {
+      const base = { minReplicas: 1, maxReplicas: 5, targetConnections: 1, cooldownMs: 60_000, now: at(100) };
+      expect(decideScale({ ...base, activeConnections: 3, currentReplicas: 1, lastScaledAt: at(99) })).to.deep.include({ change: true, replicas: 3 });
+      const waiting = decideScale({ ...base, activeConnections: 1, currentReplicas: 3, lastScaledAt: at(80) });
+      expect(waiting).to.deep.include({ change: false, replicas: 3 });
+      expect(waiting.waitUntil).to.deep.equal(at(140));
+      expect(decideScale({ ...base, activeConnections: 1, currentReplicas: 3, lastScaledAt: at(30) })).to.deep.include({ change: true, replicas: 1 });
+      expect(decideScale({ ...base, activeConnections: 2, currentReplicas: 2, lastScaledAt: null })).to.deep.include({ change: false });
+    });
+  });
+
+  describe('start-up steps and why a pod is not ready', () => {
+    const pod = (status: V1Pod['status'], spec: V1Pod['spec'] = { containers: [{ name: 'app', image: 'img:1' }] }): V1Pod => ({ metadata: { name: 's-abc' }, spec, status });
+    const ev = (reason: string, message: string): CoreV1Event => ({ metadata: {}, involvedObject: { name: 's-abc' }, reason, message, lastTimestamp: T0 });
+
+    it('reports each step from pod status and event messages', () => {
+      expect(startupStep([], []).phase).to.equal('WAITING');
+      expect(startupStep([pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] }, { nodeName: 'n1', containers: [{ name: 'app', image: 'img:1' }] })], [ev('Scheduled', 'Successfully assigned ns/s-abc to n1')])).to.deep.include({
+        phase: 'SCHEDULED',
+        message: 'Successfully assigned ns/s-abc to n1',
+      });
+      expect(startupStep([pod({ phase: 'Pending', containerStatuses: [{ name: 'app', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] }, { nodeName: 'n1', containers: [{ name: 'app', image: 'img:1' }] })], [ev('Pulling', 'Pulling image "img:1"')])).to.deep.include({ phase: 'PULLING_IMAGE', message: 'Pulling image "img:1"' });
+      expect(startupStep([pod({ phase: 'Running', containerStatuses: [{ name: 'app', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { running: {} } }] }, { nodeName: 'n1', containers: [] })], []).phase).to.equal('STARTING');
+      expect(startupStep([pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] })], []).phase).to.equal('READY');
+    });
+
+    it('names unschedulable pods, image pull failures and crash loops', () => {
+      expect(notReadyReason([pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient cpu.' }] })], [])).to.deep.equal({
+        reason: 'Unschedulable',
+        message: 'Pod s-abc cannot be scheduled: 0/3 nodes are available: 3 Insufficient cpu.',
+      });
+      expect(notReadyReason([pod({ containerStatuses: [{ name: 'app', image: 'img:1', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'not found' } } }] })], []).reason).to.equal('ImagePullFailed');
+      const crash = notReadyReason([pod({ containerStatuses: [{ name: 'app', image: 'img:1', imageID: '', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] })], []);
+      expect(crash).to.deep.equal({ reason: 'CrashLoop', message: 'Container app keeps crashing (5 restarts, last exit code 137 OOMKilled)' });
+      expect(notReadyReason([], []).reason).to.equal('NoPod');
+    });
+  });
+
+  describe('wire formats', () => {
+    it('pub/sub events keep Dates across NOTIFY', () => {
+      const value = { session: { id: 'x', createdAt: T0, nested: [{ at: at(1) }], none: null }, n: 1 };
+      const back = decodeEvent(encodeEvent(value)) as typeof value;
+      expect(back).to.deep.equal(value);
+      expect(back.session.createdAt).to.be.instanceOf(Date);
+    });
+
+    it('local-only topics are not sent to other replicas; others are', () => {
+      const pubSub = createAppPubSub();
+      const sent: string[] = [];
+      pubSub.setRemote((topic) => sent.push(topic));
+      pubSub.markLocalOnly('MIRRORED');
+      pubSub.publish('MIRRORED', 1);
+      pubSub.publish('SHARED', 2);
+      expect(sent).to.deep.equal(['SHARED']);
+    });
+
+    it('beacon bodies: text, JSON or a form field', () => {
+      expect(beaconToken('abc')).to.equal('abc');
+      expect(beaconToken('{"token":"abc"}')).to.equal('abc');
+      expect(beaconToken('token=abc&x=1')).to.equal('abc');
+      expect(beaconToken('{bad')).to.equal('');
+    });
+
+    it('IPv4-mapped addresses become plain IPv4 for the Connection object', () => {
+      expect(plainIp('::ffff:10.1.2.3')).to.equal('10.1.2.3');
+      expect(plainIp('::1')).to.equal('::1');
+      expect(plainIp(undefined)).to.equal(null);
+    });
+  });
+});
