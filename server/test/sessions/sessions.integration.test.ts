@@ -335,6 +335,52 @@ describe('sessions on the real control plane (issue 4 acceptance)', function () 
     expect(wake.errors![0].message).to.match(/terminated/);
   });
 
+  it('maxSessionDuration terminates the session (kept as history) and records an Event', async function () {
+    this.timeout(120_000);
+    const s = await createSession(alice, { template: 'synclounge', maxSessionDuration: '3s' });
+    const done = await waitPhase(alice, s.id, 'Terminated');
+    expect(done.state).to.equal('terminated');
+    expect(await exists(() => apps.readNamespacedDeployment({ name: s.name, namespace: ns }))).to.equal(false);
+    const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${s.name}` })).items.map((e) => e.reason);
+    expect(events).to.include('MaxDurationExceeded');
+  });
+
+  it('startupTimeout: a pod that never becomes Ready ends in Failed', async function () {
+    this.timeout(120_000);
+    // 100 CPUs fit on no simulated node (16 each), so the pod stays unschedulable and never Ready.
+    const obj = (await custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: 'sessions',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'Session',
+        metadata: { name: 'too-big' },
+        spec: { user: alice.username, template: 'synclounge', startupTimeout: '2s', resources: { requests: { cpu: '100' } } },
+      },
+    })) as { metadata: { uid: string } };
+    const failed = await waitPhase(alice, obj.metadata.uid, 'Failed');
+    expect(failed.message).to.match(/not Ready within the startup timeout \(2s\)/);
+    await custom.deleteNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions', name: 'too-big' });
+  });
+
+  it('a Template made with kubectl that fails validation gets status.valid=false and a message', async function () {
+    this.timeout(60_000);
+    await custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: 'templates',
+      // The CRD accepts it (cross-field rules are the server's): a desktop without a VNC endpoint.
+      body: { apiVersion: `${group}/${version}`, kind: 'Template', metadata: { name: 'half-made' }, spec: { displayName: 'Half', baseImage: 'x:1', appType: 'desktop' } },
+    });
+    await waitUntil(async () => {
+      const t = (await custom.getNamespacedCustomObject({ group, version, namespace: ns, plural: 'templates', name: 'half-made' })) as { status?: { valid?: boolean; message?: string } };
+      return t.status?.valid === false && /spec\.vnc: must be enabled for appType desktop/.test(t.status.message ?? '');
+    }, 'the template to be marked invalid');
+  });
+
   it('sessionUpdated and mySessionsChanged stream changes over graphql-ws', async function () {
     this.timeout(120_000);
     const client = createClient({ url: app.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: alice.headers.authorization } });

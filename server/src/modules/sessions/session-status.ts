@@ -55,7 +55,7 @@ function readyCondition(prev: SessionCondition[] | undefined, status: SessionCon
     status,
     reason,
     message,
-    lastTransitionTime: same ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime: same ? old.lastTransitionTime : now.toISOString(),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
 }
@@ -117,7 +117,7 @@ export function decideStatus(o: Observed): Decision {
   const podName = livePods[0]?.metadata?.name;
   const status = out('Pending', 'Starting', podName ? `Waiting for pod ${podName} to become Ready` : 'Waiting for the session pod to be created', podName ? { podName } : {});
   // Keep the original start time across reconciles (readyCondition keeps it while the reason stays Starting).
-  if (prevReady?.reason === 'Starting' && prevReady.observedGeneration !== generation) status.conditions![0].lastTransitionTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (prevReady?.reason === 'Starting' && prevReady.observedGeneration !== generation) status.conditions![0].lastTransitionTime = now.toISOString();
   return { status, requeueAt: deadline };
 }
 
