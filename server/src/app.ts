@@ -7,7 +7,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type ExecutionArgs } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
@@ -221,6 +221,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     // graphql-ws on the same port and path as HTTP GraphQL.
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
     const extraRules = config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule];
+    const wsDocuments = new Map<string, DocumentNode>();
     const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext; caller?: Caller | null; expiry?: NodeJS.Timeout }>(
       {
         schema,
@@ -257,14 +258,20 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
             userAgent: request.headers['user-agent'],
           };
           (ctx.extra as { context?: GraphQLContext }).context = context;
-          let document;
-          try {
-            document = parse(payload.query, { maxTokens: 10_000 });
-          } catch (err) {
-            return [err as GraphQLError];
+          // Parsed and validated documents are cached by their text (as Apollo does for HTTP): clients send
+          // the same few operations over and over (heartbeats every 30 s), and validation is the dearest step.
+          let document = wsDocuments.get(payload.query);
+          if (!document) {
+            try {
+              document = parse(payload.query, { maxTokens: 10_000 });
+            } catch (err) {
+              return [err as GraphQLError];
+            }
+            const errors = validate(schema, document, [...specifiedRules, ...extraRules]);
+            if (errors.length) return [...errors];
+            if (wsDocuments.size >= 1000) wsDocuments.delete(wsDocuments.keys().next().value!);
+            wsDocuments.set(payload.query, document);
           }
-          const errors = validate(schema, document, [...specifiedRules, ...extraRules]);
-          if (errors.length) return [...errors];
           try {
             assertWithinLimits(schema, document, payload.variables ?? undefined, payload.operationName, limits);
           } catch (err) {
