@@ -73,6 +73,13 @@ describe('informer (list, watch, resume, re-list on 410, back off)', function ()
     expect(seen.updated).to.include('live');
     expect(seen.deleted).to.deep.equal(['pre-1']);
     await informer.stop();
+
+    // Stopped, it misses nothing: started again, it resumes from its resourceVersion.
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'while-stopped' } } });
+    await informer.start();
+    await waitUntil(() => informer.get('while-stopped', namespace) !== undefined, 'the restarted informer to catch up');
+    expect(seen.syncs).to.deep.equal(['initial']);
+    await informer.stop();
   });
 
   it('continues after an apiserver restart and re-lists on 410 Gone, catching up with changes it missed', async function () {

@@ -83,13 +83,30 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private rejectSynced!: (err: Error) => void;
   readonly stats: InformerStats = { lists: 0, watches: 0, relists: 0, failures: 0 };
 
+  private syncFailed = false;
+
   constructor(private readonly options: InformerOptions) {
+    this.syncedOnce = this.resetSync();
+  }
+
+  private resetSync(): Promise<void> {
+    this.syncFailed = false;
+    let settled = false;
     this.syncedOnce = new Promise((resolve, reject) => {
-      this.resolveSynced = resolve;
-      this.rejectSynced = reject;
+      this.resolveSynced = () => {
+        settled = true;
+        resolve();
+      };
+      this.rejectSynced = (err) => {
+        if (settled) return;
+        settled = true;
+        this.syncFailed = true;
+        reject(err);
+      };
     });
     // stop() before the first sync rejects this promise; nobody has to be listening for that.
     this.syncedOnce.catch(() => {});
+    return this.syncedOnce;
   }
 
   on<K extends keyof InformerEvents<T>>(event: K, handler: InformerEvents<T>[K]): this {
@@ -107,6 +124,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   /** Starts listing and watching; resolves after the first complete list (retrying failures until then). */
   async start(): Promise<void> {
     if (!this.running) {
+      // Started again after a stop() that came before the first sync: that stop rejected the sync promise.
+      if (this.syncFailed) this.resetSync();
       this.abort = new AbortController();
       this.running = this.run(this.abort.signal);
     }
