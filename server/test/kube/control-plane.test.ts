@@ -79,6 +79,31 @@ describe('local control plane (real kube-apiserver, controller-manager, schedule
     }
   });
 
+  it('binds a PersistentVolumeClaim of the default StorageClass, and a pod mounting it runs', async function () {
+    this.timeout(120_000);
+    const namespace = await createTestNamespace('pvc');
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name: 'home' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+    });
+    await waitUntil(async () => (await core.readNamespacedPersistentVolumeClaim({ name: 'home', namespace })).status?.phase === 'Bound', 'the claim to bind', 90_000);
+    const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'home', namespace });
+    expect(claim.spec!.storageClassName).to.equal('kwok-volume');
+
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'with-home' },
+        spec: {
+          containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: [{ name: 'home', mountPath: '/home/user' }] }],
+          volumes: [{ name: 'home', persistentVolumeClaim: { claimName: 'home' } }],
+        },
+      },
+    });
+    await waitUntil(async () => (await core.readNamespacedPod({ name: 'with-home', namespace })).status?.phase === 'Running', 'the pod to run', 90_000);
+  });
+
   it('has every CRD of crds/ Established', async () => {
     const crdDir = path.join(findRepoRoot(), 'crds');
     const names = readdirSync(crdDir)

@@ -74,7 +74,14 @@ const KWOK_STAGES = [
   'pod/fast/pod-ready.yaml',
   'pod/fast/pod-complete.yaml',
   'pod/fast/pod-delete.yaml',
+  // A simulated storage provisioner: claims of the default StorageClass (kwok-volume, created below) get a
+  // PersistentVolume and bind, so pods with volumes (session home directories) schedule and run.
+  'volume/fast/pvc-provision.yaml',
+  'volume/fast/pv-bind.yaml',
+  'volume/fast/pvc-delete.yaml',
+  'volume/fast/pv-delete.yaml',
 ];
+const KWOK_STORAGE_CLASS = 'volume/fast/storage-class.yaml';
 
 /** Clusters of this process, so exit and signal handlers can stop what would otherwise be orphaned. */
 const activeClusters = new Set<LocalClusterImpl>();
@@ -250,7 +257,7 @@ class LocalClusterImpl implements LocalCluster {
     );
     await Promise.all([kcm.start(), scheduler.start(), kwok.start()]);
 
-    const [crds] = await Promise.all([this.applyCrds(), this.ensureNodes()]);
+    const [crds] = await Promise.all([this.applyCrds(), this.ensureNodes(), this.applyStorageClass()]);
     await Promise.all([
       this.waitForCrds(crds),
       this.waitForNodesReady(kwok),
@@ -464,6 +471,17 @@ class LocalClusterImpl implements LocalCluster {
       }
     }
     return names;
+  }
+
+  /** kwok's StorageClass (default class, provisioner kwok.x-k8s.io/volume), served by the volume stages. */
+  private async applyStorageClass(): Promise<void> {
+    const file = path.join(this.s.binaries.stageDir, KWOK_STORAGE_CLASS);
+    const obj = loadAllYaml(await readFile(file, 'utf8'))[0] as KubernetesObject;
+    try {
+      await KubernetesObjectApi.makeApiClient(this.kubeConfig).patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    } catch (err) {
+      throw new Error(`applying ${file} failed: ${describeApiError(err)}`, { cause: err });
+    }
   }
 
   private async waitForCrds(names: string[]): Promise<void> {
