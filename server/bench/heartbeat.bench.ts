@@ -52,8 +52,20 @@ async function xacts(client: Client): Promise<number> {
   return Number(r.rows[0].n);
 }
 
-/** Runs `total` calls of `one` with `concurrency` callers; returns rate and latency percentiles (ms). */
-async function drive(name: string, total: number, concurrency: number, one: (i: number) => Promise<unknown>, stats: Client, statementsOf: () => number): Promise<Result> {
+/**
+ * Runs `total` calls of `one`. Closed loop (`concurrency` callers, each starting its next call when the last
+ * finished) measures the ceiling; open loop (`rate` calls per second on a fixed schedule, as independent
+ * clients send them) measures latency at a given load, timed from each call's scheduled start so a stalled
+ * generator cannot hide queueing (no coordinated omission).
+ */
+async function drive(
+  name: string,
+  total: number,
+  load: { concurrency: number } | { rate: number },
+  one: (i: number) => Promise<unknown>,
+  stats: Client,
+  statementsOf: () => number,
+): Promise<Result> {
   // pg_stat_database counters are flushed by backends with a delay: settle, read, run, settle, read.
   await new Promise((r) => setTimeout(r, 1100));
   const x0 = await xacts(stats);
@@ -61,17 +73,33 @@ async function drive(name: string, total: number, concurrency: number, one: (i: 
   const lat = new Float64Array(total);
   let next = 0;
   const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= total) return;
-        const a = process.hrtime.bigint();
-        await one(i);
-        lat[i] = Number(process.hrtime.bigint() - a) / 1e6;
+  if ('concurrency' in load) {
+    await Promise.all(
+      Array.from({ length: load.concurrency }, async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= total) return;
+          const a = process.hrtime.bigint();
+          await one(i);
+          lat[i] = Number(process.hrtime.bigint() - a) / 1e6;
+        }
+      }),
+    );
+  } else {
+    const inFlight: Promise<unknown>[] = [];
+    const t0ms = Number(t0) / 1e6;
+    while (next < total) {
+      const elapsed = Number(process.hrtime.bigint()) / 1e6 - t0ms;
+      const due = Math.min(total, Math.floor((elapsed * load.rate) / 1000) + 1);
+      for (; next < due; next++) {
+        const i = next;
+        const scheduled = t0ms + (i * 1000) / load.rate;
+        inFlight.push(one(i).then(() => (lat[i] = Number(process.hrtime.bigint()) / 1e6 - scheduled)));
       }
-    }),
-  );
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inFlight);
+  }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const statements = statementsOf() - s0;
   await new Promise((r) => setTimeout(r, 1100));
@@ -146,18 +174,20 @@ async function main() {
     };
     const rawN = Math.min(N, 20_000);
     if (TIERS.has('raw')) {
-      results.push(await drive('raw pg UPDATE, 1 connection, sequential', rawN, 1, rawOne, stats, () => rawStatements));
-      results.push(await drive('raw pg UPDATE, 3 connections', rawN, 3, rawOne, stats, () => rawStatements));
+      results.push(await drive('raw pg UPDATE, 1 connection, sequential', rawN, { concurrency: 1 }, rawOne, stats, () => rawStatements));
+      results.push(await drive('raw pg UPDATE, 3 connections', rawN, { concurrency: 3 }, rawOne, stats, () => rawStatements));
     }
 
     // 3. the batcher alone.
     const pool = new Pool({ connectionString: url, max: 3 });
     const batcher = new HeartbeatBatcher(pool);
-    if (TIERS.has('batcher')) results.push(
-      await drive('HeartbeatBatcher (service), 1,000 callers', N, 1000, async (i) => {
-        if (!(await batcher.beat(pick(i), user.id))) throw new Error('heartbeat refused');
-      }, stats, () => batcher.stats.statements),
-    );
+    const viaBatcher = async (i: number) => {
+      if (!(await batcher.beat(pick(i), user.id))) throw new Error('heartbeat refused');
+    };
+    if (TIERS.has('batcher')) {
+      results.push(await drive('HeartbeatBatcher (service), 1,000 callers', N, { concurrency: 1000 }, viaBatcher, stats, () => batcher.stats.statements));
+      results.push(await drive('HeartbeatBatcher (service), open loop 10,000/s', Math.min(N, 50_000), { rate: 10_000 }, viaBatcher, stats, () => batcher.stats.statements));
+    }
     await batcher.stop();
     await pool.end();
     await raw.end();
@@ -178,7 +208,11 @@ async function main() {
         );
       });
     await Promise.all(Array.from({ length: 200 }, (_, i) => viaWs(i))); // warm-up
-    if (TIERS.has('ws')) results.push(await drive('GraphQL heartbeat over graphql-ws, 4 sockets, 512 in flight', N, 512, viaWs, stats, () => appBatcher.stats.statements));
+    if (TIERS.has('ws')) {
+      results.push(await drive('GraphQL over graphql-ws, 4 sockets, 256 in flight', N, { concurrency: 256 }, viaWs, stats, () => appBatcher.stats.statements));
+      results.push(await drive('GraphQL over graphql-ws, open loop 5,000/s', Math.min(N, 25_000), { rate: 5_000 }, viaWs, stats, () => appBatcher.stats.statements));
+      results.push(await drive('GraphQL over graphql-ws, open loop 10,000/s', Math.min(N, 50_000), { rate: 10_000 }, viaWs, stats, () => appBatcher.stats.statements));
+    }
     await Promise.all(sockets.map((s) => s.dispose()));
 
     // 5. GraphQL over HTTP POST with keep-alive.
@@ -193,7 +227,7 @@ async function main() {
     };
     const httpN = Math.min(N, 30_000);
     await Promise.all(Array.from({ length: 200 }, (_, i) => viaHttp(i)));
-    if (TIERS.has('http')) results.push(await drive('GraphQL heartbeat over HTTP POST, 64 in flight', httpN, 64, viaHttp, stats, () => appBatcher.stats.statements));
+    if (TIERS.has('http')) results.push(await drive('GraphQL over HTTP POST, 64 in flight', httpN, { concurrency: 64 }, viaHttp, stats, () => appBatcher.stats.statements));
   } finally {
     await stats.end();
     await app.stop();

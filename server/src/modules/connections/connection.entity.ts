@@ -1,10 +1,12 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
 import type { SessionEntity } from '../sessions/session.entity';
 
-/** One browser attached to a session; heartbeats move last_activity_at, the reaper ends stale ones. */
+/**
+ * One browser attached to a session; heartbeats move last_activity_at, the reaper ends stale ones.
+ * last_activity_at is deliberately not indexed, so heartbeats are HOT updates (migration 1795670000707).
+ */
 @Entity('connections')
 @Index('ix_connections_open_by_session', ['sessionId'], { where: 'disconnected_at IS NULL' })
-@Index('ix_connections_open_by_activity', ['lastActivityAt'], { where: 'disconnected_at IS NULL' })
 export class ConnectionEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
