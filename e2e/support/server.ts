@@ -34,6 +34,8 @@ export interface StartServerOptions {
   name: string
   /** Extra environment variables, e.g. `{ STREAMSPACE_GRAPHQL_IDE: 'false' }`. */
   env?: Record<string, string>
+  /** How long to wait for /healthz and /readyz (default 90 s; a local control plane needs longer). */
+  startTimeoutMs?: number
 }
 
 async function freePort(): Promise<number> {
@@ -99,7 +101,7 @@ process.once('exit', () => {
  * Starts `node server/dist/server/src/main.js` on a free port with a fresh data directory and waits until
  * `/healthz` and `/readyz` both answer 200. Its stdout and stderr go to `e2e/artifacts/<name>/server.log`.
  */
-export async function startServer({ name, env = {} }: StartServerOptions): Promise<RunningServer> {
+export async function startServer({ name, env = {}, startTimeoutMs = START_TIMEOUT_MS }: StartServerOptions): Promise<RunningServer> {
   if (!existsSync(SERVER_MAIN)) {
     throw new Error(`${SERVER_MAIN} does not exist: build the server first (npm run build)`)
   }
@@ -148,7 +150,7 @@ export async function startServer({ name, env = {} }: StartServerOptions): Promi
           if (ready !== 200) throw new Error(`/readyz answered ${ready}`)
           return true
         },
-        { timeoutMs: START_TIMEOUT_MS, intervalMs: 250 },
+        { timeoutMs: startTimeoutMs, intervalMs: 250 },
       ),
       exited.then(({ code, signal }) => {
         throw new Error(`The server exited during start-up (code ${code}, signal ${signal})`)

@@ -1,26 +1,31 @@
-import type { SessionDetailFragment } from '../../generated/graphql'
+import type { SessionDetailFragment, StartupPhase } from '../../generated/graphql'
 
 export interface ProgressStep {
   label: string
   state: 'done' | 'active' | 'waiting' | 'failed'
 }
 
-/** Start-up steps derived from the session's phase, pod and Ready condition. */
-export function startupSteps(session: Pick<SessionDetailFragment, 'phase' | 'podName' | 'conditions' | 'state'>): ProgressStep[] {
-  const ready = session.conditions.find((c) => c.type === 'Ready')
-  const failed = session.phase === 'Failed'
-  const running = session.phase === 'Running'
-  const hasPod = Boolean(session.podName) || running
-  const waking = session.state === 'running' && session.phase === 'Hibernated'
-  return [
-    { label: 'Session requested', state: 'done' },
-    { label: waking ? 'Waking up' : 'Creating the app container', state: hasPod ? 'done' : failed ? 'failed' : 'active' },
-    {
-      label: 'Starting the app',
-      state: running ? 'done' : failed ? (hasPod ? 'failed' : 'waiting') : hasPod ? 'active' : 'waiting',
-    },
-    { label: ready?.status === 'True' ? 'Ready' : 'Connecting', state: running ? 'active' : 'waiting' },
-  ]
+/** The start-up steps in the order the server reports them (sessionProgress). */
+const STEPS: { phase: StartupPhase; label: string }[] = [
+  { phase: 'WAITING', label: 'Waiting for a place to run' },
+  { phase: 'SCHEDULED', label: 'Scheduled on a node' },
+  { phase: 'PULLING_IMAGE', label: 'Downloading the app' },
+  { phase: 'STARTING', label: 'Starting the app' },
+  { phase: 'READY', label: 'Ready' },
+]
+
+/**
+ * Steps for the progress card: from the latest sessionProgress event when there is one, else estimated
+ * from the session (phase and pod name) until the first event arrives.
+ */
+export function startupSteps(session: Pick<SessionDetailFragment, 'phase' | 'podName'>, latest: StartupPhase | null): ProgressStep[] {
+  const failed = latest === 'FAILED' || session.phase === 'Failed'
+  let reached = latest && latest !== 'FAILED' ? STEPS.findIndex((s) => s.phase === latest) : -1
+  if (reached < 0) reached = session.phase === 'Running' ? STEPS.length - 1 : session.podName ? 1 : 0
+  return STEPS.map((step, i) => ({
+    label: step.label,
+    state: i < reached ? 'done' : i === reached ? (failed ? 'failed' : step.phase === 'READY' ? 'done' : 'active') : 'waiting',
+  }))
 }
 
 /** The socket URL of a desktop's VNC websocket, next to the session's HTTP URL. */

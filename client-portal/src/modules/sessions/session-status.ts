@@ -42,25 +42,31 @@ export function connectionsText(count: number): string {
   return count === 1 ? '1 connection' : `${count} connections`
 }
 
-/** What the idle culler will do, in words, e.g. "Hibernates in 12 min unless used". */
+/** What the idle culler will do, in words, e.g. "Idle; hibernates in 12 min unless you connect". */
 export function idleExplanation(
   session: Pick<SessionSummaryFragment, 'phase' | 'state' | 'activeConnections' | 'idleTimeout' | 'lastActivity' | 'lastDisconnect' | 'createdAt'> & {
-    idle?: { hibernatesAt?: string | null; reason?: string | null } | null
+    idle?: { activeConnections?: number; hibernatesAt?: string | null; reason?: string | null; idleTimeout?: string | null; idleTimeoutSource?: string | null } | null
   },
   now: number,
 ): string {
   if (session.phase === 'Hibernated') return 'Hibernated: wake it to continue where you left off.'
   if (session.phase === 'Failed' || session.phase === 'Terminated') return ''
   if (session.phase === 'Pending') return session.state === 'running' ? 'Starting up…' : ''
-  if (session.idle?.reason) return session.idle.reason
-  if (session.activeConnections > 0) return `In use (${connectionsText(session.activeConnections)}); it will not hibernate while connected.`
-  const timeout = durationMs(session.idleTimeout)
-  const hibernatesAt = session.idle?.hibernatesAt
-    ? Date.parse(session.idle.hibernatesAt)
+  const active = session.idle?.activeConnections ?? session.activeConnections
+  if (active > 0) return `In use (${connectionsText(active)}); it will not hibernate while connected.`
+  const idle = session.idle
+  const timeout = durationMs(idle?.idleTimeout ?? session.idleTimeout)
+  const hibernatesAt = idle
+    ? idle.hibernatesAt
+      ? Date.parse(idle.hibernatesAt)
+      : null
     : timeout
       ? Date.parse(session.lastActivity ?? session.lastDisconnect ?? session.createdAt) + timeout
       : null
-  if (hibernatesAt === null || Number.isNaN(hibernatesAt)) return 'Idle; it keeps running until you hibernate or terminate it.'
+  if (hibernatesAt === null || Number.isNaN(hibernatesAt)) {
+    return idle?.reason ? `Idle: ${idle.reason}.` : 'Idle; it keeps running until you hibernate or terminate it.'
+  }
+  const source = idle?.idleTimeout ? ` (idle timeout ${idle.idleTimeout}${idle.idleTimeoutSource ? `, from the ${idle.idleTimeoutSource === 'server' ? 'server default' : idle.idleTimeoutSource}` : ''})` : ''
   const left = hibernatesAt - now
-  return left <= 0 ? 'Idle; hibernates any moment now.' : `Idle; hibernates ${inWords(left)} unless you connect.`
+  return left <= 0 ? `Idle; hibernates any moment now${source}.` : `Idle; hibernates ${inWords(left)} unless you connect${source}.`
 }

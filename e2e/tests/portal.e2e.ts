@@ -1,0 +1,253 @@
+import { expect } from 'chai'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { LauncherPage } from '../pages/launcher.page'
+import { LoginPage } from '../pages/login.page'
+import { MySessionsPage } from '../pages/my-sessions.page'
+import { SessionViewPage } from '../pages/session-view.page'
+import { createTemplate, createUser, graphql, signInApi } from '../support/api'
+import type { ApiSession } from '../support/api'
+import { launchBrowser, saveScreenshot } from '../support/browser'
+import type { BrowserSession } from '../support/browser'
+import { startServer } from '../support/server'
+import type { RunningServer } from '../support/server'
+import { waitFor } from '../support/wait'
+
+const ADMIN_PASSWORD = 'e2e-admin-password'
+const USER = { username: 'alice', password: 'alice-e2e-password' }
+/** The first start on a machine may build the control-plane binaries (scripts/k8s/build.sh). */
+const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
+/** Kubernetes work (pods scheduled and made Ready by kwok) on a busy 2-core machine. */
+const KUBE_STEP_TIMEOUT_MS = 120_000
+
+/** The connection features (connectSession, heartbeat, beacon) are in the committed schema. */
+const SCHEMA = readFileSync(join(__dirname, '..', '..', 'schema.graphql'), 'utf8')
+const HAS_CONNECTIONS = /\bconnectSession\(/.test(SCHEMA)
+
+function testName(context: Mocha.Context): string {
+  return context.test?.fullTitle() ?? 'unnamed'
+}
+
+/** Records whether an element ever appeared in this document, however briefly (SPA navigation keeps the document). */
+async function watchFor(page: Page, testId: string, flag: string): Promise<void> {
+  await page.evaluate(
+    ({ testId, flag }) => {
+      const w = window as unknown as Record<string, boolean>
+      w[flag] = false
+      const selector = `[data-testid="${testId}"]`
+      // Check the added nodes themselves: the element may be gone again by the time the callback runs.
+      const observer = new MutationObserver((records) => {
+        for (const record of records) {
+          for (const node of Array.from(record.addedNodes)) {
+            if (node instanceof Element && (node.matches(selector) || node.querySelector(selector))) {
+              w[flag] = true
+              observer.disconnect()
+              return
+            }
+          }
+        }
+      })
+      observer.observe(document.body, { childList: true, subtree: true })
+    },
+    { testId, flag },
+  )
+}
+
+describe('portal: a user finds, favorites, launches, uses and ends a session (real server, PostgreSQL, control plane)', function () {
+  let server: RunningServer
+  let browser: BrowserSession
+  let admin: ApiSession
+  let page: Page
+  let sessionsTab: Page
+  let sessionId = ''
+
+  // One user journey: each step needs the previous one, so stop at the first failure.
+  this.bail(true)
+
+  before(async function () {
+    this.timeout(CLUSTER_START_TIMEOUT_MS + 120_000)
+    server = await startServer({
+      name: 'portal-server',
+      startTimeoutMs: CLUSTER_START_TIMEOUT_MS,
+      env: {
+        // The server starts its own local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok).
+        STREAMSPACE_CLUSTER: 'local',
+        STREAMSPACE_ADMIN_USERNAME: 'admin',
+        STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      },
+    })
+    admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
+    await createUser(server.origin, admin, USER.username, USER.password)
+    await createTemplate(server.origin, admin, {
+      name: 'code-editor',
+      displayName: 'Code Editor',
+      description: 'A code editor in the browser, with a terminal and git.',
+      category: 'Development',
+      appType: 'webapp',
+      tags: ['ide', 'programming'],
+    })
+    await createTemplate(server.origin, admin, {
+      name: 'linux-desktop',
+      displayName: 'Linux Desktop',
+      description: 'A full XFCE desktop over VNC.',
+      category: 'Desktops',
+      appType: 'desktop',
+    })
+    await createTemplate(server.origin, admin, {
+      name: 'notes',
+      displayName: 'Notes',
+      description: 'Take notes and share them.',
+      category: 'Office',
+      appType: 'webapp',
+    })
+    browser = await launchBrowser()
+    page = browser.page
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    await browser?.close()
+    if (server) {
+      // Not asserted here: with STREAMSPACE_CLUSTER=local the control plane stops on the same SIGTERM while the
+      // session runtime still retries its lease, so the server may exit 1 after its shutdown watchdog (a server issue,
+      // reported; the GraphQL IDE e2e asserts a clean exit for a server without a cluster).
+      const exit = await server.stop()
+      if (exit.code !== 0) console.log(`      (server exited with ${JSON.stringify(exit)} after SIGTERM; log: ${server.logFile})`)
+    }
+  })
+
+  it('signs in with username and password', async function () {
+    const login = new LoginPage(page)
+    await login.open(server.origin)
+    await saveScreenshot(page, testName(this), '01-sign-in-form')
+    await login.signIn(USER.username, USER.password)
+    const launcher = new LauncherPage(page)
+    await launcher.waitUntilLoaded()
+    expect(await launcher.cardNames()).to.deep.equal(['Code Editor', 'Linux Desktop', 'Notes'])
+    await saveScreenshot(page, testName(this), '02-launcher')
+  })
+
+  it('finds an app by searching as you type', async function () {
+    const launcher = new LauncherPage(page)
+    await launcher.searchFor('edit')
+    await waitFor('only Code Editor to match "edit"', async () => {
+      const names = await launcher.cardNames()
+      return names.length === 1 && names[0] === 'Code Editor' ? names : undefined
+    })
+    await saveScreenshot(page, testName(this), '01-search-edit')
+    await launcher.searchFor('no-such-app')
+    await page.getByTestId('launcher-no-match').waitFor({ state: 'visible' })
+    await saveScreenshot(page, testName(this), '02-no-match')
+    await launcher.searchFor('code')
+    await launcher.card('Code Editor').waitFor({ state: 'visible' })
+  })
+
+  it('favorites it: stored on the server and pinned first', async function () {
+    const launcher = new LauncherPage(page)
+    const star = launcher.favoriteButton('Code Editor')
+    expect(await star.getAttribute('aria-pressed')).to.equal('false')
+    await star.click()
+    await waitFor('the star to be pressed', async () => ((await star.getAttribute('aria-pressed')) === 'true' ? true : undefined))
+    await saveScreenshot(page, testName(this), '01-favorited')
+
+    const user = await signInApi(server.origin, USER.username, USER.password)
+    const stored = await graphql<{ myFavorites: { templateName: string }[] }>(server.origin, user, 'query E2eFavorites { myFavorites { templateName } }')
+    expect(stored.myFavorites.map((f) => f.templateName)).to.deep.equal(['code-editor'])
+
+    // Favorite "Notes" too; favorites come first, in name order, then the rest.
+    await launcher.clearSearch()
+    await launcher.favoriteButton('Notes').click()
+    await waitFor('favorites pinned first', async () => {
+      const names = await launcher.cardNames()
+      return names.join(',') === 'Code Editor,Notes,Linux Desktop' ? names : undefined
+    })
+    await saveScreenshot(page, testName(this), '02-favorites-first')
+  })
+
+  it('launches it: start-up progress from the control plane, then the session view', async function () {
+    this.timeout(KUBE_STEP_TIMEOUT_MS + 30_000)
+    const launcher = new LauncherPage(page)
+    await watchFor(page, 'session-progress', '__sawProgress')
+    await launcher.launch('Code Editor')
+    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
+    const view = new SessionViewPage(page)
+    sessionId = view.sessionId()
+    await waitFor('the session view titled Code Editor', async () => ((await view.title.innerText()).trim() === 'Code Editor' ? true : undefined))
+    if (await view.progress.isVisible()) await saveScreenshot(page, testName(this), '01-progress')
+
+    await view.frame.waitFor({ state: 'attached', timeout: KUBE_STEP_TIMEOUT_MS })
+    expect(await page.evaluate(() => (window as unknown as Record<string, boolean>)['__sawProgress'])).to.equal(true)
+    expect(await view.frame.getAttribute('title')).to.equal('Code Editor (web app)')
+    const src = await view.frame.getAttribute('src')
+    expect(src, 'the iframe shows the session URL').to.match(/^https?:\/\//)
+    await saveScreenshot(page, testName(this), '02-session-view')
+
+    const running = await graphql<{ session: { phase: string; url: string | null } }>(
+      server.origin,
+      await signInApi(server.origin, USER.username, USER.password),
+      'query E2eSession($id: ID!) { session(id: $id) { phase url } }',
+      { id: sessionId },
+    )
+    expect(running.session.phase).to.equal('Running')
+    expect(running.session.url).to.equal(src)
+  })
+
+  it('shows the session in My sessions, live, with its connection and idle explanation', async function () {
+    sessionsTab = await browser.context.newPage()
+    const mySessions = new MySessionsPage(sessionsTab)
+    await mySessions.open(server.origin)
+    await mySessions.session(sessionId).waitFor({ state: 'visible' })
+    expect(await mySessions.phase(sessionId)).to.equal('Running')
+    expect(await mySessions.idleText(sessionId)).to.not.equal('')
+    await saveScreenshot(sessionsTab, testName(this), '01-my-sessions')
+    if (!HAS_CONNECTIONS) {
+      // Connections (connectSession/heartbeat) are not in schema.graphql yet: the count cannot be 1.
+      console.log('      (connections API not in schema.graphql yet: "1 connection" is not checked)')
+      this.skip()
+    }
+    await waitFor('1 connection', async () => ((await mySessions.connections(sessionId)) === '1 connection' ? true : undefined), { timeoutMs: 30_000 })
+    await saveScreenshot(sessionsTab, testName(this), '02-one-connection')
+  })
+
+  it('closing the session tab ends its connection (sendBeacon), seen live in My sessions', async function () {
+    if (!HAS_CONNECTIONS) {
+      console.log('      (connections API not in schema.graphql yet: nothing to end)')
+      this.skip()
+    }
+    const mySessions = new MySessionsPage(sessionsTab)
+    await page.close({ runBeforeUnload: true })
+    await waitFor('0 connections', async () => ((await mySessions.connections(sessionId)) === '0 connections' ? true : undefined), { timeoutMs: 30_000 })
+    await saveScreenshot(sessionsTab, testName(this), '01-connection-ended')
+  })
+
+  it('hibernates (after confirmation) and wakes the session from My sessions', async function () {
+    this.timeout(2 * KUBE_STEP_TIMEOUT_MS + 30_000)
+    const mySessions = new MySessionsPage(sessionsTab)
+    await sessionsTab.bringToFront()
+    await mySessions.session(sessionId).getByTestId('session-hibernate').click()
+    await mySessions.confirmDialog.waitFor({ state: 'visible' })
+    await saveScreenshot(sessionsTab, testName(this), '01-confirm-hibernate')
+    await mySessions.confirmDialog.getByTestId('confirm-ok').click()
+    await waitFor('the session to be Hibernated', async () => ((await mySessions.phase(sessionId)) === 'Hibernated' ? true : undefined), {
+      timeoutMs: KUBE_STEP_TIMEOUT_MS,
+    })
+    expect(await mySessions.idleText(sessionId)).to.contain('Hibernated')
+    await saveScreenshot(sessionsTab, testName(this), '02-hibernated')
+
+    await mySessions.act(sessionId, 'wake')
+    await waitFor('the session to be Running again', async () => ((await mySessions.phase(sessionId)) === 'Running' ? true : undefined), {
+      timeoutMs: KUBE_STEP_TIMEOUT_MS,
+    })
+    await saveScreenshot(sessionsTab, testName(this), '03-woken')
+  })
+
+  it('terminates the session after confirmation; it leaves the list', async function () {
+    this.timeout(KUBE_STEP_TIMEOUT_MS + 30_000)
+    const mySessions = new MySessionsPage(sessionsTab)
+    await mySessions.act(sessionId, 'terminate')
+    await mySessions.session(sessionId).waitFor({ state: 'detached', timeout: KUBE_STEP_TIMEOUT_MS })
+    await mySessions.empty.waitFor({ state: 'visible' })
+    await saveScreenshot(sessionsTab, testName(this), '01-terminated')
+  })
+})
