@@ -589,12 +589,13 @@ function onExit(): void {
 /**
  * On a signal, stop the clusters properly (etcd gets to flush), then let the signal do what it would have done.
  * If the host program has its own handler for the signal (the `npm run cluster` CLI, a server's graceful
- * shutdown), that handler decides when the process exits; we only start stopping.
+ * shutdown), that handler stops the cluster in its own order (the server drains requests and stops its
+ * controllers first, while the API server still answers); the exit handler and the watchdog still guarantee
+ * that nothing is orphaned if it never does.
  */
 function onSignal(signal: NodeJS.Signals): void {
-  const othersHandleIt = process.listenerCount(signal) > 1;
+  if (process.listenerCount(signal) > 1) return;
   const stops = Promise.all([...activeClusters].map((c) => c.stop().catch(() => {})));
-  if (othersHandleIt) return;
   const force = setTimeout(() => reraise(signal), 30_000);
   force.unref();
   void stops.then(() => reraise(signal));
