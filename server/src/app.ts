@@ -194,6 +194,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       dataSource: database.dataSource,
       kubeConfig: cluster?.kubeConfig ?? null,
       mirror: sessionRuntime.mirror,
+      sessions,
       audit,
       quotas,
       pubSub,

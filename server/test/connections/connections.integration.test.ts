@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
 import { createTestDatabase } from '../support/postgres';
-import { Api, applyTemplates, firefoxYaml, HUGE_TEMPLATE, SHARED_TEMPLATE, subscribe, type Sess } from './support';
+import { Api, applyTemplates, firefoxYaml, HUGE_TEMPLATE, QUICK_IDLE_TEMPLATE, SHARED_TEMPLATE, subscribe, type Sess } from './support';
 
 const group = 'stream.streamspace.io';
 const version = 'v1alpha1';
@@ -61,7 +61,7 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
     bob = await createUserAndToken(app);
     carol = await createUserAndToken(app);
     [A, B, C] = [new Api(app, alice), new Api(app, bob), new Api(app, carol)];
-    await applyTemplates(app, admin, [firefoxYaml(), SHARED_TEMPLATE, HUGE_TEMPLATE]);
+    await applyTemplates(app, admin, [firefoxYaml(), SHARED_TEMPLATE, HUGE_TEMPLATE, QUICK_IDLE_TEMPLATE]);
   });
   after(async () => {
     await app?.stop();
@@ -235,6 +235,31 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
     await A.disconnect(c.connectionId);
   });
 
+  it('autoStart: off refuses to wake; a terminated session is replaced by a new one of the same template', async () => {
+    const h = await A.createSession({ template: 'firefox', idleTimeout: '1h' });
+    await A.waitPhase(h.id, 'Running');
+    await A.ok('mutation H($id: ID!) { hibernateSession(id: $id) { id } }', { id: h.id });
+    await A.waitPhase(h.id, 'Hibernated');
+    await patchSessionSpec(h.name, { autoStart: false });
+    await waitUntil(async () => {
+      const row = await app.services.database.dataSource.query('SELECT spec FROM sessions WHERE id = $1', [h.id]);
+      return (row as { spec: { autoStart?: boolean } }[])[0].spec.autoStart === false;
+    }, 'the mirror to carry autoStart: false');
+    const refused = await A.connectRaw(h.id);
+    expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    expect(refused.errors?.[0].message).to.contain('autoStart is off');
+    expect((await A.session(h.id)).state).to.equal('hibernated');
+
+    const t = await A.createSession({ template: 'firefox', idleTimeout: '1h', maxSessionDuration: '2s' });
+    await A.waitPhase(t.id, 'Terminated');
+    const c = await A.connect(t.id);
+    expect(c.session.id).not.to.equal(t.id);
+    expect(c.session).to.deep.include({ state: 'running', phase: 'Running', activeConnections: 1 });
+    expect((await A.session(t.id)).state).to.equal('terminated');
+    await A.disconnect(c.connectionId);
+    await A.ok('mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: c.session.id });
+  });
+
   it('a pod that cannot be scheduled fails the connect with a timeout error saying why', async () => {
     const s = await A.createSession({ template: 'too-big', startupTimeout: '3s' });
     const res = await A.connectRaw(s.id);
@@ -265,6 +290,20 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
     expect(audit?.actorUsername).to.equal(null);
     // Hibernated sessions explain themselves too.
     expect((await A.session(s.id)).idle.reason).to.contain('hibernated');
+  });
+
+  it("without a session idleTimeout the template's applies (else the server default)", async () => {
+    const s = await A.createSession({ template: 'quick-idle' });
+    const running = await A.waitPhase(s.id, 'Running');
+    expect(running.state).to.equal('running');
+    const before = await A.session(s.id);
+    if (before.state === 'running') expect(before.idle).to.deep.include({ idleTimeout: '3s', idleTimeoutSource: 'template' });
+    // Never connected: it hibernates 3 s after becoming Running.
+    await A.waitPhase(s.id, 'Hibernated');
+    const audit = await app.services.database.dataSource.getRepository(AuditLogEntity).findOneBy({ action: 'session.hibernate', resourceId: s.id });
+    expect(audit?.changes).to.deep.include({ idleTimeout: '3s', idleTimeoutSource: 'template' });
+    // A firefox session has neither: the server default (STREAMSPACE_IDLE_TIMEOUT=4s here) is reported.
+    expect((await A.session(first.id)).idle).to.deep.include({ idleTimeout: '1h', idleTimeoutSource: 'session' });
   });
 
   it('a session with live heartbeats is never hibernated', async () => {

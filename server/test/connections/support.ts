@@ -54,6 +54,20 @@ spec:
     targetConnections: 1
 `;
 
+/** A template whose sessions hibernate after 3 s without connections (unless a session says otherwise). */
+export const QUICK_IDLE_TEMPLATE = `apiVersion: stream.streamspace.io/v1alpha1
+kind: Template
+metadata:
+  name: quick-idle
+spec:
+  displayName: Quick idle
+  baseImage: ghcr.io/example/notes:1.0
+  appType: webapp
+  webapp:
+    port: 8080
+  idleTimeout: 3s
+`;
+
 /** A template whose pods can never be scheduled (no node has 500 CPUs). */
 export const HUGE_TEMPLATE = `apiVersion: stream.streamspace.io/v1alpha1
 kind: Template

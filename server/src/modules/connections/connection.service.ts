@@ -14,7 +14,7 @@ import { resourcesOf, type QuotaService } from '../quotas/quota.service';
 import { LABEL_SESSION } from '../sessions/session-manifests';
 import { SESSION_UPDATED, type SessionChange, type SessionMirror } from '../sessions/session-mirror';
 import { SessionEntity } from '../sessions/session.entity';
-import { toSessionType } from '../sessions/session.service';
+import { toSessionType, type SessionService } from '../sessions/session.service';
 import type { SessionManifest, SessionSpec } from '../sessions/session.types';
 import { noCluster } from '../templates/template.errors';
 import { STREAMSPACE_API_VERSION, STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateSpec } from '../templates/template.types';
@@ -84,6 +84,8 @@ export interface ConnectionServiceDeps {
   audit: AuditService;
   quotas: QuotaService;
   mirror: SessionMirror | null;
+  /** Creates the replacement of a terminated session (autoStart). */
+  sessions: Pick<SessionService, 'create'> | null;
   pubSub: AppPubSub;
   logger: Logger;
 }
@@ -206,7 +208,8 @@ export class ConnectionService {
 
   /**
    * Connects the caller to a session: checks access and maxConnections, starts the session when needed
-   * (hibernated: woken; terminated: started again; both only when autoStart allows), waits watch-driven
+   * (hibernated: woken; terminated: replaced by a new session of its owner; both only when autoStart
+   * allows), waits watch-driven
    * until its pod is Ready (or fails with why not), then records the connection.
    */
   async connect(caller: Caller, sessionId: string, source: AuditSource & { userAgent?: string }): Promise<ConnectSessionResultType> {
@@ -220,18 +223,26 @@ export class ConnectionService {
       if (active >= limit.maximum) throw tooManyConnections(first.name, limit.maximum, active, limit.source);
     }
     let row = first;
-    if (row.state !== 'running') {
+    let limitNow = limit;
+    if (row.state === 'terminated') {
+      // A terminated Session cannot run again (its CRD forbids reviving it): a new one of the same template
+      // and settings takes its place, for its owner, when autoStart allows.
+      if (spec.autoStart === false || row.username !== caller.username) throw autoStartDisabled(row.name, row.state);
+      row = await this.recreate(caller, row, source);
+      limitNow = this.limitOf(row.spec as Partial<SessionSpec>, template ?? (await this.templateSpec(row.template)));
+    } else if (row.state !== 'running') {
       if (spec.autoStart === false) throw autoStartDisabled(row.name, row.state);
       row = await this.start(caller, row, source);
     }
+    const limitFinal = limitNow;
     const ready = await this.waitUntilReady(row);
     const beaconToken = randomBytes(24).toString('base64url');
     const { connection, session } = await this.deps.dataSource.transaction(async (m) => {
       // Serialises connects to one session, so two racing clients cannot both take the last slot.
       await m.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [row.id]);
-      if (limit) {
+      if (limitFinal) {
         const active = await this.openCount(row.id, m);
-        if (active >= limit.maximum) throw tooManyConnections(row.name, limit.maximum, active, limit.source);
+        if (active >= limitFinal.maximum) throw tooManyConnections(row.name, limitFinal.maximum, active, limitFinal.source);
       }
       const repo = m.getRepository(ConnectionEntity);
       const saved = await repo.save(
@@ -289,6 +300,28 @@ export class ConnectionService {
     await this.deps.audit.record({ action: 'session.wake', resourceType: 'session', resourceId: row.id, changes: { state: { from: row.state, to: 'running' }, reason: 'connect' }, source });
     this.log.info({ session: row.name, from: row.state }, 'session started for a connection');
     return saved;
+  }
+
+  /** A new session replacing a terminated one: same template and settings, same owner (audited as session.create). */
+  private async recreate(caller: Caller, row: SessionEntity, source: AuditSource): Promise<SessionEntity> {
+    if (!this.deps.sessions) throw noCluster();
+    const spec = row.spec as Partial<SessionSpec>;
+    const created = await this.deps.sessions.create(
+      caller,
+      {
+        template: row.template,
+        ...(spec.resources ? { resources: spec.resources as never } : {}),
+        ...(spec.persistentHome !== undefined ? { persistentHome: spec.persistentHome } : {}),
+        ...(spec.idleTimeout ? { idleTimeout: spec.idleTimeout } : {}),
+        ...(spec.maxSessionDuration ? { maxSessionDuration: spec.maxSessionDuration } : {}),
+        ...(spec.startupTimeout ? { startupTimeout: spec.startupTimeout } : {}),
+      },
+      source,
+    );
+    this.log.info({ terminated: row.name, created: created.name }, 'new session created for a connection to a terminated one');
+    const fresh = await this.sessionRow(created.id);
+    if (!fresh) throw notFound('Session', created.id);
+    return fresh;
   }
 
   private isReady(row: SessionEntity): boolean {

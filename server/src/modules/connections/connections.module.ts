@@ -7,6 +7,7 @@ import type { JobRunner } from '../../platform/jobs/job-runner';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
 import type { QuotaService } from '../quotas/quota.service';
+import type { SessionService } from '../sessions/session.service';
 import { SESSION_UPDATED, type SessionMirror } from '../sessions/session-mirror';
 import { ConnectionService } from './connection.service';
 import { heartbeatReaperJob } from './jobs/heartbeat-reaper.job';
@@ -30,6 +31,7 @@ export async function startConnections(options: {
   dataSource: DataSource;
   kubeConfig: KubeConfig | null;
   mirror: SessionMirror | null;
+  sessions: SessionService;
   audit: AuditService;
   quotas: QuotaService;
   pubSub: AppPubSub;
@@ -55,6 +57,7 @@ export async function startConnections(options: {
     audit: options.audit,
     quotas: options.quotas,
     mirror,
+    sessions: kubeConfig ? options.sessions : null,
     pubSub,
     logger,
   });

@@ -65,6 +65,8 @@ export interface TemplateSpec {
   multiUser?: boolean;
   maxConcurrentUsers?: number;
   autoScaling?: { enabled?: boolean; minReplicas?: number; maxReplicas?: number; targetConnections?: number };
+  /** Hibernate this template's sessions after this long without connections (a session's idleTimeout wins). */
+  idleTimeout?: string;
 }
 
 export interface TemplateStatus {
