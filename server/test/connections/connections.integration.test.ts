@@ -165,6 +165,25 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
     expect(audit.some((a) => (a.changes as { reason?: string }).reason === 'beacon' && a.actorUsername === alice.username)).to.equal(true);
   });
 
+  it('sessionUpdated carries the connection counts', async () => {
+    const sub = subscribe<{ sessionUpdated: { id: string; activeConnections: number; totalConnections: number } }>(
+      app.wsUrl,
+      alice.accessToken,
+      'subscription($id: ID!) { sessionUpdated(id: $id) { id activeConnections totalConnections } }',
+      { id: first.id },
+    );
+    let c = await A.connect(first.id);
+    await waitUntil(async () => {
+      if (sub.events.some((e) => e.sessionUpdated.activeConnections === 1)) return true;
+      await A.disconnect(c.connectionId);
+      c = await A.connect(first.id);
+      return false;
+    }, 'a sessionUpdated event with activeConnections 1');
+    await A.disconnect(c.connectionId);
+    await waitUntil(() => sub.events.at(-1)?.sessionUpdated.activeConnections === 0, 'a sessionUpdated event with activeConnections 0');
+    await sub.close();
+  });
+
   it('connectionCountChanged streams the counts to the owner on connect and disconnect', async () => {
     const sub = subscribe<{ connectionCountChanged: { sessionId: string; activeConnections: number; totalConnections: number } }>(
       app.wsUrl,
@@ -302,8 +321,14 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
     await A.waitPhase(s.id, 'Hibernated');
     const audit = await app.services.database.dataSource.getRepository(AuditLogEntity).findOneBy({ action: 'session.hibernate', resourceId: s.id });
     expect(audit?.changes).to.deep.include({ idleTimeout: '3s', idleTimeoutSource: 'template' });
-    // A firefox session has neither: the server default (STREAMSPACE_IDLE_TIMEOUT=4s here) is reported.
-    expect((await A.session(first.id)).idle).to.deep.include({ idleTimeout: '1h', idleTimeoutSource: 'session' });
+    // A page of sessions explains each one (batched: one query and one template list per request).
+    const page = await A.ok<{ sessions: { edges: { node: { id: string; idle: { idleTimeout: string; idleTimeoutSource: string; reason: string } } }[] } }>(
+      '{ sessions(first: 50) { edges { node { id idle { idleTimeout idleTimeoutSource reason } } } } }',
+    );
+    const idleById = new Map(page.sessions.edges.map((e) => [e.node.id, e.node.idle]));
+    expect(idleById.get(first.id)).to.deep.include({ idleTimeout: '1h', idleTimeoutSource: 'session' });
+    expect(idleById.get(s.id)).to.deep.include({ idleTimeout: '3s', idleTimeoutSource: 'template' });
+    expect(idleById.get(s.id)!.reason).to.contain('hibernated');
   });
 
   it('a session with live heartbeats is never hibernated', async () => {

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { requireCaller } from '../../platform/graphql/authorization';
@@ -6,6 +7,7 @@ import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { SessionType } from '../sessions/dto/session.type';
 import { CONNECTION_COUNT_CHANGED, ConnectionService, type ConnectionCountEvent } from './connection.service';
+import type { IdleDecision } from './connection-rules';
 import {
   ClientConnectionType,
   ConnectionCountChangeType,
@@ -109,8 +111,10 @@ export class SessionConnectionsResolver {
   @FieldResolver(() => SessionIdleType, {
     description: 'Why the session is kept running and when it will hibernate (what the hibernation timer will do).',
   })
-  async idle(@Root() session: SessionType): Promise<SessionIdleType> {
-    const d = await this.deps.connections.idleOf(session);
+  async idle(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): Promise<SessionIdleType> {
+    // Batched per request: a page of sessions costs one query and one template list, not one each.
+    const loader = ctx.loaders.get('sessionIdle', () => new DataLoader<string, IdleDecision>((ids) => this.deps.connections.idleMany(ids)));
+    const d = await loader.load(session.id);
     return {
       activeConnections: d.activeConnections,
       lastActivity: d.lastActivity,

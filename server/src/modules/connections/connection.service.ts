@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Pool } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { ConnectionsConfig } from '../../config/config';
 import { parseDurationMs } from '../../config/config';
 import { isAdmin } from '../../platform/graphql/authorization';
@@ -178,12 +178,20 @@ export class ConnectionService {
     );
   }
 
-  /** Session.idle: why the session is alive and when it hibernates (the hibernation timer's own rule). */
-  async idleOf(session: { id: string }, templateIdleTimeout?: string | null): Promise<IdleDecision> {
-    const row = await this.sessionRow(session.id);
-    if (!row) throw notFound('Session', session.id);
-    const template = templateIdleTimeout !== undefined ? null : await this.templateSpec(row.template).catch(() => null);
-    return this.decideIdleFor(row, templateIdleTimeout !== undefined ? templateIdleTimeout : (template?.idleTimeout ?? null), new Date());
+  /** Session.idle for many sessions at once (a list page): one query for the rows, one list of templates. */
+  async idleMany(ids: readonly string[]): Promise<(IdleDecision | Error)[]> {
+    const rows = await this.deps.dataSource.getRepository(SessionEntity).findBy({ id: In([...ids]) });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const templateIdle = new Map<string, string | null>();
+    if (this.deps.kubeConfig && rows.length) {
+      const list = (await this.custom().listNamespacedCustomObject(this.params('templates'))) as { items: { metadata: { name: string }; spec?: { idleTimeout?: string } }[] };
+      for (const t of list.items) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
+    }
+    const now = new Date();
+    return ids.map((id) => {
+      const row = byId.get(id);
+      return row ? this.decideIdleFor(row, templateIdle.get(row.template) ?? null, now) : notFound('Session', id);
+    });
   }
 
   decideIdleFor(row: SessionEntity, templateIdleTimeout: string | null, now: Date): IdleDecision {
