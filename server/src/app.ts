@@ -36,6 +36,7 @@ import type { ConnectionService } from './modules/connections/connection.service
 import { startConnections, type ConnectionsRuntime } from './modules/connections/connections.module';
 import { SessionService } from './modules/sessions/session.service';
 import { TemplateService } from './modules/templates/template.service';
+import { ClusterService } from './modules/cluster/cluster.service';
 import type { JobRunner } from './platform/jobs/job-runner';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
 import type { Caller, GraphQLContext } from './platform/graphql/context';
@@ -87,6 +88,8 @@ export interface AppServices {
   connections: ConnectionService;
   /** Its pub/sub bridge and lifecycle. */
   connectionsRuntime: ConnectionsRuntime;
+  /** Admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches. */
+  clusterAdmin: ClusterService;
 }
 
 export interface App {
@@ -207,7 +210,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     await cluster?.stop();
     throw err;
   }
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime };
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime, clusterAdmin: new ClusterService({ kubeConfig: cluster?.kubeConfig ?? null, audit }) };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });

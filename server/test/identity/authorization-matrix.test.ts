@@ -81,6 +81,16 @@ const RULES: Record<string, Rule> = {
   'Mutation.disconnectSession': 'owner',
   'Subscription.connectionCountChanged': 'owner',
   'Subscription.sessionProgress': 'owner',
+  'Query.clusterNodes': 'admin',
+  'Query.clusterNamespaces': 'admin',
+  'Query.clusterResources': 'admin',
+  'Query.clusterResource': 'admin',
+  'Query.podLogs': 'admin',
+  'Mutation.applyClusterResourceYaml': 'admin',
+  'Mutation.deleteClusterResource': 'admin',
+  'Subscription.podLogStream': 'admin',
+  'Subscription.podExec': 'admin',
+  'Subscription.clusterResourceChanged': 'admin',
 };
 
 const schemaFile = path.resolve(__dirname, '../../../schema.graphql');

@@ -1,0 +1,54 @@
+import { AppError, ErrorCode } from '../../platform/graphql/errors';
+import { KubeHttpError } from '../../platform/kube/kube-http';
+import { scrubSecretMessage } from './cluster-manifest';
+
+export const noCluster = () =>
+  new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'No Kubernetes cluster is configured (STREAMSPACE_CLUSTER=none)');
+
+export const unknownKind = (kind: string) => new AppError(ErrorCode.BAD_USER_INPUT, `kind "${kind}" is not one the admin API manages`, { kind });
+
+export const invalidManifest = (problems: string[]) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, `The manifest is not valid: ${problems.join('; ')}`, { problems });
+
+/** Status code and message of a failure of the API server (KubeHttpError, ApiException), if it is one. */
+export function kubeFailure(err: unknown): { status: number; message: string } | null {
+  if (err instanceof KubeHttpError) return { status: err.statusCode, message: err.message };
+  const e = err as { code?: unknown; body?: unknown; message?: string };
+  if (typeof e?.code !== 'number' || e.code < 100 || e.code > 599) return null;
+  let message = e.message ?? String(err);
+  try {
+    const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string } | undefined);
+    if (body?.message) message = body.message;
+  } catch {
+    // keep the exception's message
+  }
+  return { status: e.code, message };
+}
+
+/**
+ * Maps an API server failure to the API's error model. The API server's own message is kept (it is what an
+ * admin needs: "pods "x" not found", a validation error, "error dialing backend"), scrubbed of values for
+ * Secrets. Anything that is not an API server answer (a bug) is rethrown and masked.
+ */
+export function fromKube(err: unknown, options: { what: string; secret?: boolean }): Error {
+  if (err instanceof AppError) return err;
+  const failure = kubeFailure(err);
+  if (!failure) return err instanceof Error ? err : new Error(String(err));
+  const message = options.secret ? scrubSecretMessage(failure.message) : failure.message;
+  const details = { status: failure.status };
+  switch (failure.status) {
+    case 400:
+    case 422:
+      return new AppError(ErrorCode.BAD_USER_INPUT, `Kubernetes refused ${options.what}: ${message}`, details);
+    case 403:
+      return new AppError(ErrorCode.FORBIDDEN, `The StreamSpace service account may not do ${options.what}: ${message}`, details);
+    case 404:
+      return new AppError(ErrorCode.NOT_FOUND, `${options.what}: ${message}`, details);
+    case 409:
+      return new AppError(ErrorCode.CONFLICT, `Kubernetes refused ${options.what}: ${message}`, details);
+    case 410:
+      return new AppError(ErrorCode.BAD_USER_INPUT, 'The list changed too much since the first page (its continue token expired); start again from the first page', details);
+    default:
+      return new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Kubernetes could not do ${options.what}: ${message}`, details);
+  }
+}
