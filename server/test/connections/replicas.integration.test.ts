@@ -82,6 +82,41 @@ describe('connections across two replicas (LISTEN/NOTIFY, leader failover)', fun
     await sub.close();
   });
 
+  /** Publishes on replica one until replica two's subscriber got an event (the LISTEN may be reconnecting). */
+  async function crossReplica(topic: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const sub = (two.services.pubSub.subscribe as unknown as (t: string) => AsyncIterableIterator<Record<string, unknown>>)(topic);
+    const first = sub.next();
+    let got: Record<string, unknown> | undefined;
+    void first.then((r) => (got = r.value));
+    await waitUntil(() => {
+      if (got) return true;
+      one.services.pubSub.publish(topic as never, payload as never);
+      return false;
+    }, `an event on ${topic} to cross replicas`);
+    await sub.return?.(undefined);
+    return got!;
+  }
+
+  it('events larger than a NOTIFY payload travel through pubsub_messages, Dates intact', async () => {
+    const payload = { big: 'x'.repeat(20_000), at: new Date('2030-01-02T03:04:05.678Z') };
+    const got = await crossReplica('TEST_BIG_EVENT', payload);
+    expect(got.big).to.equal(payload.big);
+    expect(got.at).to.be.instanceOf(Date);
+    expect((got.at as Date).toISOString()).to.equal('2030-01-02T03:04:05.678Z');
+  });
+
+  it('the LISTEN connection comes back after the database drops it', async () => {
+    const ds = two.services.database.dataSource;
+    const killed = (await ds.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'streamspace-pubsub' AND datname = current_database()`,
+    )) as { ok: boolean }[];
+    expect(killed.length).to.be.greaterThan(0);
+    const got = await crossReplica('TEST_AFTER_RECONNECT', { n: 1 });
+    expect(got).to.deep.equal({ n: 1 });
+    expect(two.services.connectionsRuntime.bridge!.connected).to.equal(true);
+    expect(one.services.connectionsRuntime.bridge!.connected).to.equal(true);
+  });
+
   it('when the leader dies, the other replica takes over the jobs (within the lease duration)', async () => {
     // A connection made through replica two that nobody keeps alive: only a running reaper ends it.
     const c = await new Api(two, alice).connect(session.id);
