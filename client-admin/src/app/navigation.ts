@@ -6,7 +6,7 @@ export interface NavigationItem {
   icon: string
 }
 
-/** Sections of the admin console that later issues fill in; each starts as a placeholder page. */
+/** Sections of the admin console, in drawer order. */
 export const sectionItems: readonly NavigationItem[] = [
   { name: 'cluster', path: '/cluster', title: 'Cluster', icon: 'mdi-kubernetes' },
   { name: 'sessions', path: '/sessions', title: 'Sessions', icon: 'mdi-monitor-multiple' },
@@ -15,6 +15,7 @@ export const sectionItems: readonly NavigationItem[] = [
   { name: 'users', path: '/users', title: 'Users', icon: 'mdi-account-multiple-outline' },
   { name: 'configuration', path: '/configuration', title: 'Configuration', icon: 'mdi-cog-outline' },
   { name: 'audit-log', path: '/audit-log', title: 'Audit log', icon: 'mdi-clipboard-text-clock-outline' },
+  { name: 'metrics', path: '/metrics', title: 'Metrics', icon: 'mdi-chart-line' },
 ]
 
 export const homeItem: NavigationItem = { name: 'home', path: '/', title: 'Overview', icon: 'mdi-view-dashboard-outline' }
