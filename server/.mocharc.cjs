@@ -13,6 +13,8 @@ module.exports = {
   extension: ['ts'],
   timeout: 60000,
   slow: 5000,
-  exit: false,
+  // Force the process to end after the root hooks stopped PostgreSQL and the control plane, so a handle left open
+  // by a failed test (a browser, a socket) can never hang CI.
+  exit: true,
   'forbid-only': Boolean(process.env.CI),
 };

@@ -25,7 +25,9 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
       STREAMSPACE_OIDC_CLIENT_SECRET: idp.clientSecret,
       STREAMSPACE_OIDC_SCOPES: 'openid profile email groups',
       STREAMSPACE_OIDC_ADMIN_GROUPS: 'streamspace-admins',
-      STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: '/portal-home',
+      // A landing page that makes no request of its own: the built portal at / would trade the refresh cookie
+      // itself on load, and a second refresh with the same cookie is (by design) treated as token theft.
+      STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: '/healthz',
     });
     await idp.start(`${app.url}/auth/oidc/callback`);
     browser = await chromium.launch({
@@ -53,7 +55,7 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
     await page.click('button[type="submit"]');
     // Consent, then the redirect back to /auth/oidc/callback and on to the portal.
     await page.waitForSelector('button:has-text("Continue")');
-    await Promise.all([page.waitForURL(`${app.url}/portal-home**`), page.click('button:has-text("Continue")')]);
+    await Promise.all([page.waitForURL(`${app.url}/healthz**`), page.click('button:has-text("Continue")')]);
     const finalUrl = page.url();
     // What the portal does on load: trade the HttpOnly refresh cookie for an access token.
     const refreshed = await page.evaluate(async () => {
@@ -66,7 +68,7 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
 
   it('provisions a user on first sign-in with the role from the groups claim (admin group -> admin)', async () => {
     const { accessToken, finalUrl, page } = await signInThroughBrowser('alice');
-    expect(finalUrl).to.equal(`${app.url}/portal-home`);
+    expect(finalUrl).to.equal(`${app.url}/healthz`);
     const cookies = await page.context().cookies(app.url + '/auth');
     const refresh = cookies.find((c) => c.name === 'streamspace_refresh');
     expect(refresh).to.include({ httpOnly: true, sameSite: 'Strict', path: '/auth' });
@@ -108,7 +110,7 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
   it('refuses a callback whose state does not match (no state cookie): back to the portal with an error, audited', async () => {
     const res = await fetch(`${app.url}/auth/oidc/callback?code=forged&state=forged`, { redirect: 'manual' });
     expect(res.status).to.equal(302);
-    expect(res.headers.get('location')).to.equal('/portal-home?login_error=oidc');
+    expect(res.headers.get('location')).to.equal('/healthz?login_error=oidc');
     expect(res.headers.getSetCookie().join('\n')).not.to.match(/streamspace_refresh=[^;]/);
     const rows = await app.services.database.dataSource.getRepository(AuditLogEntity).find({ where: { action: 'auth.login', outcome: 'failure' } });
     expect(rows.at(-1)?.changes).to.deep.include({ method: 'oidc' });
