@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { Client, Pool } from 'pg';
 import WebSocket from 'ws';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config/config';
 import { HeartbeatBatcher } from '../src/modules/connections/heartbeat-batcher';
@@ -31,7 +32,7 @@ import { createLogger } from '../src/platform/logging/logger';
 const N = Number(process.env.BENCH_HEARTBEATS ?? 100_000);
 const CONNECTIONS = 10_000;
 /** Comma-separated tiers to run (raw,batcher,ws,http); all by default. */
-const TIERS = new Set((process.env.BENCH_TIERS ?? 'raw,batcher,ws,http').split(','));
+const TIERS = new Set((process.env.BENCH_TIERS ?? 'raw,batcher,ws,ws-worker,http').split(','));
 
 interface Result {
   name: string;
@@ -58,18 +59,9 @@ async function xacts(client: Client): Promise<number> {
  * clients send them) measures latency at a given load, timed from each call's scheduled start so a stalled
  * generator cannot hide queueing (no coordinated omission).
  */
-async function drive(
-  name: string,
-  total: number,
-  load: { concurrency: number } | { rate: number },
-  one: (i: number) => Promise<unknown>,
-  stats: Client,
-  statementsOf: () => number,
-): Promise<Result> {
-  // pg_stat_database counters are flushed by backends with a delay: settle, read, run, settle, read.
-  await new Promise((r) => setTimeout(r, 1100));
-  const x0 = await xacts(stats);
-  const s0 = statementsOf();
+type Load = { concurrency: number } | { rate: number };
+
+async function runLoad(total: number, load: Load, one: (i: number) => Promise<unknown>): Promise<{ seconds: number; lat: Float64Array }> {
   const lat = new Float64Array(total);
   let next = 0;
   const t0 = process.hrtime.bigint();
@@ -100,7 +92,19 @@ async function drive(
     }
     await Promise.all(inFlight);
   }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, lat };
+}
+
+function drive(name: string, total: number, load: Load, one: (i: number) => Promise<unknown>, stats: Client, statementsOf: () => number): Promise<Result> {
+  return measure(name, total, () => runLoad(total, load, one), stats, statementsOf);
+}
+
+async function measure(name: string, total: number, run: () => Promise<{ seconds: number; lat: Float64Array }>, stats: Client, statementsOf: () => number): Promise<Result> {
+  // pg_stat_database counters are flushed by backends with a delay: settle, read, run, settle, read.
+  await new Promise((r) => setTimeout(r, 1100));
+  const x0 = await xacts(stats);
+  const s0 = statementsOf();
+  const { seconds, lat } = await run();
   const statements = statementsOf() - s0;
   await new Promise((r) => setTimeout(r, 1100));
   const transactions = (await xacts(stats)) - x0 - 2; // minus the two reads of the counter itself
@@ -124,6 +128,46 @@ function print(results: Result[]) {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
+}
+
+interface WorkerJob {
+  wsUrl: string;
+  token: string;
+  ids: string[];
+  total: number;
+  load: Load;
+}
+
+function wsHeartbeats(wsUrl: string, token: string, ids: string[]) {
+  const sockets = Array.from({ length: 4 }, () => createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false }));
+  const query = 'mutation Heartbeat($id: ID!) { heartbeat(connectionId: $id) }';
+  const beat = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      let ok = false;
+      sockets[i % sockets.length].subscribe(
+        { query, variables: { id: ids[(i * 7919) % ids.length] } },
+        { next: (r) => void (ok = r.data?.heartbeat === true), error: reject, complete: () => (ok ? resolve() : reject(new Error('heartbeat refused'))) },
+      );
+    });
+  return { beat, close: () => Promise.all(sockets.map((s) => s.dispose())) };
+}
+
+/** In a worker thread: the load generator on a core of its own, so the server's thread is not shared with it. */
+async function workerMain(job: WorkerJob) {
+  const client = wsHeartbeats(job.wsUrl, job.token, job.ids);
+  await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i)));
+  const { seconds, lat } = await runLoad(job.total, job.load, client.beat);
+  await client.close();
+  parentPort!.postMessage({ seconds, lat }, [lat.buffer]);
+}
+
+function inWorker(job: WorkerJob): Promise<{ seconds: number; lat: Float64Array }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(__filename, { workerData: job, execArgv: ['-r', '@swc-node/register'] });
+    worker.once('message', (m: { seconds: number; lat: Float64Array }) => resolve(m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
+  });
 }
 
 async function main() {
@@ -196,24 +240,23 @@ async function main() {
     const mutation = 'mutation Heartbeat($id: ID!) { heartbeat(connectionId: $id) }';
 
     // 4. GraphQL over graphql-ws: a few sockets, many operations in flight on each.
-    const sockets = Array.from({ length: 4 }, () =>
-      createClient({ url: app.url.replace('http', 'ws').replace('localhost', '127.0.0.1') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${accessToken}` }, lazy: false }),
-    );
-    const viaWs = (i: number) =>
-      new Promise<void>((resolve, reject) => {
-        let ok = false;
-        sockets[i % sockets.length].subscribe(
-          { query: mutation, variables: { id: pick(i) } },
-          { next: (r) => void (ok = r.data?.heartbeat === true), error: reject, complete: () => (ok ? resolve() : reject(new Error('heartbeat refused'))) },
-        );
-      });
-    await Promise.all(Array.from({ length: 200 }, (_, i) => viaWs(i))); // warm-up
+    const wsUrl = app.url.replace('http', 'ws').replace('localhost', '127.0.0.1') + '/graphql';
     if (TIERS.has('ws')) {
-      results.push(await drive('GraphQL over graphql-ws, 4 sockets, 256 in flight', N, { concurrency: 256 }, viaWs, stats, () => appBatcher.stats.statements));
-      results.push(await drive('GraphQL over graphql-ws, open loop 5,000/s', Math.min(N, 25_000), { rate: 5_000 }, viaWs, stats, () => appBatcher.stats.statements));
-      results.push(await drive('GraphQL over graphql-ws, open loop 10,000/s', Math.min(N, 50_000), { rate: 10_000 }, viaWs, stats, () => appBatcher.stats.statements));
+      const client = wsHeartbeats(wsUrl, accessToken, ids);
+      await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
+      results.push(await drive('GraphQL over graphql-ws, 4 sockets, 256 in flight', N, { concurrency: 256 }, client.beat, stats, () => appBatcher.stats.statements));
+      results.push(await drive('GraphQL over graphql-ws, open loop 5,000/s', Math.min(N, 25_000), { rate: 5_000 }, client.beat, stats, () => appBatcher.stats.statements));
+      await client.close();
     }
-    await Promise.all(sockets.map((s) => s.dispose()));
+    // 4b. The same with the load generator in a worker thread (its own core; the server keeps the main thread).
+    if (TIERS.has('ws-worker')) {
+      const job = (total: number, load: Load): WorkerJob => ({ wsUrl, token: accessToken, ids, total, load });
+      results.push(await measure('graphql-ws, generator in a worker, 256 in flight', N, () => inWorker(job(N, { concurrency: 256 })), stats, () => appBatcher.stats.statements));
+      for (const rate of [5_000, 7_500, 10_000]) {
+        const total = Math.min(N, rate * 5);
+        results.push(await measure(`graphql-ws, generator in a worker, open loop ${rate.toLocaleString('en-US')}/s`, total, () => inWorker(job(total, { rate })), stats, () => appBatcher.stats.statements));
+      }
+    }
 
     // 5. GraphQL over HTTP POST with keep-alive.
     const viaHttp = async (i: number) => {
@@ -241,7 +284,11 @@ async function main() {
   );
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (isMainThread) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  void workerMain(workerData as WorkerJob);
+}
