@@ -207,17 +207,29 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
   });
 
   it('maxConnections refuses the extra connection with a typed error naming the limit', async () => {
+    const bad = await A.raw('mutation C($input: CreateSessionInput!) { createSession(input: $input) { id } }', { input: { template: 'firefox', minConnections: 3, maxConnections: 2 } });
+    expect(bad.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
+    const s = await A.createSession({ template: 'firefox', idleTimeout: '1h', maxConnections: 1, minConnections: 0 });
+    await A.waitPhase(s.id, 'Running');
+    const c = await A.connect(s.id);
+    const refused = await A.connectRaw(s.id);
+    expect(refused.errors?.[0].extensions?.code).to.equal('LIMIT_EXCEEDED');
+    expect(refused.errors?.[0].extensions?.details).to.deep.include({ limit: 'maxConnections', maximum: 1, active: 1, source: 'session' });
+    expect(refused.errors?.[0].message).to.contain('maxConnections');
+    await A.disconnect(c.connectionId);
+    // minConnections 0: it never idles, even with nobody connected.
+    const idle = await A.session(s.id);
+    expect(idle.idle.hibernatesAt).to.equal(null);
+    expect(idle.idle.reason).to.contain('minConnections is 0');
+    // A limit set on the object later (kubectl) counts too.
     await patchSessionSpec(first.name, { maxConnections: 1 });
     await waitUntil(async () => {
       const row = await app.services.database.dataSource.query('SELECT spec FROM sessions WHERE id = $1', [first.id]);
       return (row as { spec: { maxConnections?: number } }[])[0].spec.maxConnections === 1;
     }, 'the mirror to carry maxConnections');
-    const c = await A.connect(first.id);
-    const refused = await A.connectRaw(first.id);
-    expect(refused.errors?.[0].extensions?.code).to.equal('LIMIT_EXCEEDED');
-    expect(refused.errors?.[0].extensions?.details).to.deep.include({ limit: 'maxConnections', maximum: 1, active: 1, source: 'session' });
-    expect(refused.errors?.[0].message).to.contain('maxConnections');
-    await A.disconnect(c.connectionId);
+    const c1 = await A.connect(first.id);
+    expect((await A.connectRaw(first.id)).errors?.[0].extensions?.code).to.equal('LIMIT_EXCEEDED');
+    await A.disconnect(c1.connectionId);
     await patchSessionSpec(first.name, { maxConnections: null });
   });
 

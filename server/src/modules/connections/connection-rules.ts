@@ -53,8 +53,8 @@ function latest(...dates: (Date | null | undefined)[]): Date | null {
 }
 
 /**
- * The idle clock. A session counts as idle while it has fewer than max(minConnections, 1)... connections
- * (minConnections 0: never idle). It has been idle since the latest of: becoming Running, the last connect
+ * The idle clock. A session counts as idle while it has fewer than minConnections connections (default 1;
+ * 0: never idle). It has been idle since the latest of: becoming Running, the last connect
  * and the last disconnect. All of these are database timestamps, so a restarted server (or a new leader)
  * computes the same deadline: nothing is forgotten and no clock restarts. With minConnections above 1 the
  * latest count change is a lower bound of when the count fell below it, so the session hibernates late,

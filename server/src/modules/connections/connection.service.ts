@@ -323,6 +323,8 @@ export class ConnectionService {
         ...(spec.idleTimeout ? { idleTimeout: spec.idleTimeout } : {}),
         ...(spec.maxSessionDuration ? { maxSessionDuration: spec.maxSessionDuration } : {}),
         ...(spec.startupTimeout ? { startupTimeout: spec.startupTimeout } : {}),
+        ...(spec.minConnections !== undefined ? { minConnections: spec.minConnections } : {}),
+        ...(spec.maxConnections !== undefined ? { maxConnections: spec.maxConnections } : {}),
       },
       source,
     );

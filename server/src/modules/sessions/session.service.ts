@@ -138,6 +138,10 @@ export class SessionService {
       if (v !== undefined && v !== null && !DURATION.test(v)) errors.push(`${key}: "${v}" is not a duration such as 30s, 15m or 8h`);
       if (v && /^0+(s|m|h)$/.test(v)) errors.push(`${key}: must be longer than zero`);
     }
+    // Connection settings (issue 6).
+    if (input.minConnections !== undefined && input.minConnections !== null && !(Number.isInteger(input.minConnections) && input.minConnections >= 0)) errors.push('minConnections: must be 0 or more');
+    if (input.maxConnections !== undefined && input.maxConnections !== null && !(Number.isInteger(input.maxConnections) && input.maxConnections >= 1)) errors.push('maxConnections: must be 1 or more');
+    if (input.minConnections != null && input.maxConnections != null && input.minConnections > input.maxConnections) errors.push('minConnections: must not exceed maxConnections');
     let resources: SessionSpec['resources'] | undefined;
     if (input.resources) {
       const raw: Record<string, Record<string, string>> = {};
@@ -171,6 +175,9 @@ export class SessionService {
       ...(input.idleTimeout ? { idleTimeout: input.idleTimeout } : {}),
       ...(input.maxSessionDuration ? { maxSessionDuration: input.maxSessionDuration } : {}),
       ...(input.startupTimeout ? { startupTimeout: input.startupTimeout } : {}),
+      ...(input.minConnections !== undefined && input.minConnections !== null ? { minConnections: input.minConnections } : {}),
+      ...(input.maxConnections !== undefined && input.maxConnections !== null ? { maxConnections: input.maxConnections } : {}),
+      ...(input.autoStart !== undefined && input.autoStart !== null ? { autoStart: input.autoStart } : {}),
     };
     const body: SessionManifest = {
       apiVersion: STREAMSPACE_API_VERSION,

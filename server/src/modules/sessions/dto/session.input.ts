@@ -1,4 +1,4 @@
-import { Field, InputType } from 'type-graphql';
+import { Field, InputType, Int } from 'type-graphql';
 import { ResourcesInput } from '../../templates/dto/template.input';
 import { SessionPhaseEnum, SessionStateEnum } from './session.type';
 
@@ -21,6 +21,15 @@ export class CreateSessionInput {
 
   @Field(() => String, { nullable: true, description: 'Fail when not Ready within this long, e.g. 5m.' })
   startupTimeout?: string;
+
+  @Field(() => Int, { nullable: true, description: 'Fewer open connections than this count as idle (default 1; 0: never idle).' })
+  minConnections?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Most connections at once; connectSession refuses more (LIMIT_EXCEEDED).' })
+  maxConnections?: number;
+
+  @Field(() => Boolean, { nullable: true, description: 'Wake (or replace) the session when someone connects while it is not running (default true).' })
+  autoStart?: boolean;
 }
 
 @InputType('SessionFilter', { description: 'Conditions on sessions; all given ones must hold.' })
