@@ -269,6 +269,7 @@ describe('cluster: admin API on the real control plane', function () {
       `{ podLogs(namespace: "${ns}", name: "x") }`,
       `mutation { applyClusterResourceYaml(yaml: "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: by-user, namespace: ${ns}}\\n") { name } }`,
       `mutation { deleteClusterResource(kind: Secret, namespace: "${ns}", name: "creds") }`,
+      'mutation { podShellInput(shellId: "x", data: "id\\n") }',
     ];
     for (const op of ops) {
       const res = await gql(op, undefined, user);
@@ -286,6 +287,7 @@ describe('cluster: admin API on the real control plane', function () {
         `subscription { clusterResourceChanged(kind: Secret, namespace: "${ns}") { type } }`,
         `subscription { podLogStream(namespace: "${ns}", name: "x") { lines } }`,
         `subscription { podExec(namespace: "${ns}", name: "x", command: ["id"]) { data } }`,
+        `subscription { podShell(namespace: "${ns}", name: "x") { shellId } }`,
       ]) {
         const err = await firstEvents(client, query, {}, 1).done.then(() => null, (e: { extensions?: { code?: string } }) => e);
         expect(err?.extensions?.code, query).to.equal('FORBIDDEN');
@@ -347,7 +349,8 @@ describe('cluster: admin API on the real control plane', function () {
         await client.dispose();
       }
       expect(err.extensions?.code, err.message).to.equal('SERVICE_UNAVAILABLE');
-      expect(err.message).to.match(/could not run the command in pod web: .+/);
+      // client-node only says "Unexpected server response: 500"; the reason comes from the API server itself.
+      expect(err.message).to.match(/could not run the command in pod web: .*500.*cannot reach the node's kubelet: .+/);
       const audit = await gql<{ auditLog: { edges: { node: { outcome: string; resourceId: string; changes: { command: string[]; error: string } } }[] } }>(
         '{ auditLog(filter: { action: "cluster.pod.exec" }) { edges { node { outcome resourceId changes } } } }',
       );
@@ -355,6 +358,30 @@ describe('cluster: admin API on the real control plane', function () {
       expect(row).to.include({ outcome: 'failure', resourceId: `Pod/${ns}/web` });
       expect(row.changes.command).to.deep.equal(['cat', '/etc/hostname']);
       expect(row.changes.error).to.be.a('string').and.not.equal('');
+    });
+
+    it('refuses an interactive shell with the API server\'s error, audits it, and takes no input for shells it does not hold', async () => {
+      const client = wsClient(admin.accessToken);
+      let err: { message: string; extensions?: { code?: string } };
+      try {
+        err = await firstEvents(client, 'subscription($ns: String!) { podShell(namespace: $ns, name: "web") { shellId kind data exitCode } }', { ns }, 1).done.then(
+          (v) => ({ message: `unexpected events ${JSON.stringify(v)}` }),
+          (e: { message: string; extensions?: { code?: string } }) => e,
+        );
+      } finally {
+        await client.dispose();
+      }
+      expect(err.extensions?.code, err.message).to.equal('SERVICE_UNAVAILABLE');
+      expect(err.message).to.match(/could not open a shell in pod web: .*cannot reach the node's kubelet: .+/);
+      const audit = await gql<{ auditLog: { edges: { node: { outcome: string; resourceId: string; changes: { command: string[]; container: string } } }[] } }>(
+        '{ auditLog(filter: { action: "cluster.pod.shell" }) { edges { node { outcome resourceId changes } } } }',
+      );
+      const row = audit.data!.auditLog.edges[0]!.node;
+      expect(row).to.include({ outcome: 'failure', resourceId: `Pod/${ns}/web` });
+      expect(row.changes).to.include({ container: 'app' });
+      expect(row.changes.command).to.deep.equal(['/bin/sh']);
+      const input = await gql('mutation { podShellInput(shellId: "00000000-0000-0000-0000-000000000000", data: "ls\\n", cols: 80, rows: 24) }');
+      expect(input.errors?.[0]?.extensions?.code).to.equal('NOT_FOUND');
     });
   });
 });

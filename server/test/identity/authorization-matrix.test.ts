@@ -90,6 +90,8 @@ const RULES: Record<string, Rule> = {
   'Mutation.deleteClusterResource': 'admin',
   'Subscription.podLogStream': 'admin',
   'Subscription.podExec': 'admin',
+  'Subscription.podShell': 'admin',
+  'Mutation.podShellInput': 'admin',
   'Subscription.clusterResourceChanged': 'admin',
 };
 

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { Role } from '../../platform/graphql/authorization';
+import { requireCaller, Role } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs } from '../../platform/graphql/pagination';
 import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
@@ -16,6 +16,7 @@ import {
   ClusterResourceType,
   PodExecOutputType,
   PodLogChunkType,
+  PodShellEventType,
 } from './dto/cluster.type';
 
 function clusterOf(info: GraphQLResolveInfo): ClusterService {
@@ -140,6 +141,42 @@ export class ClusterResolver {
     @Arg('container', () => String, { nullable: true, description: 'Container (default: the first one).' }) _container?: string | null,
   ): PodExecOutputType {
     return output;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Subscription(() => PodShellEventType, {
+    description:
+      'An interactive shell (TTY) in a container: READY with the shell id, then terminal output, then EXIT. Type into it with podShellInput ' +
+      'over the same graphql-ws connection. Opening is audited; fails with the API server\'s message when it cannot reach the node\'s kubelet.',
+    subscribe: ({ args, info, context }) => {
+      const ctx = context as GraphQLContext;
+      return clusterOf(info).shell(args.namespace as string, args.name as string, args.container as string | null, args.command as string[] | null, requireCaller(ctx), ctx);
+    },
+  })
+  podShell(
+    @Root() event: PodShellEventType,
+    @Arg('namespace', { description: 'Namespace of the pod.' }) _namespace: string,
+    @Arg('name', { description: 'Pod name.' }) _name: string,
+    @Arg('container', () => String, { nullable: true, description: 'Container (default: the first one).' }) _container?: string | null,
+    @Arg('command', () => [String], { nullable: true, description: 'Shell to run (default /bin/sh).' }) _command?: string[] | null,
+  ): PodShellEventType {
+    return event;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, {
+    description:
+      'Sends keystrokes (and optionally a new terminal size) to a shell the caller opened with podShell. Send it over the same graphql-ws ' +
+      'connection as the subscription (the shell lives in that server process); NOT_FOUND otherwise. Keystrokes are not audited.',
+  })
+  podShellInput(
+    @Arg('shellId', { description: 'The id from the READY event.' }) shellId: string,
+    @Arg('data', { description: 'Bytes to type, as UTF-8 text (may be empty with a resize).' }) data: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('cols', () => Int, { nullable: true, description: 'New terminal width in columns.' }) cols?: number | null,
+    @Arg('rows', () => Int, { nullable: true, description: 'New terminal height in rows.' }) rows?: number | null,
+  ): boolean {
+    return this.deps.clusterAdmin.input(shellId, requireCaller(ctx), data, { cols, rows });
   }
 
   @Authorized(Role.ADMIN)

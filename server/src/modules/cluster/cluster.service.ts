@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { CoreV1Api, Exec, KubernetesObjectApi, PatchStrategy, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { AuditService, AuditSource } from '../audit/audit.service';
@@ -11,12 +12,14 @@ import { fromKube, invalidManifest, noCluster, unknownKind } from './cluster.err
 import {
   ClusterChangeTypeEnum,
   PodExecStreamEnum,
+  PodShellEventKindEnum,
   type ClusterNamespaceType,
   type ClusterNodeType,
   type ClusterResourceChangeType,
   type ClusterResourceConnectionType,
   type ClusterResourceType,
   type PodExecOutputType,
+  type PodShellEventType,
   type ResourceQuantityType,
 } from './dto/cluster.type';
 
@@ -125,6 +128,9 @@ function channel<T>(cleanup: () => void | Promise<void>) {
  * every object passes through toClusterResource, which redacts Secrets.
  */
 export class ClusterService {
+  /** Open interactive shells of this process, by id: input reaches them only here (see podShellInput). */
+  private readonly shells = new Map<string, { ownerId: string; stdin: PassThrough; terminal: TerminalStream }>();
+
   constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService }) {}
 
   private kc(): KubeConfig {
@@ -408,18 +414,10 @@ export class ClusterService {
    * row records the failure and the subscription fails with the API server's message.
    */
   async exec(namespace: string, name: string, container: string | null | undefined, command: string[], source: AuditSource): Promise<AsyncGenerator<PodExecOutputType>> {
-    const info = this.info('Pod');
-    const ns = this.checkNamespace(info, namespace, true)!;
-    this.checkName(name);
     if (!command.length || command.length > 64 || command.some((c) => typeof c !== 'string' || c.length > 4096)) {
       throw badInput('command must have 1 to 64 arguments of at most 4096 characters');
     }
-    const pod = await this.readRaw(info, ns, name);
-    if (!pod) throw new AppError(ErrorCode.NOT_FOUND, `Pod "${ns}/${name}" was not found`, { namespace: ns, name });
-    const containers = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map((c) => c.name);
-    const target = container || containers[0];
-    if (!target || !containers.includes(target)) throw badInput(`pod ${name} has no container "${container ?? ''}"`, { containers });
-    const resourceId = `Pod/${ns}/${name}`;
+    const { ns, target, resourceId } = await this.execTarget(namespace, name, container);
     const changes = { namespace: ns, pod: name, container: target, command };
 
     const stdout = new PassThrough();
@@ -441,12 +439,103 @@ export class ClusterService {
       socket = ws;
       ws.on('close', () => ch.end());
     } catch (err) {
-      const message = execFailure(err);
+      const message = await this.execFailureReason(err, ns, name, target);
       await this.deps.audit.record({ action: 'cluster.pod.exec', resourceType: 'cluster-resource', resourceId, outcome: 'failure', changes: { ...changes, error: message }, source });
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Kubernetes could not run the command in pod ${name}: ${message}`);
     }
     await this.deps.audit.record({ action: 'cluster.pod.exec', resourceType: 'cluster-resource', resourceId, changes, source });
     return ch.iterator;
+  }
+
+  private async execTarget(namespace: string, name: string, container: string | null | undefined) {
+    const info = this.info('Pod');
+    const ns = this.checkNamespace(info, namespace, true)!;
+    this.checkName(name);
+    const pod = await this.readRaw(info, ns, name);
+    if (!pod) throw new AppError(ErrorCode.NOT_FOUND, `Pod "${ns}/${name}" was not found`, { namespace: ns, name });
+    const containers = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map((c) => c.name);
+    const target = container || containers[0];
+    if (!target || !containers.includes(target)) throw badInput(`pod ${name} has no container "${container ?? ''}"`, { containers });
+    return { ns, target, resourceId: `Pod/${ns}/${name}` };
+  }
+
+  /**
+   * An interactive shell (TTY) in a container. The stream starts with READY (carrying the shell id), then the
+   * terminal's output, then EXIT. Keystrokes come back through input(); only the admin who opened the shell, on
+   * this process, can type into it. Opening is audited (keystrokes are not: they may contain passwords).
+   */
+  async shell(
+    namespace: string,
+    name: string,
+    container: string | null | undefined,
+    command: string[] | null | undefined,
+    caller: { id: string },
+    source: AuditSource,
+  ): Promise<AsyncGenerator<PodShellEventType>> {
+    const cmd = command?.length ? command : ['/bin/sh'];
+    if (cmd.length > 64 || cmd.some((c) => typeof c !== 'string' || c.length > 4096)) throw badInput('command must have 1 to 64 arguments of at most 4096 characters');
+    const { ns, target, resourceId } = await this.execTarget(namespace, name, container);
+    const shellId = randomUUID();
+    const changes = { namespace: ns, pod: name, container: target, command: cmd, shellId };
+    const stdin = new PassThrough();
+    const terminal = new TerminalStream();
+    let socket: { close(): void } | undefined;
+    const ch = channel<PodShellEventType>(() => {
+      this.shells.delete(shellId);
+      stdin.end();
+      socket?.close();
+    });
+    terminal.on('data', (b: Buffer) => ch.push({ shellId, kind: PodShellEventKindEnum.OUTPUT, data: b.toString('utf8'), exitCode: null }));
+    const onStatus = (status: V1Status) => {
+      const exitCause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+      const exitCode = status.status === 'Success' ? 0 : exitCause?.message ? Number(exitCause.message) : null;
+      ch.push({ shellId, kind: PodShellEventKindEnum.EXIT, data: status.message ?? status.status ?? '', exitCode: Number.isFinite(exitCode) ? exitCode : null });
+      ch.end();
+    };
+    try {
+      const ws = await new Exec(this.kc()).exec(ns, name, target, cmd, terminal, null, stdin, true, onStatus);
+      socket = ws;
+      ws.on('close', () => {
+        this.shells.delete(shellId);
+        ch.end();
+      });
+    } catch (err) {
+      const message = await this.execFailureReason(err, ns, name, target);
+      await this.deps.audit.record({ action: 'cluster.pod.shell', resourceType: 'cluster-resource', resourceId, outcome: 'failure', changes: { ...changes, error: message }, source });
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Kubernetes could not open a shell in pod ${name}: ${message}`);
+    }
+    this.shells.set(shellId, { ownerId: caller.id, stdin, terminal });
+    await this.deps.audit.record({ action: 'cluster.pod.shell', resourceType: 'cluster-resource', resourceId, changes, source });
+    ch.push({ shellId, kind: PodShellEventKindEnum.READY, data: '', exitCode: null });
+    return ch.iterator;
+  }
+
+  /**
+   * Why an exec upgrade failed. client-node reports only "Unexpected server response: 500" (it does not read the
+   * body of a refused WebSocket upgrade), so a 5xx is explained by asking the API server for one byte of the same
+   * container's log: both go through the node's kubelet, and the log request returns the API server's own reason.
+   */
+  private async execFailureReason(err: unknown, ns: string, name: string, container: string): Promise<string> {
+    const message = execFailure(err);
+    if (!/\b5\d\d\b/.test(message)) return message;
+    try {
+      await kubeGetJson<unknown>(this.kc(), `${resourcePath(this.info('Pod'), ns, name)}/log`, { query: { container, limitBytes: 1 }, idleTimeoutMs: 10_000 });
+      return message;
+    } catch (probe) {
+      const failure = fromKube(probe, { what: 'reaching the kubelet' });
+      return `${message} (the API server cannot reach the node's kubelet: ${failure.message.replace(/^Kubernetes could not do reaching the kubelet: /, '')})`;
+    }
+  }
+
+  /** Keystrokes (and an optional new terminal size) for an open shell of this caller on this process. */
+  input(shellId: string, caller: { id: string }, data: string, size?: { cols?: number | null; rows?: number | null }): boolean {
+    const shell = this.shells.get(shellId);
+    // Someone else's shell answers NOT_FOUND, like a missing one: its existence is not revealed.
+    if (!shell || shell.ownerId !== caller.id) throw new AppError(ErrorCode.NOT_FOUND, `Shell "${shellId}" is not open on this connection`, { shellId });
+    if (data.length > 65536) throw badInput('at most 64 KiB of input at once');
+    if (size?.cols && size?.rows) shell.terminal.resize(size.cols, size.rows);
+    if (data) shell.stdin.write(data);
+    return true;
   }
 
   /**
@@ -491,6 +580,21 @@ export class ClusterService {
       throw fromKube(err, { what: `watching ${info.plural}` });
     }
     return ch.iterator;
+  }
+}
+
+/** stdout of a TTY exec: client-node reads `columns`/`rows` and listens for 'resize' (a ResizableStream). */
+class TerminalStream extends PassThrough {
+  columns = 80;
+  rows = 24;
+
+  resize(cols: number, rows: number): void {
+    const c = Math.max(10, Math.min(500, Math.round(cols)));
+    const r = Math.max(5, Math.min(200, Math.round(rows)));
+    if (c === this.columns && r === this.rows) return;
+    this.columns = c;
+    this.rows = r;
+    this.emit('resize');
   }
 }
 

@@ -250,3 +250,33 @@ export class PodExecOutputType {
   @Field(() => Int, { nullable: true, description: 'For EXIT: the exit code (0 on success), when known.' })
   exitCode!: number | null;
 }
+
+export enum PodShellEventKindEnum {
+  READY = 'READY',
+  OUTPUT = 'OUTPUT',
+  EXIT = 'EXIT',
+}
+registerEnumType(PodShellEventKindEnum, {
+  name: 'PodShellEventKind',
+  description: 'What a pod shell event carries.',
+  valuesConfig: {
+    READY: { description: 'The shell is attached; send input with podShellInput(shellId) over the same graphql-ws connection.' },
+    OUTPUT: { description: 'Terminal output (stdout and stderr share the TTY).' },
+    EXIT: { description: 'The shell ended; data is the API server status message.' },
+  },
+});
+
+@ObjectType('PodShellEvent', { description: 'An event of an interactive shell (TTY) in a container.' })
+export class PodShellEventType {
+  @Field({ description: 'Id of this shell, for podShellInput.' })
+  shellId!: string;
+
+  @Field(() => PodShellEventKindEnum, { description: 'What this event is.' })
+  kind!: PodShellEventKindEnum;
+
+  @Field({ description: 'Terminal output (OUTPUT) or the status message (EXIT); empty for READY.' })
+  data!: string;
+
+  @Field(() => Int, { nullable: true, description: 'For EXIT: the exit code, when known.' })
+  exitCode!: number | null;
+}
