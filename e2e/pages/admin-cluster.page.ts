@@ -57,6 +57,37 @@ export class AdminClusterPage {
     })
   }
 
+  /** Switches the dialog to editing, appends `text` at the end of the YAML and applies it. */
+  async appendAndApply(text: string): Promise<void> {
+    await this.page.getByTestId('resource-edit').click()
+    const editor = this.dialog.locator('.cm-content')
+    await editor.click()
+    await this.page.keyboard.press('Control+End')
+    await this.page.keyboard.type(text)
+    await this.page.getByTestId('resource-apply').click()
+  }
+
+  message(): Locator {
+    return this.page.getByTestId('resource-message')
+  }
+
+  /** Opens the logs / command / shell dialog of a pod from its row. */
+  async openPodTools(name: string): Promise<void> {
+    await this.page.getByRole('button', { name: `Logs of ${name}` }).click()
+    await this.page.getByTestId('pod-tools-dialog').waitFor({ state: 'visible' })
+  }
+
+  podToolsError(): Locator {
+    return this.page.getByTestId('pod-tools-error')
+  }
+
+  async openShell(): Promise<Locator> {
+    const dialog = this.page.getByTestId('pod-tools-dialog')
+    await dialog.getByRole('tab', { name: 'Shell' }).click()
+    await dialog.getByRole('button', { name: 'Open shell' }).click()
+    return this.page.getByTestId('pod-shell-status')
+  }
+
   /** The YAML shown in the dialog's editor. */
   async yaml(): Promise<string> {
     return this.dialog.locator('.cm-content').innerText()

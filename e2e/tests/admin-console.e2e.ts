@@ -22,7 +22,7 @@ function testName(context: Mocha.Context): string {
   return context.test?.fullTitle() ?? 'unnamed'
 }
 
-describe('admin console: an admin signs in, inspects the cluster, creates a user and finds it in the audit log (real server, PostgreSQL, control plane)', function () {
+describe('admin console: an admin signs in, inspects and edits the cluster, creates a user and finds it in the audit log (real server, PostgreSQL, control plane)', function () {
   let server: RunningServer
   let browser: BrowserSession
   let admin: ApiSession
@@ -104,8 +104,39 @@ describe('admin console: an admin signs in, inspects the cluster, creates a user
     expect(yaml).to.match(/^apiVersion: v1\s+kind: ConfigMap/)
     expect(yaml).not.to.include('managedFields')
     await saveScreenshot(page, testName(this), '05-yaml')
+  })
+
+  it('edits the YAML and applies it (server-side apply)', async function () {
+    const cluster = new AdminClusterPage(page)
+    await cluster.appendAndApply('  added: by-e2e')
+    await waitFor('the apply confirmation', async () => ((await cluster.message().innerText()).includes('Applied ConfigMap default/e2e-settings') ? true : undefined))
+    const stored = await graphql<{ clusterResource: { yaml: string } }>(server.origin, admin, 'query E2eCm { clusterResource(kind: ConfigMap, namespace: "default", name: "e2e-settings") { yaml } }')
+    expect(stored.clusterResource.yaml).to.include('added: by-e2e')
+    expect(stored.clusterResource.yaml).to.include('greeting: hello from e2e')
+    await saveScreenshot(page, testName(this), '06-applied')
     await page.keyboard.press('Escape')
     await cluster.dialog.waitFor({ state: 'hidden' })
+  })
+
+  it("shows the API server's refusal for a pod's logs and shell (kwok nodes have no kubelet)", async function () {
+    await graphql(server.origin, admin, 'mutation E2ePod($yaml: String!) { applyClusterResourceYaml(yaml: $yaml) { name } }', {
+      yaml: 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: e2e-web\n  namespace: default\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n',
+    })
+    const cluster = new AdminClusterPage(page)
+    await cluster.selectKind('Pod')
+    await cluster.row('e2e-web').waitFor({ state: 'visible' })
+    await cluster.openPodTools('e2e-web')
+    const logsError = await waitFor('the logs error', async () => {
+      const el = cluster.podToolsError()
+      return (await el.isVisible()) ? el.innerText() : undefined
+    })
+    expect(logsError).to.match(/log of pod e2e-web/)
+    await saveScreenshot(page, testName(this), '07-logs-refused')
+    const status = await cluster.openShell()
+    const text = await waitFor('the shell refusal', async () => ((await status.isVisible()) ? status.innerText() : undefined))
+    expect(text).to.match(/could not open a shell in pod e2e-web: .*kubelet/)
+    await saveScreenshot(page, testName(this), '08-shell-refused')
+    await page.keyboard.press('Escape')
   })
 
   it('creates a user', async function () {
@@ -115,7 +146,7 @@ describe('admin console: an admin signs in, inspects the cluster, creates a user
     await users.createUser(NEW_USER.username, NEW_USER.password)
     await users.row(NEW_USER.username).waitFor({ state: 'visible' })
     expect(await users.message.innerText()).to.include(`Created user ${NEW_USER.username}`)
-    await saveScreenshot(page, testName(this), '06-user-created')
+    await saveScreenshot(page, testName(this), '09-user-created')
     // The account works: it can sign in (to the portal; the console refuses non-admins).
     const carol = await signInApi(server.origin, NEW_USER.username, NEW_USER.password)
     expect(carol.accessToken).to.be.a('string')
@@ -134,6 +165,6 @@ describe('admin console: an admin signs in, inspects the cluster, creates a user
     expect(text).to.include('admin')
     expect(text).to.include('user.create')
     expect(text).to.include('success')
-    await saveScreenshot(page, testName(this), '07-audit-row')
+    await saveScreenshot(page, testName(this), '10-audit-row')
   })
 })

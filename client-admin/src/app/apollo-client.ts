@@ -91,9 +91,11 @@ export function createApolloClient(auth: Auth): ApolloClient<NormalizedCacheObje
     if (socket?.readyState === WebSocket.OPEN) socket.close(CLOSE_RESTART, 'Client restart (new access token)')
   })
   const link = split(
-    ({ query }) => {
+    // Subscriptions, and operations sent with `context: { viaSocket: true }` (a pod shell's keystrokes must reach
+    // the server process holding the shell, which is the one at the other end of this socket).
+    ({ query, getContext }) => {
       const definition = getMainDefinition(query)
-      return definition.kind === 'OperationDefinition' && definition.operation === 'subscription'
+      return (definition.kind === 'OperationDefinition' && definition.operation === 'subscription') || getContext()['viaSocket'] === true
     },
     new GraphQLWsLink(wsClient),
     authLink(auth).concat(httpLink),

@@ -123,6 +123,9 @@ describe('cluster: admin API on the real control plane', function () {
     expect(yaml).not.to.include('managedFields');
     const changed = await apply(yaml.replace('hello cm-b', 'changed'));
     expect(changed.errors, JSON.stringify(changed.errors)).to.equal(undefined);
+    // The answer is the object exactly as the API server returned it (not re-serialised through client models).
+    expect(changed.data!.applyClusterResourceYaml.yaml).to.match(/^apiVersion: v1\nkind: ConfigMap\nmetadata:\n/);
+    expect(changed.data!.applyClusterResourceYaml.yaml).to.match(/creationTimestamp: "?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"?\n/);
     expect((await core.readNamespacedConfigMap({ name: 'cm-b', namespace: ns })).data).to.deep.equal({ greeting: 'changed' });
 
     // The old YAML carries the old resourceVersion: applying it again is a conflict, not a silent overwrite.
@@ -166,10 +169,12 @@ describe('cluster: admin API on the real control plane', function () {
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: no-namespace}\n',
       'not: [valid',
       `apiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: ${ns}}\nspec: {ports: [{port: 99999}]}\n`,
+      // Strict field validation: a typo is refused, not silently dropped.
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: ${ns}}\ndatta: {a: b}\n`,
     ];
     for (const yaml of cases) {
       const res = await gql('mutation($yaml: String!) { applyClusterResourceYaml(yaml: $yaml) { name } }', { yaml });
-      expect(res.errors?.[0]?.extensions?.code, yaml).to.equal('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.extensions?.code, `${yaml} ${JSON.stringify(res.errors)}`).to.equal('BAD_USER_INPUT');
     }
     const badKind = await gql('{ clusterResources(kind: Pod, namespace: "Not_A_Namespace") { totalCount } }');
     expect(badKind.errors?.[0]?.extensions?.code).to.equal('BAD_USER_INPUT');

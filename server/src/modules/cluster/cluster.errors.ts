@@ -36,6 +36,11 @@ export function fromKube(err: unknown, options: { what: string; secret?: boolean
   if (!failure) return err instanceof Error ? err : new Error(String(err));
   const message = options.secret ? scrubSecretMessage(failure.message) : failure.message;
   const details = { status: failure.status };
+  // Server-side apply answers 500 when the manifest does not fit the kind's schema (a field that does not exist,
+  // a wrong type): that is the manifest's fault, not the server's.
+  if (failure.status === 500 && /failed to create typed patch object/.test(failure.message)) {
+    return new AppError(ErrorCode.BAD_USER_INPUT, `Kubernetes refused ${options.what}: ${message}`, details);
+  }
   switch (failure.status) {
     case 400:
     case 422:

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { CoreV1Api, Exec, KubernetesObjectApi, PatchStrategy, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { CoreV1Api, Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { kubeSend } from './cluster-kube-request';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
 import { decodeCursor, encodeCursor, pageSize } from '../../platform/graphql/pagination';
@@ -313,7 +314,12 @@ export class ClusterService {
       });
     let saved: KubeObject;
     try {
-      saved = await KubernetesObjectApi.makeApiClient(kc).patch(body as never, undefined, undefined, FIELD_MANAGER, force, PatchStrategy.ServerSideApply);
+      saved = await kubeSend<KubeObject>(kc, 'PATCH', resourcePath(info, namespace, name), {
+        body,
+        contentType: 'application/apply-patch+yaml',
+        // Strict: an unknown or duplicated field (a typo) is an error, not silently dropped.
+        query: { fieldManager: FIELD_MANAGER, force: force || undefined, fieldValidation: 'Strict' },
+      });
     } catch (err) {
       const mapped = fromKube(err, { what: `applying ${info.kind} ${name}`, secret: info.kind === 'Secret' });
       await audit('failure', { error: mapped.message });
@@ -329,14 +335,7 @@ export class ClusterService {
     this.checkName(name);
     const resourceId = [info.kind, ns, name].filter(Boolean).join('/');
     try {
-      await KubernetesObjectApi.makeApiClient(this.kc()).delete(
-        { apiVersion: info.apiVersion, kind: info.kind, metadata: { name, ...(ns ? { namespace: ns } : {}) } },
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        'Background',
-      );
+      await kubeSend(this.kc(), 'DELETE', resourcePath(info, ns, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
     } catch (err) {
       const mapped = fromKube(err, { what: `deleting ${info.kind} ${name}` });
       if (!(mapped instanceof AppError && mapped.code === ErrorCode.NOT_FOUND)) {
