@@ -588,10 +588,10 @@ function onExit(): void {
 
 /**
  * On a signal, stop the clusters properly (etcd gets to flush), then let the signal do what it would have done.
- * If the host program has its own handler for the signal (the `npm run cluster` CLI, a server's graceful
- * shutdown), that handler stops the cluster in its own order (the server drains requests and stops its
- * controllers first, while the API server still answers); the exit handler and the watchdog still guarantee
- * that nothing is orphaned if it never does.
+ * If the host program has its own handler for the signal (the `npm run cluster` CLI, the server's graceful
+ * shutdown, a test runner), that handler owns the shutdown and calls stop() when its own clients of the cluster
+ * are done: stopping here too would pull the API server away from a server that is still draining. Should the
+ * host exit without stopping, the 'exit' handler, the parent-death signal and the watchdog still clean up.
  */
 function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) > 1) return;
