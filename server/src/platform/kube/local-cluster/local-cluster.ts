@@ -212,6 +212,8 @@ class LocalClusterImpl implements LocalCluster {
       `--kubeconfig=${this.runFile('kube-controller-manager.kubeconfig')}`,
       `--authentication-kubeconfig=${this.runFile('kube-controller-manager.kubeconfig')}`,
       `--authorization-kubeconfig=${this.runFile('kube-controller-manager.kubeconfig')}`,
+      // No front proxy here: without this, both components log an error about its missing CA bundle on every resync.
+      '--authentication-skip-lookup=true',
       '--bind-address=127.0.0.1',
       `--secure-port=${kcmPort}`,
       `--cert-dir=${this.runFile('kube-controller-manager-certs')}`,
@@ -232,6 +234,7 @@ class LocalClusterImpl implements LocalCluster {
       `--kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
       `--authentication-kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
       `--authorization-kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
+      '--authentication-skip-lookup=true',
       '--bind-address=127.0.0.1',
       `--secure-port=${schedulerPort}`,
       `--cert-dir=${this.runFile('kube-scheduler-certs')}`,
