@@ -47,6 +47,10 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     page = browser.page
   })
 
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
+  })
+
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
@@ -72,6 +76,11 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     })
     expect(nodes[1]).to.equal(nodes[2])
     await saveScreenshot(page, testName(this), '02-overview')
+    // Narrow screens: the drawer folds away behind the menu button.
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.getByRole('button', { name: 'Toggle navigation' }).waitFor({ state: 'visible' })
+    await saveScreenshot(page, testName(this), '02b-overview-phone')
+    await page.setViewportSize({ width: 1440, height: 900 })
   })
 
   it('sees the simulated nodes of the cluster', async function () {
@@ -133,7 +142,7 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     expect(logsError).to.match(/log of pod e2e-web/)
     await saveScreenshot(page, testName(this), '07-logs-refused')
     const status = await cluster.openShell()
-    const text = await waitFor('the shell refusal', async () => ((await status.isVisible()) ? status.innerText() : undefined))
+    const text = await waitFor('the shell refusal', async () => ((await status.isVisible()) ? status.innerText() : undefined), { timeoutMs: 60_000 })
     expect(text).to.match(/could not open a shell in pod e2e-web: .*kubelet/)
     await saveScreenshot(page, testName(this), '08-shell-refused')
     await page.keyboard.press('Escape')
@@ -146,10 +155,23 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     await users.createUser(NEW_USER.username, NEW_USER.password)
     await users.row(NEW_USER.username).waitFor({ state: 'visible' })
     expect(await users.message.innerText()).to.include(`Created user ${NEW_USER.username}`)
-    await saveScreenshot(page, testName(this), '09-user-created')
+    await saveScreenshot(page, testName(this), '08-user-created')
     // The account works: it can sign in (to the portal; the console refuses non-admins).
     const carol = await signInApi(server.origin, NEW_USER.username, NEW_USER.password)
     expect(carol.accessToken).to.be.a('string')
+  })
+
+  it('opens every section without an error from the API', async function () {
+    const shell = new AdminShellPage(page)
+    for (const section of ['sessions', 'templates', 'catalog', 'metrics']) {
+      await shell.navigate(section)
+      await page.locator('h1').filter({ hasText: /\S/ }).first().waitFor({ state: 'visible' })
+      // Each page's table or chart settles; an error alert would mean one of its operations failed on the server.
+      await page.waitForLoadState('networkidle')
+      const errors = await page.locator('.v-alert--variant-tonal.text-error, .v-alert.bg-error').allInnerTexts()
+      expect(errors, `${section}: ${errors.join(' | ')}`).to.deep.equal([])
+      await saveScreenshot(page, testName(this), `09-${section}`)
+    }
   })
 
   it('sees the audit row of the new user', async function () {

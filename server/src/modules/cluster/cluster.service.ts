@@ -29,6 +29,30 @@ export const FIELD_MANAGER = 'streamspace-admin';
 export const MAX_LOG_TAIL_LINES = 10_000;
 const DEFAULT_LOG_TAIL_LINES = 500;
 const MAX_LOG_BYTES = 2 * 1024 * 1024;
+/** client-node's Exec has no deadline of its own: a WebSocket upgrade that never answers must not hang a subscription. */
+const EXEC_CONNECT_TIMEOUT_MS = 30_000;
+
+/** Rejects when `promise` has not settled within `ms`; a late WebSocket is closed. */
+function withDeadline<T extends { close(): void }>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`the API server did not open the connection within ${ms / 1000} s`));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        if (late) value.close();
+        else resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(err as Error);
+      },
+    );
+  });
+}
 
 interface ObjectList {
   metadata?: { continue?: string; remainingItemCount?: number; resourceVersion?: string };
@@ -434,7 +458,7 @@ export class ClusterService {
       ch.end();
     };
     try {
-      const ws = await new Exec(this.kc()).exec(ns, name, target, command, stdout, stderr, null, false, onStatus);
+      const ws = await withDeadline(new Exec(this.kc()).exec(ns, name, target, command, stdout, stderr, null, false, onStatus), EXEC_CONNECT_TIMEOUT_MS);
       socket = ws;
       ws.on('close', () => ch.end());
     } catch (err) {
@@ -492,7 +516,7 @@ export class ClusterService {
       ch.end();
     };
     try {
-      const ws = await new Exec(this.kc()).exec(ns, name, target, cmd, terminal, null, stdin, true, onStatus);
+      const ws = await withDeadline(new Exec(this.kc()).exec(ns, name, target, cmd, terminal, null, stdin, true, onStatus), EXEC_CONNECT_TIMEOUT_MS);
       socket = ws;
       ws.on('close', () => {
         this.shells.delete(shellId);
