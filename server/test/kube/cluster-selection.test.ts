@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { AppConfig } from '../../src/config/config';
+import { kubeGetJson } from '../../src/platform/kube/kube-http';
 import { ClusterConfigError, connectCluster, type ClusterConnection, type ClusterEnvironment } from '../../src/platform/kube/cluster';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, type LocalCluster } from '../support/kube';
@@ -161,6 +162,13 @@ describe('cluster selection (STREAMSPACE_CLUSTER)', function () {
       expect(c.description).to.equal(`in-cluster ServiceAccount (https://127.0.0.1:${port}, namespace ${namespace})`);
       const review = await c.kubeConfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
       expect(review.status!.userInfo!.username).to.equal(`system:serviceaccount:${namespace}:streamspace`);
+      // The raw requests of the informer and /readyz carry the same credentials (token file, CA).
+      expect((await c.ping()).gitVersion).to.equal('v1.35.4');
+      const own = await kubeGetJson<{ metadata: { name: string } }>(c.kubeConfig, `/api/v1/namespaces/${namespace}/serviceaccounts/streamspace`).catch(
+        (err: Error) => err,
+      );
+      // A ServiceAccount without a Role may not read even itself: RBAC applies to these requests too.
+      expect((own as Error).message).to.match(/^403 Forbidden: /);
     });
   });
 });
