@@ -3,9 +3,10 @@ import type { Page } from 'playwright-core'
 import { AdminAuditPage } from '../pages/admin-audit.page'
 import { AdminClusterPage } from '../pages/admin-cluster.page'
 import { AdminLoginPage } from '../pages/admin-login.page'
+import { AdminSessionsPage } from '../pages/admin-sessions.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { AdminUsersPage } from '../pages/admin-users.page'
-import { graphql, signInApi } from '../support/api'
+import { createTemplate, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
 import { launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
@@ -161,9 +162,30 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     expect(carol.accessToken).to.be.a('string')
   })
 
+  it("hibernates another user's running session from the sessions list", async function () {
+    this.timeout(180_000)
+    await createTemplate(server.origin, admin, { name: 'e2e-notes', displayName: 'Notes', description: 'Notes for the admin e2e.', category: 'Office', appType: 'webapp' })
+    const carol = await signInApi(server.origin, NEW_USER.username, NEW_USER.password)
+    const created = await graphql<{ createSession: { id: string; name: string } }>(server.origin, carol, 'mutation E2eLaunch { createSession(input: { template: "e2e-notes" }) { id name } }')
+    const { id, name } = created.createSession
+    const state = async () =>
+      (await graphql<{ session: { state: string; phase: string } }>(server.origin, admin, 'query E2eSessionState($id: ID!) { session(id: $id) { state phase } }', { id })).session
+    await waitFor('the session to run on a kwok node', async () => ((await state()).phase === 'Running' ? true : undefined), { timeoutMs: 120_000 })
+
+    await new AdminShellPage(page).navigate('sessions')
+    const sessions = new AdminSessionsPage(page)
+    await sessions.row(name).waitFor({ state: 'visible' })
+    expect(await sessions.row(name).innerText()).to.include(NEW_USER.username)
+    await saveScreenshot(page, testName(this), '09a-sessions')
+    await sessions.hibernate(name)
+    await sessions.wakeButton(name).waitFor({ state: 'visible', timeout: 60_000 })
+    expect((await state()).state).to.equal('hibernated')
+    await saveScreenshot(page, testName(this), '09b-hibernated')
+  })
+
   it('opens every section without an error from the API', async function () {
     const shell = new AdminShellPage(page)
-    for (const section of ['sessions', 'templates', 'catalog', 'metrics']) {
+    for (const section of ['templates', 'catalog', 'metrics']) {
       await shell.navigate(section)
       await page.locator('h1').filter({ hasText: /\S/ }).first().waitFor({ state: 'visible' })
       // Each page's table or chart settles; an error alert would mean one of its operations failed on the server.

@@ -1,0 +1,22 @@
+import type { Locator, Page } from 'playwright-core'
+
+/** The sessions section: every user's sessions with hibernate / wake / delete. */
+export class AdminSessionsPage {
+  readonly table: Locator
+
+  constructor(readonly page: Page) {
+    this.table = page.getByTestId('sessions-table')
+  }
+
+  row(sessionName: string): Locator {
+    return this.table.locator('tbody tr').filter({ hasText: sessionName })
+  }
+
+  async hibernate(sessionName: string): Promise<void> {
+    await this.page.getByRole('button', { name: `Hibernate ${sessionName}` }).click()
+  }
+
+  wakeButton(sessionName: string): Locator {
+    return this.page.getByRole('button', { name: `Wake ${sessionName}` })
+  }
+}
