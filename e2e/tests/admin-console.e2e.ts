@@ -4,6 +4,7 @@ import { AdminAuditPage } from '../pages/admin-audit.page'
 import { AdminClusterPage } from '../pages/admin-cluster.page'
 import { AdminLoginPage } from '../pages/admin-login.page'
 import { AdminSessionsPage } from '../pages/admin-sessions.page'
+import { AdminTemplatesPage } from '../pages/admin-templates.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { AdminUsersPage } from '../pages/admin-users.page'
 import { createTemplate, graphql, signInApi } from '../support/api'
@@ -181,6 +182,18 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     await sessions.wakeButton(name).waitFor({ state: 'visible', timeout: 60_000 })
     expect((await state()).state).to.equal('hibernated')
     await saveScreenshot(page, testName(this), '09b-hibernated')
+  })
+
+  it('applies a Template from YAML', async function () {
+    await new AdminShellPage(page).navigate('templates')
+    const templates = new AdminTemplatesPage(page)
+    await templates.applyExample()
+    await waitFor('the apply confirmation', async () => ((await templates.message.isVisible()) ? templates.message.innerText() : undefined)).then((text) =>
+      expect(text).to.include('Applied template example-app'),
+    )
+    await saveScreenshot(page, testName(this), '09c-template-applied')
+    await templates.close()
+    await templates.row('example-app').waitFor({ state: 'visible' })
   })
 
   it('opens every section without an error from the API', async function () {
