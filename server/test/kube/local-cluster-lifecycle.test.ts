@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect } from 'chai';
 import type { PidFileState } from '../../src/platform/kube/local-cluster/managed-process';
+import { startLocalCluster } from '../../src/platform/kube/local-cluster';
 import { isProcessAlive } from '../../src/platform/kube/local-cluster/watchdog';
 import { getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
 
@@ -18,8 +20,9 @@ interface RunningCli {
 }
 
 /** `npm run cluster` as a child process (without npm in between, so signals reach the CLI itself). */
-async function startCli(): Promise<RunningCli> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/platform/kube/local-cluster/cli.ts', '--nodes', '1', '--no-crds'], {
+async function startCli(extraArgs: string[] = []): Promise<RunningCli> {
+  const args = ['-r', '@swc-node/register', 'src/platform/kube/local-cluster/cli.ts', '--nodes', '1', '--no-crds', ...extraArgs];
+  const child = spawn(process.execPath, args, {
     cwd: serverDir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -57,6 +60,27 @@ describe('local cluster lifecycle: no orphaned processes', function () {
     expect(await cli.exited).to.deep.equal({ code: 0, signal: null });
     for (const p of cli.pids.processes) expect(isProcessAlive(p.pid, p.startTime), `${p.name} (${p.pid})`).to.equal(false);
     expect(existsSync(cli.rootDir), 'the temporary cluster directory is removed').to.equal(false);
+  });
+
+  it('refuses to start a second control plane on a data directory that a live process owns', async function () {
+    this.timeout(180_000);
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'streamspace-k8s-owned-'));
+    try {
+      const cli = await startCli(['--data-dir', dataDir]);
+      let error: Error | undefined;
+      await startLocalCluster({ dataDir, nodes: 1, crdDir: null }).then(
+        (c) => c.stop(),
+        (err: Error) => (error = err),
+      );
+      expect(error?.message).to.equal(`this cluster is already running in process ${cli.child.pid} (pid file ${path.join(dataDir, 'run', 'pids.json')}); stop it first`);
+      // The refused start touched nothing: the running cluster still answers and stops cleanly.
+      expect(cli.pids.processes.every((p) => isProcessAlive(p.pid, p.startTime))).to.equal(true);
+      cli.child.kill('SIGINT');
+      expect(await cli.exited).to.deep.equal({ code: 0, signal: null });
+      expect(existsSync(path.join(dataDir, 'etcd')), 'a persistent cluster keeps its data').to.equal(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('leaves no process behind when its owner is killed with SIGKILL (parent-death signal and watchdog)', async function () {
