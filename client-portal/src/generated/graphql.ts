@@ -15,10 +15,16 @@ export type AppType =
 
 /** A new session; omitted settings come from the template and the server configuration. */
 export type CreateSessionInput = {
+  /** Wake (or replace) the session when someone connects while it is not running (default true). */
+  autoStart?: boolean | null | undefined;
   /** Hibernate after this long idle, e.g. 30m (pattern ^[0-9]+(s|m|h)$). */
   idleTimeout?: string | null | undefined;
+  /** Most connections at once; connectSession refuses more (LIMIT_EXCEEDED). */
+  maxConnections?: number | null | undefined;
   /** Terminate this long after creation, e.g. 8h. */
   maxSessionDuration?: string | null | undefined;
+  /** Fewer open connections than this count as idle (default 1; 0: never idle). */
+  minConnections?: number | null | undefined;
   /** Mount the user's persistent home volume. */
   persistentHome?: boolean | null | undefined;
   /** Overrides of the template's default resources. */
