@@ -321,6 +321,8 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       introspection: config.graphql.introspection,
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
+      // main.ts owns SIGTERM/SIGINT and stops everything in order; Apollo's own handler would race it.
+      stopOnTerminationSignals: false,
       parseOptions: { maxTokens: 10_000 },
       formatError,
       plugins: [
@@ -368,7 +370,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       res.setHeader('Content-Type', metrics.registry.contentType);
       res.send(await metrics.registry.metrics());
     });
-    if (config.graphql.ide) app.use(ideRoutes());
+    app.use(ideRoutes(config.graphql.ide));
     app.use(beaconRoutes(connectionsRuntime.service));
     app.use(catalogAssetRoutes(catalog.templates, (req) => callerFromRequest(identity.auth, req)));
     app.use(
@@ -420,15 +422,22 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     const stop = () =>
       (stopping ??= (async () => {
         logger.info('shutting down: draining HTTP and WebSocket connections');
-        try {
-          await apollo.stop(); // stops listening, drains HTTP (grace period), then runs drainServer (ws)
-        } finally {
-          await sessionRuntime.stop();
-          await connectionsRuntime.stop();
-          await database.close();
-          await cluster?.stop();
-          logger.info('shutdown complete');
-        }
+        // Each step is logged, so a shutdown that hangs says where.
+        const step = async (name: string, fn: () => Promise<unknown>) => {
+          const started = Date.now();
+          try {
+            await fn();
+          } catch (err) {
+            logger.error({ err, step: name }, 'shutdown step failed');
+          }
+          logger.debug({ step: name, ms: Date.now() - started }, 'shutdown step done');
+        };
+        await step('http and websocket drain', () => apollo.stop()); // stops listening, drains HTTP, then ws
+        await step('session runtime', () => sessionRuntime.stop());
+        await step('connections runtime', () => connectionsRuntime.stop());
+        await step('database', () => database.close());
+        await step('cluster', async () => cluster?.stop());
+        logger.info('shutdown complete');
       })());
 
     return { services, httpServer, url, stop };

@@ -87,8 +87,9 @@ export async function startSessionRuntime(options: {
     async stop() {
       await jobs.stop();
       await elector?.stop();
-      await mirrorStarted;
+      // Stop the mirror first: its first sync may never come when the API server is unreachable.
       await mirror.stop();
+      await mirrorStarted.catch(() => undefined);
     },
   };
 }

@@ -4,9 +4,10 @@ import express, { Router } from 'express';
 
 /** Where `npm run -w server build:ide` puts the bundled GraphiQL (server/dist-ide). */
 export function ideDir(): string {
-  // src/platform/http (source) or dist/server/src/platform/http (compiled): both sit under server/.
+  // src/platform/http (source) or dist/server/src/platform/http (compiled): the nearest folder holding the
+  // server workspace's package.json is server/ in both cases (dist/server/ has none).
   let dir = __dirname;
-  while (path.basename(dir) !== 'server' && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return path.join(dir, 'dist-ide');
 }
 
@@ -15,14 +16,19 @@ export function ideDir(): string {
  * air-gapped cluster (no CDN). `GET /graphql` from a browser (Accept: text/html) gets the page;
  * every other request falls through to the GraphQL endpoint.
  */
-export function ideRoutes(): Router {
+export function ideRoutes(enabled = true): Router {
   const router = Router();
   const dir = ideDir();
   const index = path.join(dir, 'index.html');
-  router.use('/graphql-ide', express.static(dir, { index: false, immutable: true, maxAge: '1y' }));
+  if (enabled) router.use('/graphql-ide', express.static(dir, { index: false, immutable: true, maxAge: '1y' }));
   router.get('/graphql', (req, res, next) => {
     if (!req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) || req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
     if (typeof req.query.query === 'string') return next(); // a GET query, not a page load
+    if (!enabled) {
+      // Say so plainly instead of letting the browser see GraphQL's "missing query" error.
+      res.status(404).type('text/plain').send('The GraphQL IDE is switched off on this server (STREAMSPACE_GRAPHQL_IDE=false).');
+      return;
+    }
     if (!fs.existsSync(index)) {
       res.status(503).type('text/plain').send('The GraphQL IDE is not built. Run `npm run build` (or `npm run -w server build:ide`).');
       return;
