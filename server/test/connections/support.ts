@@ -108,7 +108,12 @@ export class Api {
 
   async ok<T>(query: string, variables?: Record<string, unknown>, extraHeaders: Record<string, string> = {}): Promise<T> {
     const body = await this.raw<T>(query, variables, extraHeaders);
-    expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
+    if (body.errors) {
+      // A masked internal error names its request id: show what the server logged for it.
+      const ids = new Set(body.errors.map((e) => e.extensions?.requestId).filter(Boolean));
+      const logged = this.app.logs.filter((l) => ids.has(l.reqId as string) && Number(l.level) >= 50);
+      expect(body.errors, `${JSON.stringify(body.errors)}\nserver log: ${JSON.stringify(logged)}`).to.equal(undefined);
+    }
     return body.data!;
   }
 

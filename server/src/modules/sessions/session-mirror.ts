@@ -112,6 +112,10 @@ export class SessionMirror {
     const repo = this.options.dataSource.getRepository(SessionEntity);
     const row = sessionRow(obj, await this.userId(obj.spec.user));
     await this.options.dataSource.transaction(async (m) => {
+      // The watch and the API call that created the Session write the same row at nearly the same moment (on any
+      // replica). ON CONFLICT (id) alone does not cover a concurrent insert that collides on (namespace, name)
+      // first, so writers of one session take turns.
+      await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`session:${row.namespace}/${row.name}`]);
       // A Session deleted and re-created under the same name has a new uid: drop the old row first.
       await m.getRepository(SessionEntity).delete({ namespace: row.namespace, name: row.name, id: Not(row.id) });
       await m.getRepository(SessionEntity).upsert(row as never, ['id']);
