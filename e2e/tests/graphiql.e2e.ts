@@ -4,8 +4,10 @@ import type { BrowserSession } from '../support/browser'
 import { startServer } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { GraphiqlPage } from '../pages/graphiql.page'
+import { signInApi } from '../support/api'
 
 const IDE_TITLE = 'StreamSpace GraphQL IDE'
+const ADMIN_PASSWORD = 'e2e-ide-admin-password'
 
 /** The running test's full title, which names its artifacts folder. */
 function currentTestName(context: Mocha.Context): string {
@@ -32,7 +34,7 @@ describe('GraphQL IDE', function () {
   let ide: GraphiqlPage
 
   before(async function () {
-    server = await startServer({ name: 'graphql-ide-server' })
+    server = await startServer({ name: 'graphql-ide-server', env: { STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD } })
     browser = await launchBrowser()
     ide = new GraphiqlPage(browser.page)
   })
@@ -78,9 +80,11 @@ describe('GraphQL IDE', function () {
     await saveScreenshot(browser.page, testName, '02-result')
   })
 
-  it('sends the Authorization header set in the headers editor', async function () {
+  it('sends the Authorization header set in the headers editor, and the server signs the caller in', async function () {
     const testName = currentTestName(this)
-    await ide.setHeaders('{ "Authorization": "Bearer e2e-not-a-real-token" }')
+    const admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
+    await ide.setOperation('{ me { username role } }')
+    await ide.setHeaders(`{ "Authorization": "Bearer ${admin.accessToken}" }`)
     await saveScreenshot(browser.page, testName, '01-headers')
     const sent = browser.page.waitForRequest(
       (request) =>
@@ -89,8 +93,8 @@ describe('GraphQL IDE', function () {
         !(request.postData() ?? '').includes('IntrospectionQuery'),
     )
     await ide.execute()
-    expect(await (await sent).headerValue('authorization')).to.equal('Bearer e2e-not-a-real-token')
-    await ide.waitForResult()
+    expect(await (await sent).headerValue('authorization')).to.equal(`Bearer ${admin.accessToken}`)
+    expect(await ide.waitForResult()).to.deep.equal({ data: { me: { username: 'admin', role: 'admin' } } })
     await saveScreenshot(browser.page, testName, '02-result')
   })
 
