@@ -244,6 +244,41 @@ describe('sessions on the real control plane (issue 4 acceptance)', function () 
     await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: second.id });
   });
 
+  it('a list of sessions resolves their templates in one batch per request (DataLoader, no N+1)', async () => {
+    const extra = [await createSession(alice, { template: 'firefox' }), await createSession(bob, { template: 'synclounge' })];
+    const templates = app.services.templates!;
+    const calls = { getMany: 0, getObject: 0, keys: 0 };
+    const { getMany, getObject } = templates;
+    templates.getMany = async (names) => {
+      calls.getMany++;
+      calls.keys += names.length;
+      return getMany.call(templates, names);
+    };
+    templates.getObject = async (name) => {
+      calls.getObject++;
+      return getObject.call(templates, name);
+    };
+    try {
+      const body = await gql<{ sessions: { edges: { node: { template: { name: string } | null } }[] } }>(
+        admin,
+        '{ sessions(first: 50) { edges { node { template { name } } } } }',
+      );
+      expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
+      const names = body.data!.sessions.edges.map((e) => e.node.template?.name);
+      expect(names.length, 'sessions listed').to.be.greaterThan(2);
+      expect(names.every((n) => n === 'firefox' || n === 'synclounge')).to.equal(true);
+      expect(calls.getMany, 'template batches').to.equal(1);
+      expect(calls.getObject, 'per-session template reads').to.equal(0);
+      expect(calls.keys, 'distinct template names asked for').to.be.at.most(2);
+    } finally {
+      templates.getMany = getMany;
+      templates.getObject = getObject;
+      for (const [who, sess] of [[alice, extra[0]], [bob, extra[1]]] as const) {
+        await gql(who, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: sess.id });
+      }
+    }
+  });
+
   it('bad input returns typed errors and creates nothing', async () => {
     const before = (await custom.listNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions' })) as { items: unknown[] };
     const cases: [Record<string, unknown>, string, RegExp][] = [
