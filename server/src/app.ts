@@ -422,21 +422,30 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     const stop = () =>
       (stopping ??= (async () => {
         logger.info('shutting down: draining HTTP and WebSocket connections');
-        // Each step is logged, so a shutdown that hangs says where.
-        const step = async (name: string, fn: () => Promise<unknown>) => {
+        // Each step is logged and bounded: when a dependency is already gone (Ctrl-C reaches the embedded
+        // PostgreSQL and the local cluster's processes too), a step that would wait for it gives up and the
+        // next one still runs, so the process exits instead of hanging until the watchdog in main.ts.
+        const step = async (name: string, limitMs: number, fn: () => Promise<unknown>) => {
           const started = Date.now();
+          let timer: NodeJS.Timeout | undefined;
           try {
-            await fn();
+            const outcome = await Promise.race([
+              fn().then(() => 'done' as const),
+              new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limitMs))),
+            ]);
+            if (outcome === 'timeout') logger.warn({ step: name, limitMs }, 'shutdown step did not finish in time; going on');
           } catch (err) {
             logger.error({ err, step: name }, 'shutdown step failed');
+          } finally {
+            clearTimeout(timer);
           }
           logger.debug({ step: name, ms: Date.now() - started }, 'shutdown step done');
         };
-        await step('http and websocket drain', () => apollo.stop()); // stops listening, drains HTTP, then ws
-        await step('session runtime', () => sessionRuntime.stop());
-        await step('connections runtime', () => connectionsRuntime.stop());
-        await step('database', () => database.close());
-        await step('cluster', async () => cluster?.stop());
+        await step('http and websocket drain', config.shutdownTimeoutMs + 1000, () => apollo.stop()); // stops listening, drains HTTP, then ws
+        await step('session runtime', 5000, () => sessionRuntime.stop());
+        await step('connections runtime', 5000, () => connectionsRuntime.stop());
+        await step('database', 5000, () => database.close());
+        await step('cluster', 12_000, async () => cluster?.stop());
         logger.info('shutdown complete');
       })());
 

@@ -31,7 +31,7 @@ async function main() {
     setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs + 15_000).unref();
+    }, config.shutdownTimeoutMs + 30_000).unref();
     app.stop().then(
       () => process.exit(0),
       (err) => {

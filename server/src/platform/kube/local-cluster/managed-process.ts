@@ -93,7 +93,14 @@ export class PidFile {
 
   forget(name: string): void {
     this.state.processes = this.state.processes.filter((p) => p.name !== name);
-    this.write();
+    // A component that exits while the cluster is being torn down may find its run directory already gone
+    // (the stop removes it, or the user deleted the data dir): there is nothing left to record then, and a
+    // throw here would crash the host before it stops the rest (its database, say).
+    try {
+      this.write();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 
   remove(): void {
