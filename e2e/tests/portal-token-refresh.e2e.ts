@@ -1,0 +1,84 @@
+import { expect } from 'chai'
+import type { Response } from 'playwright-core'
+import { LoginPage } from '../pages/login.page'
+import { MySessionsPage } from '../pages/my-sessions.page'
+import { createUser, signInApi } from '../support/api'
+import { launchBrowser, saveScreenshot } from '../support/browser'
+import type { BrowserSession } from '../support/browser'
+import { startServer } from '../support/server'
+import type { RunningServer } from '../support/server'
+import { waitFor } from '../support/wait'
+
+const ADMIN_PASSWORD = 'e2e-refresh-admin-password'
+const USER = { username: 'carol', password: 'carol-e2e-password' }
+/** Access tokens live 6 s here, so the portal must refresh several times while the user works. */
+const ACCESS_TOKEN_TTL = '6s'
+const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
+
+describe('portal: silent token refresh (6-second access tokens)', function () {
+  let server: RunningServer
+  let browser: BrowserSession
+  const refreshes: { status: number; accessToken?: string }[] = []
+
+  before(async function () {
+    this.timeout(CLUSTER_START_TIMEOUT_MS + 120_000)
+    server = await startServer({
+      name: 'portal-refresh-server',
+      startTimeoutMs: CLUSTER_START_TIMEOUT_MS,
+      env: {
+        STREAMSPACE_CLUSTER: 'local',
+        STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        STREAMSPACE_ACCESS_TOKEN_TTL: ACCESS_TOKEN_TTL,
+      },
+    })
+    const admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
+    await createUser(server.origin, admin, USER.username, USER.password)
+    browser = await launchBrowser()
+    const page = browser.page
+    page.on('response', (response: Response) => {
+      const path = new URL(response.url()).pathname
+      if (path === '/auth/refresh' && response.request().method() === 'POST') {
+        void response
+          .json()
+          .then((body: { accessToken?: string }) => refreshes.push({ status: response.status(), accessToken: body.accessToken }))
+          .catch(() => refreshes.push({ status: response.status() }))
+      }
+    })
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    await browser?.close()
+    if (server) {
+      const exit = await server.stop()
+      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
+    }
+  })
+
+  it('stays signed in across several token lifetimes, refreshing in the background', async function () {
+    this.timeout(120_000)
+    const page = browser.page
+    const login = new LoginPage(page)
+    await login.open(server.origin)
+    // Opening the portal signed out tries one silent restore from the (absent) refresh cookie: a 401 by design.
+    const signedInAt = refreshes.length
+    await login.signIn(USER.username, USER.password)
+    const sessions = new MySessionsPage(page)
+    await page.waitForURL((url) => !url.pathname.startsWith('/login'))
+    await sessions.open(server.origin) // a page with a live subscription (the caller's sessions)
+    await saveScreenshot(page, this.test!.fullTitle(), '01-signed-in')
+
+    // Three successful refreshes means the user kept working through at least three 6-second tokens.
+    const afterSignIn = () => refreshes.slice(signedInAt)
+    await waitFor('three successful background refreshes', async () => (afterSignIn().filter((r) => r.status === 200).length >= 3 ? true : undefined), {
+      timeoutMs: 60_000,
+    })
+    expect(afterSignIn().every((r) => r.status === 200), JSON.stringify(afterSignIn().map((r) => r.status))).to.equal(true)
+
+    // Still signed in: reloading the list is answered for this user, not with the sign-in page.
+    await sessions.open(server.origin)
+    expect(new URL(page.url()).pathname).to.equal('/sessions')
+    await sessions.empty.waitFor({ state: 'visible' })
+    await saveScreenshot(page, this.test!.fullTitle(), '02-still-signed-in')
+  })
+})
