@@ -4,18 +4,19 @@
 // - a file's suffix says what it holds (*.query / *.mutation / *.subscription / *.fragment.graphql);
 // - all documents of one client, taken together, pass graphql-js validation (unknown fields,
 //   wrong argument types, undefined or unused fragments, duplicate names).
-// Usage: node build/check-operations.mjs [clientDir ...] (default: client-admin).
+// Usage: node scripts/check-operations.mjs [clientDir ...] (default: client-portal and client-admin); each client
+// runs it on itself from its check:operations script.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildSchema, Kind, parse, validate } from 'graphql'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const repoRoot = resolve(here, '..', '..')
+const repoRoot = resolve(here, '..')
 const schemaPath = join(repoRoot, 'schema.graphql')
 const clients = process.argv.slice(2).length
   ? process.argv.slice(2).map((dir) => resolve(dir))
-  : [join(repoRoot, 'client-admin')]
+  : [join(repoRoot, 'client-portal'), join(repoRoot, 'client-admin')]
 
 const PASCAL_CASE = /^[A-Z][A-Za-z0-9]*$/
 const SUFFIX_KIND = { query: 'query', mutation: 'mutation', subscription: 'subscription', fragment: 'fragment' }
