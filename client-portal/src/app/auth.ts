@@ -194,5 +194,8 @@ export function createAuth(fetchImpl: typeof fetch = (...args) => fetch(...args)
 
 export type Auth = ReturnType<typeof createAuth>
 
-/** The portal's one sign-in. */
+/**
+ * This app's one sign-in. The admin console imports this module too (client-admin/src/app/auth.ts), so both
+ * clients share one implementation; each bundle gets its own instance, on the same refresh cookie.
+ */
 export const auth: Auth = createAuth()
