@@ -10,7 +10,7 @@ export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
 // Quiet, deterministic Chromium: no sandbox (runs as root in CI), no GPU, and none of the browser's
 // own background traffic, so every request seen comes from the page under test.
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

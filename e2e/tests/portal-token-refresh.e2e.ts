@@ -1,9 +1,10 @@
 import { expect } from 'chai'
+import { chromium } from 'playwright-core'
 import type { Response } from 'playwright-core'
 import { LoginPage } from '../pages/login.page'
 import { MySessionsPage } from '../pages/my-sessions.page'
 import { createUser, signInApi } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { startServer } from '../support/server'
 import type { RunningServer } from '../support/server'
@@ -15,7 +16,7 @@ const USER = { username: 'carol', password: 'carol-e2e-password' }
 const ACCESS_TOKEN_TTL = '6s'
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 
-describe('portal: silent token refresh (6-second access tokens)', function () {
+describe('portal: silent token refresh and socket reconnection (6-second access tokens)', function () {
   let server: RunningServer
   let browser: BrowserSession
   const refreshes: { status: number; accessToken?: string }[] = []
@@ -80,5 +81,35 @@ describe('portal: silent token refresh (6-second access tokens)', function () {
     expect(new URL(page.url()).pathname).to.equal('/sessions')
     await sessions.empty.waitFor({ state: 'visible' })
     await saveScreenshot(page, this.test!.fullTitle(), '02-still-signed-in')
+  })
+
+  it('restarts the subscription socket with each fresh token and resubscribes', async function () {
+    this.timeout(120_000)
+    // A plain (non-persistent) browser: Chromium reports WebSocket frames to playwright for it.
+    const plain = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+    try {
+      const page = await plain.newPage()
+      const inits: string[] = []
+      let subscribesAfterReconnect = 0
+      page.on('websocket', (ws) => {
+        if (!ws.url().endsWith('/graphql')) return
+        ws.on('framesent', (frame) => {
+          const message = JSON.parse(String(frame.payload)) as { type?: string; payload?: { authorization?: string } }
+          if (message.type === 'connection_init') inits.push(message.payload?.authorization ?? '')
+          if (message.type === 'subscribe' && inits.length > 1) subscribesAfterReconnect++
+        })
+      })
+      const login = new LoginPage(page)
+      await login.open(server.origin)
+      await login.signIn(USER.username, USER.password)
+      await page.waitForURL((url) => !url.pathname.startsWith('/login'))
+      await new MySessionsPage(page).open(server.origin)
+      await waitFor('three socket connections, each with its own token', async () => (new Set(inits).size >= 3 ? true : undefined), { timeoutMs: 60_000 })
+      expect(inits.every((t) => t.startsWith('Bearer ')), 'every connection_init carries a token').to.equal(true)
+      expect(subscribesAfterReconnect, 'subscriptions resumed on the new sockets').to.be.greaterThan(0)
+      await saveScreenshot(page, this.test!.fullTitle(), '01-after-reconnects')
+    } finally {
+      await plain.close()
+    }
   })
 })

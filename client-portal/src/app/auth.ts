@@ -61,6 +61,8 @@ export function createAuth(fetchImpl: typeof fetch = (...args) => fetch(...args)
   const tokenListeners = new Set<(token: string | null) => void>()
   let refreshing: Promise<boolean> | null = null
   let timer: ReturnType<typeof setTimeout> | undefined
+  /** Lifetime of the current token as issued; margins scale down for short-lived tokens (a server may issue 1-minute ones). */
+  let lifetimeMs = 15 * 60_000
 
   function notify(): void {
     for (const listener of tokenListeners) listener(state.accessToken)
@@ -69,13 +71,15 @@ export function createAuth(fetchImpl: typeof fetch = (...args) => fetch(...args)
   function schedule(): void {
     clearTimeout(timer)
     if (!state.accessToken) return
-    const delay = Math.max(5_000, state.expiresAt - Date.now() - REFRESH_MARGIN_MS)
+    const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 4)
+    const delay = Math.max(Math.min(5_000, lifetimeMs / 2), state.expiresAt - Date.now() - margin)
     timer = setTimeout(() => void refresh(), delay)
   }
 
   function apply(body: TokenResponse): void {
     state.accessToken = body.accessToken
     state.expiresAt = Date.parse(body.expiresAt)
+    lifetimeMs = Math.max(1_000, state.expiresAt - Date.now())
     state.user = body.user
     state.status = 'signed-in'
     schedule()
@@ -157,7 +161,9 @@ export function createAuth(fetchImpl: typeof fetch = (...args) => fetch(...args)
 
   /** A valid access token (refreshed first when about to expire), or null when signed out. */
   async function token(): Promise<string | null> {
-    if (state.accessToken && state.expiresAt - Date.now() > MIN_TOKEN_LIFE_MS) return state.accessToken
+    // Without the scaling, a token shorter-lived than the margin would be refreshed on every use, and each
+    // refresh restarts the subscription socket before it can send anything.
+    if (state.accessToken && state.expiresAt - Date.now() > Math.min(MIN_TOKEN_LIFE_MS, lifetimeMs / 4)) return state.accessToken
     if (state.status === 'signed-out') return null
     await refresh()
     return state.accessToken
