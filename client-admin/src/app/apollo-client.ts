@@ -1,124 +1,24 @@
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, Observable, split } from '@apollo/client/core'
-import type { FetchResult, NormalizedCacheObject } from '@apollo/client/core'
-import { GraphQLWsLink } from '@apollo/client/link/subscriptions'
-import { getMainDefinition } from '@apollo/client/utilities'
-import { createClient } from 'graphql-ws'
+import type { ApolloClient, NormalizedCacheObject, TypePolicies } from '@apollo/client/core'
+import { createApolloClient as createSharedClient } from '../../../client-portal/src/app/apollo-client'
 import type { Auth } from './auth'
 
-/** Same-origin GraphQL endpoint; the dev server proxies it to the API. */
-const GRAPHQL_PATH = '/graphql'
-/** graphql-ws close code a client may use to restart its own socket (not fatal, so it reconnects). */
-const CLOSE_RESTART = 4205
-
-function webSocketUrl(path: string): string {
-  const url = new URL(path, window.location.href)
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-  return url.href
+/** The admin console's cache keys: objects without an `id` are identified by their natural keys. */
+const ADMIN_TYPE_POLICIES: TypePolicies = {
+  Template: { keyFields: ['name'] },
+  ClusterNode: { keyFields: ['name'] },
+  ClusterNamespace: { keyFields: ['name'] },
+  ClusterResource: { keyFields: ['kind', 'namespace', 'name'] },
+  Query: {
+    fields: {
+      clusterNodes: { merge: false },
+      clusterNamespaces: { merge: false },
+      repositories: { merge: false },
+      templates: { merge: false },
+    },
+  },
 }
 
-function isUnauthenticated(result: FetchResult): boolean {
-  return (result.errors ?? []).some((e) => e.extensions?.['code'] === 'UNAUTHENTICATED')
-}
-
-/** Adds the bearer token; on UNAUTHENTICATED refreshes once and retries (the token may have just expired). */
-function authLink(auth: Auth): ApolloLink {
-  return new ApolloLink((operation, forward) => {
-    const run = (token: string | null) => {
-      operation.setContext(({ headers = {} }: { headers?: Record<string, string> }) => ({
-        headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      }))
-      return forward(operation)
-    }
-    return new Observable<FetchResult>((observer) => {
-      let inner: { unsubscribe(): void } | undefined
-      let retried = false
-      const start = (token: string | null) => {
-        let retrying = false
-        inner = run(token).subscribe({
-          next: (result) => {
-            if (!retried && isUnauthenticated(result)) {
-              retried = true
-              retrying = true
-              const giveUp = () => {
-                observer.next(result)
-                observer.complete()
-              }
-              void auth.refresh().then((ok) => (ok ? start(auth.state.accessToken) : giveUp()), giveUp)
-              return
-            }
-            observer.next(result)
-          },
-          error: (error: unknown) => observer.error(error),
-          complete: () => {
-            if (!retrying) observer.complete()
-          },
-        })
-      }
-      void auth.token().then(start, (error: unknown) => observer.error(error))
-      return () => inner?.unsubscribe()
-    })
-  })
-}
-
-/**
- * Queries and mutations go over HTTP, subscriptions over graphql-ws on the same path. The socket sends the
- * current token in connectionParams; after every token change it restarts (close 4205), so the server
- * never holds a socket whose token has expired, and subscriptions resume on the new socket.
- */
+/** The same links as the portal (bearer token, refresh-and-retry, a socket that restarts on each new token). */
 export function createApolloClient(auth: Auth): ApolloClient<NormalizedCacheObject> {
-  const httpLink = new HttpLink({ uri: GRAPHQL_PATH })
-  let socket: WebSocket | null = null
-  const wsClient = createClient({
-    url: webSocketUrl(GRAPHQL_PATH),
-    lazy: true,
-    keepAlive: 20_000,
-    retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
-    connectionParams: async () => {
-      const token = await auth.token()
-      return token ? { authorization: `Bearer ${token}` } : {}
-    },
-    on: {
-      opened: (opened) => {
-        socket = opened as WebSocket
-      },
-      closed: () => {
-        socket = null
-      },
-    },
-  })
-  auth.onTokenChange(() => {
-    if (socket?.readyState === WebSocket.OPEN) socket.close(CLOSE_RESTART, 'Client restart (new access token)')
-  })
-  const link = split(
-    // Subscriptions, and operations sent with `context: { viaSocket: true }` (a pod shell's keystrokes must reach
-    // the server process holding the shell, which is the one at the other end of this socket).
-    ({ query, getContext }) => {
-      const definition = getMainDefinition(query)
-      return (definition.kind === 'OperationDefinition' && definition.operation === 'subscription') || getContext()['viaSocket'] === true
-    },
-    new GraphQLWsLink(wsClient),
-    authLink(auth).concat(httpLink),
-  )
-  return new ApolloClient({
-    link,
-    cache: new InMemoryCache({
-      typePolicies: {
-        // Objects without an `id` are identified by their natural keys.
-        Template: { keyFields: ['name'] },
-        ClusterNode: { keyFields: ['name'] },
-        ClusterNamespace: { keyFields: ['name'] },
-        ClusterResource: { keyFields: ['kind', 'namespace', 'name'] },
-        Query: {
-          fields: {
-            clusterNodes: { merge: false },
-            clusterNamespaces: { merge: false },
-            repositories: { merge: false },
-            templates: { merge: false },
-          },
-        },
-      },
-    }),
-    defaultOptions: { watchQuery: { fetchPolicy: 'cache-and-network' } },
-  })
+  return createSharedClient(auth, ADMIN_TYPE_POLICIES)
 }

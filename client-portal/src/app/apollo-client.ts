@@ -1,5 +1,5 @@
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, Observable, split } from '@apollo/client/core'
-import type { FetchResult, NormalizedCacheObject } from '@apollo/client/core'
+import type { FetchResult, NormalizedCacheObject, TypePolicies } from '@apollo/client/core'
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions'
 import { getMainDefinition } from '@apollo/client/utilities'
 import { createClient } from 'graphql-ws'
@@ -60,12 +60,26 @@ function authLink(auth: Auth): ApolloLink {
   })
 }
 
+/** The portal's cache keys: templates are identified by name; sessions by id (the default). */
+const PORTAL_TYPE_POLICIES: TypePolicies = {
+  Template: { keyFields: ['name'] },
+  Favorite: { keyFields: ['templateName'] },
+  RecentApp: { keyFields: ['templateName'] },
+  Query: {
+    fields: {
+      myFavorites: { merge: false },
+      recentApps: { merge: false },
+    },
+  },
+}
+
 /**
  * Queries and mutations go over HTTP, subscriptions over graphql-ws on the same path. The socket sends the
  * current token in connectionParams; after every token change it restarts (close 4205), so the server
  * never holds a socket whose token has expired, and subscriptions resume on the new socket.
+ * The admin console builds its client here too, with its own cache policies.
  */
-export function createApolloClient(auth: Auth): ApolloClient<NormalizedCacheObject> {
+export function createApolloClient(auth: Auth, typePolicies: TypePolicies = PORTAL_TYPE_POLICIES): ApolloClient<NormalizedCacheObject> {
   const httpLink = new HttpLink({ uri: GRAPHQL_PATH })
   let socket: WebSocket | null = null
   const wsClient = createClient({
@@ -91,29 +105,18 @@ export function createApolloClient(auth: Auth): ApolloClient<NormalizedCacheObje
     if (socket?.readyState === WebSocket.OPEN) socket.close(CLOSE_RESTART, 'Client restart (new access token)')
   })
   const link = split(
-    ({ query }) => {
+    // Subscriptions, and operations sent with `context: { viaSocket: true }` (an admin's pod-shell keystrokes
+    // must reach the server process holding the shell, which is the one at the other end of this socket).
+    ({ query, getContext }) => {
       const definition = getMainDefinition(query)
-      return definition.kind === 'OperationDefinition' && definition.operation === 'subscription'
+      return (definition.kind === 'OperationDefinition' && definition.operation === 'subscription') || getContext()['viaSocket'] === true
     },
     new GraphQLWsLink(wsClient),
     authLink(auth).concat(httpLink),
   )
   return new ApolloClient({
     link,
-    cache: new InMemoryCache({
-      typePolicies: {
-        // Templates are identified by name; sessions by id (the default).
-        Template: { keyFields: ['name'] },
-        Favorite: { keyFields: ['templateName'] },
-        RecentApp: { keyFields: ['templateName'] },
-        Query: {
-          fields: {
-            myFavorites: { merge: false },
-            recentApps: { merge: false },
-          },
-        },
-      },
-    }),
+    cache: new InMemoryCache({ typePolicies }),
     defaultOptions: { watchQuery: { fetchPolicy: 'cache-and-network' } },
   })
 }
