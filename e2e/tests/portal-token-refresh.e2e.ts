@@ -16,7 +16,7 @@ const USER = { username: 'carol', password: 'carol-e2e-password' }
 const ACCESS_TOKEN_TTL = '6s'
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 
-describe('portal: silent token refresh and socket reconnection (6-second access tokens)', function () {
+describe('portal: silent token refresh, socket reconnection (6-second access tokens), phone layout and dark mode', function () {
   let server: RunningServer
   let browser: BrowserSession
   const refreshes: { status: number; accessToken?: string }[] = []
@@ -108,6 +108,33 @@ describe('portal: silent token refresh and socket reconnection (6-second access 
       expect(inits.every((t) => t.startsWith('Bearer ')), 'every connection_init carries a token').to.equal(true)
       expect(subscribesAfterReconnect, 'subscriptions resumed on the new sockets').to.be.greaterThan(0)
       await saveScreenshot(page, this.test!.fullTitle(), '01-after-reconnects')
+    } finally {
+      await plain.close()
+    }
+  })
+
+  it('follows the system dark mode and fits a phone screen without horizontal scrolling', async function () {
+    this.timeout(120_000)
+    const plain = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+    try {
+      const context = await plain.newContext({ colorScheme: 'dark', viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true })
+      const page = await context.newPage()
+      const login = new LoginPage(page)
+      await login.open(server.origin)
+      await login.signIn(USER.username, USER.password)
+      await page.waitForURL((url) => !url.pathname.startsWith('/login'))
+      const sessions = new MySessionsPage(page)
+      await sessions.open(server.origin)
+      const layout = await page.evaluate(() => ({
+        dark: document.querySelector('.v-application')?.classList.contains('v-theme--dark') ?? false,
+        background: getComputedStyle(document.querySelector('.v-application')!).backgroundColor,
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      }))
+      expect(layout.dark, 'Vuetify dark theme under prefers-color-scheme: dark').to.equal(true)
+      const [r, g, b] = (layout.background.match(/\d+/g) ?? ['255', '255', '255']).map(Number)
+      expect(r + g + b, `a dark background (${layout.background})`).to.be.below(200)
+      expect(layout.overflow, 'horizontal overflow in px at 375 px wide').to.be.at.most(0)
+      await saveScreenshot(page, this.test!.fullTitle(), '01-phone-dark')
     } finally {
       await plain.close()
     }
