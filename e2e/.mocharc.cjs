@@ -3,7 +3,8 @@
 const path = require('node:path');
 
 module.exports = {
-  require: ['@swc-node/register'],
+  // diagnostics: a failing test prints its pages and server logs (CI keeps no artifacts).
+  require: ['@swc-node/register', path.join(__dirname, 'support', 'diagnostics.ts')],
   spec: [path.join(__dirname, 'tests', '**', '*.e2e.ts')],
   extension: ['ts'],
   // Starting the server (initdb + migrations) and Chromium takes seconds on a 2-core machine.

@@ -47,6 +47,33 @@ export class RequestRecorder {
   }
 }
 
+/** Browser contexts open now, with the last errors their pages reported: a failing test prints them (support/diagnostics.ts). */
+export interface OpenBrowser {
+  context: BrowserContext
+  pageErrors: string[]
+}
+const openBrowsers = new Set<OpenBrowser>()
+export function openBrowserContexts(): OpenBrowser[] {
+  return [...openBrowsers]
+}
+
+function recordPageErrors(context: BrowserContext): OpenBrowser {
+  const entry: OpenBrowser = { context, pageErrors: [] }
+  const keep = (text: string): void => {
+    entry.pageErrors.push(`${new Date().toISOString().slice(11, 23)} ${text.slice(0, 500)}`)
+    if (entry.pageErrors.length > 30) entry.pageErrors.shift()
+  }
+  const watch = (page: Page): void => {
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') keep(`console.${message.type()}: ${message.text()}`)
+    })
+    page.on('pageerror', (error) => keep(`uncaught: ${error.message}`))
+  }
+  context.pages().forEach(watch)
+  context.on('page', watch)
+  return entry
+}
+
 export interface BrowserSession {
   readonly context: BrowserContext
   readonly page: Page
@@ -65,12 +92,15 @@ export async function launchBrowser(): Promise<BrowserSession> {
   })
   const requests = new RequestRecorder()
   requests.attach(context)
+  const open = recordPageErrors(context)
+  openBrowsers.add(open)
   const page = context.pages()[0] ?? (await context.newPage())
   return {
     context,
     page,
     requests,
     async close() {
+      openBrowsers.delete(open)
       await context.close()
       await rm(userDataDir, { recursive: true, force: true })
     },

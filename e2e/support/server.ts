@@ -93,6 +93,12 @@ function exitOf(child: ChildProcess): Promise<ServerExit> {
 
 /** Processes still running if mocha itself dies; killed on the way out so no server outlives the run. */
 const running = new Set<ChildProcess>()
+
+/** Servers started and not yet stopped, by artifact name: a failing test prints their logs (support/diagnostics.ts). */
+const liveServers = new Map<string, string>()
+export function liveServerLogs(): { name: string; logFile: string }[] {
+  return [...liveServers].map(([name, logFile]) => ({ name, logFile }))
+}
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL')
 })
@@ -119,7 +125,11 @@ export async function startServer({ name, env = {}, startTimeoutMs = START_TIMEO
   closeSync(logFd)
   running.add(child)
   const exited = exitOf(child)
-  void exited.then(() => running.delete(child))
+  liveServers.set(name, logFile)
+  void exited.then(() => {
+    running.delete(child)
+    liveServers.delete(name)
+  })
 
   const cleanUp = async (): Promise<void> => {
     await rm(dataDir, { recursive: true, force: true })

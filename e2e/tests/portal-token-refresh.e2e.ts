@@ -83,7 +83,7 @@ describe('portal: silent token refresh, socket reconnection (6-second access tok
     await saveScreenshot(page, this.test!.fullTitle(), '02-still-signed-in')
   })
 
-  it('restarts the subscription socket with each fresh token and resubscribes', async function () {
+  it('restarts the subscription socket with each fresh token, resubscribes and reads the list again', async function () {
     this.timeout(120_000)
     // A plain (non-persistent) browser: Chromium reports WebSocket frames to playwright for it.
     const plain = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
@@ -99,6 +99,13 @@ describe('portal: silent token refresh, socket reconnection (6-second access tok
           if (message.type === 'subscribe' && inits.length > 1) subscribesAfterReconnect++
         })
       })
+      // The list read again after a reconnect: events sent while the socket was down would otherwise be lost.
+      let listReadsAfterReconnect = 0
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && request.url().endsWith('/graphql') && (request.postData() ?? '').includes('"operationName":"MySessions"') && inits.length > 1) {
+          listReadsAfterReconnect++
+        }
+      })
       const login = new LoginPage(page)
       await login.open(server.origin)
       await login.signIn(USER.username, USER.password)
@@ -107,6 +114,7 @@ describe('portal: silent token refresh, socket reconnection (6-second access tok
       await waitFor('three socket connections, each with its own token', async () => (new Set(inits).size >= 3 ? true : undefined), { timeoutMs: 60_000 })
       expect(inits.every((t) => t.startsWith('Bearer ')), 'every connection_init carries a token').to.equal(true)
       expect(subscribesAfterReconnect, 'subscriptions resumed on the new sockets').to.be.greaterThan(0)
+      await waitFor('My sessions read again after a reconnect', async () => (listReadsAfterReconnect > 0 ? true : undefined), { timeoutMs: 15_000 })
       await saveScreenshot(page, this.test!.fullTitle(), '01-after-reconnects')
     } finally {
       await plain.close()

@@ -164,10 +164,21 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     await saveScreenshot(page, testName(this), '02-favorites-first')
   })
 
-  it('launches it: start-up progress from the control plane, then the session view', async function () {
+  it('launches it: start-up progress from the control plane, then the session view (retrying a dropped connect)', async function () {
     this.timeout(KUBE_STEP_TIMEOUT_MS + 30_000)
     const launcher = new LauncherPage(page)
     await watchFor(page, 'session-progress', '__sawProgress')
+    // The first connectSession is cut off as a dropped network would: the view must try again by itself.
+    let droppedConnects = 0
+    await page.route('**/graphql', async (route) => {
+      const request = route.request()
+      if (droppedConnects === 0 && request.method() === 'POST' && (request.postData() ?? '').includes('"operationName":"ConnectSession"')) {
+        droppedConnects++
+        await route.abort('connectionreset')
+        return
+      }
+      await route.fallback()
+    })
     await launcher.launch('Code Editor')
     await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
     const view = new SessionViewPage(page)
@@ -176,6 +187,8 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     if (await view.progress.isVisible()) await saveScreenshot(page, testName(this), '01-progress')
 
     await view.frame.waitFor({ state: 'attached', timeout: KUBE_STEP_TIMEOUT_MS })
+    expect(droppedConnects, 'one connectSession was dropped, and the view connected anyway').to.equal(1)
+    await page.unroute('**/graphql')
     expect(await page.evaluate(() => (window as unknown as Record<string, boolean>)['__sawProgress'])).to.equal(true)
     expect(await view.frame.getAttribute('title')).to.equal('Code Editor (web app)')
     const src = await view.frame.getAttribute('src')

@@ -76,12 +76,15 @@ const PORTAL_TYPE_POLICIES: TypePolicies = {
 /**
  * Queries and mutations go over HTTP, subscriptions over graphql-ws on the same path. The socket sends the
  * current token in connectionParams; after every token change it restarts (close 4205), so the server
- * never holds a socket whose token has expired, and subscriptions resume on the new socket.
+ * never holds a socket whose token has expired, and subscriptions resume on the new socket. Whenever the
+ * socket comes back after an interruption, the active queries are fetched again, so a change whose event was
+ * sent while no socket was open still reaches the screen.
  * The admin console builds its client here too, with its own cache policies.
  */
 export function createApolloClient(auth: Auth, typePolicies: TypePolicies = PORTAL_TYPE_POLICIES): ApolloClient<NormalizedCacheObject> {
   const httpLink = new HttpLink({ uri: GRAPHQL_PATH })
   let socket: WebSocket | null = null
+  let resync = false
   const wsClient = createClient({
     url: webSocketUrl(GRAPHQL_PATH),
     lazy: true,
@@ -96,8 +99,16 @@ export function createApolloClient(auth: Auth, typePolicies: TypePolicies = PORT
       opened: (opened) => {
         socket = opened as WebSocket
       },
-      closed: () => {
+      connected: () => {
+        // Events sent while the socket was down are lost: read the shown data again once it is back.
+        if (!resync) return
+        resync = false
+        void client.refetchQueries({ include: 'active' }).catch(() => undefined)
+      },
+      closed: (event) => {
         socket = null
+        // 1000 is graphql-ws closing an idle lazy socket on purpose; anything else interrupted live subscriptions.
+        if ((event as CloseEvent | undefined)?.code !== 1000) resync = true
       },
     },
   })
@@ -114,9 +125,10 @@ export function createApolloClient(auth: Auth, typePolicies: TypePolicies = PORT
     new GraphQLWsLink(wsClient),
     authLink(auth).concat(httpLink),
   )
-  return new ApolloClient({
+  const client = new ApolloClient({
     link,
     cache: new InMemoryCache({ typePolicies }),
     defaultOptions: { watchQuery: { fetchPolicy: 'cache-and-network' } },
   })
+  return client
 }

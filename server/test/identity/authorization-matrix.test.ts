@@ -285,6 +285,37 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
       await stream.return(undefined);
     });
 
+    it('sessionUpdated: NOT_FOUND for another user at once; the owner gets the current state first, then changes', async () => {
+      const schema = await appSchema();
+      const ctx = (u: TestUser): GraphQLContext => ({
+        requestId: 'matrix',
+        logger: app.services.logger,
+        caller: { id: u.id, username: u.username, role: 'user' },
+        loaders: new LoaderRegistry(),
+      });
+      const document = parse('subscription($id: ID!) { sessionUpdated(id: $id) { id phase } }');
+      const refused = (await subscribe({ schema, document, variableValues: { id: sessionId }, contextValue: ctx(userB) })) as { errors?: { originalError?: { code?: string } }[] };
+      expect(Symbol.asyncIterator in refused, 'no stream for someone else\'s session').to.equal(false);
+      expect(refused.errors?.[0].originalError?.code).to.equal('NOT_FOUND');
+
+      const stream = (await subscribe({ schema, document, variableValues: { id: sessionId }, contextValue: ctx(userA) })) as AsyncGenerator<{
+        data?: { sessionUpdated: { id: string; phase: string } };
+      }>;
+      // The first event is the session as it is now, before anything changed.
+      const now = await stream.next();
+      expect(now.value?.data?.sessionUpdated).to.deep.equal({ id: sessionId, phase: 'Running' });
+      // A change published while nobody asked for the next event is still delivered (the stream listened first).
+      const repo = app.services.database.dataSource.getRepository(SessionEntity);
+      const row = await repo.findOneByOrFail({ id: sessionId });
+      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: { ...row, id: randomUUID() } } satisfies SessionChange);
+      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: { ...row, phase: 'Hibernated' } } satisfies SessionChange);
+      const changed = await stream.next();
+      expect(changed.value?.data?.sessionUpdated).to.deep.equal({ id: sessionId, phase: 'Hibernated' });
+      // Deleted: the stream ends.
+      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
+      expect((await stream.next()).done).to.equal(true);
+    });
+
     it('lists a user\'s sessions for admins through userSessions', async () => {
       const res = await app.gql<{ userSessions: { totalCount: number; edges: { node: { id: string } }[] } }>(
         'query($id: ID!) { userSessions(id: $id) { totalCount edges { node { id } } } }',

@@ -429,7 +429,11 @@ describe('sessions on the real control plane (issue 4 acceptance)', function () 
       { query: 'subscription { mySessionsChanged { type session { id } } }' },
       { next: (m) => void (m.data && changes.push(`${m.data.mySessionsChanged.type}:${m.data.mySessionsChanged.session.id}`)), error: () => undefined, complete: () => undefined },
     );
-    // Subscriptions are live once the server acknowledged them; give the socket a moment by polling for nothing to arrive.
+    // sessionUpdated starts with the session as it is now: once it arrived, the stream is live.
+    const now = await gql<{ session: { phase: string } }>(alice, 'query S($id: ID!) { session(id: $id) { phase } }', { id: first.id });
+    await waitUntil(() => phases.length > 0, 'the current state as the first sessionUpdated event');
+    expect(phases[0]).to.equal(now.data!.session.phase);
+    // mySessionsChanged has no first event: give its subscription a moment to be registered.
     await new Promise((r) => setTimeout(r, 500));
     await gql(alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { id } }', { id: first.id });
     await waitUntil(() => phases.includes('Hibernated'), 'a Hibernated update');

@@ -24,10 +24,26 @@ export function sendDisconnectBeacon(connection: OpenConnection): void {
   }
 }
 
+/** A heartbeat not answered this quickly (the socket is down) counts as a failed one. */
+const HEARTBEAT_ANSWER_MS = 10_000
+
+/** Failures worth another try by themselves: the network, a restarting server, an internal error. */
+const TRANSIENT_CODES = new Set(['SERVICE_UNAVAILABLE', 'INTERNAL_SERVER_ERROR'])
+export function isTransient(error: unknown): boolean {
+  const code = codeOf(error)
+  return code === undefined || TRANSIENT_CODES.has(code)
+}
+/** Delay before the n-th automatic retry (1-based): 2 s, 4 s, 8 s, ... at most 30 s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))
+}
+
 /**
  * One browser connection to a session: connectSession when the view opens the app, a heartbeat at the
  * interval the server asks for (30 s), and a beacon disconnect when the tab closes or the view goes away.
  * A heartbeat answered NOT_FOUND (the connection was reaped or the session hibernated) connects again.
+ * A connect that fails for a transient reason (network, server restarting) is retried with backoff; one the
+ * server refuses (forbidden, limit reached, start-up failed) waits for the user's "Reconnect".
  */
 export function useSessionConnection(sessionId: () => string): {
   status: Ref<LinkStatus>
@@ -44,6 +60,14 @@ export function useSessionConnection(sessionId: () => string): {
   let open: OpenConnection | null = null
   let timer: ReturnType<typeof setInterval> | undefined
   let connecting: Promise<void> | null = null
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let attempts = 0
+  let disposed = false
+
+  function cancelRetry(): void {
+    clearTimeout(retryTimer)
+    retryTimer = undefined
+  }
 
   function stopHeartbeat(): void {
     clearInterval(timer)
@@ -53,7 +77,13 @@ export function useSessionConnection(sessionId: () => string): {
   async function beat(): Promise<void> {
     if (!open) return
     try {
-      await heartbeatMutation.mutate({ connectionId: open.id })
+      // Over the socket the page already holds for its subscriptions: no HTTP request and token check per beat.
+      const sent = heartbeatMutation.mutate({ connectionId: open.id }, { context: { viaSocket: true } })
+      let timeout: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<never>((_, reject) => {
+        timeout = setTimeout(() => reject(new Error('No answer to the heartbeat.')), HEARTBEAT_ANSWER_MS)
+      })
+      await Promise.race([sent, late]).finally(() => clearTimeout(timeout))
       if (status.value !== 'connected') {
         status.value = 'connected'
         detail.value = null
@@ -71,6 +101,7 @@ export function useSessionConnection(sessionId: () => string): {
   }
 
   function connect(): Promise<void> {
+    cancelRetry()
     connecting ??= (async () => {
       status.value = 'connecting'
       detail.value = null
@@ -81,11 +112,20 @@ export function useSessionConnection(sessionId: () => string): {
         open = { id: result.connectionId, beaconToken: result.beaconToken }
         url.value = result.url
         status.value = 'connected'
+        attempts = 0
         stopHeartbeat()
         timer = setInterval(() => void beat(), Math.max(5, result.heartbeatIntervalSeconds) * 1000)
       } catch (error) {
         status.value = 'disconnected'
-        detail.value = error instanceof Error ? error.message : String(error)
+        const message = error instanceof Error ? error.message : String(error)
+        if (isTransient(error) && !disposed) {
+          attempts += 1
+          const delay = retryDelayMs(attempts)
+          detail.value = `${message} Retrying in ${Math.round(delay / 1000)} s.`
+          retryTimer = setTimeout(() => void connect(), delay)
+        } else {
+          detail.value = message
+        }
       } finally {
         connecting = null
       }
@@ -94,6 +134,8 @@ export function useSessionConnection(sessionId: () => string): {
   }
 
   function disconnect(): void {
+    cancelRetry()
+    attempts = 0
     stopHeartbeat()
     if (open) sendDisconnectBeacon(open)
     open = null
@@ -105,6 +147,7 @@ export function useSessionConnection(sessionId: () => string): {
   onMounted(() => window.addEventListener('pagehide', onPageHide))
   onBeforeUnmount(() => {
     window.removeEventListener('pagehide', onPageHide)
+    disposed = true
     disconnect()
   })
 

@@ -365,6 +365,7 @@ export class SessionReconciler implements ControllerDefinition {
     );
     const before = session.status?.phase;
     if (before !== status.phase) {
+      this.logger.info({ session: session.metadata.name, from: before ?? 'New', to: status.phase, message: status.message }, 'session phase changed');
       const warning = status.phase === 'Failed';
       await this.event(session, warning ? 'Warning' : 'Normal', status.phase ?? 'Unknown', `${before ?? 'New'} -> ${status.phase}: ${status.message ?? ''}`);
     }

@@ -1,15 +1,25 @@
 import DataLoader from 'dataloader';
+import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { isAdmin, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
 import { TemplateType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
 import { SESSION_UPDATED, type SessionChange } from './session-mirror';
+import { sessionUpdates } from './session-updates';
 import type { SessionService } from './session.service';
 import { toSessionType } from './session.service';
 import { CreateSessionInput, SessionFilterInput } from './dto/session.input';
 import { SessionChangeType, SessionChangeTypeEnum, SessionConnection, SessionType } from './dto/session.type';
+
+function servicesOf(info: GraphQLResolveInfo): { sessions: SessionService; pubSub: AppPubSub } {
+  const services = SCHEMA_SERVICES.get(info.schema) as { sessions?: SessionService; pubSub?: AppPubSub } | undefined;
+  if (!services?.sessions || !services.pubSub) throw new Error('sessions are not wired into this schema');
+  return { sessions: services.sessions, pubSub: services.pubSub };
+}
 
 export interface SessionResolverDeps {
   sessions: SessionService;
@@ -62,13 +72,14 @@ export class SessionResolver {
 
   @Authorized()
   @Subscription(() => SessionType, {
-    topics: SESSION_UPDATED,
-    filter: ({ payload, args, context }: { payload: SessionChange; args: { id: string }; context: GraphQLContext }) =>
-      payload.type === 'UPSERTED' && payload.session.id === args.id && !!context.caller && (isAdmin(context.caller) || payload.session.username === context.caller.username),
-    description: 'The session each time it changes (phase, URL, connections).',
+    subscribe: ({ args, context, info }) => {
+      const { sessions, pubSub } = servicesOf(info);
+      return sessionUpdates(pubSub, sessions, requireCaller(context as GraphQLContext), args.id as string);
+    },
+    description: 'The session as it is now, then each time it changes (phase, URL, connections); ends when the session is deleted.',
   })
-  sessionUpdated(@Root() change: SessionChange, @Arg('id', () => ID, { description: 'Session id.' }) _id: string): SessionType {
-    return toSessionType(change.session);
+  sessionUpdated(@Root() session: SessionType, @Arg('id', () => ID, { description: 'Session id.' }) _id: string): SessionType {
+    return session;
   }
 
   @Authorized()

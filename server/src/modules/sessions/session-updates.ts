@@ -1,0 +1,43 @@
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import type { Caller } from '../../platform/graphql/context';
+import { SESSION_UPDATED, type SessionChange } from './session-mirror';
+import { toSessionType, type SessionService } from './session.service';
+import type { SessionType } from './dto/session.type';
+
+type ChangeStream = AsyncIterableIterator<SessionChange> & { return?: () => Promise<unknown> };
+
+/**
+ * `sessionUpdated(id)`: the session as it is now, then each time it changes; the stream ends when the session
+ * is deleted. It listens before it reads, so a change between the read and the first event is never lost
+ * (a client that opens the view while the pod turns Ready, or that resubscribes after its socket restarted,
+ * still ends up with the current state). An id the caller may not see fails at once with NOT_FOUND.
+ */
+export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService, caller: Caller, id: string): Promise<AsyncGenerator<SessionType>> {
+  const changes = (pubSub.subscribe as unknown as (topic: string) => ChangeStream)(SESSION_UPDATED);
+  const iterator = changes[Symbol.asyncIterator]();
+  // The first next() starts listening (the pubsub's repeaters are lazy).
+  let pending = iterator.next();
+  let current: SessionType;
+  try {
+    current = await sessions.get(caller, id);
+  } catch (err) {
+    await changes.return?.();
+    throw err;
+  }
+  return (async function* stream(): AsyncGenerator<SessionType> {
+    try {
+      yield current;
+      for (;;) {
+        const next = await pending;
+        if (next.done) return;
+        pending = iterator.next();
+        const change = next.value;
+        if (change.session.id !== id || !sessions.canSee(caller, change.session)) continue;
+        if (change.type === 'DELETED') return;
+        yield toSessionType(change.session);
+      }
+    } finally {
+      await changes.return?.();
+    }
+  })();
+}
