@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
-import { SessionMirror } from '../../src/modules/sessions/session-mirror';
+import { isOlderVersion, SESSION_UPDATED, SessionMirror, type SessionChange } from '../../src/modules/sessions/session-mirror';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
 import { createLogger } from '../../src/platform/logging/logger';
@@ -13,13 +13,14 @@ import { createTestDatabase } from '../support/postgres';
 describe('session mirror writes (real PostgreSQL)', () => {
   let dataSource: DataSource;
   let mirror: SessionMirror;
+  const pubSub = createAppPubSub();
 
   before(async () => {
     dataSource = createDataSource({ url: await createTestDatabase('mirror'), poolSize: 10 });
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
     // upsert() needs only the database; the cluster side of the mirror is not started here.
-    mirror = new SessionMirror({ kubeConfig: new KubeConfig(), namespace: 'ns', dataSource, pubSub: createAppPubSub(), logger: createLogger('silent') });
+    mirror = new SessionMirror({ kubeConfig: new KubeConfig(), namespace: 'ns', dataSource, pubSub, logger: createLogger('silent') });
   });
 
   after(async () => {
@@ -37,6 +38,45 @@ describe('session mirror writes (real PostgreSQL)', () => {
     const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => mirror.upsert(obj(100 + i) as never)));
     expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).to.deep.equal([]);
     expect(await dataSource.getRepository(SessionEntity).countBy({ namespace: 'ns', name: 'alice-firefox-abcde' })).to.equal(1);
+  });
+
+  it('never lets an older version overwrite a newer one (the API\'s own write arriving after the watch\'s)', async () => {
+    const uid = randomUUID();
+    const obj = (rv: string, phase: string) => ({
+      apiVersion: 'stream.streamspace.io/v1alpha1',
+      kind: 'Session',
+      metadata: { name: 'carol-notes-fghij', namespace: 'ns', uid, resourceVersion: rv, creationTimestamp: new Date().toISOString() },
+      spec: { user: 'carol', template: 'notes', state: 'running' as const },
+      status: { phase },
+    });
+    const events: string[] = [];
+    const changes = (pubSub.subscribe as unknown as (t: string) => AsyncIterableIterator<SessionChange>)(SESSION_UPDATED);
+    const iterator = changes[Symbol.asyncIterator]();
+    const collecting = (async () => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(`${next.value.session.resourceVersion}:${next.value.session.phase}`);
+    })();
+    // The watch stored version 12 (Running); the API's create call returns version 10 (Pending) afterwards.
+    await mirror.upsert(obj('12', 'Running') as never);
+    const returned = await mirror.upsert(obj('10', 'Pending') as never);
+    expect(returned.phase, 'the API gets the newer row back').to.equal('Running');
+    const row = await dataSource.getRepository(SessionEntity).findOneByOrFail({ id: uid });
+    expect([row.resourceVersion, row.phase]).to.deep.equal(['12', 'Running']);
+    // The same version again, and a newer one, are written.
+    await mirror.upsert(obj('13', 'Hibernated') as never);
+    expect((await dataSource.getRepository(SessionEntity).findOneByOrFail({ id: uid })).phase).to.equal('Hibernated');
+    await changes.return?.(undefined);
+    await collecting;
+    expect(events, 'no event carries the stale version').to.deep.equal(['12:Running', '13:Hibernated']);
+  });
+
+  it('compares resourceVersions as numbers, and never calls an opaque one older', () => {
+    expect(isOlderVersion('9', '10')).to.equal(true);
+    expect(isOlderVersion('10', '9')).to.equal(false);
+    expect(isOlderVersion('10', '10')).to.equal(false);
+    expect(isOlderVersion('123456789012345678901', '123456789012345678902')).to.equal(true);
+    expect(isOlderVersion('abc', '10')).to.equal(false);
+    expect(isOlderVersion(null, '10')).to.equal(false);
+    expect(isOlderVersion('10', null)).to.equal(false);
   });
 
   it('replaces the row of a Session re-created under the same name (new uid)', async () => {

@@ -56,6 +56,16 @@ export function sessionRow(obj: SessionManifest, userId: string | null): Session
   return row;
 }
 
+/**
+ * Whether `incoming` is an older version of an object than `stored`. resourceVersions are opaque strings to
+ * clients, but for one object they come from etcd's revision counter, which only grows; anything that is not
+ * a plain integer is never called older (the write goes ahead, as it did before the check).
+ */
+export function isOlderVersion(incoming: string | null, stored: string | null): boolean {
+  if (!incoming || !stored || !/^\d{1,30}$/.test(incoming) || !/^\d{1,30}$/.test(stored)) return false;
+  return BigInt(incoming) < BigInt(stored);
+}
+
 export class SessionMirror {
   private informer: Informer<SessionObject> | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -111,16 +121,22 @@ export class SessionMirror {
   async upsert(obj: SessionManifest): Promise<SessionEntity> {
     const repo = this.options.dataSource.getRepository(SessionEntity);
     const row = sessionRow(obj, await this.userId(obj.spec.user));
-    await this.options.dataSource.transaction(async (m) => {
+    const stale = await this.options.dataSource.transaction(async (m) => {
       // The watch and the API call that created the Session write the same row at nearly the same moment (on any
       // replica). ON CONFLICT (id) alone does not cover a concurrent insert that collides on (namespace, name)
       // first, so writers of one session take turns.
       await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`session:${row.namespace}/${row.name}`]);
+      // The API writes the object its own call returned, outside the watch's order: by then the watch may already
+      // have stored a newer version (kwok makes a pod Ready within 100 ms). An older version never overwrites it.
+      const stored = (await m.query('SELECT resource_version FROM sessions WHERE id = $1', [row.id])) as { resource_version: string | null }[];
+      if (isOlderVersion(row.resourceVersion, stored[0]?.resource_version ?? null)) return true;
       // A Session deleted and re-created under the same name has a new uid: drop the old row first.
       await m.getRepository(SessionEntity).delete({ namespace: row.namespace, name: row.name, id: Not(row.id) });
       await m.getRepository(SessionEntity).upsert(row as never, ['id']);
+      return false;
     });
     const saved = (await repo.findOneBy({ id: row.id })) ?? row;
+    if (stale) return saved; // the table already holds something newer, and its event was sent
     await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: saved } satisfies SessionChange);
     return saved;
   }
