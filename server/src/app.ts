@@ -7,10 +7,8 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { NoSchemaIntrospectionCustomRule, specifiedRules } from 'graphql';
 import { pinoHttp } from 'pino-http';
-import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config/config';
 import { AuditService } from './modules/audit/audit.service';
 import { catalogAssetRoutes } from './modules/catalog/catalog-assets.routes';
@@ -22,7 +20,6 @@ import { corsForTrustedOrigins, securityHeaders } from './platform/auth/security
 import {
   callerFromRequest,
   createIdentity,
-  MAX_TIMER_MS,
   tokenFromConnectionParams,
   WS_CLOSE_TOKEN_EXPIRED,
 } from './modules/auth/identity';
@@ -39,12 +36,14 @@ import { TemplateService } from './modules/templates/template.service';
 import { ClusterService } from './modules/cluster/cluster.service';
 import type { JobRunner } from './platform/jobs/job-runner';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
-import type { Caller, GraphQLContext } from './platform/graphql/context';
+import type { GraphQLContext } from './platform/graphql/context';
+import { ValidatedDocumentCache } from './platform/graphql/document-cache';
 import { createErrorFormatter } from './platform/graphql/errors';
-import { assertWithinLimits } from './platform/graphql/limits';
+import { createLimitsChecker } from './platform/graphql/limits';
 import { LoaderRegistry } from './platform/graphql/loaders';
 import { createAppPubSub, type AppPubSub } from './platform/graphql/pubsub';
 import { buildAppSchema } from './platform/graphql/schema';
+import { startGraphQLWsServer } from './platform/graphql/ws-server';
 import { healthRoutes, type ReadinessCheck } from './platform/http/health.routes';
 import { connectCluster, type ClusterConnection } from './platform/kube/cluster';
 import { ideRoutes } from './platform/http/ide.routes';
@@ -222,96 +221,33 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     app.set('trust proxy', 'loopback, linklocal, uniquelocal');
     const httpServer = http.createServer(app);
 
-    // graphql-ws on the same port and path as HTTP GraphQL.
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const extraRules = config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule];
-    const wsDocuments = new Map<string, DocumentNode>();
-    const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext; caller?: Caller | null; expiry?: NodeJS.Timeout }>(
-      {
-        schema,
-        context: (ctx) => ctx.extra.context as unknown as Record<string, unknown>,
-        // The token rides in connectionParams; the socket closes (4401) when it expires, and the client
-        // reconnects with a fresh one. A bad token refuses the connection (4403).
-        onConnect: async (ctx) => {
-          const token = tokenFromConnectionParams(ctx.connectionParams);
-          if (!token) {
-            ctx.extra.caller = null;
-            return true;
-          }
-          const authenticated = await identity.auth.authenticate(token).catch(() => null);
-          if (!authenticated) return false;
-          ctx.extra.caller = authenticated.caller;
-          const socket = ctx.extra.socket;
-          ctx.extra.expiry = setTimeout(
-            () => socket.close(WS_CLOSE_TOKEN_EXPIRED, 'Access token expired'),
-            Math.min(MAX_TIMER_MS, Math.max(0, authenticated.expiresAtMs - Date.now())),
-          );
-          ctx.extra.expiry.unref();
-          return true;
-        },
-        onClose: (ctx) => clearTimeout(ctx.extra.expiry),
-        onSubscribe: (ctx, _id, payload) => {
-          const requestId = randomUUID();
-          const request = ctx.extra.request;
-          const context: GraphQLContext = {
-            requestId,
-            logger: logger.child({ reqId: requestId }),
-            caller: ctx.extra.caller ?? null,
-            loaders: new LoaderRegistry(),
-            clientIp: request.socket.remoteAddress,
-            userAgent: request.headers['user-agent'],
-          };
-          (ctx.extra as { context?: GraphQLContext }).context = context;
-          // Parsed and validated documents are cached by their text (as Apollo does for HTTP): clients send
-          // the same few operations over and over (heartbeats every 30 s), and validation is the dearest step.
-          let document = wsDocuments.get(payload.query);
-          if (!document) {
-            try {
-              document = parse(payload.query, { maxTokens: 10_000 });
-            } catch (err) {
-              return [err as GraphQLError];
-            }
-            const errors = validate(schema, document, [...specifiedRules, ...extraRules]);
-            if (errors.length) return [...errors];
-            if (wsDocuments.size >= 1000) wsDocuments.delete(wsDocuments.keys().next().value!);
-            wsDocuments.set(payload.query, document);
-          }
-          try {
-            assertWithinLimits(schema, document, payload.variables ?? undefined, payload.operationName, limits);
-          } catch (err) {
-            return [err as GraphQLError];
-          }
-          const args: ExecutionArgs = {
-            schema,
-            document,
-            variableValues: payload.variables,
-            operationName: payload.operationName,
-            contextValue: context,
-          };
-          return args;
-        },
-        onNext: (ctx, _id, _payload, _args, result) => {
-          if (!('errors' in result) || !result.errors?.length) return;
-          const format = createErrorFormatter(logger, () => ctx.extra.context?.requestId);
-          return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
-        },
-        onError: (ctx, _id, payload, errors) => {
-          metricsRecord(payload.operationName, 'error');
-          const format = createErrorFormatter(logger, () => ctx.extra.context?.requestId);
-          return errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError);
-        },
-        onComplete: (_ctx, _id, payload) => metricsRecord(payload.operationName, 'success'),
+    // graphql-ws on the same port and path as HTTP GraphQL (platform/graphql/ws-server.ts).
+    const checkLimits = createLimitsChecker(schema, limits);
+    const wsServer = startGraphQLWsServer({
+      httpServer,
+      path: '/graphql',
+      schema,
+      documents: new ValidatedDocumentCache(schema, [...specifiedRules, ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
+        parseOptions: { maxTokens: 10_000 },
+      }),
+      checkLimits,
+      logger,
+      metrics,
+      // The token rides in connectionParams; the socket closes (4401) when it expires, and the client
+      // reconnects with a fresh one. A bad token refuses the connection (4403); no token is anonymous.
+      authenticate: async (params) => {
+        const token = tokenFromConnectionParams(params);
+        if (!token) return { caller: null };
+        const authenticated = await identity.auth.authenticate(token);
+        return authenticated ? { caller: authenticated.caller, expiresAtMs: authenticated.expiresAtMs } : null;
       },
-      wsServer,
-    );
-    function metricsRecord(name: string | null | undefined, outcome: 'success' | 'error') {
-      metrics.recordSubscription(name ?? undefined, outcome);
-    }
+      tokenExpiredCloseCode: WS_CLOSE_TOKEN_EXPIRED,
+    });
 
     const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
       requestDidStart: async () => ({
         didResolveOperation: async ({ document, request, operationName }) => {
-          assertWithinLimits(schema, document, request.variables, operationName, limits);
+          checkLimits(document, request.variables, operationName);
         },
       }),
     };
@@ -330,7 +266,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
         {
           serverWillStart: async () => ({
             drainServer: async () => {
-              await wsCleanup.dispose();
+              await wsServer.dispose();
             },
           }),
         },

@@ -1,5 +1,16 @@
 import { getComplexity, simpleEstimator, fieldExtensionsEstimator } from 'graphql-query-complexity';
-import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
 import { ErrorCode } from './errors';
 
 /**
@@ -49,17 +60,23 @@ export function operationDepth(document: DocumentNode, operationName?: string | 
   return depth;
 }
 
-/** Throws a QUERY_TOO_COMPLEX GraphQLError when the operation exceeds a limit. */
-export function assertWithinLimits(
+type Verdict = { ok: true } | { ok: false; message: string; details: Record<string, unknown> };
+
+/**
+ * Measures an operation against the limits. `measured: false` when its complexity could not be computed
+ * (invalid variables, unknown operation name): validation and execution report those better, so the
+ * operation is let through, but such a verdict must not be remembered.
+ */
+function evaluate(
   schema: GraphQLSchema,
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,
   operationName: string | null | undefined,
   limits: QueryLimits,
-): void {
+): { verdict: Verdict; measured: boolean } {
   const depth = operationDepth(document, operationName);
   if (depth > limits.maxDepth) {
-    throw tooComplex(`Query depth ${depth} exceeds the maximum of ${limits.maxDepth}`, { depth, maxDepth: limits.maxDepth });
+    return { verdict: { ok: false, message: `Query depth ${depth} exceeds the maximum of ${limits.maxDepth}`, details: { depth, maxDepth: limits.maxDepth } }, measured: true };
   }
   let complexity: number;
   try {
@@ -72,13 +89,97 @@ export function assertWithinLimits(
     });
   } catch (err) {
     // getComplexity throws on invalid variables or unknown operations; validation reports those better.
-    if (err instanceof GraphQLError) return;
+    if (err instanceof GraphQLError) return { verdict: { ok: true }, measured: false };
     throw err;
   }
   if (complexity > limits.maxComplexity) {
-    throw tooComplex(`Query complexity ${complexity} exceeds the maximum of ${limits.maxComplexity}`, {
-      complexity,
-      maxComplexity: limits.maxComplexity,
-    });
+    return {
+      verdict: { ok: false, message: `Query complexity ${complexity} exceeds the maximum of ${limits.maxComplexity}`, details: { complexity, maxComplexity: limits.maxComplexity } },
+      measured: true,
+    };
+  }
+  return { verdict: { ok: true }, measured: true };
+}
+
+/** Throws a QUERY_TOO_COMPLEX GraphQLError when the operation exceeds a limit. */
+export function assertWithinLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | null | undefined,
+  limits: QueryLimits,
+): void {
+  const { verdict } = evaluate(schema, document, variables, operationName, limits);
+  if (!verdict.ok) throw tooComplex(verdict.message, verdict.details);
+}
+
+function containsVariable(value: ValueNode): boolean {
+  switch (value.kind) {
+    case Kind.VARIABLE:
+      return true;
+    case Kind.LIST:
+      return value.values.some(containsVariable);
+    case Kind.OBJECT:
+      return value.fields.some((f) => containsVariable(f.value));
+    default:
+      return false;
   }
 }
+
+/**
+ * Whether the complexity of `document` can change with its variables: only a field whose cost is a function
+ * of its arguments (`complexity: ({ args }) => ...`) given a variable argument, or `@skip`/`@include` with a
+ * variable condition, can make it change. Depth never depends on variables.
+ */
+export function complexityDependsOnVariables(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let depends = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const complexity = typeInfo.getFieldDef()?.extensions?.complexity;
+        // Unknown fields are conservatively variable-dependent (validation refuses them anyway).
+        if ((typeof complexity === 'function' || !typeInfo.getFieldDef()) && node.arguments?.some((a) => containsVariable(a.value))) depends = true;
+      },
+      Directive(node) {
+        if (node.arguments?.some((a) => containsVariable(a.value))) depends = true;
+      },
+    }),
+  );
+  return depends;
+}
+
+/**
+ * `assertWithinLimits` with its verdict cached per parsed document (Apollo and our graphql-ws server both
+ * reuse the same DocumentNode for the same query text) and operation name: the same operation sent again
+ * costs a map lookup instead of two walks of the document. A document whose complexity depends on its
+ * variables (see complexityDependsOnVariables) is measured again on every request, and so is one whose
+ * complexity could not be measured. Verdicts, not error objects, are cached: every refusal is a fresh
+ * GraphQLError.
+ */
+export function createLimitsChecker(schema: GraphQLSchema, limits: QueryLimits) {
+  const verdicts = new WeakMap<DocumentNode, { dependsOnVariables: boolean; byOperation: Map<string, Verdict> }>();
+  return function checkLimits(
+    document: DocumentNode,
+    variables: Record<string, unknown> | null | undefined,
+    operationName: string | null | undefined,
+  ): void {
+    let entry = verdicts.get(document);
+    if (!entry) {
+      entry = { dependsOnVariables: complexityDependsOnVariables(schema, document), byOperation: new Map() };
+      verdicts.set(document, entry);
+    }
+    const key = operationName ?? '';
+    let verdict = entry.dependsOnVariables ? undefined : entry.byOperation.get(key);
+    if (!verdict) {
+      const result = evaluate(schema, document, variables ?? undefined, operationName, limits);
+      verdict = result.verdict;
+      // Operation names are the client's to choose: a document has few operations, keep the map small.
+      if (result.measured && !entry.dependsOnVariables && entry.byOperation.size < 16) entry.byOperation.set(key, verdict);
+    }
+    if (!verdict.ok) throw tooComplex(verdict.message, verdict.details);
+  };
+}
+
+export type LimitsChecker = ReturnType<typeof createLimitsChecker>;

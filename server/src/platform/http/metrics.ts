@@ -77,8 +77,14 @@ export class AppMetrics {
     };
   }
 
-  /** For graphql-ws operations, which do not pass through Apollo's request pipeline. */
-  recordSubscription(operationName: string | undefined, outcome: 'success' | 'error') {
-    this.graphqlOperations.inc({ operation_name: (operationName ?? 'anonymous').slice(0, 64), operation_type: 'subscription', outcome });
+  /**
+   * For graphql-ws operations, which do not pass through Apollo's request pipeline: counts each by name, type
+   * (query, mutation or subscription) and outcome, and observes the duration of queries and mutations
+   * (`seconds`; a subscription's lifetime is not a request duration).
+   */
+  recordWsOperation(operationName: string | undefined, operationType: string, outcome: 'success' | 'error', seconds?: number) {
+    const name = (operationName ?? 'anonymous').slice(0, 64);
+    this.graphqlOperations.inc({ operation_name: name, operation_type: operationType, outcome });
+    if (seconds !== undefined) this.graphqlDuration.observe({ operation_name: name, operation_type: operationType }, seconds);
   }
 }

@@ -1,0 +1,48 @@
+import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+
+/**
+ * Parsed and validated documents, by query text, for one schema and one set of validation rules (as Apollo's
+ * document store does for HTTP): clients send the same few operations over and over (a heartbeat every 30 s),
+ * and parsing and validation are the dearest steps of a small operation. Only documents that passed validation
+ * are kept, so a changed or invalid text is parsed and validated again (and refused again) every time.
+ * Least recently used documents are dropped beyond `max`, and texts longer than `maxTextLength` are never kept,
+ * so a client cannot fill the server's memory with distinct documents.
+ */
+export class ValidatedDocumentCache {
+  private readonly documents = new Map<string, DocumentNode>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rules: readonly ValidationRule[],
+    private readonly options: { max?: number; maxTextLength?: number; parseOptions?: ParseOptions } = {},
+  ) {}
+
+  get size(): number {
+    return this.documents.size;
+  }
+
+  /** The validated document for `query`, or the errors that refuse it. */
+  get(query: string): DocumentNode | readonly GraphQLError[] {
+    const cached = this.documents.get(query);
+    if (cached) {
+      // Map keeps insertion order: re-inserting marks the entry as most recently used.
+      this.documents.delete(query);
+      this.documents.set(query, cached);
+      return cached;
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, this.options.parseOptions);
+    } catch (err) {
+      if (err instanceof GraphQLError) return [err];
+      throw err;
+    }
+    const errors = validate(this.schema, document, this.rules);
+    if (errors.length) return errors;
+    if (query.length <= (this.options.maxTextLength ?? 64 * 1024)) {
+      if (this.documents.size >= (this.options.max ?? 1000)) this.documents.delete(this.documents.keys().next().value!);
+      this.documents.set(query, document);
+    }
+    return document;
+  }
+}

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../logging/logger';
+import type { AppMetrics } from '../http/metrics';
+import type { Caller, GraphQLContext } from './context';
+import type { ValidatedDocumentCache } from './document-cache';
+import { createErrorFormatter } from './errors';
+import type { LimitsChecker } from './limits';
+import { LoaderRegistry } from './loaders';
+
+/**
+ * GraphQL over graphql-ws (the graphql-transport-ws protocol) on the HTTP server's port and path, tuned for
+ * many small operations (heartbeats) on few long-lived sockets. Per socket, once: the access token is checked
+ * (onConnect) and the socket closes when it expires. Per operation, every time: the document is looked up in
+ * the validated-document cache (parsed and validated on a miss), the depth/complexity limits are checked
+ * (verdict cached per document), a fresh context carries the socket's caller so `@Authorized` and ownership
+ * checks run for this operation, outcomes are counted in the metrics and errors are coded by the one formatter.
+ *
+ * It replaces `graphql-ws/use/ws` (which it follows: keep-alive pings, protocol negotiation, error closes)
+ * for one reason: writes. That adapter writes each message with its own syscall and waits for the write to be
+ * flushed before the next one, so a heartbeat cost two `writev` calls. Here the messages of one event-loop
+ * turn are corked together and leave in one write (setImmediate uncorks), and a send waits for the flush only
+ * when the socket is backed up (a client not reading), so backpressure still holds.
+ */
+
+export interface WsAuthentication {
+  caller: Caller | null;
+  /** When the socket must close (the access token expires); undefined: never (anonymous). */
+  expiresAtMs?: number;
+}
+
+export interface GraphQLWsServerOptions {
+  httpServer: http.Server;
+  path: string;
+  schema: GraphQLSchema;
+  documents: ValidatedDocumentCache;
+  checkLimits: LimitsChecker;
+  logger: Logger;
+  metrics: AppMetrics;
+  /** From the connection_init payload: who the socket acts for, or null to refuse it (4403). */
+  authenticate(connectionParams: Readonly<Record<string, unknown>> | undefined): Promise<WsAuthentication | null>;
+  /** Close code sent when the access token expires (the client reconnects with a fresh one). */
+  tokenExpiredCloseCode: number;
+  /** Keep-alive ping interval; a socket that does not answer within it is terminated. */
+  keepAliveMs?: number;
+  /** A send waits for the socket to drain above this many buffered bytes. */
+  highWaterMark?: number;
+}
+
+/** Longest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The context of one operation. The logger child (pino serializes its bindings at once) and the loader
+ * registry are made on first use: a heartbeat needs neither.
+ */
+export class OperationContext implements GraphQLContext {
+  readonly requestId = randomUUID();
+  private childLogger?: Logger;
+  private registry?: LoaderRegistry;
+
+  constructor(
+    private readonly baseLogger: Logger,
+    readonly caller: Caller | null,
+    readonly clientIp: string | undefined,
+    readonly userAgent: string | undefined,
+  ) {}
+
+  get logger(): Logger {
+    return (this.childLogger ??= this.baseLogger.child({ reqId: this.requestId }));
+  }
+
+  get loaders(): LoaderRegistry {
+    return (this.registry ??= new LoaderRegistry());
+  }
+}
+
+interface Operation {
+  context: OperationContext;
+  name: string | undefined;
+  type: string;
+  started: bigint;
+  failed: boolean;
+}
+
+interface Extra {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  caller: Caller | null;
+  expiry?: NodeJS.Timeout;
+  operations: Map<string, Operation>;
+}
+
+export function startGraphQLWsServer(options: GraphQLWsServerOptions): { dispose(): Promise<void> } {
+  const { schema, documents, checkLimits, logger, metrics } = options;
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const highWaterMark = options.highWaterMark ?? 1024 * 1024;
+  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path, handleProtocols });
+
+  const formatErrors = (errors: readonly GraphQLError[], requestId: string | undefined) => {
+    const format = createErrorFormatter(logger, () => requestId);
+    return errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError);
+  };
+  const finish = (extra: Extra, id: string, outcome?: 'error') => {
+    const op = extra.operations.get(id);
+    if (!op) return;
+    extra.operations.delete(id);
+    const seconds = op.type === 'subscription' ? undefined : Number(process.hrtime.bigint() - op.started) / 1e9;
+    metrics.recordWsOperation(op.name, op.type, outcome ?? (op.failed ? 'error' : 'success'), seconds);
+  };
+
+  const serverOptions: ServerOptions<Record<string, unknown>, Extra> = {
+    schema,
+    onConnect: async (ctx) => {
+      const authenticated = await options.authenticate(ctx.connectionParams).catch(() => null);
+      if (!authenticated) return false;
+      ctx.extra.caller = authenticated.caller;
+      if (authenticated.expiresAtMs !== undefined) {
+        const socket = ctx.extra.socket;
+        ctx.extra.expiry = setTimeout(
+          () => socket.close(options.tokenExpiredCloseCode, 'Access token expired'),
+          Math.min(MAX_TIMER_MS, Math.max(0, authenticated.expiresAtMs - Date.now())),
+        );
+        ctx.extra.expiry.unref();
+      }
+      return true;
+    },
+    onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+    onSubscribe: (ctx, id, payload) => {
+      const { extra } = ctx;
+      const request = extra.request;
+      const op: Operation = {
+        context: new OperationContext(logger, extra.caller, request.socket.remoteAddress, request.headers['user-agent']),
+        name: payload.operationName ?? undefined,
+        type: 'unknown',
+        started: process.hrtime.bigint(),
+        failed: false,
+      };
+      extra.operations.set(id, op);
+      const document = documents.get(payload.query);
+      if (Array.isArray(document)) return [...(document as readonly GraphQLError[])];
+      const validDocument = document as Exclude<typeof document, readonly GraphQLError[]>;
+      const operation = getOperationAST(validDocument, payload.operationName);
+      if (operation) {
+        op.type = operation.operation;
+        op.name ??= operation.name?.value;
+      }
+      try {
+        checkLimits(validDocument, payload.variables, payload.operationName);
+      } catch (err) {
+        if (err instanceof GraphQLError) return [err];
+        throw err;
+      }
+      const args: ExecutionArgs = {
+        schema,
+        document: validDocument,
+        variableValues: payload.variables,
+        operationName: payload.operationName,
+        contextValue: op.context,
+      };
+      return args;
+    },
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!('errors' in result) || !result.errors?.length) return;
+      const op = ctx.extra.operations.get(id);
+      if (op) op.failed = true;
+      return { ...result, errors: formatErrors(result.errors, op?.context.requestId) };
+    },
+    onError: (ctx, id, _payload, errors) => {
+      const requestId = ctx.extra.operations.get(id)?.context.requestId;
+      finish(ctx.extra, id, 'error');
+      return formatErrors(errors, requestId);
+    },
+    onComplete: (ctx, id) => finish(ctx.extra, id),
+  };
+  const server = makeServer<Record<string, unknown>, Extra>(serverOptions);
+
+  wsServer.once('error', (err) => {
+    logger.error({ err }, 'graphql-ws server error; closing its sockets');
+    for (const client of wsServer.clients) client.close(CloseCode.InternalServerError, 'Internal server error');
+  });
+  wsServer.on('connection', (socket, request) => {
+    socket.once('error', (err) => {
+      logger.warn({ err }, 'graphql-ws socket error');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    let pongWait: NodeJS.Timeout | null = null;
+    const pingInterval =
+      keepAliveMs > 0
+        ? setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return;
+            pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+            socket.once('pong', () => {
+              if (pongWait) clearTimeout(pongWait);
+              pongWait = null;
+            });
+            socket.ping();
+          }, keepAliveMs)
+        : null;
+
+    // Messages written in one event-loop turn leave in one write: cork on the first, uncork after the turn.
+    const raw = request.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw.uncork();
+    };
+    const send = (data: string): Promise<void> | void => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        setImmediate(uncork);
+      }
+      // A failed write closes the socket ('error', then 'close'), which ends its operations.
+      if (socket.bufferedAmount < highWaterMark) return socket.send(data, ignoreWriteError);
+      return new Promise<void>((resolve) => socket.send(data, () => resolve()));
+    };
+
+    const extra: Extra = { socket, request, caller: null, operations: new Map() };
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send,
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', (data: Buffer) => {
+            cb(data.toString()).catch((err: unknown) => {
+              logger.error({ err }, 'internal error while handling a graphql-ws message; closing the socket');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      if (pongWait) clearTimeout(pongWait);
+      if (pingInterval) clearInterval(pingInterval);
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    dispose: async () => {
+      for (const client of wsServer.clients) client.close(1001, 'Going away');
+      wsServer.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wsServer.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+function ignoreWriteError() {
+  // See send(): the socket's own 'error' and 'close' events handle a failed write.
+}
