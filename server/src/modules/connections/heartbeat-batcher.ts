@@ -16,6 +16,9 @@ export interface HeartbeatStats {
   statements: number;
   /** Largest batch written in one statement. */
   maxBatch: number;
+  /** Time spent waiting for statements (sum over statements, ms), and the longest one: a slow database shows here. */
+  statementMs: number;
+  maxStatementMs: number;
 }
 
 interface Pending {
@@ -37,7 +40,7 @@ export class HeartbeatBatcher {
   private queue: Pending[] = [];
   private inFlight = 0;
   private closed = false;
-  readonly stats: HeartbeatStats = { heartbeats: 0, statements: 0, maxBatch: 0 };
+  readonly stats: HeartbeatStats = { heartbeats: 0, statements: 0, maxBatch: 0, statementMs: 0, maxStatementMs: 0 };
 
   constructor(
     private readonly pool: Pick<Pool, 'query'>,
@@ -70,13 +73,22 @@ export class HeartbeatBatcher {
     this.stats.statements++;
     this.stats.heartbeats += batch.length;
     if (batch.length > this.stats.maxBatch) this.stats.maxBatch = batch.length;
+    const started = performance.now();
     try {
       const res = await this.pool.query<{ id: string }>(HEARTBEAT_SQL, [batch.map((b) => b.id), batch.map((b) => b.userId)]);
+      this.timed(started);
       const ok = new Set(res.rows.map((r) => r.id));
       for (const b of batch) b.resolve(ok.has(b.id));
     } catch (err) {
+      this.timed(started);
       for (const b of batch) b.reject(err as Error);
     }
+  }
+
+  private timed(started: number) {
+    const ms = performance.now() - started;
+    this.stats.statementMs += ms;
+    if (ms > this.stats.maxStatementMs) this.stats.maxStatementMs = ms;
   }
 
   /** Waits for queued heartbeats to be written, then refuses new ones. */
