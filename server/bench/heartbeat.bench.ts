@@ -4,15 +4,19 @@
  * measured in the same run on the same database.
  *
  * Tiers, all on loopback against a real PostgreSQL (embedded), each a bounded loop:
- *  1. raw pg: one UPDATE per heartbeat, sequential on one connection (the naive design's ceiling per connection);
- *  2. raw pg, 3 connections in parallel (same pool size as the batcher);
- *  3. HeartbeatBatcher (the service layer: group commit, one statement per batch);
- *  4. the real app over GraphQL on graphql-ws (auth once per socket; how the portal sends heartbeats);
- *  5. the real app over GraphQL on HTTP POST (bearer token checked per request).
- * The load generator runs in the same process as the server, so tiers 4-5 share the 2 cores with it.
+ *  raw      raw pg: one UPDATE per heartbeat, sequential on one connection, then on 3 in parallel;
+ *  batcher  HeartbeatBatcher (the service layer: group commit, one statement per batch);
+ *  ws       the real app over GraphQL on graphql-ws, driven by graphql-ws's own client in this thread;
+ *  ws-worker the same protocol from a lean client in a worker thread (its own core): flat out, then open loops at
+ *           BENCH_RATES (default 5,000, 7,500, 10,000, 12,500/s) for BENCH_SECONDS (5) each, over
+ *           BENCH_WS_SOCKETS sockets (4), timed from each heartbeat's scheduled start (no coordinated omission);
+ *  http     the real app over GraphQL on HTTP POST (bearer token checked per request).
+ * Columns: ms/stmt is the mean wait per database statement, node cpu the CPU seconds per second of this process
+ * (server + generator), load the 1-minute load average (the machine is shared; a high one means other work competed).
  *
- * Target: >= 10,000 heartbeats/s with p99 < 50 ms. Run: npm run bench, or
- * node -r @swc-node/register bench/heartbeat.bench.ts (BENCH_HEARTBEATS=N to change the loop sizes).
+ * Target: >= 10,000 heartbeats/s with p99 < 50 ms over graphql-ws; the last lines say the best sustained rate and
+ * whether the 10,000/s open loop met it. Run: npm run bench, or
+ * node --expose-gc -r @swc-node/register bench/heartbeat.bench.ts (BENCH_TIERS=ws-worker, BENCH_HEARTBEATS=N).
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
@@ -31,8 +35,16 @@ import { createLogger } from '../src/platform/logging/logger';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 100_000);
 const CONNECTIONS = 10_000;
-/** Comma-separated tiers to run (raw,batcher,ws,http); all by default. */
+/** Comma-separated tiers to run (raw,batcher,ws,ws-worker,http); all by default. */
 const TIERS = new Set((process.env.BENCH_TIERS ?? 'raw,batcher,ws,ws-worker,http').split(','));
+/** Sockets the worker's generator spreads its operations over. */
+const WS_SOCKETS = Number(process.env.BENCH_WS_SOCKETS ?? 4);
+/** Offered rates of the worker's open loops, each run for BENCH_SECONDS. */
+const OPEN_LOOP_RATES = (process.env.BENCH_RATES ?? '5000,7500,10000,12500').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** The issue's target. */
+const TARGET_RATE = 10_000;
+const TARGET_P99_MS = 50;
 
 interface Result {
   name: string;
@@ -42,6 +54,14 @@ interface Result {
   p99: number;
   statements: number;
   transactions: number;
+  /** Time waiting for the statements (ms, summed). */
+  statementMs: number;
+  /** CPU time of this process (server, generator thread, all threads) during the tier. */
+  cpuSeconds: number;
+  /** 1-minute load average at the end (the machine is shared: a high one means other work competed). */
+  load: number;
+  /** Open loops at a fixed rate: the rate offered (the target tier is the 10,000/s one). */
+  offeredRate?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -95,21 +115,39 @@ async function runLoad(total: number, load: Load, one: (i: number) => Promise<un
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, lat };
 }
 
-function drive(name: string, total: number, load: Load, one: (i: number) => Promise<unknown>, stats: Client, statementsOf: () => number): Promise<Result> {
-  return measure(name, total, () => runLoad(total, load, one), stats, statementsOf);
+/** Statements sent for the heartbeats so far, and the time spent waiting for them (ms). */
+type DbCounters = () => { statements: number; statementMs: number };
+
+function drive(name: string, total: number, load: Load, one: (i: number) => Promise<unknown>, stats: Client, db: DbCounters): Promise<Result> {
+  return measure(name, total, () => runLoad(total, load, one), stats, db);
 }
 
-async function measure(name: string, total: number, run: () => Promise<{ seconds: number; lat: Float64Array }>, stats: Client, statementsOf: () => number): Promise<Result> {
+async function measure(name: string, total: number, run: () => Promise<{ seconds: number; lat: Float64Array }>, stats: Client, db: DbCounters): Promise<Result> {
   // pg_stat_database counters are flushed by backends with a delay: settle, read, run, settle, read.
   await new Promise((r) => setTimeout(r, 1100));
   const x0 = await xacts(stats);
-  const s0 = statementsOf();
+  const { statements: s0, statementMs: ms0 } = db();
+  const cpu0 = process.cpuUsage();
   const { seconds, lat } = await run();
-  const statements = statementsOf() - s0;
+  const cpu = process.cpuUsage(cpu0);
+  const statements = db().statements - s0;
+  const statementMs = db().statementMs - ms0;
+  const load = os.loadavg()[0];
   await new Promise((r) => setTimeout(r, 1100));
   const transactions = (await xacts(stats)) - x0 - 2; // minus the two reads of the counter itself
   const sorted = Array.from(lat).sort((a, b) => a - b);
-  return { name, heartbeats: total, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), statements, transactions };
+  return {
+    name,
+    heartbeats: total,
+    seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    statements,
+    transactions,
+    statementMs,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    load,
+  };
 }
 
 function print(results: Result[]) {
@@ -122,8 +160,11 @@ function print(results: Result[]) {
     Math.round(r.statements / r.seconds).toLocaleString('en-US'),
     Math.round(r.transactions / r.seconds).toLocaleString('en-US'),
     (r.heartbeats / Math.max(1, r.statements)).toFixed(1),
+    (r.statementMs / Math.max(1, r.statements)).toFixed(2),
+    (r.cpuSeconds / r.seconds).toFixed(2),
+    r.load.toFixed(1),
   ]);
-  const head = ['tier', 'heartbeats', 'heartbeats/s', 'p50 ms', 'p99 ms', 'statements/s', 'db xacts/s', 'beats/stmt'];
+  const head = ['tier', 'heartbeats', 'heartbeats/s', 'p50 ms', 'p99 ms', 'statements/s', 'db xacts/s', 'beats/stmt', 'ms/stmt', 'node cpu', 'load'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));
@@ -136,26 +177,81 @@ interface WorkerJob {
   ids: string[];
   total: number;
   load: Load;
+  sockets: number;
 }
 
-function wsHeartbeats(wsUrl: string, token: string, ids: string[]) {
-  const sockets = Array.from({ length: 4 }, () => createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false }));
-  const query = 'mutation Heartbeat($id: ID!) { heartbeat(connectionId: $id) }';
+const HEARTBEAT_QUERY = 'mutation Heartbeat($id: ID!) { heartbeat(connectionId: $id) }';
+
+/** Heartbeats through the graphql-ws library's own client (what the portal uses), `sockets` sockets. */
+function wsHeartbeats(wsUrl: string, token: string, ids: string[], sockets = 4) {
+  const clients = Array.from({ length: sockets }, () => createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false }));
   const beat = (i: number) =>
     new Promise<void>((resolve, reject) => {
       let ok = false;
-      sockets[i % sockets.length].subscribe(
-        { query, variables: { id: ids[(i * 7919) % ids.length] } },
+      clients[i % clients.length].subscribe(
+        { query: HEARTBEAT_QUERY, variables: { id: ids[(i * 7919) % ids.length] } },
         { next: (r) => void (ok = r.data?.heartbeat === true), error: reject, complete: () => (ok ? resolve() : reject(new Error('heartbeat refused'))) },
       );
     });
-  return { beat, close: () => Promise.all(sockets.map((s) => s.dispose())) };
+  return { ready: () => Promise.resolve(), beat, close: () => Promise.all(clients.map((s) => s.dispose())) };
+}
+
+/**
+ * The same protocol (graphql-transport-ws: connection_init with the bearer token, subscribe, next, complete)
+ * spoken directly over `ws`, for the load generator. graphql-ws's client hands every incoming message to every
+ * operation in flight on its socket (a listener each), so its cost per message grows with the load and the
+ * generator, not the server, becomes the bottleneck on a 2-core machine. Here an incoming message finds its
+ * operation in a map. The server sees exactly the same frames as from the library's client.
+ */
+function leanWsHeartbeats(wsUrl: string, token: string, ids: string[], sockets = 4) {
+  let seq = 0;
+  const pending = new Map<string, { ok: boolean; resolve(): void; reject(err: Error): void }>();
+  const conns = Array.from({ length: sockets }, () => {
+    const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
+    const acked = new Promise<void>((resolve, reject) => {
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+      ws.once('error', reject);
+      ws.once('close', (code, reason) => reject(new Error(`socket closed: ${code} ${String(reason)}`)));
+      ws.on('message', (data: Buffer) => {
+        const msg = JSON.parse(data.toString()) as { id?: string; type: string; payload?: { data?: { heartbeat?: boolean } } | unknown[] };
+        const op = msg.id === undefined ? undefined : pending.get(msg.id);
+        switch (msg.type) {
+          case 'connection_ack':
+            return resolve();
+          case 'ping':
+            return ws.send('{"type":"pong"}');
+          case 'next':
+            if (op) op.ok = (msg.payload as { data?: { heartbeat?: boolean } }).data?.heartbeat === true;
+            return;
+          case 'error':
+            pending.delete(msg.id!);
+            return op?.reject(new Error(`heartbeat failed: ${JSON.stringify(msg.payload)}`));
+          case 'complete':
+            pending.delete(msg.id!);
+            return op && (op.ok ? op.resolve() : op.reject(new Error('heartbeat refused')));
+        }
+      });
+    });
+    return { ws, acked };
+  });
+  const beat = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const id = String(++seq);
+      pending.set(id, { ok: false, resolve, reject });
+      conns[i % conns.length].ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: HEARTBEAT_QUERY, variables: { id: ids[(i * 7919) % ids.length] } } }));
+    });
+  return {
+    ready: () => Promise.all(conns.map((c) => c.acked)).then(() => undefined),
+    beat,
+    close: () => Promise.all(conns.map((c) => new Promise<void>((resolve) => (c.ws.once('close', () => resolve()), c.ws.close(1000))))),
+  };
 }
 
 /** In a worker thread: the load generator on a core of its own, so the server's thread is not shared with it. */
 async function workerMain(job: WorkerJob) {
-  const client = wsHeartbeats(job.wsUrl, job.token, job.ids);
-  await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i)));
+  const client = leanWsHeartbeats(job.wsUrl, job.token, job.ids, job.sockets);
+  await client.ready();
+  await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
   const { seconds, lat } = await runLoad(job.total, job.load, client.beat);
   await client.close();
   parentPort!.postMessage({ seconds, lat }, [lat.buffer]);
@@ -163,7 +259,8 @@ async function workerMain(job: WorkerJob) {
 
 function inWorker(job: WorkerJob): Promise<{ seconds: number; lat: Float64Array }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(__filename, { workerData: job, execArgv: ['-r', '@swc-node/register'] });
+    // --cpu-prof and friends pass on, so `node --cpu-prof` profiles the generator too; --expose-gc may not.
+    const worker = new Worker(__filename, { workerData: job, execArgv: process.execArgv.filter((a) => a !== '--expose-gc') });
     worker.once('message', (m: { seconds: number; lat: Float64Array }) => resolve(m));
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
@@ -206,20 +303,25 @@ async function main() {
     const ids = (
       await stats.query<{ id: string }>(`INSERT INTO connections (session_id, user_id) SELECT $1, $2 FROM generate_series(1, $3) RETURNING id`, [sessionId, user.id, CONNECTIONS])
     ).rows.map((r) => r.id);
+    // Statistics as autovacuum would have them a minute after such a load (its default naptime): without them the
+    // planner believes the table nearly empty and answers each batch by scanning every open connection.
+    await stats.query('ANALYZE connections');
     const pick = (i: number) => ids[(i * 7919) % ids.length];
     console.log(`heartbeat benchmark: ${os.cpus().length} cores, PostgreSQL ${pg.url.replace(/\/\/.*@/, '//')} (embedded, loopback), ${CONNECTIONS} open connections`);
 
     // 1-2. raw pg loops.
     const raw = new Pool({ connectionString: url, max: 3 });
-    let rawStatements = 0;
+    const rawStats = { statements: 0, statementMs: 0 };
     const rawOne = async (i: number) => {
-      rawStatements++;
+      rawStats.statements++;
+      const started = performance.now();
       await raw.query('UPDATE connections SET last_activity_at = now() WHERE id = $1', [pick(i)]);
+      rawStats.statementMs += performance.now() - started;
     };
     const rawN = Math.min(N, 20_000);
     if (TIERS.has('raw')) {
-      results.push(await drive('raw pg UPDATE, 1 connection, sequential', rawN, { concurrency: 1 }, rawOne, stats, () => rawStatements));
-      results.push(await drive('raw pg UPDATE, 3 connections', rawN, { concurrency: 3 }, rawOne, stats, () => rawStatements));
+      results.push(await drive('raw pg UPDATE, 1 connection, sequential', rawN, { concurrency: 1 }, rawOne, stats, () => rawStats));
+      results.push(await drive('raw pg UPDATE, 3 connections', rawN, { concurrency: 3 }, rawOne, stats, () => rawStats));
     }
 
     // 3. the batcher alone.
@@ -229,8 +331,8 @@ async function main() {
       if (!(await batcher.beat(pick(i), user.id))) throw new Error('heartbeat refused');
     };
     if (TIERS.has('batcher')) {
-      results.push(await drive('HeartbeatBatcher (service), 1,000 callers', N, { concurrency: 1000 }, viaBatcher, stats, () => batcher.stats.statements));
-      results.push(await drive('HeartbeatBatcher (service), open loop 10,000/s', Math.min(N, 50_000), { rate: 10_000 }, viaBatcher, stats, () => batcher.stats.statements));
+      results.push(await drive('HeartbeatBatcher (service), 1,000 callers', N, { concurrency: 1000 }, viaBatcher, stats, () => batcher.stats));
+      results.push(await drive('HeartbeatBatcher (service), open loop 10,000/s', Math.min(N, 50_000), { rate: 10_000 }, viaBatcher, stats, () => batcher.stats));
     }
     await batcher.stop();
     await pool.end();
@@ -244,17 +346,20 @@ async function main() {
     if (TIERS.has('ws')) {
       const client = wsHeartbeats(wsUrl, accessToken, ids);
       await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
-      results.push(await drive('GraphQL over graphql-ws, 4 sockets, 256 in flight', N, { concurrency: 256 }, client.beat, stats, () => appBatcher.stats.statements));
-      results.push(await drive('GraphQL over graphql-ws, open loop 5,000/s', Math.min(N, 25_000), { rate: 5_000 }, client.beat, stats, () => appBatcher.stats.statements));
+      results.push(await drive('GraphQL over graphql-ws, 4 sockets, 256 in flight', N, { concurrency: 256 }, client.beat, stats, () => appBatcher.stats));
+      results.push(await drive('GraphQL over graphql-ws, open loop 5,000/s', Math.min(N, 25_000), { rate: 5_000 }, client.beat, stats, () => appBatcher.stats));
       await client.close();
     }
-    // 4b. The same with the load generator in a worker thread (its own core; the server keeps the main thread).
+    // 4b. The same protocol with the load generator in a worker thread (its own core; the server keeps the main
+    // thread): flat out, then open loops at fixed rates for BENCH_SECONDS each (the target is the 10,000/s one).
     if (TIERS.has('ws-worker')) {
-      const job = (total: number, load: Load): WorkerJob => ({ wsUrl, token: accessToken, ids, total, load });
-      results.push(await measure('graphql-ws, generator in a worker, 256 in flight', N, () => inWorker(job(N, { concurrency: 256 })), stats, () => appBatcher.stats.statements));
-      for (const rate of [5_000, 7_500, 10_000]) {
-        const total = Math.min(N, rate * 5);
-        results.push(await measure(`graphql-ws, generator in a worker, open loop ${rate.toLocaleString('en-US')}/s`, total, () => inWorker(job(total, { rate })), stats, () => appBatcher.stats.statements));
+      const job = (total: number, load: Load): WorkerJob => ({ wsUrl, token: accessToken, ids, total, load, sockets: WS_SOCKETS });
+      const label = `graphql-ws, ${WS_SOCKETS} sockets, generator in a worker`;
+      results.push(await measure(`${label}, 256 in flight`, N, () => inWorker(job(N, { concurrency: 256 })), stats, () => appBatcher.stats));
+      for (const rate of OPEN_LOOP_RATES) {
+        const total = Math.round(rate * SECONDS);
+        const r = await measure(`${label}, open loop ${rate.toLocaleString('en-US')}/s`, total, () => inWorker(job(total, { rate })), stats, () => appBatcher.stats);
+        results.push({ ...r, offeredRate: rate });
       }
     }
 
@@ -269,8 +374,10 @@ async function main() {
       if (body.data?.heartbeat !== true) throw new Error(`heartbeat refused: ${JSON.stringify(body)}`);
     };
     const httpN = Math.min(N, 30_000);
-    await Promise.all(Array.from({ length: 200 }, (_, i) => viaHttp(i)));
-    if (TIERS.has('http')) results.push(await drive('GraphQL over HTTP POST, 64 in flight', httpN, { concurrency: 64 }, viaHttp, stats, () => appBatcher.stats.statements));
+    if (TIERS.has('http')) {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => viaHttp(i))); // warm-up
+      results.push(await drive('GraphQL over HTTP POST, 64 in flight', httpN, { concurrency: 64 }, viaHttp, stats, () => appBatcher.stats));
+    }
   } finally {
     await stats.end();
     await app.stop();
@@ -278,10 +385,23 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   print(results);
-  const best = [...results].sort((a, b) => b.heartbeats / b.seconds - a.heartbeats / a.seconds)[0];
+  const rate = (r: Result) => r.heartbeats / r.seconds;
+  // Sustained: the server kept up with the offered rate (within 2%) and answered 99% within the latency bound.
+  const sustained = results.filter((r) => r.offeredRate !== undefined && rate(r) >= r.offeredRate * 0.98 && r.p99 < TARGET_P99_MS);
+  const best = sustained.sort((a, b) => b.offeredRate! - a.offeredRate!)[0];
+  const target = results.find((r) => r.offeredRate === TARGET_RATE);
   console.log(
-    `target >= 10,000 heartbeats/s with p99 < 50 ms; fastest tier "${best.name}": ${Math.round(best.heartbeats / best.seconds)} /s, p99 ${best.p99.toFixed(1)} ms`,
+    best
+      ? `best sustained over graphql-ws with p99 < ${TARGET_P99_MS} ms: ${best.offeredRate!.toLocaleString('en-US')}/s offered, ${Math.round(rate(best)).toLocaleString('en-US')}/s served, p50 ${best.p50.toFixed(1)} ms, p99 ${best.p99.toFixed(1)} ms`
+      : `no open-loop graphql-ws tier sustained its rate with p99 < ${TARGET_P99_MS} ms`,
   );
+  if (target) {
+    const met = rate(target) >= TARGET_RATE * 0.98 && target.p99 < TARGET_P99_MS;
+    console.log(
+      `target >= ${TARGET_RATE.toLocaleString('en-US')} heartbeats/s with p99 < ${TARGET_P99_MS} ms over graphql-ws: ${met ? 'MET' : 'NOT MET'} ` +
+        `(${Math.round(rate(target)).toLocaleString('en-US')}/s, p50 ${target.p50.toFixed(1)} ms, p99 ${target.p99.toFixed(1)} ms)`,
+    );
+  }
 }
 
 if (isMainThread) {
