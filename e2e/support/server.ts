@@ -38,7 +38,7 @@ export interface StartServerOptions {
   startTimeoutMs?: number
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer()
     probe.once('error', reject)

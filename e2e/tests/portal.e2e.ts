@@ -179,12 +179,30 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
       }
       await route.fallback()
     })
+    // kwok makes a pod Ready within a fraction of a second; to see the start-up progress for sure, the admin
+    // first cordons every node (as one would in the dashboard), so the pod waits for a place to run.
+    const { clusterNodes } = await graphql<{ clusterNodes: { name: string }[] }>(server.origin, admin, 'query E2eNodes { clusterNodes { name } }')
+    expect(clusterNodes.length).to.be.greaterThan(0)
+    const cordon = async (unschedulable: boolean): Promise<void> => {
+      for (const node of clusterNodes) {
+        await graphql(server.origin, admin, 'mutation E2eCordon($yaml: String!) { applyClusterResourceYaml(yaml: $yaml, force: true) { name } }', {
+          yaml: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${node.name}\nspec:\n  unschedulable: ${unschedulable}\n`,
+        })
+      }
+    }
+    await cordon(true)
     await launcher.launch('Code Editor')
     await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
     const view = new SessionViewPage(page)
     sessionId = view.sessionId()
     await waitFor('the session view titled Code Editor', async () => ((await view.title.innerText()).trim() === 'Code Editor' ? true : undefined))
-    if (await view.progress.isVisible()) await saveScreenshot(page, testName(this), '01-progress')
+    await view.progress.waitFor({ state: 'visible', timeout: KUBE_STEP_TIMEOUT_MS })
+    // The scheduler's own reason, from the pod's events, through sessionProgress.
+    await waitFor('the progress to say why the pod waits', async () =>
+      /cannot be scheduled.*unschedulable/.test(await page.getByTestId('progress-message').innerText()) ? true : undefined,
+    )
+    await saveScreenshot(page, testName(this), '01-progress')
+    await cordon(false)
 
     await view.frame.waitFor({ state: 'attached', timeout: KUBE_STEP_TIMEOUT_MS })
     expect(droppedConnects, 'one connectSession was dropped, and the view connected anyway').to.equal(1)

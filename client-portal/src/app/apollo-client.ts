@@ -60,6 +60,74 @@ function authLink(auth: Auth): ApolloLink {
   })
 }
 
+interface Versioned {
+  id: string
+  updatedAt: number
+}
+
+/** Every Session (`__typename`, `id`, `updatedAt`) anywhere in a result. */
+function sessionsIn(value: unknown, out: Versioned[] = []): Versioned[] {
+  if (Array.isArray(value)) {
+    for (const item of value) sessionsIn(item, out)
+  } else if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>
+    if (record['__typename'] === 'Session' && typeof record['id'] === 'string' && typeof record['updatedAt'] === 'string') {
+      out.push({ id: record['id'], updatedAt: Date.parse(record['updatedAt']) })
+    }
+    for (const child of Object.values(record)) if (child && typeof child === 'object') sessionsIn(child, out)
+  }
+  return out
+}
+
+/** How often a query whose answer was overtaken by a live event is asked again before its answer is taken as is. */
+const STALE_RETRIES = 3
+
+/**
+ * Newest wins. A query over HTTP and an event over the socket can cross: the query reads a session, the session
+ * changes, the event arrives, and only then the query's (older) answer does, which would overwrite the newer
+ * state in the normalized cache and leave, say, a Running session shown as Pending until its next change.
+ * This link remembers the newest `updatedAt` seen for every session (from any result, live or not) and asks a
+ * query again when its answer holds an older copy of a session than one already seen.
+ */
+export function newestWinsLink(): ApolloLink {
+  const newest = new Map<string, number>()
+  const remember = (sessions: Versioned[]): void => {
+    for (const s of sessions) if (!(s.updatedAt <= (newest.get(s.id) ?? -Infinity))) newest.set(s.id, s.updatedAt)
+  }
+  return new ApolloLink((operation, forward) => {
+    const definition = getMainDefinition(operation.query)
+    const isQuery = definition.kind === 'OperationDefinition' && definition.operation === 'query'
+    return new Observable<FetchResult>((observer) => {
+      let inner: { unsubscribe(): void } | undefined
+      let attempts = 0
+      const start = (): void => {
+        let retrying = false
+        inner = forward(operation).subscribe({
+          next: (result) => {
+            const sessions = sessionsIn(result.data)
+            const overtaken = sessions.some((s) => s.updatedAt < (newest.get(s.id) ?? -Infinity))
+            if (isQuery && overtaken && attempts < STALE_RETRIES) {
+              attempts += 1
+              retrying = true
+              inner?.unsubscribe()
+              start()
+              return
+            }
+            remember(sessions)
+            observer.next(result)
+          },
+          error: (error: unknown) => observer.error(error),
+          complete: () => {
+            if (!retrying) observer.complete()
+          },
+        })
+      }
+      start()
+      return () => inner?.unsubscribe()
+    })
+  })
+}
+
 /** The portal's cache keys: templates are identified by name; sessions by id (the default). */
 const PORTAL_TYPE_POLICIES: TypePolicies = {
   Template: { keyFields: ['name'] },
@@ -115,16 +183,19 @@ export function createApolloClient(auth: Auth, typePolicies: TypePolicies = PORT
   auth.onTokenChange(() => {
     if (socket?.readyState === WebSocket.OPEN) socket.close(CLOSE_RESTART, 'Client restart (new access token)')
   })
-  const link = split(
-    // Subscriptions, and operations sent with `context: { viaSocket: true }` (an admin's pod-shell keystrokes
-    // must reach the server process holding the shell, which is the one at the other end of this socket).
-    ({ query, getContext }) => {
-      const definition = getMainDefinition(query)
-      return (definition.kind === 'OperationDefinition' && definition.operation === 'subscription') || getContext()['viaSocket'] === true
-    },
-    new GraphQLWsLink(wsClient),
-    authLink(auth).concat(httpLink),
-  )
+  const link = ApolloLink.from([
+    newestWinsLink(),
+    split(
+      // Subscriptions, and operations sent with `context: { viaSocket: true }` (an admin's pod-shell keystrokes
+      // must reach the server process holding the shell, which is the one at the other end of this socket).
+      ({ query, getContext }) => {
+        const definition = getMainDefinition(query)
+        return (definition.kind === 'OperationDefinition' && definition.operation === 'subscription') || getContext()['viaSocket'] === true
+      },
+      new GraphQLWsLink(wsClient),
+      authLink(auth).concat(httpLink),
+    ),
+  ])
   const client = new ApolloClient({
     link,
     cache: new InMemoryCache({ typePolicies }),

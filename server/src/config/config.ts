@@ -69,6 +69,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const CLUSTER_MODES = ['auto', 'in-cluster', 'kubeconfig', 'local', 'none'] as const;
 
 /** The table of variables: the README's configuration table mirrors it (a test keeps them in step). */
+/** A dotted IPv4 address, with an optional :port. */
+const IPV4_HOST = /^\d{1,3}(\.\d{1,3}){3}(:\d+)?$/;
+
 export const envSchema = z.object({
   PORT: intFromEnv(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -132,8 +135,18 @@ export const envSchema = z.object({
   STREAMSPACE_RECONCILE_RESYNC: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(5 * 60_000),
   STREAMSPACE_SESSION_STARTUP_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(5 * 60_000),
   STREAMSPACE_SESSION_INGRESS: z.enum(['none', 'host', 'path'], { message: 'expected none, host or path' }).default('none'),
-  STREAMSPACE_SESSION_DOMAIN: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'expected a DNS domain such as apps.example.com' }).optional(),
-  STREAMSPACE_SESSION_HOST: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'expected a host name such as streamspace.example.com' }).optional(),
+  // An optional :port is kept in session URLs (an ingress controller on a non-standard port), never in Ingress rules.
+  // Ingress rules take DNS names only: an IP address would make every session's Ingress fail validation.
+  STREAMSPACE_SESSION_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[1-9][0-9]{0,4})?$/, { message: 'expected a DNS domain such as apps.example.com (optionally with :port)' })
+    .refine((v) => !IPV4_HOST.test(v), { message: 'an IP address cannot be an Ingress host; use a DNS name' })
+    .optional(),
+  STREAMSPACE_SESSION_HOST: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[1-9][0-9]{0,4})?$/, { message: 'expected a host name such as streamspace.example.com (optionally with :port)' })
+    .refine((v) => !IPV4_HOST.test(v), { message: 'an IP address cannot be an Ingress host; use a DNS name (localhost works for local tests)' })
+    .optional(),
   STREAMSPACE_SESSION_INGRESS_CLASS: z.string().min(1).optional(),
   STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),

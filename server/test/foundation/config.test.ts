@@ -46,6 +46,15 @@ describe('configuration from the environment', () => {
     expect(message).not.to.contain('hunter2');
   });
 
+  it('takes session hosts with an optional port, and refuses anything else', () => {
+    const ok = loadConfig({ STREAMSPACE_SESSION_INGRESS: 'path', STREAMSPACE_SESSION_HOST: 'apps.example.com:8443' });
+    expect(ok.sessions.ingress.host).to.equal('apps.example.com:8443');
+    for (const bad of ['http://apps.example.com', 'apps.example.com:', 'apps.example.com:0', 'apps.example.com/x', '127.0.0.1:8080', '10.0.0.1']) {
+      expect(() => loadConfig({ STREAMSPACE_SESSION_INGRESS: 'path', STREAMSPACE_SESSION_HOST: bad }), bad).to.throw(ConfigError, /STREAMSPACE_SESSION_HOST/);
+    }
+    expect(() => loadConfig({ STREAMSPACE_SESSION_INGRESS: 'host', STREAMSPACE_SESSION_DOMAIN: '192.168.1.10' })).to.throw(ConfigError, /cannot be an Ingress host/);
+  });
+
   it('stops start-up with exit code 2 and a message naming the variable', async () => {
     const result = await runMain({ PORT: '70000', STREAMSPACE_DATA_DIR: fs.mkdtempSync('/tmp/streamspace-cfg-') });
     expect(result.code).to.equal(2);

@@ -128,12 +128,19 @@ describe('session manifest builders (pure)', () => {
     const path = buildIngress(session(), template(), { ...config, ingress: { mode: 'path', host: 'ss.example.com' } })!;
     expect(path.spec!.rules![0].http!.paths[0].path).to.equal('/sessions/alice-firefox-x1y2z/');
     expect(path.spec!.tls).to.equal(undefined);
+    // A port (an ingress controller on a non-standard port) stays out of Ingress rules, which take host names only.
+    const ported = buildIngress(session(), template(), { ...config, ingress: { mode: 'path', host: 'ss.example.com:8443' } })!;
+    expect(ported.spec!.rules![0].host).to.equal('ss.example.com');
+    const portedHost = buildIngress(session(), template(), { ...config, ingress: { mode: 'host', domain: 'apps.example.com:8443' } })!;
+    expect(portedHost.spec!.rules![0].host).to.equal('alice-firefox-x1y2z.apps.example.com');
   });
 
   it('computes the URL from the ingress mode', () => {
     expect(sessionUrl(session(), template(), config)).to.equal('http://alice-firefox-x1y2z.streamspace.svc:3000/');
     expect(sessionUrl(session(), template(), { ...config, ingress: { mode: 'host', domain: 'a.io', tlsSecret: 't' } })).to.equal('https://alice-firefox-x1y2z.a.io/');
     expect(sessionUrl(session(), template(), { ...config, ingress: { mode: 'path', host: 'ss.io' } })).to.equal('http://ss.io/sessions/alice-firefox-x1y2z/');
+    expect(sessionUrl(session(), template(), { ...config, ingress: { mode: 'path', host: 'ss.io:8080' } })).to.equal('http://ss.io:8080/sessions/alice-firefox-x1y2z/');
+    expect(sessionUrl(session(), template(), { ...config, ingress: { mode: 'host', domain: 'a.io:8443', tlsSecret: 't' } })).to.equal('https://alice-firefox-x1y2z.a.io:8443/');
   });
 
   it('turns any user name into valid label values and PVC names', () => {

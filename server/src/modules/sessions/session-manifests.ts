@@ -230,10 +230,15 @@ export function buildService(session: SessionManifest, template: TemplateManifes
   };
 }
 
+/** The host name an Ingress rule matches: Ingress hosts carry no port, session URLs may. */
+function withoutPort(hostAndPort: string | undefined): string | undefined {
+  return hostAndPort?.replace(/:\d+$/, '');
+}
+
 function ingressHost(session: SessionManifest, config: SessionWorkloadConfig): string | undefined {
   const ing = config.ingress;
-  if (ing.mode === 'host') return `${session.metadata.name}.${ing.domain}`;
-  if (ing.mode === 'path') return ing.host;
+  if (ing.mode === 'host') return `${session.metadata.name}.${withoutPort(ing.domain)}`;
+  if (ing.mode === 'path') return withoutPort(ing.host);
   return undefined;
 }
 
