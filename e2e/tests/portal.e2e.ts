@@ -61,6 +61,8 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
   let page: Page
   let sessionsTab: Page
   let sessionId = ''
+  /** Heartbeats sent over HTTP (they should all ride the page's socket). */
+  let httpHeartbeats = 0
 
   // One user journey: each step needs the previous one, so stop at the first failure.
   this.bail(true)
@@ -75,6 +77,8 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
         STREAMSPACE_CLUSTER: 'local',
         STREAMSPACE_ADMIN_USERNAME: 'admin',
         STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        // Heartbeats every 2 s instead of 30 s, so the test sees several.
+        STREAMSPACE_HEARTBEAT_INTERVAL: '2s',
       },
     })
     admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
@@ -103,6 +107,9 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     })
     browser = await launchBrowser()
     page = browser.page
+    browser.context.on('request', (request) => {
+      if (request.method() === 'POST' && (request.postData() ?? '').includes('"operationName":"SessionHeartbeat"')) httpHeartbeats++
+    })
   })
 
   after(async function () {
@@ -223,7 +230,7 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     expect(running.session.url).to.equal(src)
   })
 
-  it('shows the session in My sessions, live, with its connection and idle explanation', async function () {
+  it('shows the session in My sessions, live, with its connection and idle explanation; heartbeats ride the socket', async function () {
     sessionsTab = await browser.context.newPage()
     const mySessions = new MySessionsPage(sessionsTab)
     await mySessions.open(server.origin)
@@ -238,6 +245,22 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     }
     await waitFor('1 connection', async () => ((await mySessions.connections(sessionId)) === '1 connection' ? true : undefined), { timeoutMs: 30_000 })
     await saveScreenshot(sessionsTab, testName(this), '02-one-connection')
+
+    // The open session view sends heartbeats over its socket: the connection's last activity moves on, and not
+    // one heartbeat went over HTTP.
+    const user = await signInApi(server.origin, USER.username, USER.password)
+    const lastActivity = async (): Promise<number> => {
+      const { sessionConnections } = await graphql<{ sessionConnections: { lastActivity: string }[] }>(
+        server.origin,
+        user,
+        'query E2eConnections($id: ID!) { sessionConnections(sessionId: $id) { lastActivity } }',
+        { id: sessionId },
+      )
+      return Date.parse(sessionConnections[0]?.lastActivity ?? '')
+    }
+    const before = await lastActivity()
+    await waitFor('a heartbeat to move the last activity on', async () => ((await lastActivity()) > before ? true : undefined), { timeoutMs: 20_000 })
+    expect(httpHeartbeats, 'heartbeats sent over HTTP').to.equal(0)
   })
 
   it('closing the session tab ends its connection (sendBeacon), seen live in My sessions', async function () {

@@ -127,6 +127,7 @@ export const envSchema = z.object({
   STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: intFromEnv(0, 10_000).default(3),
   STREAMSPACE_QUOTA_CPU: quantityFromEnv.default(8),
   STREAMSPACE_QUOTA_MEMORY: quantityFromEnv.default(16 * 2 ** 30),
+  STREAMSPACE_PORTAL_ANNOUNCEMENT: z.string().max(500, { message: 'must be at most 500 characters' }).default(''),
   // Sessions and templates (issue 4).
   STREAMSPACE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).default('streamspace'),
   STREAMSPACE_INSTALL_CRDS: booleanFromEnv.default(true),
@@ -152,6 +153,7 @@ export const envSchema = z.object({
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
   // Connections, idle hibernation, autoscaling, pub/sub (issue 6).
+  STREAMSPACE_HEARTBEAT_INTERVAL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(30_000),
   STREAMSPACE_HEARTBEAT_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
   STREAMSPACE_REAPER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
   STREAMSPACE_IDLE_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(30 * 60_000),
@@ -184,8 +186,10 @@ export interface AppConfig {
   build: { commit?: string; buildDate?: string };
   /** Identity and access (issue 5). */
   auth: AuthConfig;
-  /** Default per-user quotas; admins override them per user. */
+  /** Default per-user quotas; admins override them per user, and the defaults at runtime (modules/configuration). */
   quotas: QuotaLimits;
+  /** Default text of the portal's announcement banner ('' for none); admins change it at runtime. */
+  portalAnnouncement: string;
   /** Template catalog (issue 7). */
   catalog: CatalogConfig;
   /** Sessions, templates and the reconciler (issue 4). */
@@ -195,6 +199,8 @@ export interface AppConfig {
 }
 
 export interface ConnectionsConfig {
+  /** How often clients are asked to send a heartbeat (connectSession answers it). */
+  heartbeatIntervalMs: number;
   /** A connection without a heartbeat for this long is ended by the reaper. */
   heartbeatTimeoutMs: number;
   reaperIntervalMs: number;
@@ -315,6 +321,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         .map((variable) => ({ variable, message: `required when ${oidcSet.join(' and ')} ${oidcSet.length > 1 ? 'are' : 'is'} set` })),
     );
   }
+  if (e.STREAMSPACE_HEARTBEAT_INTERVAL >= e.STREAMSPACE_HEARTBEAT_TIMEOUT) {
+    throw new ConfigError([
+      { variable: 'STREAMSPACE_HEARTBEAT_INTERVAL', message: `must be shorter than STREAMSPACE_HEARTBEAT_TIMEOUT (${e.STREAMSPACE_HEARTBEAT_TIMEOUT / 1000}s), or every connection would be reaped between two heartbeats` },
+    ]);
+  }
   if (e.STREAMSPACE_SESSION_INGRESS === 'host' && !e.STREAMSPACE_SESSION_DOMAIN) {
     throw new ConfigError([{ variable: 'STREAMSPACE_SESSION_DOMAIN', message: 'required when STREAMSPACE_SESSION_INGRESS=host' }]);
   }
@@ -356,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       home: { size: e.STREAMSPACE_HOME_SIZE, storageClass: e.STREAMSPACE_HOME_STORAGE_CLASS },
     },
     connections: {
+      heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL,
       heartbeatTimeoutMs: e.STREAMSPACE_HEARTBEAT_TIMEOUT,
       reaperIntervalMs: e.STREAMSPACE_REAPER_INTERVAL,
       defaultIdleTimeoutMs: e.STREAMSPACE_IDLE_TIMEOUT,
@@ -400,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
             }
           : undefined,
     },
+    portalAnnouncement: e.STREAMSPACE_PORTAL_ANNOUNCEMENT.trim(),
     quotas: {
       maxSessions: e.STREAMSPACE_QUOTA_MAX_SESSIONS,
       maxRunningSessions: e.STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS,

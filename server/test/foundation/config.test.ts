@@ -55,6 +55,13 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ STREAMSPACE_SESSION_INGRESS: 'host', STREAMSPACE_SESSION_DOMAIN: '192.168.1.10' })).to.throw(ConfigError, /cannot be an Ingress host/);
   });
 
+  it('asks clients for heartbeats more often than the reaper gives up on them', () => {
+    expect(loadConfig({}).connections.heartbeatIntervalMs).to.equal(30_000);
+    expect(loadConfig({ STREAMSPACE_HEARTBEAT_INTERVAL: '2s' }).connections.heartbeatIntervalMs).to.equal(2_000);
+    expect(() => loadConfig({ STREAMSPACE_HEARTBEAT_INTERVAL: '60s' })).to.throw(ConfigError, /STREAMSPACE_HEARTBEAT_INTERVAL.*shorter than STREAMSPACE_HEARTBEAT_TIMEOUT/);
+    expect(() => loadConfig({ STREAMSPACE_HEARTBEAT_INTERVAL: '10s', STREAMSPACE_HEARTBEAT_TIMEOUT: '5s' })).to.throw(ConfigError, /shorter than/);
+  });
+
   it('stops start-up with exit code 2 and a message naming the variable', async () => {
     const result = await runMain({ PORT: '70000', STREAMSPACE_DATA_DIR: fs.mkdtempSync('/tmp/streamspace-cfg-') });
     expect(result.code).to.equal(2);

@@ -40,7 +40,7 @@ export function retryDelayMs(attempt: number): number {
 
 /**
  * One browser connection to a session: connectSession when the view opens the app, a heartbeat at the
- * interval the server asks for (30 s), and a beacon disconnect when the tab closes or the view goes away.
+ * interval the server asks for (30 s by default), and a beacon disconnect when the tab closes or the view goes away.
  * A heartbeat answered NOT_FOUND (the connection was reaped or the session hibernated) connects again.
  * A connect that fails for a transient reason (network, server restarting) is retried with backoff; one the
  * server refuses (forbidden, limit reached, start-up failed) waits for the user's "Reconnect".
@@ -114,7 +114,7 @@ export function useSessionConnection(sessionId: () => string): {
         status.value = 'connected'
         attempts = 0
         stopHeartbeat()
-        timer = setInterval(() => void beat(), Math.max(5, result.heartbeatIntervalSeconds) * 1000)
+        timer = setInterval(() => void beat(), Math.max(1, result.heartbeatIntervalSeconds) * 1000)
       } catch (error) {
         status.value = 'disconnected'
         const message = error instanceof Error ? error.message : String(error)

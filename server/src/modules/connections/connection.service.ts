@@ -26,8 +26,6 @@ import { sessionProgressStream } from './session-progress';
 import { HeartbeatBatcher } from './heartbeat-batcher';
 
 export const CONNECTION_COUNT_CHANGED = 'CONNECTION_COUNT_CHANGED';
-/** Clients send a heartbeat this often; the reaper allows STREAMSPACE_HEARTBEAT_TIMEOUT (2 missed beats by default). */
-export const HEARTBEAT_INTERVAL_SECONDS = 30;
 
 export interface ConnectionCountEvent extends ConnectionCountChangeType {
   /** Owner of the session, for the subscription's authorization filter. */
@@ -276,7 +274,7 @@ export class ConnectionService {
       url: ready.url!,
       session: toSessionType(session ?? ready),
       beaconToken,
-      heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      heartbeatIntervalSeconds: Math.max(1, Math.round(this.deps.config.heartbeatIntervalMs / 1000)),
     };
   }
 
