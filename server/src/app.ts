@@ -26,6 +26,7 @@ import {
 import type { TokenService } from './modules/auth/token.service';
 import type { UsersService } from './modules/users/users.service';
 import { QuotaService } from './modules/quotas/quota.service';
+import { SettingsService } from './modules/configuration/settings.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
 import { startSessionRuntime, type SessionRuntime } from './modules/sessions/session-runtime';
 import { beaconRoutes } from './modules/connections/beacon.routes';
@@ -71,6 +72,8 @@ export interface AppServices {
   auth: AuthService;
   /** Access-token signing keys (rotation). */
   tokens: TokenService;
+  /** Runtime settings (defaults from the environment, overrides saved by admins), cached in memory. */
+  settings: SettingsService;
   /** Per-user limits: `quotas.check(userId, request, manager)` before creating or waking a session. */
   quotas: QuotaService;
   /** Background jobs run by the leader replica: `jobs.register(job)` (platform/jobs). */
@@ -157,7 +160,15 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
   } else {
     logger.info({ mode: 'none' }, 'Kubernetes: none (STREAMSPACE_CLUSTER=none); features that need a cluster are unavailable');
   }
-  const quotas = new QuotaService(database.dataSource, config.quotas);
+  const settings = new SettingsService({ dataSource: database.dataSource, audit, pubSub, config, logger });
+  try {
+    await settings.start();
+  } catch (err) {
+    await database.close();
+    await cluster?.stop();
+    throw err;
+  }
+  const quotas = new QuotaService(database.dataSource, settings);
   let sessionRuntime: SessionRuntime;
   try {
     sessionRuntime = await startSessionRuntime({ config: config.sessions, cluster, dataSource: database.dataSource, pubSub, logger });
@@ -209,7 +220,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     await cluster?.stop();
     throw err;
   }
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime, clusterAdmin: new ClusterService({ kubeConfig: cluster?.kubeConfig ?? null, audit }) };
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, settings, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime, clusterAdmin: new ClusterService({ kubeConfig: cluster?.kubeConfig ?? null, audit }) };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -380,6 +391,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
         await step('http and websocket drain', config.shutdownTimeoutMs + 1000, () => apollo.stop()); // stops listening, drains HTTP, then ws
         await step('session runtime', 5000, () => sessionRuntime.stop());
         await step('connections runtime', 5000, () => connectionsRuntime.stop());
+        await step('settings', 1000, () => settings.stop());
         await step('database', 5000, () => database.close());
         await step('cluster', 12_000, async () => cluster?.stop());
         logger.info('shutdown complete');

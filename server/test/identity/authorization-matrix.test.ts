@@ -93,6 +93,10 @@ const RULES: Record<string, Rule> = {
   'Subscription.podShell': 'admin',
   'Mutation.podShellInput': 'admin',
   'Subscription.clusterResourceChanged': 'admin',
+  'Query.settings': 'admin',
+  'Query.announcement': 'signed-in',
+  'Mutation.updateSetting': 'admin',
+  'Mutation.resetSetting': 'admin',
 };
 
 const schemaFile = path.resolve(__dirname, '../../../schema.graphql');

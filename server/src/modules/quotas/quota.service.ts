@@ -27,6 +27,13 @@ export interface QuotaUsage {
   memory: number;
 }
 
+/** Where the default limits come from: the runtime settings (modules/configuration), read from memory. */
+export interface QuotaDefaultsSource {
+  quotaDefaults(): QuotaLimits;
+  /** Resolves once a pending reload of the settings is done. */
+  fresh(): Promise<void>;
+}
+
 export const QUOTA_FIELDS = ['maxSessions', 'maxRunningSessions', 'cpu', 'memory'] as const;
 
 /** CPU and memory of a session's `resources` ({requests, limits} with Kubernetes quantities). */
@@ -37,27 +44,34 @@ export function resourcesOf(resources: unknown): { cpu: number; memory: number }
 }
 
 /**
- * Per-user limits: configured defaults, overridden per user (users.quota, set by admins through
+ * Per-user limits: default limits (runtime settings whose defaults come from the environment, so an
+ * admin's change applies at once to users without their own quota), overridden per user (users.quota, set by admins through
  * updateUser). `check` is called by createSession and wakeSession before anything reaches the cluster.
  * Usage is read from the sessions table: sessions not terminated count; running ones count toward the
  * running, CPU and memory limits.
  */
 export class QuotaService {
+  private readonly defaults: QuotaDefaultsSource;
+
   constructor(
     private readonly dataSource: DataSource,
-    private readonly defaults: QuotaLimits,
-  ) {}
+    defaults: QuotaLimits | QuotaDefaultsSource,
+  ) {
+    this.defaults = 'quotaDefaults' in defaults ? defaults : { quotaDefaults: () => defaults, fresh: () => Promise.resolve() };
+  }
 
   effective(overrides: QuotaOverrides | Record<string, unknown> | null | undefined): QuotaLimits & { overridden: string[] } {
     const o = (overrides ?? {}) as Record<string, unknown>;
     const overridden = QUOTA_FIELDS.filter((k) => typeof o[k] === 'number');
-    const value = (k: (typeof QUOTA_FIELDS)[number]) => (typeof o[k] === 'number' ? (o[k] as number) : this.defaults[k]);
+    const defaults = this.defaults.quotaDefaults();
+    const value = (k: (typeof QUOTA_FIELDS)[number]) => (typeof o[k] === 'number' ? (o[k] as number) : defaults[k]);
     return { maxSessions: value('maxSessions'), maxRunningSessions: value('maxRunningSessions'), cpu: value('cpu'), memory: value('memory'), overridden };
   }
 
   async limitsFor(userId: string, manager?: EntityManager): Promise<QuotaLimits & { overridden: string[] }> {
     const user = await (manager ?? this.dataSource.manager).getRepository(UserEntity).findOneBy({ id: userId });
     if (!user) throw notFound('User', userId);
+    await this.defaults.fresh();
     return this.effective(user.quota);
   }
 

@@ -4,6 +4,7 @@ import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { AuditResolver } from '../../modules/audit/audit.resolver';
 import { FavoriteResolver, RecentAppResolver } from '../../modules/favorites/favorite.resolver';
 import { ClusterResolver } from '../../modules/cluster/cluster.resolver';
+import { SettingsResolver } from '../../modules/configuration/settings.resolver';
 import { CatalogResolver } from '../../modules/catalog/catalog.resolver';
 import { RepositoryResolver } from '../../modules/catalog/repository.resolver';
 import { SystemResolver } from '../../modules/system/system.resolver';
@@ -17,7 +18,7 @@ import { createAppPubSub, type AppPubSub } from './pubsub';
 import { SCHEMA_SERVICES } from './schema-services';
 
 /** Every resolver of the API. A resolver is constructed once with the application's services. */
-export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver, FavoriteResolver, RecentAppResolver, ConnectionResolver, SessionConnectionsResolver, ClusterResolver];
+export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver, FavoriteResolver, RecentAppResolver, ConnectionResolver, SessionConnectionsResolver, ClusterResolver, SettingsResolver];
 
 /**
  * type-graphql asks the container for resolver instances; ours builds each resolver once from the
