@@ -22,6 +22,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   users: () => import('../modules/users/UsersPage.vue'),
   'audit-log': () => import('../modules/audit/AuditLogPage.vue'),
   metrics: () => import('../modules/metrics/MetricsPage.vue'),
+  configuration: () => import('../modules/configuration/ConfigurationPage.vue'),
 }
 
 const sectionRoutes: RouteRecordRaw[] = sectionItems.map((item) => {
