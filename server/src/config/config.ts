@@ -153,7 +153,8 @@ export const envSchema = z.object({
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
   // Connections, idle hibernation, autoscaling, pub/sub (issue 6).
-  STREAMSPACE_HEARTBEAT_INTERVAL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(30_000),
+  // Unset: 30s, or half the timeout when that is shorter (so a short timeout alone stays consistent).
+  STREAMSPACE_HEARTBEAT_INTERVAL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).optional(),
   STREAMSPACE_HEARTBEAT_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
   STREAMSPACE_REAPER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
   STREAMSPACE_IDLE_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(30 * 60_000),
@@ -321,7 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         .map((variable) => ({ variable, message: `required when ${oidcSet.join(' and ')} ${oidcSet.length > 1 ? 'are' : 'is'} set` })),
     );
   }
-  if (e.STREAMSPACE_HEARTBEAT_INTERVAL >= e.STREAMSPACE_HEARTBEAT_TIMEOUT) {
+  if (e.STREAMSPACE_HEARTBEAT_INTERVAL !== undefined && e.STREAMSPACE_HEARTBEAT_INTERVAL >= e.STREAMSPACE_HEARTBEAT_TIMEOUT) {
     throw new ConfigError([
       { variable: 'STREAMSPACE_HEARTBEAT_INTERVAL', message: `must be shorter than STREAMSPACE_HEARTBEAT_TIMEOUT (${e.STREAMSPACE_HEARTBEAT_TIMEOUT / 1000}s), or every connection would be reaped between two heartbeats` },
     ]);
@@ -367,7 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       home: { size: e.STREAMSPACE_HOME_SIZE, storageClass: e.STREAMSPACE_HOME_STORAGE_CLASS },
     },
     connections: {
-      heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL,
+      heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL ?? Math.max(1000, Math.min(30_000, Math.floor(e.STREAMSPACE_HEARTBEAT_TIMEOUT / 2))),
       heartbeatTimeoutMs: e.STREAMSPACE_HEARTBEAT_TIMEOUT,
       reaperIntervalMs: e.STREAMSPACE_REAPER_INTERVAL,
       defaultIdleTimeoutMs: e.STREAMSPACE_IDLE_TIMEOUT,

@@ -92,7 +92,8 @@ describe('connections on the real control plane (issue 6 acceptance)', function 
     await A.waitPhase(first.id, 'Running');
     const c = await A.connect(first.id, 'Mozilla/5.0 (test)');
     expect(c.url).to.match(/^http:\/\/.+\.svc:3000\/$/);
-    expect(c.heartbeatIntervalSeconds).to.equal(30);
+    // STREAMSPACE_HEARTBEAT_TIMEOUT is 3s here and no interval is set: clients are asked for one every 1.5 s (floored).
+    expect(c.heartbeatIntervalSeconds).to.equal(1);
     expect(c.session).to.deep.include({ id: first.id, activeConnections: 1, totalConnections: 1 });
     expect(c.session.lastConnection).to.be.a('string');
 

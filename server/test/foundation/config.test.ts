@@ -60,6 +60,9 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ STREAMSPACE_HEARTBEAT_INTERVAL: '2s' }).connections.heartbeatIntervalMs).to.equal(2_000);
     expect(() => loadConfig({ STREAMSPACE_HEARTBEAT_INTERVAL: '60s' })).to.throw(ConfigError, /STREAMSPACE_HEARTBEAT_INTERVAL.*shorter than STREAMSPACE_HEARTBEAT_TIMEOUT/);
     expect(() => loadConfig({ STREAMSPACE_HEARTBEAT_INTERVAL: '10s', STREAMSPACE_HEARTBEAT_TIMEOUT: '5s' })).to.throw(ConfigError, /shorter than/);
+    // Only the timeout set (short, as tests do): the interval follows it.
+    expect(loadConfig({ STREAMSPACE_HEARTBEAT_TIMEOUT: '3s' }).connections.heartbeatIntervalMs).to.equal(1_500);
+    expect(loadConfig({ STREAMSPACE_HEARTBEAT_TIMEOUT: '5m' }).connections.heartbeatIntervalMs).to.equal(30_000);
   });
 
   it('stops start-up with exit code 2 and a message naming the variable', async () => {

@@ -274,7 +274,7 @@ export class ConnectionService {
       url: ready.url!,
       session: toSessionType(session ?? ready),
       beaconToken,
-      heartbeatIntervalSeconds: Math.max(1, Math.round(this.deps.config.heartbeatIntervalMs / 1000)),
+      heartbeatIntervalSeconds: Math.max(1, Math.floor(this.deps.config.heartbeatIntervalMs / 1000)),
     };
   }
 
