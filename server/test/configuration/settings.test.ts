@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { ConfigurationEntity } from '../../src/modules/configuration/configuration.entity';
@@ -271,6 +273,46 @@ describe('configuration: runtime settings', () => {
     await app.services.settings.invalidate();
     expect((await settings())['quota.maxRunningSessions']).to.include({ value: 2, source: 'ENVIRONMENT' });
     await app.services.database.dataSource.query(`DELETE FROM configuration WHERE key = 'quota.maxRunningSessions'`);
+  });
+
+  it('announcementChanged: the text now, then each change, live on another replica too (no polling)', async () => {
+    await update('portal.announcement', 'First words');
+    const two = await startTestApp({ ...env, DATABASE_URL: databaseUrl });
+    const client = createClient({ url: two.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: user.headers.authorization } });
+    const seen: (string | null)[] = [];
+    try {
+      const stop = client.subscribe<{ announcementChanged: string | null }>(
+        { query: 'subscription { announcementChanged }' },
+        { next: (m) => void (m.data && seen.push(m.data.announcementChanged)), error: () => undefined, complete: () => undefined },
+      );
+      await waitFor(async () => seen.length === 1, 'the current announcement first');
+      expect(seen).to.deep.equal(['First words']);
+      // Changed on replica one: replica two reloads (LISTEN/NOTIFY) and its subscriber gets the new text.
+      await update('portal.announcement', 'Second words');
+      await waitFor(async () => seen.length === 2, 'the changed announcement');
+      // A change of another setting sends nothing; clearing the announcement sends null.
+      await update('quota.maxSessions', 5);
+      await update('portal.announcement', '');
+      await waitFor(async () => seen.length === 3, 'the cleared announcement');
+      expect(seen).to.deep.equal(['First words', 'Second words', null]);
+      stop();
+      // Anonymous sockets get nothing.
+      const anonymous = createClient({ url: two.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+      const refused = await new Promise<string>((resolve) => {
+        anonymous.subscribe({ query: 'subscription { announcementChanged }' }, {
+          next: (m) => resolve(JSON.stringify(m.errors ?? m.data)),
+          error: (e) => resolve(JSON.stringify(e)),
+          complete: () => resolve('complete'),
+        });
+      });
+      expect(refused).to.match(/UNAUTHENTICATED|4401|4403|Unauthorized|Forbidden/i);
+      await anonymous.dispose();
+    } finally {
+      await reset('quota.maxSessions');
+      await reset('portal.announcement');
+      await client.dispose();
+      await two.stop();
+    }
   });
 
   it('invalidates the cache of another replica on the same database (LISTEN/NOTIFY)', async () => {

@@ -95,6 +95,7 @@ const RULES: Record<string, Rule> = {
   'Subscription.clusterResourceChanged': 'admin',
   'Query.settings': 'admin',
   'Query.announcement': 'signed-in',
+  'Subscription.announcementChanged': 'signed-in',
   'Mutation.updateSetting': 'admin',
   'Mutation.resetSetting': 'admin',
 };

@@ -1,10 +1,8 @@
-import { useQuery } from '@vue/apollo-composable'
+import { useSubscription } from '@vue/apollo-composable'
 import { computed, ref } from 'vue'
 import type { ComputedRef } from 'vue'
-import { PortalAnnouncementDocument } from '../../generated/graphql'
+import { PortalAnnouncementChangedDocument } from '../../generated/graphql'
 
-/** How often the portal asks again, so a changed announcement reaches open tabs without a reload. */
-const POLL_MS = 60_000
 const DISMISSED_KEY = 'streamspace.dismissedAnnouncement'
 
 function readDismissed(): string | null {
@@ -16,13 +14,14 @@ function readDismissed(): string | null {
 }
 
 /**
- * The admins' announcement (Query.announcement) and whether this browser dismissed it. Dismissing
- * remembers the text, so a new or changed announcement shows again.
+ * The admins' announcement, live (Subscription.announcementChanged sends the text now, then each change, and
+ * again after the socket reconnects), and whether this browser dismissed it. Dismissing remembers the text, so
+ * a new or changed announcement shows again.
  */
 export function useAnnouncement(): { text: ComputedRef<string | null>; visible: ComputedRef<boolean>; dismiss: () => void } {
-  const { result } = useQuery(PortalAnnouncementDocument, null, { fetchPolicy: 'cache-and-network', pollInterval: POLL_MS })
+  const { result } = useSubscription(PortalAnnouncementChangedDocument)
   const dismissed = ref(readDismissed())
-  const text = computed(() => result.value?.announcement ?? null)
+  const text = computed(() => result.value?.announcementChanged ?? null)
   const visible = computed(() => Boolean(text.value) && text.value !== dismissed.value)
   function dismiss(): void {
     if (!text.value) return

@@ -1,9 +1,17 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Role } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
+import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
 import { SettingType } from './dto/setting.type';
 import type { SettingsService } from './settings.service';
+
+function settingsOf(info: GraphQLResolveInfo): SettingsService {
+  const services = SCHEMA_SERVICES.get(info.schema) as { settings?: SettingsService } | undefined;
+  if (!services?.settings) throw new Error('settings are not wired into this schema');
+  return services.settings;
+}
 
 @Resolver(() => SettingType)
 export class SettingsResolver {
@@ -19,6 +27,16 @@ export class SettingsResolver {
   @Query(() => String, { nullable: true, description: 'The announcement the portal shows as a banner (null when there is none).' })
   announcement(): Promise<string | null> {
     return this.deps.settings.announcement();
+  }
+
+  @Authorized()
+  @Subscription(() => String, {
+    nullable: true,
+    subscribe: ({ info }) => settingsOf(info).announcements(),
+    description: 'The announcement now, then each time an admin changes it (null when there is none).',
+  })
+  announcementChanged(@Root() text: string | null): string | null {
+    return text;
   }
 
   @Authorized(Role.ADMIN)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter, on } from 'node:events';
 import type { DataSource } from 'typeorm';
 import type { AppConfig, QuotaLimits } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
@@ -46,6 +47,8 @@ export class SettingsService {
   private stored = new Map<string, Stored>();
   private loading: Promise<void> = Promise.resolve();
   private subscription: AsyncIterator<unknown> | undefined;
+  /** 'loaded' after each successful read of the table (live subscribers compare what they sent last). */
+  private readonly events = new EventEmitter().setMaxListeners(0);
   /** How many times the table was read (tests check that reads are served from memory). */
   loads = 0;
 
@@ -105,6 +108,7 @@ export class SettingsService {
         next.set(row.key, { value, updatedAt: row.updatedAt, updatedBy: row.updatedBy });
       }
       this.stored = next;
+      this.events.emit('loaded');
     } catch (err) {
       this.log.error({ err }, 'settings: could not read the configuration table; keeping the values in memory');
     }
@@ -131,6 +135,29 @@ export class SettingsService {
   async announcement(): Promise<string | null> {
     await this.fresh();
     return this.value<string>(SETTING_KEYS.PORTAL_ANNOUNCEMENT) || null;
+  }
+
+  /**
+   * The announcement now, then each time it changes (on this replica or another): for `announcementChanged`.
+   * It listens before it reads, so a change in between is not lost; one read of the table serves every subscriber.
+   */
+  async *announcements(): AsyncGenerator<string | null> {
+    const stop = new AbortController();
+    const loads = on(this.events, 'loaded', { signal: stop.signal });
+    try {
+      let last = await this.announcement();
+      yield last;
+      for await (const _ of loads) {
+        const now = await this.announcement();
+        if (now === last) continue;
+        last = now;
+        yield now;
+      }
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err;
+    } finally {
+      stop.abort();
+    }
   }
 
   async list(): Promise<SettingType[]> {
