@@ -5,6 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { processStartTime, startWatchdog } from '../kube/local-cluster/watchdog';
+import type { PidFileState } from '../kube/local-cluster/managed-process';
 
 const execFileAsync = promisify(execFile);
 
@@ -186,10 +188,26 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
   let exited = false;
   child.on('exit', () => (exited = true));
 
+  // If this process dies without stopping PostgreSQL (SIGKILL, OOM), a watchdog stops it, as it does for the
+  // local control plane; otherwise an orphaned postgres would keep the port and the data directory.
+  const watchdogFile = path.join(runDir, 'watchdog.json');
+  if (child.pid) {
+    const state: PidFileState = {
+      ownerPid: process.pid,
+      ownerStartTime: processStartTime(process.pid),
+      processes: [{ name: 'postgres', pid: child.pid, startTime: processStartTime(child.pid) }],
+    };
+    fs.writeFileSync(watchdogFile, JSON.stringify(state));
+    startWatchdog(watchdogFile, 15_000);
+  }
+
   const adminUrl = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`PostgreSQL exited during start-up:\n${recent.join('\n')}`);
+    if (exited) {
+      fs.rmSync(watchdogFile, { force: true });
+      throw new Error(`PostgreSQL exited during start-up:\n${recent.join('\n')}`);
+    }
     const client = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
     try {
       await client.connect();
@@ -201,6 +219,7 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
       await client.end().catch(() => undefined);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
+        fs.rmSync(watchdogFile, { force: true });
         throw new Error(`PostgreSQL did not become ready on port ${port}: ${(err as Error).message}\n${recent.join('\n')}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -215,6 +234,7 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
         if (!(await waitForExit(child.pid, 15_000))) child.kill('SIGKILL');
         await waitForExit(child.pid, 5_000);
       }
+      fs.rmSync(watchdogFile, { force: true }); // the watchdog sees its file gone and exits
       if (!options.persistent) fs.rmSync(dir, { recursive: true, force: true });
     })());
 
