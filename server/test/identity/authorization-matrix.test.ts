@@ -231,6 +231,13 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
 
   describe('ownership: someone else\'s session answers NOT_FOUND, not FORBIDDEN', () => {
     let sessionId: string;
+    /** The context a user's operation runs with (for subscribe() straight on the schema). */
+    const ctx = (u: TestUser): GraphQLContext => ({
+      requestId: 'matrix',
+      logger: app.services.logger,
+      caller: { id: u.id, username: u.username, role: 'user' },
+      loaders: new LoaderRegistry(),
+    });
     before(async () => {
       sessionId = randomUUID();
       await app.services.database.dataSource.getRepository(SessionEntity).insert({
@@ -266,12 +273,6 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
 
     it('delivers change events only to the owner (and admins): B never receives A\'s session', async () => {
       const schema = await appSchema();
-      const ctx = (u: TestUser): GraphQLContext => ({
-        requestId: 'matrix',
-        logger: app.services.logger,
-        caller: { id: u.id, username: u.username, role: 'user' },
-        loaders: new LoaderRegistry(),
-      });
       const stream = (await subscribe({
         schema,
         document: parse('subscription { mySessionsChanged { session { id } } }'),
@@ -292,12 +293,6 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
 
     it('sessionUpdated: NOT_FOUND for another user at once; the owner gets the current state first, then changes', async () => {
       const schema = await appSchema();
-      const ctx = (u: TestUser): GraphQLContext => ({
-        requestId: 'matrix',
-        logger: app.services.logger,
-        caller: { id: u.id, username: u.username, role: 'user' },
-        loaders: new LoaderRegistry(),
-      });
       const document = parse('subscription($id: ID!) { sessionUpdated(id: $id) { id phase } }');
       const refused = (await subscribe({ schema, document, variableValues: { id: sessionId }, contextValue: ctx(userB) })) as { errors?: { originalError?: { code?: string } }[] };
       expect(Symbol.asyncIterator in refused, 'no stream for someone else\'s session').to.equal(false);
