@@ -24,7 +24,7 @@ import {
   WS_CLOSE_TOKEN_EXPIRED,
 } from './modules/auth/identity';
 import type { TokenService } from './modules/auth/token.service';
-import type { UsersService } from './modules/users/users.service';
+import { USER_ACCESS_CHANGED, type UsersService } from './modules/users/users.service';
 import { QuotaService } from './modules/quotas/quota.service';
 import { SettingsService } from './modules/configuration/settings.service';
 import { readBuildInfo, type BuildInfo } from './modules/system/build-info';
@@ -254,6 +254,18 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
       },
       tokenExpiredCloseCode: WS_CLOSE_TOKEN_EXPIRED,
     });
+    // A user's role or disabled flag changed (on any replica): their sockets authenticate again, so a demoted
+    // admin or a disabled user loses access on open sockets at once, not when the token expires.
+    identity.users.onAccessChanged((userId) => pubSub.publish(USER_ACCESS_CHANGED, { userId }));
+    const accessChanges = (pubSub.subscribe as unknown as (topic: string) => AsyncIterableIterator<{ userId: string }> & { return?: () => Promise<unknown> })(
+      USER_ACCESS_CHANGED,
+    );
+    void (async () => {
+      for await (const { userId } of accessChanges) {
+        const closed = wsServer.closeSocketsOf(userId, WS_CLOSE_TOKEN_EXPIRED, 'Access changed; authenticate again');
+        if (closed) logger.info({ userId, sockets: closed }, 'closed the sockets of a user whose access changed');
+      }
+    })().catch((err: Error) => logger.error({ err }, 'user access change listener failed'));
 
     const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
       requestDidStart: async () => ({
@@ -277,6 +289,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
         {
           serverWillStart: async () => ({
             drainServer: async () => {
+              await accessChanges.return?.();
               await wsServer.dispose();
             },
           }),

@@ -202,6 +202,68 @@ describe('identity: token expiry over HTTP and graphql-ws', () => {
     expect(closeCode).to.equal(4401);
   });
 
+  it('closes the open sockets of a user who is demoted or disabled; they authenticate again with the new access', async () => {
+    const admin = await signInAsAdmin(app);
+    const other = await createUserAndToken(app, 'admin');
+    /** Opens a socket as `other`, runs `query` on it, and reports the answer and how the socket ends. */
+    const openSocket = (query: string) => {
+      let closeCode: number | undefined;
+      const answers: unknown[] = [];
+      const client = createClient({
+        url: app.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => undefined,
+        connectionParams: { authorization: other.headers.authorization },
+        on: { closed: (event) => (closeCode = (event as { code: number }).code) },
+      });
+      client.subscribe({ query }, { next: (r) => void answers.push(r.errors?.[0]?.extensions?.code ?? r.data), error: (e) => void answers.push(e), complete: () => undefined });
+      return { client, answers, closeCode: () => closeCode };
+    };
+    const waitFor = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(ok(), what).to.equal(true);
+    };
+
+    // An admin's socket works for admin-only operations...
+    const first = openSocket('{ users(first: 1) { totalCount } }');
+    await waitFor('an answer as admin', () => first.answers.length === 1);
+    expect(first.answers[0]).to.have.nested.property('users.totalCount');
+    // ...until the admin is demoted: the server closes it at once (4401), long before the token expires.
+    await app.gql('mutation($id: ID!) { updateUser(id: $id, input: { role: "user" }) { role } }', { id: other.id }, admin.headers);
+    await waitFor('the socket to be closed', () => first.closeCode() === 4401);
+    await first.client.dispose();
+    // The same token on a new socket now acts with the new role.
+    const second = openSocket('{ users(first: 1) { totalCount } }');
+    await waitFor('an answer as user', () => second.answers.length === 1);
+    expect(second.answers[0]).to.equal('FORBIDDEN');
+    // Disabled: the socket is closed, and a new one is refused (4403).
+    await app.gql('mutation($id: ID!) { updateUser(id: $id, input: { disabled: true }) { disabled } }', { id: other.id }, admin.headers);
+    await waitFor('the socket to be closed again', () => second.closeCode() === 4401);
+    await second.client.dispose();
+    const third = openSocket('{ me { username } }');
+    await waitFor('the new socket to be refused', () => third.closeCode() === 4403);
+    await third.client.dispose();
+    // Changing someone's e-mail address does not disturb their sockets.
+    const user = await createUserAndToken(app);
+    let kept: number | undefined;
+    const client = createClient({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+      connectionParams: { authorization: user.headers.authorization },
+      on: { closed: (event) => (kept = (event as { code: number }).code) },
+    });
+    await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+    await app.gql('mutation($id: ID!) { updateUser(id: $id, input: { email: "someone@example.org" }) { email } }', { id: user.id }, admin.headers);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kept, 'the socket stays open').to.equal(undefined);
+    await client.dispose();
+  });
+
   it('refuses a graphql-ws connection with an invalid token (4403) and treats no token as anonymous', async () => {
     const code = await new Promise<number>((resolve) => {
       const client = createClient({

@@ -60,13 +60,27 @@ function checkEmail(email: string | null | undefined) {
 }
 
 /** Users: accounts, roles, passwords, quota overrides. Every change is audited in its transaction. */
+/** PubSub topic: a user's role or disabled flag changed ({ userId }); crosses replicas. */
+export const USER_ACCESS_CHANGED = 'USER_ACCESS_CHANGED';
+
 export class UsersService {
+  private readonly accessListeners = new Set<(userId: string) => void>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly refreshTokens: RefreshTokenService,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Called after a user's role or disabled flag changed (committed): open sockets authenticated as that user must
+   * authenticate again, so a demotion or a disable takes effect at once there too, as it does for HTTP requests.
+   */
+  onAccessChanged(listener: (userId: string) => void): () => void {
+    this.accessListeners.add(listener);
+    return () => this.accessListeners.delete(listener);
+  }
 
   findById(id: string): Promise<UserEntity | null> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
@@ -130,7 +144,7 @@ export class UsersService {
   async update(id: string, data: UpdateUserData, source: AuditSource): Promise<UserEntity> {
     if (data.role !== undefined && data.role !== null) checkRole(data.role);
     checkEmail(data.email);
-    return this.dataSource.transaction(async (manager) => {
+    const updated = await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw notFound('User', id);
@@ -154,8 +168,10 @@ export class UsersService {
         if (after.disabled === true) await this.refreshTokens.revokeAllForUser(user.id, manager);
         await this.audit.record({ action: 'user.update', resourceType: 'user', resourceId: user.id, changes: { before, after }, source }, manager);
       }
-      return user;
+      return { user, accessChanged: 'role' in after || 'disabled' in after };
     });
+    if (updated.accessChanged) for (const listener of this.accessListeners) listener(updated.user.id);
+    return updated.user;
   }
 
   async changePassword(userId: string, currentPassword: string, newPassword: string, source: AuditSource): Promise<void> {

@@ -94,11 +94,19 @@ interface Extra {
   operations: Map<string, Operation>;
 }
 
-export function startGraphQLWsServer(options: GraphQLWsServerOptions): { dispose(): Promise<void> } {
+export interface GraphQLWsServer {
+  /** Closes every socket authenticated as this user (they reconnect and authenticate again); returns how many. */
+  closeSocketsOf(userId: string, code: number, reason: string): number;
+  dispose(): Promise<void>;
+}
+
+export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWsServer {
   const { schema, documents, checkLimits, logger, metrics } = options;
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
   const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path, handleProtocols });
+  /** Open sockets with who they act for (set once connection_init was accepted). */
+  const sockets = new Set<Extra>();
 
   const formatErrors = (errors: readonly GraphQLError[], requestId: string | undefined) => {
     const format = createErrorFormatter(logger, () => requestId);
@@ -221,6 +229,8 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): { dispose
     };
 
     const extra: Extra = { socket, request, caller: null, operations: new Map() };
+    sockets.add(extra);
+    socket.once('close', () => sockets.delete(extra));
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -244,6 +254,15 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): { dispose
   });
 
   return {
+    closeSocketsOf(userId, code, reason) {
+      let closed = 0;
+      for (const extra of sockets) {
+        if (extra.caller?.id !== userId) continue;
+        extra.socket.close(code, reason);
+        closed++;
+      }
+      return closed;
+    },
     dispose: async () => {
       for (const client of wsServer.clients) client.close(1001, 'Going away');
       wsServer.removeAllListeners();
