@@ -7,6 +7,7 @@ import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { ideDir } from '../../src/platform/http/ide.routes';
 import { startTestApp, type TestApp } from '../support/app';
 import { postLogin, refreshCookieFrom, signInAsAdmin, TEST_ADMIN } from '../support/auth';
+import { createTestDatabase } from '../support/postgres';
 
 const TRUSTED = 'http://portal.streamspace.test';
 const EVIL = 'http://evil.example';
@@ -33,6 +34,23 @@ describe('identity hardening: login rate limits', () => {
     expect((await postLogin(byUser, 'someone-else', 'wrong-password')).status).to.equal(401);
     const rows = await byUser.services.database.dataSource.getRepository(AuditLogEntity).find({ where: { action: 'auth.login', outcome: 'failure' } });
     expect(rows.filter((r) => r.changes?.reason === 'rate_limited').map((r) => r.actorUsername)).to.deep.equal(['admin']);
+  });
+
+  it('shares the counters between replicas (PostgreSQL): failures on one count on the other', async () => {
+    const databaseUrl = await createTestDatabase('ratelimit');
+    const env = { DATABASE_URL: databaseUrl, STREAMSPACE_LOGIN_RATE_LIMIT_PER_USERNAME: '4', STREAMSPACE_LOGIN_RATE_LIMIT_PER_IP: '100' };
+    const one = await startTestApp(env);
+    const two = await startTestApp(env);
+    try {
+      for (let i = 0; i < 2; i++) expect((await postLogin(one, TEST_ADMIN.username, `wrong-${i}`)).status).to.equal(401);
+      for (let i = 0; i < 2; i++) expect((await postLogin(two, TEST_ADMIN.username, `wrong-${i}`)).status).to.equal(401);
+      // Four failures in all, two on each replica: both refuse now, even the right password.
+      expect((await postLogin(one, TEST_ADMIN.username, TEST_ADMIN.password)).status).to.equal(429);
+      expect((await postLogin(two, TEST_ADMIN.username, TEST_ADMIN.password)).status).to.equal(429);
+    } finally {
+      await one.stop();
+      await two.stop();
+    }
   });
 
   it('limits failures per IP across usernames', async () => {

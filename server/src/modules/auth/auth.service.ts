@@ -5,7 +5,8 @@ import type { AuditService, AuditSource } from '../audit/audit.service';
 import type { UserEntity } from '../users/user.entity';
 import type { UsersService } from '../users/users.service';
 import { dummyPasswordHash, verifyPassword } from './password';
-import { RateLimiter } from './rate-limiter';
+import type { Pool } from 'pg';
+import { LoginRateLimiter } from './rate-limiter';
 import type { ClientMeta, RefreshTokenService } from './refresh-token.service';
 import { InvalidTokenError, type AccessToken, type TokenService } from './token.service';
 
@@ -39,8 +40,8 @@ export interface AuthenticatedCaller {
  * sign-ins end the same way: `startSession` issues an access token and a refresh token family.
  */
 export class AuthService {
-  private readonly ipLimiter: RateLimiter;
-  private readonly usernameLimiter: RateLimiter;
+  private readonly ipLimiter: LoginRateLimiter;
+  private readonly usernameLimiter: LoginRateLimiter;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -51,29 +52,31 @@ export class AuthService {
     private readonly audit: AuditService,
   ) {
     const { perIp, perUsername, windowMs } = config.loginRateLimit;
-    this.ipLimiter = new RateLimiter(perIp, windowMs);
-    this.usernameLimiter = new RateLimiter(perUsername, windowMs);
+    // The counters live in PostgreSQL (shared by every replica), on the pool TypeORM already holds.
+    const pool = () => (dataSource.driver as unknown as { master: Pool }).master;
+    this.ipLimiter = new LoginRateLimiter(pool, 'login-ip', perIp, windowMs);
+    this.usernameLimiter = new LoginRateLimiter(pool, 'login-user', perUsername, windowMs);
   }
 
   async login(username: unknown, password: unknown, source: AuditSource & ClientMeta): Promise<SignInResult> {
     const ipKey = source.clientIp ?? 'unknown';
     const name = typeof username === 'string' ? username.trim().toLowerCase().slice(0, 63) : '';
-    const retry = Math.max(this.ipLimiter.retryAfter(ipKey), name ? this.usernameLimiter.retryAfter(name) : 0);
+    const retry = Math.max(await this.ipLimiter.retryAfter(ipKey), name ? await this.usernameLimiter.retryAfter(name) : 0);
     if (retry > 0) {
       await this.audit.record({ action: 'auth.login', resourceType: 'user', outcome: 'failure', actor: { id: null, username: name || null }, changes: { reason: 'rate_limited' }, source });
       throw new AuthFailure(429, 'rate_limited', 'Too many sign-in attempts; try again later', retry);
     }
     // Failed attempts count against the IP and the username; successful sign-ins cost nothing.
     if (!name || typeof password !== 'string' || !password) {
-      this.ipLimiter.hit(ipKey);
+      await this.ipLimiter.hit(ipKey);
       throw new AuthFailure(401, 'invalid_credentials', 'Wrong username or password');
     }
     const user = await this.users.findForLogin(name);
     // Verify against a dummy hash for unknown users, so the answer time does not tell which names exist.
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !user.passwordHash || !ok) {
-      this.ipLimiter.hit(ipKey);
-      this.usernameLimiter.hit(name);
+      await this.ipLimiter.hit(ipKey);
+      await this.usernameLimiter.hit(name);
       await this.audit.record({ action: 'auth.login', resourceType: 'user', resourceId: user?.id ?? null, outcome: 'failure', actor: { id: null, username: name }, changes: { reason: 'invalid_credentials' }, source });
       throw new AuthFailure(401, 'invalid_credentials', 'Wrong username or password');
     }
@@ -81,7 +84,7 @@ export class AuthService {
       await this.audit.record({ action: 'auth.login', resourceType: 'user', resourceId: user.id, outcome: 'failure', actor: user, changes: { reason: 'disabled' }, source });
       throw new AuthFailure(403, 'account_disabled', 'This account is disabled');
     }
-    this.usernameLimiter.reset(name);
+    await this.usernameLimiter.reset(name);
     return this.startSession(user, { method: 'password' }, source);
   }
 

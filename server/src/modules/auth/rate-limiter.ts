@@ -1,46 +1,58 @@
+import type { Pool } from 'pg';
+import { RateLimiterPostgres } from 'rate-limiter-flexible';
+
+/** The table of LoginRateLimitEntity (created by a migration, not by the library). */
+const TABLE = 'login_rate_limits';
+
 /**
- * Fixed-window counters in memory, per key (an IP or a username). Per replica: with N replicas an
- * attacker gets at most N times the limit, which still turns online guessing from millions of tries
- * into a handful.
+ * Fixed-window failure counters per key (an IP or a username), kept in PostgreSQL through rate-limiter-flexible,
+ * so every replica counts against the same limit (an attacker spreading tries over N replicas gets no N times more).
+ * Only failures are counted (`hit`); a key over its limit waits `retryAfter` seconds.
  */
-export class RateLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+export class LoginRateLimiter {
+  private store: RateLimiterPostgres | undefined;
+  private hits = 0;
 
   constructor(
+    private readonly pool: () => Pool,
+    private readonly prefix: string,
     private readonly limit: number,
     private readonly windowMs: number,
-    private readonly now: () => number = Date.now,
   ) {}
 
+  private limiter(): RateLimiterPostgres {
+    this.store ??= new RateLimiterPostgres({
+      storeClient: this.pool(),
+      storeType: 'pool',
+      tableName: TABLE,
+      tableCreated: true,
+      clearExpiredByTimeout: false,
+      keyPrefix: this.prefix,
+      points: this.limit,
+      duration: Math.max(1, Math.ceil(this.windowMs / 1000)),
+    });
+    return this.store;
+  }
+
   /** Seconds until the key may try again, or 0 when it is under its limit. */
-  retryAfter(key: string): number {
-    const w = this.current(key);
-    if (!w || w.count < this.limit) return 0;
-    return Math.max(1, Math.ceil((w.resetAt - this.now()) / 1000));
+  async retryAfter(key: string): Promise<number> {
+    const res = await this.limiter().get(key);
+    if (!res || res.consumedPoints < this.limit) return 0;
+    return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
   }
 
-  hit(key: string): void {
-    const w = this.current(key);
-    if (w) w.count++;
-    else this.windows.set(key, { count: 1, resetAt: this.now() + this.windowMs });
-    if (this.windows.size > 100_000) this.sweep();
-  }
-
-  reset(key: string): void {
-    this.windows.delete(key);
-  }
-
-  private current(key: string) {
-    const w = this.windows.get(key);
-    if (w && w.resetAt <= this.now()) {
-      this.windows.delete(key);
-      return undefined;
+  /** Counts one failure. */
+  async hit(key: string): Promise<void> {
+    await this.limiter().penalty(key, 1);
+    // Now and then, drop windows that ended long ago, so the table stays small under a spread-out attack.
+    if (++this.hits % 200 === 0) {
+      await this.pool()
+        .query(`DELETE FROM ${TABLE} WHERE expire < $1`, [Date.now() - this.windowMs])
+        .catch(() => undefined);
     }
-    return w;
   }
 
-  private sweep() {
-    const now = this.now();
-    for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
+  async reset(key: string): Promise<void> {
+    await this.limiter().delete(key);
   }
 }

@@ -1,4 +1,5 @@
 import { AuditLogEntity } from '../../modules/audit/audit-log.entity';
+import { LoginRateLimitEntity } from '../../modules/auth/login-rate-limit.entity';
 import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity';
 import { SigningKeyEntity } from '../../modules/auth/signing-key.entity';
 import { CatalogTemplateAssetEntity } from '../../modules/catalog/catalog-template-asset.entity';
@@ -23,4 +24,5 @@ export const ENTITIES = [
   SigningKeyEntity,
   RefreshTokenEntity,
   FavoriteEntity,
+  LoginRateLimitEntity,
 ];
