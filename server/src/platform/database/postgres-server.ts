@@ -171,10 +171,13 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
   const flags = ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', runDir, '-c', 'max_connections=200'];
   if (!options.persistent) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
 
+  // Its own process group: a terminal's Ctrl-C reaches only the server, which stops PostgreSQL last, after the
+  // parts that still write to it; if the server dies instead, the watchdog below stops it.
   const child: ChildProcess = spawn(bins.postgres, flags, {
     ...(ids ?? {}),
     env: { ...process.env, LC_MESSAGES: 'C' },
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
   });
   const recent: string[] = [];
   child.stderr?.setEncoding('utf8');

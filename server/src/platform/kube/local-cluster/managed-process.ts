@@ -155,13 +155,14 @@ export class ManagedProcess {
     const fd = openSync(this.spec.logFile, 'a');
     try {
       writeFileSync(fd, `\n--- ${new Date().toISOString()} starting ${this.spec.name}: ${this.spec.command} ${this.spec.args.join(' ')}\n`);
-      // detached: false keeps the component in our process group, so a terminal's Ctrl-C or a CI runner killing
-      // the group reaches it directly, in addition to the parent-death signal and the watchdog.
+      // Its own process group: a terminal's Ctrl-C reaches only the server, which then stops the components in
+      // order (controllers release their lease while the API server still answers). If the server dies instead,
+      // the parent-death signal and the watchdog stop them.
       const child = spawn(command, args, {
         cwd: this.spec.cwd,
         env: this.spec.env ?? process.env,
         stdio: ['ignore', fd, fd],
-        detached: false,
+        detached: true,
       });
       this.child = child;
       this.exitPromise = new Promise<void>((resolve) => {
