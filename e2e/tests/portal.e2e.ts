@@ -278,6 +278,35 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     this.timeout(2 * KUBE_STEP_TIMEOUT_MS + 30_000)
     const mySessions = new MySessionsPage(sessionsTab)
     await sessionsTab.bringToFront()
+    // The hibernate mutation's answer is delivered late and as the version from before the pod was gone (state
+    // hibernated, phase still Running), after the live event already brought "Hibernated": the older answer must
+    // not win (this crossing made the list show Running for good in a loaded CI run).
+    let heldAnswers = 0
+    let delivered = false
+    await sessionsTab.route('**/graphql', async (route) => {
+      const request = route.request()
+      if (heldAnswers > 0 || !(request.postData() ?? '').includes('"operationName":"HibernateSession"')) {
+        await route.fallback()
+        return
+      }
+      heldAnswers++
+      const response = await route.fetch()
+      const answer = (await response.json()) as { data?: { hibernateSession?: Record<string, unknown> & { createdAt: string } } }
+      const user = await signInApi(server.origin, USER.username, USER.password)
+      await waitFor(
+        'the session to be hibernated on the server',
+        async () => {
+          const now = await graphql<{ session: { phase: string } }>(server.origin, user, 'query E2eHibernated($id: ID!) { session(id: $id) { phase } }', { id: sessionId })
+          return now.session.phase === 'Hibernated' ? true : undefined
+        },
+        { timeoutMs: KUBE_STEP_TIMEOUT_MS },
+      )
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      const older = answer.data?.hibernateSession
+      if (older) Object.assign(older, { state: 'hibernated', phase: 'Running', updatedAt: older.createdAt })
+      await route.fulfill({ response, json: answer })
+      delivered = true
+    })
     await mySessions.session(sessionId).getByTestId('session-hibernate').click()
     await mySessions.confirmDialog.waitFor({ state: 'visible' })
     await saveScreenshot(sessionsTab, testName(this), '01-confirm-hibernate')
@@ -286,6 +315,12 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
       timeoutMs: KUBE_STEP_TIMEOUT_MS,
     })
     expect(await mySessions.idleText(sessionId)).to.contain('Hibernated')
+    await waitFor('the late, older answer to be delivered', async () => (delivered ? true : undefined), { timeoutMs: KUBE_STEP_TIMEOUT_MS })
+    expect(heldAnswers).to.equal(1)
+    // Still Hibernated after the older answer arrived (give the page a moment to apply it, had it won).
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(await mySessions.phase(sessionId)).to.equal('Hibernated')
+    await sessionsTab.unroute('**/graphql')
     await saveScreenshot(sessionsTab, testName(this), '02-hibernated')
 
     await mySessions.act(sessionId, 'wake')

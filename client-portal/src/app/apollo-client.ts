@@ -60,39 +60,49 @@ function authLink(auth: Auth): ApolloLink {
   })
 }
 
-interface Versioned {
-  id: string
-  updatedAt: number
-}
+type SessionObject = Record<string, unknown> & { id: string; updatedAt: string }
 
-/** Every Session (`__typename`, `id`, `updatedAt`) anywhere in a result. */
-function sessionsIn(value: unknown, out: Versioned[] = []): Versioned[] {
+/** Every Session object (`__typename`, `id`, `updatedAt`) anywhere in a result. */
+function sessionsIn(value: unknown, out: SessionObject[] = []): SessionObject[] {
   if (Array.isArray(value)) {
     for (const item of value) sessionsIn(item, out)
   } else if (value && typeof value === 'object') {
     const record = value as Record<string, unknown>
     if (record['__typename'] === 'Session' && typeof record['id'] === 'string' && typeof record['updatedAt'] === 'string') {
-      out.push({ id: record['id'], updatedAt: Date.parse(record['updatedAt']) })
+      out.push(record as SessionObject)
     }
     for (const child of Object.values(record)) if (child && typeof child === 'object') sessionsIn(child, out)
   }
   return out
 }
 
-/** How often a query whose answer was overtaken by a live event is asked again before its answer is taken as is. */
+/** How often a query whose answer was overtaken by a live event is asked again before its answer is corrected. */
 const STALE_RETRIES = 3
 
 /**
- * Newest wins. A query over HTTP and an event over the socket can cross: the query reads a session, the session
- * changes, the event arrives, and only then the query's (older) answer does, which would overwrite the newer
- * state in the normalized cache and leave, say, a Running session shown as Pending until its next change.
- * This link remembers the newest `updatedAt` seen for every session (from any result, live or not) and asks a
- * query again when its answer holds an older copy of a session than one already seen.
+ * Newest wins. An answer over HTTP and an event over the socket can cross: a query (or a mutation) reads a session,
+ * the session changes, the event arrives, and only then the (older) answer does, which would overwrite the newer
+ * state in the normalized cache and leave, say, a Running session shown as Pending, or a hibernated one as Running,
+ * until its next change. This link remembers the newest version (`updatedAt`) of every session seen in any result,
+ * live or not, with its fields. A query whose answer holds an older copy is asked again; any other result (a
+ * mutation's answer, a late event) has the fields of an older copy replaced by the newest ones before the cache
+ * sees it.
  */
 export function newestWinsLink(): ApolloLink {
-  const newest = new Map<string, number>()
-  const remember = (sessions: Versioned[]): void => {
-    for (const s of sessions) if (!(s.updatedAt <= (newest.get(s.id) ?? -Infinity))) newest.set(s.id, s.updatedAt)
+  const newest = new Map<string, { updatedAt: number; fields: Record<string, unknown> }>()
+  const versionOf = (s: SessionObject): number => Date.parse(s.updatedAt)
+  const isOvertaken = (s: SessionObject): boolean => versionOf(s) < (newest.get(s.id)?.updatedAt ?? -Infinity)
+  const remember = (s: SessionObject): void => {
+    const known = newest.get(s.id)
+    const version = versionOf(s)
+    if (known && version < known.updatedAt) return
+    // The same version seen through another selection adds its fields.
+    newest.set(s.id, { updatedAt: version, fields: { ...(known && known.updatedAt === version ? known.fields : {}), ...s } })
+  }
+  const correct = (s: SessionObject): void => {
+    const known = newest.get(s.id)
+    if (!known) return
+    for (const key of Object.keys(s)) if (key in known.fields) s[key] = known.fields[key]
   }
   return new ApolloLink((operation, forward) => {
     const definition = getMainDefinition(operation.query)
@@ -105,15 +115,16 @@ export function newestWinsLink(): ApolloLink {
         inner = forward(operation).subscribe({
           next: (result) => {
             const sessions = sessionsIn(result.data)
-            const overtaken = sessions.some((s) => s.updatedAt < (newest.get(s.id) ?? -Infinity))
-            if (isQuery && overtaken && attempts < STALE_RETRIES) {
+            const overtaken = sessions.filter(isOvertaken)
+            if (isQuery && overtaken.length && attempts < STALE_RETRIES) {
               attempts += 1
               retrying = true
               inner?.unsubscribe()
               start()
               return
             }
-            remember(sessions)
+            overtaken.forEach(correct)
+            sessions.forEach(remember)
             observer.next(result)
           },
           error: (error: unknown) => observer.error(error),
