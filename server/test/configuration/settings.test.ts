@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { ConfigurationEntity } from '../../src/modules/configuration/configuration.entity';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
-import { AppError } from '../../src/platform/graphql/errors';
+import { refusal } from '../support/errors';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 import { createTestDatabase } from '../support/postgres';
@@ -96,16 +96,6 @@ describe('configuration: runtime settings', () => {
       spec: { resources: { requests: { cpu: '250m', memory: '256Mi' } } },
     });
     return id;
-  }
-
-  async function refusal(p: Promise<unknown>): Promise<AppError> {
-    try {
-      await p;
-    } catch (err) {
-      expect(err).to.be.instanceOf(AppError);
-      return err as AppError;
-    }
-    throw new Error('expected QUOTA_EXCEEDED');
   }
 
   const newSession = { sessions: 1, runningSessions: 0, cpu: 0, memory: 0 };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
-import { AppError } from '../../src/platform/graphql/errors';
+import { refusal } from '../support/errors';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type TestUser } from '../support/auth';
 
@@ -36,16 +36,6 @@ describe('identity: quotas', () => {
       spec: { resources: { requests: { cpu, memory }, limits: { memory } } },
     });
     return id;
-  }
-
-  async function refusal(p: Promise<unknown>): Promise<AppError> {
-    try {
-      await p;
-    } catch (err) {
-      expect(err).to.be.instanceOf(AppError);
-      return err as AppError;
-    }
-    throw new Error('expected QUOTA_EXCEEDED');
   }
 
   it('shows the configured defaults as the effective quota', async () => {
