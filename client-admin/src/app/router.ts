@@ -27,15 +27,8 @@ const pages: Record<string, () => Promise<unknown>> = {
 
 const sectionRoutes: RouteRecordRaw[] = sectionItems.map((item) => {
   const page = pages[item.name]
-  return page
-    ? { name: item.name, path: item.path, meta: { title: item.title }, component: page as never }
-    : {
-        name: item.name,
-        path: item.path,
-        meta: { title: item.title },
-        component: () => import('../modules/shell/PlaceholderPage.vue'),
-        props: { title: item.title, icon: item.icon },
-      }
+  if (!page) throw new Error(`No page for the admin section "${item.name}"`)
+  return { name: item.name, path: item.path, meta: { title: item.title }, component: page as never }
 })
 
 /** Only admins use this console: anyone else is sent to the sign-in page with an explanation. */

@@ -1,4 +1,5 @@
-import { computed, ref } from 'vue'
+import { computed, ref, watch } from 'vue'
+import type { Ref } from 'vue'
 
 /**
  * Page numbers for v-data-table-server over a Relay connection (forward cursors only): remembers the `after`
@@ -39,4 +40,13 @@ export function useCursorPages(defaultPageSize = 20) {
     return (page.value - 1) * itemsPerPage.value + loaded + (hasNextPage ? itemsPerPage.value : 0)
   }
   return { page, itemsPerPage, after, reset, onOptions, record, lengthOf }
+}
+
+/** The rows of the loaded page of a Relay connection; each loaded page's pageInfo is recorded in `pages`. */
+export function usePageItems<T>(
+  pages: ReturnType<typeof useCursorPages>,
+  connection: Ref<{ edges: { node: T }[]; pageInfo: { hasNextPage: boolean; endCursor?: string | null } } | null | undefined>,
+) {
+  watch(connection, (c) => pages.record(c?.pageInfo))
+  return computed(() => connection.value?.edges.map((e) => e.node) ?? [])
 }
