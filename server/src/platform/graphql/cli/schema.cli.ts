@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import { buildAppSchema } from '../schema';
+import { checkSchemaCompatibility, readSchemaBaseline } from '../schema-compat';
 import { compareSchema, renderSchema, schemaFilePath } from '../schema-file';
 
-/** `npm run schema:emit` writes schema.graphql; `npm run schema:check` fails when it is stale. */
+/**
+ * `npm run schema:emit` writes schema.graphql; `npm run schema:check` fails when it is stale, or when it breaks the
+ * schema of the main branch's last commit without a `Schema-Break:` acknowledgement (schema-compat.ts).
+ */
 async function main() {
   const mode = process.argv[2];
   // An explicit path (second argument) lets tests check a deliberately drifted copy.
@@ -21,6 +25,9 @@ async function main() {
     process.exit(1);
   }
   console.log('schema:check: schema.graphql matches the code.');
+  const verdict = await checkSchemaCompatibility(committed!, readSchemaBaseline(file));
+  for (const line of verdict.lines) (verdict.ok ? console.log : console.error)(`schema:check: ${line}`);
+  if (!verdict.ok) process.exit(1);
 }
 
 main().catch((err) => {
