@@ -1,0 +1,3 @@
+export { createApolloClient } from './apollo-client'
+export { authLink } from './auth-link'
+export { newestWinsLink } from './newest-wins-link'
