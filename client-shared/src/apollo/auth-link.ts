@@ -2,12 +2,15 @@ import { ApolloLink, Observable } from '@apollo/client/core'
 import type { FetchResult } from '@apollo/client/core'
 import type { Auth } from '../auth/auth'
 
+/** What the link needs of a sign-in: the current token, and a refresh. */
+export type TokenSource = Pick<Auth, 'token' | 'refresh'> & { readonly state: Pick<Auth['state'], 'accessToken'> }
+
 function isUnauthenticated(result: FetchResult): boolean {
   return (result.errors ?? []).some((e) => e.extensions?.['code'] === 'UNAUTHENTICATED')
 }
 
 /** Adds the bearer token; on UNAUTHENTICATED refreshes once and retries (the token may have just expired). */
-export function authLink(auth: Pick<Auth, 'token' | 'refresh' | 'state'>): ApolloLink {
+export function authLink(auth: TokenSource): ApolloLink {
   return new ApolloLink((operation, forward) => {
     const run = (token: string | null) => {
       operation.setContext(({ headers = {} }: { headers?: Record<string, string> }) => ({
