@@ -1,9 +1,2 @@
-// Unit tests beside the code (src/**/*.test.ts): pure TypeScript in Node, no browser and no server.
-// test-support/register.mjs runs the .ts sources as they are and resolves packages as Vite does.
-module.exports = {
-  'node-option': ['import=@streamspace/client-shared/test-support/register'],
-  spec: ['src/**/*.test.ts'],
-  extension: ['ts'],
-  timeout: 5000,
-  'forbid-only': Boolean(process.env.CI),
-};
+// Unit tests: the settings every client shares (client-shared/mocharc.base.cjs).
+module.exports = require('@streamspace/client-shared/mocharc.base.cjs');
