@@ -1,10 +1,26 @@
 // One flat ESLint config for the whole monorepo: TypeScript on the server, the e2e tests and scripts,
-// TypeScript + Vue in both clients. `npm run lint` runs it with zero warnings allowed.
+// TypeScript + Vue in both clients and their shared package. `npm run lint` runs it with zero warnings allowed.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import pluginVue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
+
+// The npm workspaces (the root package.json's "workspaces"). A workspace uses another one only through its package
+// name and exports (`@streamspace/client-shared/auth`), never by a relative path into its folder, and the two apps
+// never use each other at all: what both need lives in client-shared.
+const WORKSPACES = ['server', 'client-shared', 'client-admin', 'client-portal', 'e2e'];
+const INTO_A_WORKSPACE = `^(\\.\\./)+(${WORKSPACES.join('|')})(/|$)`;
+const crossWorkspaceImports = [
+  {
+    regex: INTO_A_WORKSPACE,
+    message: 'A relative import into another workspace: import it by its package name (e.g. @streamspace/client-shared/...).',
+  },
+  {
+    group: ['@streamspace/client-admin', '@streamspace/client-admin/**', '@streamspace/client-portal', '@streamspace/client-portal/**'],
+    message: 'Apps never import each other: move what both need into @streamspace/client-shared.',
+  },
+];
 
 export default tseslint.config(
   {
@@ -24,6 +40,36 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.{ts,mts,cts,vue,js,cjs,mjs}'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: crossWorkspaceImports }],
+      // no-restricted-imports does not look at import(): the routers load their pages that way.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `ImportExpression > Literal[value=/${INTO_A_WORKSPACE.replaceAll('/', '\\/')}/]`,
+          message: 'A relative import() into another workspace: import it by its package name.',
+        },
+      ],
+    },
+  },
+  {
+    // A client's sources sit at most three folders deep (src/modules/<feature>/), so climbing three levels leaves the
+    // workspace: whatever it reaches is another workspace's or the repository's.
+    files: ['client-admin/src/**/*.{ts,vue}', 'client-portal/src/**/*.{ts,vue}', 'client-shared/src/**/*.{ts,vue}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...crossWorkspaceImports,
+            { regex: '^(\\.\\./){3,}', message: 'This relative import leaves the client workspace: import other workspaces by package name.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.{js,cjs,mjs}'],
     languageOptions: { globals: { ...globals.node } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
@@ -35,7 +81,7 @@ export default tseslint.config(
   },
   ...pluginVue.configs['flat/recommended'],
   {
-    files: ['client-admin/**/*.{ts,vue}', 'client-portal/**/*.{ts,vue}'],
+    files: ['client-admin/**/*.{ts,vue}', 'client-portal/**/*.{ts,vue}', 'client-shared/**/*.{ts,vue}'],
     languageOptions: {
       globals: { ...globals.browser },
       parser: vueParser,

@@ -44,13 +44,13 @@ const parts = [
   {
     name: 'admin dashboard',
     output: 'client-admin/dist/index.html',
-    sources: ['client-admin', 'schema.graphql', 'package-lock.json'],
+    sources: ['client-admin', 'client-shared', 'schema.graphql', 'package-lock.json'],
     command: 'npm run -w client-admin build',
   },
   {
     name: 'user portal',
     output: 'client-portal/dist/index.html',
-    sources: ['client-portal', 'schema.graphql', 'package-lock.json'],
+    sources: ['client-portal', 'client-shared', 'schema.graphql', 'package-lock.json'],
     command: 'npm run -w client-portal build',
   },
 ];

@@ -1,19 +1,6 @@
-import { DefaultApolloClient } from '@vue/apollo-composable'
-import { createApp } from 'vue'
+import { startClientApp } from '@streamspace/client-shared/app'
 import App from './App.vue'
-import { createApolloClient } from './app/apollo-client'
-import { auth } from './app/auth'
+import { PORTAL_TYPE_POLICIES } from './app/apollo-cache'
 import { createAppRouter } from './app/router'
-import { createAppVuetify } from './app/vuetify'
 
-const apollo = createApolloClient(auth)
-// A different user must never see the previous one's cached data.
-auth.onTokenChange((token) => {
-  if (!token) void apollo.clearStore()
-})
-
-const app = createApp(App)
-app.provide(DefaultApolloClient, apollo)
-app.use(createAppRouter(auth))
-app.use(createAppVuetify())
-app.mount('#app')
+startClientApp({ root: App, createRouter: createAppRouter, typePolicies: PORTAL_TYPE_POLICIES })

@@ -1,16 +1,7 @@
-import { createRouter, createWebHistory } from 'vue-router'
+import type { Auth } from '@streamspace/client-shared/auth'
+import { createClientRouter } from '@streamspace/client-shared/router'
 import type { Router, RouteRecordRaw } from 'vue-router'
-import type { Auth } from './auth'
 import { homeItem, sectionItems } from './navigation'
-
-declare module 'vue-router' {
-  interface RouteMeta {
-    /** Reachable without signing in. */
-    public?: boolean
-    /** Page title (the document title becomes "<title> · StreamSpace Admin"). */
-    title?: string
-  }
-}
 
 // Every page is a lazy import (its own chunk), so the first load carries only the shell; CodeMirror and
 // Chart.js load with the pages that use them.
@@ -31,34 +22,37 @@ const sectionRoutes: RouteRecordRaw[] = sectionItems.map((item) => {
   return { name: item.name, path: item.path, meta: { title: item.title }, component: page as never }
 })
 
+const ADMINS_ONLY = 'This console is for administrators.'
+
 /** Only admins use this console: anyone else is sent to the sign-in page with an explanation. */
 export function createAppRouter(auth: Auth): Router {
-  const router = createRouter({
-    history: createWebHistory(import.meta.env.BASE_URL),
+  return createClientRouter(auth, {
+    appName: 'StreamSpace Admin',
+    requiredRole: 'admin',
     routes: [
-      { name: 'login', path: '/login', meta: { public: true, title: 'Sign in' }, component: () => import('../modules/auth/LoginPage.vue') },
+      {
+        name: 'login',
+        path: '/login',
+        meta: { public: true, title: 'Sign in' },
+        props: {
+          title: 'StreamSpace Admin',
+          subtitle: 'Sign in with an administrator account.',
+          roleRequired: {
+            role: 'admin',
+            denied: `${ADMINS_ONLY} Sign in with an admin account.`,
+            wrongAccount: `${ADMINS_ONLY} Your account can use the portal instead.`,
+          },
+        },
+        component: () => import('@streamspace/client-shared/pages/LoginPage.vue'),
+      },
       { name: homeItem.name, path: homeItem.path, meta: { title: homeItem.title }, component: () => import('../modules/home/HomePage.vue') },
       ...sectionRoutes,
-      { path: '/:pathMatch(.*)*', meta: { title: 'Not found' }, component: () => import('../modules/shell/NotFoundPage.vue') },
+      {
+        path: '/:pathMatch(.*)*',
+        meta: { title: 'Not found' },
+        props: { homeLabel: 'Back to the overview' },
+        component: () => import('@streamspace/client-shared/pages/NotFoundPage.vue'),
+      },
     ],
   })
-
-  router.beforeEach(async (to) => {
-    if (auth.state.status === 'unknown') await auth.restore()
-    const isAdmin = auth.state.status === 'signed-in' && auth.state.user?.role === 'admin'
-    if (to.meta.public) {
-      if (to.name === 'login' && isAdmin) {
-        const redirect = typeof to.query['redirect'] === 'string' && to.query['redirect'].startsWith('/') && !to.query['redirect'].startsWith('//') ? to.query['redirect'] : '/'
-        return redirect
-      }
-      return true
-    }
-    if (auth.state.status !== 'signed-in') return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
-    if (!isAdmin) return { name: 'login', query: { denied: '1' } }
-    return true
-  })
-  router.afterEach((to) => {
-    document.title = to.meta.title ? `${to.meta.title} · StreamSpace Admin` : 'StreamSpace Admin'
-  })
-  return router
 }

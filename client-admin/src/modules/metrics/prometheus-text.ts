@@ -5,6 +5,11 @@ export interface Sample {
   value: number
 }
 
+/** A label value as written, without its escapes: \\ for a backslash, \" for a quote and \n for a line break. */
+function unescapeLabel(value: string): string {
+  return value.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))
+}
+
 /** Parses the Prometheus text format (what GET /metrics serves); comments and malformed lines are skipped. */
 export function parsePrometheusText(text: string): Sample[] {
   const samples: Sample[] = []
@@ -15,7 +20,7 @@ export function parsePrometheusText(text: string): Sample[] {
     const m = line.exec(raw)
     if (!m) continue
     const labels: Record<string, string> = {}
-    for (const l of (m[2] ?? '').matchAll(label)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1')
+    for (const l of (m[2] ?? '').matchAll(label)) labels[l[1]!] = unescapeLabel(l[2]!)
     const value = Number(m[3])
     if (Number.isFinite(value)) samples.push({ name: m[1]!, labels, value })
   }

@@ -42,9 +42,11 @@ export function useCursorPages(defaultPageSize = 20) {
   return { page, itemsPerPage, after, reset, onOptions, record, lengthOf }
 }
 
+export type CursorPages = ReturnType<typeof useCursorPages>
+
 /** The rows of the loaded page of a Relay connection; each loaded page's pageInfo is recorded in `pages`. */
 export function usePageItems<T>(
-  pages: ReturnType<typeof useCursorPages>,
+  pages: CursorPages,
   connection: Ref<{ edges: { node: T }[]; pageInfo: { hasNextPage: boolean; endCursor?: string | null } } | null | undefined>,
 ) {
   watch(connection, (c) => pages.record(c?.pageInfo))

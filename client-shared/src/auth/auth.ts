@@ -201,7 +201,7 @@ export function createAuth(fetchImpl: typeof fetch = (...args) => fetch(...args)
 export type Auth = ReturnType<typeof createAuth>
 
 /**
- * This app's one sign-in. The admin console imports this module too (client-admin/src/app/auth.ts), so both
- * clients share one implementation; each bundle gets its own instance, on the same refresh cookie.
+ * This app's one sign-in. Both clients sign in through this package: each bundle gets its own instance, on the same
+ * refresh cookie (scoped to /auth, refreshes serialized across tabs).
  */
 export const auth: Auth = createAuth()

@@ -1,0 +1,17 @@
+import type { TypePolicies } from '@apollo/client/core'
+
+/** The admin console's cache keys: objects without an `id` are identified by their natural keys. */
+export const ADMIN_TYPE_POLICIES: TypePolicies = {
+  Template: { keyFields: ['name'] },
+  ClusterNode: { keyFields: ['name'] },
+  ClusterNamespace: { keyFields: ['name'] },
+  ClusterResource: { keyFields: ['kind', 'namespace', 'name'] },
+  Query: {
+    fields: {
+      clusterNodes: { merge: false },
+      clusterNamespaces: { merge: false },
+      repositories: { merge: false },
+      templates: { merge: false },
+    },
+  },
+}

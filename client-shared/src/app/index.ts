@@ -1,0 +1,2 @@
+export { startClientApp } from './start-client-app'
+export type { ClientAppOptions } from './start-client-app'

@@ -1,0 +1,2 @@
+export { createClientRouter } from './client-router'
+export type { ClientRouterOptions } from './client-router'
