@@ -8,7 +8,7 @@ import { alwaysLeader, JobRunner } from '../../platform/jobs/job-runner';
 import { LeaderElector } from '../../platform/jobs/leader-election';
 import type { ClusterConnection } from '../../platform/kube/cluster';
 import type { Logger } from '../../platform/logging/logger';
-import { installCrds } from './crd-install';
+import { installCrds } from '../../platform/kube/crds';
 import { SessionMirror } from './session-mirror';
 import { SessionReconciler } from './session-reconciler';
 
