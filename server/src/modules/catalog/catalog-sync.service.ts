@@ -4,14 +4,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../../platform/logging/logger';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { classifyPath, iconContentType, isSafeRepoPath, parseManifest, relativeToPrefix, type ParsedCatalogTemplate } from './catalog-layout';
-import { GitMirror, type GitCredentials, type TreeEntry } from './git-mirror';
+import { GitCache, type GitCredentials, type TreeEntry } from './git-cache';
 import { redactSecrets } from './git-url';
 import { RepositoryEntity, type FileError } from './repository.entity';
 
 /**
  * Syncs one repository's templates into catalog_templates.
  *
- * 1. fetch the branch into a bare mirror (GitMirror); the same commit as last time ends here;
+ * 1. fetch the branch into a bare mirror (GitCache); the same commit as last time ends here;
  * 2. list the commit's tree; on a first sync (or when the last commit is gone) every template file is
  *    read, otherwise only the files `git diff --name-status <last> <head>` names (plus an icon's or
  *    README's template, and files that lost a duplicate-name contest to a file that changed);
@@ -118,7 +118,7 @@ export class CatalogSyncService {
       progress('FETCHING', `Fetching ${repo.branch}`);
       const creds = await this.options.credentials(repo);
       secrets = credentialValues(creds);
-      const mirror = new GitMirror(this.mirrorDir(repositoryId), { timeoutMs: this.options.gitTimeoutMs, allowFile: this.options.allowFile });
+      const mirror = new GitCache(this.mirrorDir(repositoryId), { timeoutMs: this.options.gitTimeoutMs, allowFile: this.options.allowFile });
       const fetchStart = performance.now();
       const head = await mirror.fetch(repo.url, repo.branch, creds);
       const fetchMs = performance.now() - fetchStart;
@@ -165,7 +165,7 @@ export class CatalogSyncService {
 
   private async apply(
     repo: RepositoryEntity,
-    mirror: GitMirror,
+    mirror: GitCache,
     head: string,
     forceFull: boolean,
     progress: (phase: SyncPhase, message: string, extra?: Partial<SyncProgressEvent>) => void,

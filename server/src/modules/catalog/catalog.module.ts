@@ -10,7 +10,7 @@ import type { TemplateService } from '../templates/template.service';
 import { CatalogSyncService } from './catalog-sync.service';
 import { CatalogService } from './catalog.service';
 import { repositorySyncJob } from './jobs/repository-sync.job';
-import { TemplateRepositoryMirror, loadCredentials } from './repository-kube';
+import { TemplateRepositoryObjects, loadCredentials } from './repository-object';
 import { RepositoryService } from './repository.service';
 
 /** The catalog's services, as resolvers and routes see them (`services.catalog`). */
@@ -50,7 +50,7 @@ export function createCatalog(options: CreateCatalogOptions): CatalogServices {
     maxFiles: options.config.maxFiles,
     credentials: (repo) => loadCredentials(repo, options.kubeConfig, options.namespace),
   });
-  const mirror = new TemplateRepositoryMirror(options.kubeConfig, options.namespace, logger);
+  const mirror = new TemplateRepositoryObjects(options.kubeConfig, options.namespace, logger);
   const repositories = new RepositoryService({
     dataSource: options.dataSource,
     sync,

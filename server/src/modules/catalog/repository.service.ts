@@ -5,7 +5,7 @@ import type { Logger } from '../../platform/logging/logger';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { CatalogSyncError, type CatalogSyncService } from './catalog-sync.service';
 import { GitInputError, checkBranch, checkGitUrl, normalizeRepoPath } from './git-url';
-import type { TemplateRepositoryMirror } from './repository-kube';
+import type { TemplateRepositoryObjects } from './repository-object';
 import { RepositoryEntity } from './repository.entity';
 import type { AddRepositoryInput, RepositoryAuthInput, UpdateRepositoryInput } from './dto/repository.input';
 import { RepositoryAuthType, RepositorySyncStatus, type RepositoryType } from './dto/repository.type';
@@ -19,7 +19,7 @@ const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
 export interface RepositoryServiceDeps {
   dataSource: DataSource;
   sync: CatalogSyncService;
-  mirror: TemplateRepositoryMirror;
+  mirror: TemplateRepositoryObjects;
   audit: AuditService;
   logger: Logger;
   allowFile: boolean;

@@ -1,4 +1,4 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { createInformer, type Informer } from './informer';
 import { isNotFound } from './kube-errors';
 
@@ -116,8 +116,8 @@ export class CustomResourceClient<T extends object = CustomObject> {
   }
 
   /** A list-then-watch cache of the collection (see informer.ts); call start() on it. */
-  watch(options: { labelSelector?: string } = {}): Informer<T> {
-    return createInformer<T>({ kubeConfig: this.kubeConfig, path: this.path, ...options });
+  watch(options: { labelSelector?: string } = {}): Informer<T & KubernetesObject> {
+    return createInformer<T & KubernetesObject>({ kubeConfig: this.kubeConfig, path: this.path, ...options });
   }
 }
 

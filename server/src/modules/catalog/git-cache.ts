@@ -33,7 +33,7 @@ export interface ChangedPath {
   path: string;
 }
 
-export interface GitMirrorOptions {
+export interface GitCacheOptions {
   timeoutMs: number;
   allowFile: boolean;
 }
@@ -61,10 +61,10 @@ export function credentialSecrets(creds: GitCredentials): string[] {
   }
 }
 
-export class GitMirror {
+export class GitCache {
   constructor(
     readonly dir: string,
-    private readonly options: GitMirrorOptions,
+    private readonly options: GitCacheOptions,
   ) {}
 
   private baseEnv(): Record<string, string> {

@@ -1,6 +1,6 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../platform/logging/logger';
-import type { GitCredentials } from './git-mirror';
+import type { GitCredentials } from './git-cache';
 import type { RepositoryEntity } from './repository.entity';
 
 /**
@@ -101,7 +101,7 @@ function statusOf(repo: RepositoryEntity): Record<string, unknown> {
 }
 
 /** Best effort: the table is the source of truth, so a failed mirror write is logged, never fatal. */
-export class TemplateRepositoryMirror {
+export class TemplateRepositoryObjects {
   constructor(
     private readonly kubeConfig: KubeConfig | null,
     private readonly namespace: string,
