@@ -199,8 +199,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     logger,
     pubSub,
     audit,
-    kubeConfig: cluster?.kubeConfig ?? null,
-    namespace: config.sessions.namespace,
+    kube,
     templates: cluster ? templates : null,
     jobs: sessionRuntime.jobs,
   });
@@ -336,7 +335,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     });
     app.use(ideRoutes(config.graphql.ide));
     app.use(beaconRoutes(connectionsRuntime.service));
-    app.use(catalogAssetRoutes(catalog.templates, (req) => callerFromRequest(identity.auth, req)));
+    app.use(catalogAssetRoutes(catalog.catalogTemplates, (req) => callerFromRequest(identity.auth, req)));
     app.use(
       '/graphql',
       express.json({ limit: '1mb' }),
