@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseDurationMs } from '../../config/config';
 import type { ControllerDefinition, JobContext } from '../../platform/jobs/job-runner';
+import { WorkQueue } from '../../platform/jobs/work-queue';
 import { createInformer, type Informer } from '../../platform/kube/informer';
 import { isConflict, isNotFound } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
@@ -57,10 +58,7 @@ export class SessionReconciler implements ControllerDefinition {
   private templates!: Informer<TemplateManifest & KubernetesObject>;
   private deployments!: Informer<V1Deployment>;
   private pods!: Informer<V1Pod>;
-  private readonly queue = new Set<string>();
-  private readonly retries = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private processing: Promise<void> | undefined;
+  private queue: WorkQueue | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private logger!: Logger;
@@ -86,6 +84,15 @@ export class SessionReconciler implements ControllerDefinition {
   async start({ signal, logger }: JobContext): Promise<void> {
     this.signal = signal;
     this.logger = logger;
+    this.queue = new WorkQueue({
+      signal,
+      handle: async (key) => {
+        await this.reconcileSession(key);
+        this.reconciles++;
+      },
+      onError: (key, err, retryInMs) =>
+        logger[isConflict(err) ? 'debug' : 'warn']({ key, err: (err as Error).message, body: (err as { body?: unknown }).body, retryInMs }, 'reconcile failed; requeued'),
+    });
     const { kube } = this.options;
     const { kubeConfig, namespace } = kube;
     this.sessions = sessionObjects(kube).watch();
@@ -126,16 +133,14 @@ export class SessionReconciler implements ControllerDefinition {
 
   async stop(): Promise<void> {
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    this.queue.clear();
+    const stopped = this.queue?.stop();
     await Promise.allSettled([this.sessions?.stop(), this.templates?.stop(), this.deployments?.stop(), this.pods?.stop()]);
-    await this.processing;
+    await stopped;
   }
 
   /** Resolves once the queue is empty (tests). */
   async idle(): Promise<void> {
-    while (this.processing || this.queue.size) await (this.processing ?? new Promise((r) => setImmediate(r)));
+    await this.queue?.idle();
   }
 
   private scheduleResync() {
@@ -147,48 +152,15 @@ export class SessionReconciler implements ControllerDefinition {
   }
 
   private forget(name: string) {
-    this.retries.delete(name);
-    const t = this.timers.get(name);
-    if (t) clearTimeout(t);
-    this.timers.delete(name);
+    this.queue?.forget(name);
   }
 
   private enqueueAfter(key: string, delayMs: number) {
-    const existing = this.timers.get(key);
-    if (existing) clearTimeout(existing);
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      this.enqueue(key);
-    }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
-    this.timers.set(key, t);
+    this.queue?.addAfter(key, delayMs);
   }
 
   enqueue(key: string) {
-    if (this.signal?.aborted) return;
-    this.queue.add(key);
-    if (!this.processing) this.processing = this.drain().finally(() => (this.processing = undefined));
-  }
-
-  private async drain() {
-    while (this.queue.size && !this.signal?.aborted) {
-      const key = this.queue.values().next().value as string;
-      this.queue.delete(key);
-      try {
-        await this.reconcileSession(key);
-        this.reconciles++;
-        this.retries.delete(key);
-      } catch (err) {
-        if (this.signal?.aborted) return;
-        const n = (this.retries.get(key) ?? 0) + 1;
-        this.retries.set(key, n);
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
-        this.logger[isConflict(err) ? 'debug' : 'warn'](
-          { key, err: (err as Error).message, body: (err as { body?: unknown }).body, retryInMs: delay },
-          'reconcile failed; requeued',
-        );
-        this.enqueueAfter(key, delay);
-      }
-    }
+    this.queue?.add(key);
   }
 
   // ---- templates -------------------------------------------------------------------------------
