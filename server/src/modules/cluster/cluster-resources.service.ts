@@ -1,8 +1,8 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
 import { decodeCursor, encodeCursor, pageSize } from '../../platform/graphql/pagination';
 import { createInformer } from '../../platform/kube/informer';
 import { kubeGetJson } from '../../platform/kube/kube-http';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
 import { resourcePath, type KindInfo } from './cluster-kinds';
