@@ -34,6 +34,7 @@ import type { ConnectionService } from './modules/connections/connection.service
 import { startConnections, type ConnectionsRuntime } from './modules/connections/connections.module';
 import { SessionService } from './modules/sessions/session.service';
 import { TemplateService } from './modules/templates/template.service';
+import { StreamSpaceApi } from './platform/kube/streamspace-api';
 import { ClusterService } from './modules/cluster/cluster.service';
 import type { JobRunner } from './platform/jobs/job-runner';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
@@ -169,23 +170,27 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     throw err;
   }
   const quotas = new QuotaService(database.dataSource, settings);
+  const kube = cluster ? new StreamSpaceApi(cluster.kubeConfig, config.sessions.namespace) : null;
   let sessionRuntime: SessionRuntime;
   try {
-    sessionRuntime = await startSessionRuntime({ config: config.sessions, cluster, dataSource: database.dataSource, pubSub, logger });
+    sessionRuntime = await startSessionRuntime({ config: config.sessions, kube, dataSource: database.dataSource, pubSub, logger });
   } catch (err) {
     await database.close();
     await cluster?.stop();
     throw err;
   }
-  const templates = new TemplateService({ kubeConfig: cluster?.kubeConfig ?? null, namespace: config.sessions.namespace, audit });
+  const templates = new TemplateService({ kube, audit });
   const sessions = new SessionService({
     dataSource: database.dataSource,
-    kubeConfig: cluster?.kubeConfig ?? null,
+    kube,
     namespace: config.sessions.namespace,
     audit,
     quotas,
     templates,
-    mirror: sessionRuntime.mirror,
+    sessionTable: sessionRuntime.sessionTable,
+    pubSub,
+    logger,
+    defaultStartupTimeoutMs: config.sessions.defaultStartupTimeoutMs,
   });
   const catalog = createCatalog({
     config: config.catalog,
@@ -194,8 +199,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     logger,
     pubSub,
     audit,
-    kubeConfig: cluster?.kubeConfig ?? null,
-    namespace: config.sessions.namespace,
+    kube,
     templates: cluster ? templates : null,
     jobs: sessionRuntime.jobs,
   });
@@ -205,11 +209,10 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     connectionsRuntime = await startConnections({
       config,
       dataSource: database.dataSource,
-      kubeConfig: cluster?.kubeConfig ?? null,
-      mirror: sessionRuntime.mirror,
+      kube,
+      sessionTable: sessionRuntime.sessionTable,
       sessions,
       audit,
-      quotas,
       pubSub,
       jobs: sessionRuntime.jobs,
       logger,
@@ -332,7 +335,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     });
     app.use(ideRoutes(config.graphql.ide));
     app.use(beaconRoutes(connectionsRuntime.service));
-    app.use(catalogAssetRoutes(catalog.templates, (req) => callerFromRequest(identity.auth, req)));
+    app.use(catalogAssetRoutes(catalog.catalogTemplates, (req) => callerFromRequest(identity.auth, req)));
     app.use(
       '/graphql',
       express.json({ limit: '1mb' }),

@@ -47,8 +47,7 @@ describe('scheduled repository sync (leader only)', function () {
       logger,
       pubSub: createAppPubSub(),
       audit: new AuditService(db.dataSource),
-      kubeConfig: null,
-      namespace: 'streamspace',
+      kube: null,
       templates: null,
       jobs: runner,
     });

@@ -17,7 +17,7 @@ import {
   type GraphQLField,
   type GraphQLInputType,
 } from 'graphql';
-import { SESSION_UPDATED, type SessionChange } from '../../src/modules/sessions/session-mirror';
+import { SESSION_UPDATED, type SessionChange } from '../../src/modules/sessions/session-table';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import type { GraphQLContext } from '../../src/platform/graphql/context';
 import { LoaderRegistry } from '../../src/platform/graphql/loaders';

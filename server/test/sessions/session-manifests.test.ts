@@ -9,9 +9,9 @@ import {
   labelValue,
   sessionUrl,
 } from '../../src/modules/sessions/session-manifests';
-import type { SessionManifest, SessionWorkloadConfig } from '../../src/modules/sessions/session.types';
+import type { SessionManifest, SessionWorkloadConfig } from '../../src/modules/sessions/session.crd';
 import { normalizeTemplate } from '../../src/modules/templates/template-normalize';
-import type { TemplateManifest } from '../../src/modules/templates/template.types';
+import type { TemplateManifest } from '../../src/modules/templates/template.crd';
 
 const config: SessionWorkloadConfig = { ingress: { mode: 'none' }, home: { size: '10Gi' } };
 

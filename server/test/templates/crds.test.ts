@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
 import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { installCrds } from '../../src/modules/sessions/crd-install';
+import { installCrds } from '../../src/platform/kube/crds';
 import { normalizeTemplateYaml } from '../../src/modules/templates/template-normalize';
 import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
 import { fixtureTemplateFiles } from './template-fixtures';

@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { normalizeTemplate } from '../templates/template-normalize';
-import type { TemplateManifest } from '../templates/template.types';
+import type { TemplateManifest } from '../templates/template.crd';
 
 /**
  * Which files of a repository are templates, and how one file becomes a catalog entry. Pure: the

@@ -4,14 +4,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../../platform/logging/logger';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { classifyPath, iconContentType, isSafeRepoPath, parseManifest, relativeToPrefix, type ParsedCatalogTemplate } from './catalog-layout';
-import { GitMirror, type GitCredentials, type TreeEntry } from './git-mirror';
+import { GitCache, type GitCredentials, type TreeEntry } from './git-cache';
 import { redactSecrets } from './git-url';
 import { RepositoryEntity, type FileError } from './repository.entity';
 
 /**
  * Syncs one repository's templates into catalog_templates.
  *
- * 1. fetch the branch into a bare mirror (GitMirror); the same commit as last time ends here;
+ * 1. fetch the branch into the git cache (GitCache, a bare clone); the same commit as last time ends here;
  * 2. list the commit's tree; on a first sync (or when the last commit is gone) every template file is
  *    read, otherwise only the files `git diff --name-status <last> <head>` names (plus an icon's or
  *    README's template, and files that lost a duplicate-name contest to a file that changed);
@@ -54,7 +54,7 @@ export interface CatalogSyncOptions {
   dataSource: DataSource;
   logger: Logger;
   pubSub?: AppPubSub;
-  /** Bare mirrors live in `<cacheDir>/<repository id>`. */
+  /** Git caches (bare clones) live in `<cacheDir>/<repository id>`. */
   cacheDir: string;
   gitTimeoutMs: number;
   allowFile: boolean;
@@ -83,7 +83,7 @@ export class CatalogSyncService {
 
   constructor(private readonly options: CatalogSyncOptions) {}
 
-  mirrorDir(repositoryId: string): string {
+  cacheDirOf(repositoryId: string): string {
     return path.join(this.options.cacheDir, repositoryId);
   }
 
@@ -101,9 +101,9 @@ export class CatalogSyncService {
     return this.inflight.has(repositoryId);
   }
 
-  /** Drops the local mirror (the URL or branch changed, or the repository was removed). */
-  forgetMirror(repositoryId: string): void {
-    fs.rmSync(this.mirrorDir(repositoryId), { recursive: true, force: true });
+  /** Drops the git cache (the URL or branch changed, or the repository was removed). */
+  forgetCache(repositoryId: string): void {
+    fs.rmSync(this.cacheDirOf(repositoryId), { recursive: true, force: true });
   }
 
   private async run(repositoryId: string): Promise<SyncOutcome> {
@@ -118,19 +118,19 @@ export class CatalogSyncService {
       progress('FETCHING', `Fetching ${repo.branch}`);
       const creds = await this.options.credentials(repo);
       secrets = credentialValues(creds);
-      const mirror = new GitMirror(this.mirrorDir(repositoryId), { timeoutMs: this.options.gitTimeoutMs, allowFile: this.options.allowFile });
+      const git = new GitCache(this.cacheDirOf(repositoryId), { timeoutMs: this.options.gitTimeoutMs, allowFile: this.options.allowFile });
       const fetchStart = performance.now();
-      const head = await mirror.fetch(repo.url, repo.branch, creds);
+      const head = await git.fetch(repo.url, repo.branch, creds);
       const fetchMs = performance.now() - fetchStart;
 
       let outcome: SyncOutcome;
       try {
-        outcome = await this.apply(repo, mirror, head, false, progress);
+        outcome = await this.apply(repo, git, head, false, progress);
       } catch (err) {
         if (!(err instanceof BaseCommitMoved)) throw err;
         // Another replica synced meanwhile: start over from what it stored.
         const fresh = await repos.findOneByOrFail({ id: repositoryId });
-        outcome = await this.apply(fresh, mirror, head, false, progress);
+        outcome = await this.apply(fresh, git, head, false, progress);
       }
       outcome.fetchMs = fetchMs;
       outcome.totalMs = performance.now() - started;
@@ -165,7 +165,7 @@ export class CatalogSyncService {
 
   private async apply(
     repo: RepositoryEntity,
-    mirror: GitMirror,
+    git: GitCache,
     head: string,
     forceFull: boolean,
     progress: (phase: SyncPhase, message: string, extra?: Partial<SyncProgressEvent>) => void,
@@ -180,7 +180,7 @@ export class CatalogSyncService {
     const tree = new Map<string, TreeEntry>();
     const manifests: { path: string; dir: string; folderCategory: string; layout: 'design' | 'flat' }[] = [];
     const dirAssets = new Map<string, { icon?: TreeEntry; readme?: TreeEntry }>();
-    for (const entry of await mirror.listTree(head)) {
+    for (const entry of await git.listTree(head)) {
       const rel = relativeToPrefix(entry.path, repo.path);
       if (rel === null) continue;
       tree.set(entry.path, entry);
@@ -198,10 +198,10 @@ export class CatalogSyncService {
     const manifestByDir = new Map(manifests.filter((m) => m.layout === 'design').map((m) => [m.dir, m.path]));
     const overLimit = new Set(manifests.slice(this.options.maxFiles).map((m) => m.path));
 
-    let full = forceFull || !base || !(await mirror.hasCommit(base)) || overLimit.size > 0;
+    let full = forceFull || !base || !(await git.hasCommit(base)) || overLimit.size > 0;
     const affected = new Set<string>();
     if (!full) {
-      for (const change of await mirror.diff(base!, head)) {
+      for (const change of await git.diff(base!, head)) {
         const rel = relativeToPrefix(change.path, repo.path);
         if (rel === null) continue;
         const role = classifyPath(rel);
@@ -242,7 +242,7 @@ export class CatalogSyncService {
           if (a?.readme) assetEntries.push(a.readme);
         }
         const okAssets = assetEntries.filter((e) => !this.entryProblem(e.path, e));
-        const blobs = await mirror.readBlobs([...batch.map((f) => f.entry.oid), ...okAssets.map((e) => e.oid)]);
+        const blobs = await git.readBlobs([...batch.map((f) => f.entry.oid), ...okAssets.map((e) => e.oid)]);
         for (const f of batch) {
           const bytes = blobs.get(f.entry.oid);
           if (!bytes) {

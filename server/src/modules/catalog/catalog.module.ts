@@ -1,22 +1,23 @@
 import path from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import type { CatalogConfig } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { JobRunner } from '../../platform/jobs/job-runner';
+import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
 import type { TemplateService } from '../templates/template.service';
 import { CatalogSyncService } from './catalog-sync.service';
 import { CatalogService } from './catalog.service';
 import { repositorySyncJob } from './jobs/repository-sync.job';
-import { TemplateRepositoryMirror, loadCredentials } from './repository-kube';
+import { loadCredentials } from './repository-credentials';
+import { TemplateRepositoryObjects } from './repository-object';
 import { RepositoryService } from './repository.service';
 
 /** The catalog's services, as resolvers and routes see them (`services.catalog`). */
 export interface CatalogServices {
-  /** Browse, search, assets, install. */
-  templates: CatalogService;
+  /** The catalog's templates (rows synced from the repositories, not Template objects): browse, search, assets, install. */
+  catalogTemplates: CatalogService;
   /** Repository CRUD and syncs. */
   repositories: RepositoryService;
   /** The sync engine itself (benchmarks and tests use it directly). */
@@ -30,8 +31,8 @@ export interface CreateCatalogOptions {
   logger: Logger;
   pubSub: AppPubSub;
   audit: AuditService;
-  kubeConfig: KubeConfig | null;
-  namespace: string;
+  /** The cluster (null: none); repository credentials are Secrets of its namespace. */
+  kube: StreamSpaceApi | null;
   templates: TemplateService | null;
   /** When given, the scheduled sync job is registered (it runs on the leader only). */
   jobs?: JobRunner;
@@ -48,19 +49,19 @@ export function createCatalog(options: CreateCatalogOptions): CatalogServices {
     allowFile: options.config.gitAllowFile,
     maxFileSize: options.config.maxFileSize,
     maxFiles: options.config.maxFiles,
-    credentials: (repo) => loadCredentials(repo, options.kubeConfig, options.namespace),
+    credentials: (repo) => loadCredentials(repo, options.kube),
   });
-  const mirror = new TemplateRepositoryMirror(options.kubeConfig, options.namespace, logger);
+  const repositoryObjects = new TemplateRepositoryObjects(options.kube, logger);
   const repositories = new RepositoryService({
     dataSource: options.dataSource,
     sync,
-    mirror,
+    repositoryObjects,
     audit: options.audit,
     logger,
     allowFile: options.config.gitAllowFile,
-    clusterConfigured: options.kubeConfig !== null,
+    clusterConfigured: options.kube !== null,
   });
-  const templates = new CatalogService({ dataSource: options.dataSource, audit: options.audit, templates: options.templates });
+  const catalogTemplates = new CatalogService({ dataSource: options.dataSource, audit: options.audit, templates: options.templates });
   options.jobs?.register(repositorySyncJob(repositories));
-  return { templates, repositories, sync };
+  return { catalogTemplates, repositories, sync };
 }

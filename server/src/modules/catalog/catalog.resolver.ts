@@ -35,13 +35,13 @@ export class CatalogResolver {
     @Arg('sort', () => CatalogSort, { nullable: true, description: 'Order (default RELEVANCE when searching, else NAME).' }) sort: CatalogSort | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Connection<CatalogTemplateType>> {
-    return this.deps.catalog.templates.list(requireCaller(ctx), filter, page.first, page.after, sort);
+    return this.deps.catalog.catalogTemplates.list(requireCaller(ctx), filter, page.first, page.after, sort);
   }
 
   @Authorized()
   @Query(() => CatalogTemplateType, { description: 'One catalog template by id.' })
   catalogTemplate(@Arg('id', () => ID, { description: 'Catalog template id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<CatalogTemplateType> {
-    return this.deps.catalog.templates.get(requireCaller(ctx), id);
+    return this.deps.catalog.catalogTemplates.get(requireCaller(ctx), id);
   }
 
   @Authorized()
@@ -50,7 +50,7 @@ export class CatalogResolver {
     @Arg('filter', () => CatalogTemplateFilter, { nullable: true, description: 'Count only templates matching this filter.' }) filter: CatalogTemplateFilter | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CatalogCategoryType[]> {
-    return this.deps.catalog.templates.categories(requireCaller(ctx), filter);
+    return this.deps.catalog.catalogTemplates.categories(requireCaller(ctx), filter);
   }
 
   @Authorized(Role.ADMIN)
@@ -62,7 +62,7 @@ export class CatalogResolver {
     @Arg('name', { description: 'Template name within the repository.' }) name: string,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CatalogInstallResultType> {
-    return this.deps.catalog.templates.install(requireCaller(ctx), repository, name, ctx);
+    return this.deps.catalog.catalogTemplates.install(requireCaller(ctx), repository, name, ctx);
   }
 
   @Authorized(Role.ADMIN)

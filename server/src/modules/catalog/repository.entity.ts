@@ -13,7 +13,7 @@ export interface FileError {
   truncated?: boolean;
 }
 
-/** A Git repository of templates (mirrored by a TemplateRepository object in the cluster). */
+/** A Git repository of templates (shown in the cluster as a TemplateRepository object, see repository-object.ts). */
 @Entity('repositories')
 export class RepositoryEntity {
   @PrimaryGeneratedColumn('uuid')

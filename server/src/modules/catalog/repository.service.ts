@@ -5,7 +5,7 @@ import type { Logger } from '../../platform/logging/logger';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { CatalogSyncError, type CatalogSyncService } from './catalog-sync.service';
 import { GitInputError, checkBranch, checkGitUrl, normalizeRepoPath } from './git-url';
-import type { TemplateRepositoryMirror } from './repository-kube';
+import type { TemplateRepositoryObjects } from './repository-object';
 import { RepositoryEntity } from './repository.entity';
 import type { AddRepositoryInput, RepositoryAuthInput, UpdateRepositoryInput } from './dto/repository.input';
 import { RepositoryAuthType, RepositorySyncStatus, type RepositoryType } from './dto/repository.type';
@@ -19,7 +19,7 @@ const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
 export interface RepositoryServiceDeps {
   dataSource: DataSource;
   sync: CatalogSyncService;
-  mirror: TemplateRepositoryMirror;
+  repositoryObjects: TemplateRepositoryObjects;
   audit: AuditService;
   logger: Logger;
   allowFile: boolean;
@@ -94,7 +94,7 @@ export class RepositoryService {
       await this.deps.audit.record({ action: 'repository.add', resourceType: 'repository', resourceId: row.id, changes: { ...values }, source }, tx);
       return row;
     });
-    await this.deps.mirror.upsert(saved);
+    await this.deps.repositoryObjects.upsert(saved);
     return saved;
   }
 
@@ -127,8 +127,8 @@ export class RepositoryService {
       await this.deps.audit.record({ action: 'repository.update', resourceType: 'repository', resourceId: id, changes: { ...changes }, source }, tx);
       return tx.getRepository(RepositoryEntity).findOneByOrFail({ id });
     });
-    if (changes.url !== undefined && changes.url !== current.url) this.deps.sync.forgetMirror(id);
-    await this.deps.mirror.upsert(saved);
+    if (changes.url !== undefined && changes.url !== current.url) this.deps.sync.forgetCache(id);
+    await this.deps.repositoryObjects.upsert(saved);
     return saved;
   }
 
@@ -140,8 +140,8 @@ export class RepositoryService {
       await tx.getRepository(RepositoryEntity).delete({ id });
       await this.deps.audit.record({ action: 'repository.remove', resourceType: 'repository', resourceId: id, changes: { name: repo.name, url: repo.url }, source }, tx);
     });
-    this.deps.sync.forgetMirror(id);
-    await this.deps.mirror.remove(repo.name);
+    this.deps.sync.forgetCache(id);
+    await this.deps.repositoryObjects.remove(repo.name);
     return repo;
   }
 
@@ -179,7 +179,7 @@ export class RepositoryService {
     }
     if (source) await this.deps.audit.record({ action: 'repository.sync', resourceType: 'repository', resourceId: id, outcome, changes: { name: repo.name, ...detail }, source });
     const fresh = await this.get(id);
-    await this.deps.mirror.updateStatus(fresh);
+    await this.deps.repositoryObjects.updateStatus(fresh);
     return fresh;
   }
 

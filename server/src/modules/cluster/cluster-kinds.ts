@@ -21,7 +21,6 @@ export const CLUSTER_KINDS = {
 } as const;
 
 export type ClusterKind = keyof typeof CLUSTER_KINDS;
-export const CLUSTER_KIND_NAMES = Object.keys(CLUSTER_KINDS) as ClusterKind[];
 
 export interface KindInfo {
   kind: ClusterKind;

@@ -1,9 +1,7 @@
 import { AppError, ErrorCode } from '../../platform/graphql/errors';
+import { kubeStatusCode } from '../../platform/kube/kube-errors';
 import { KubeHttpError } from '../../platform/kube/kube-http';
 import { scrubSecretMessage } from './cluster-manifest';
-
-export const noCluster = () =>
-  new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'No Kubernetes cluster is configured (STREAMSPACE_CLUSTER=none)');
 
 export const unknownKind = (kind: string) => new AppError(ErrorCode.BAD_USER_INPUT, `kind "${kind}" is not one the admin API manages`, { kind });
 
@@ -13,8 +11,9 @@ export const invalidManifest = (problems: string[]) =>
 /** Status code and message of a failure of the API server (KubeHttpError, ApiException), if it is one. */
 export function kubeFailure(err: unknown): { status: number; message: string } | null {
   if (err instanceof KubeHttpError) return { status: err.statusCode, message: err.message };
-  const e = err as { code?: unknown; body?: unknown; message?: string };
-  if (typeof e?.code !== 'number' || e.code < 100 || e.code > 599) return null;
+  const status = kubeStatusCode(err);
+  if (status === undefined || status < 100 || status > 599) return null;
+  const e = err as { body?: unknown; message?: string };
   let message = e.message ?? String(err);
   try {
     const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string } | undefined);
@@ -22,7 +21,7 @@ export function kubeFailure(err: unknown): { status: number; message: string } |
   } catch {
     // keep the exception's message
   }
-  return { status: e.code, message };
+  return { status, message };
 }
 
 /**

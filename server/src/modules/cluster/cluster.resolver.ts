@@ -48,19 +48,19 @@ export class ClusterResolver {
   @Authorized(Role.ADMIN)
   @Query(() => [ClusterNodeType], { description: 'Nodes of the cluster with capacity, allocatable resources and conditions, by name.' })
   clusterNodes(): Promise<ClusterNodeType[]> {
-    return this.deps.clusterAdmin.nodes();
+    return this.deps.clusterAdmin.resources.nodes();
   }
 
   @Authorized(Role.ADMIN)
   @Query(() => [ClusterNamespaceType], { description: 'Namespaces of the cluster, by name.' })
   clusterNamespaces(): Promise<ClusterNamespaceType[]> {
-    return this.deps.clusterAdmin.namespaces();
+    return this.deps.clusterAdmin.resources.namespaces();
   }
 
   @Authorized(Role.ADMIN)
   @Query(() => ClusterResourceConnectionType, { description: 'A page of objects of one allow-listed kind (Secrets without values).' })
   clusterResources(@Args(() => ClusterResourcesArgs) args: ClusterResourcesArgs): Promise<ClusterResourceConnectionType> {
-    return this.deps.clusterAdmin.list(args.kind, args);
+    return this.deps.clusterAdmin.resources.list(args.kind, args);
   }
 
   @Authorized(Role.ADMIN)
@@ -70,7 +70,7 @@ export class ClusterResolver {
     @Arg('name', { description: 'metadata.name.' }) name: string,
     @Arg('namespace', () => String, { nullable: true, description: 'metadata.namespace (required for namespaced kinds).' }) namespace?: string | null,
   ): Promise<ClusterResourceType | null> {
-    return this.deps.clusterAdmin.get(kind, namespace, name);
+    return this.deps.clusterAdmin.resources.get(kind, namespace, name);
   }
 
   @Authorized(Role.ADMIN)
@@ -81,7 +81,7 @@ export class ClusterResolver {
     @Arg('container', () => String, { nullable: true, description: 'Container (default: the only or first one).' }) container?: string | null,
     @Arg('tailLines', () => Int, { nullable: true, description: 'How many lines from the end, 1-10000 (default 500).' }) tailLines?: number | null,
   ): Promise<string> {
-    return this.deps.clusterAdmin.podLogs(namespace, name, container, tailLines);
+    return this.deps.clusterAdmin.pods.podLogs(namespace, name, container, tailLines);
   }
 
   @Authorized(Role.ADMIN)
@@ -95,7 +95,7 @@ export class ClusterResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('force', () => Boolean, { nullable: true, description: 'Take over fields owned by other field managers instead of answering CONFLICT.' }) force?: boolean | null,
   ): Promise<ClusterResourceType> {
-    return this.deps.clusterAdmin.apply(yaml, force ?? false, ctx);
+    return this.deps.clusterAdmin.resources.apply(yaml, force ?? false, ctx);
   }
 
   @Authorized(Role.ADMIN)
@@ -106,14 +106,14 @@ export class ClusterResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('namespace', () => String, { nullable: true, description: 'metadata.namespace (required for namespaced kinds).' }) namespace?: string | null,
   ): Promise<boolean> {
-    return this.deps.clusterAdmin.delete(kind, namespace, name, ctx);
+    return this.deps.clusterAdmin.resources.delete(kind, namespace, name, ctx);
   }
 
   @Authorized(Role.ADMIN)
   @Subscription(() => PodLogChunkType, {
     description: 'Follows a container\'s log (kubectl logs -f): the last tailLines lines, then new lines as they are written.',
     subscribe: ({ args, info }) =>
-      clusterOf(info).followPodLogs(args.namespace as string, args.name as string, args.container as string | null, args.tailLines as number | null),
+      clusterOf(info).pods.followPodLogs(args.namespace as string, args.name as string, args.container as string | null, args.tailLines as number | null),
   })
   podLogStream(
     @Root() lines: string[],
@@ -131,7 +131,7 @@ export class ClusterResolver {
       'Runs a command in a container (no TTY, no stdin; kubectl exec POD -- COMMAND) and streams its output, then EXIT. Audited; ' +
       'fails with the API server\'s message when it cannot reach the node\'s kubelet.',
     subscribe: ({ args, info, context }) =>
-      clusterOf(info).exec(args.namespace as string, args.name as string, args.container as string | null, args.command as string[], context as GraphQLContext),
+      clusterOf(info).pods.exec(args.namespace as string, args.name as string, args.container as string | null, args.command as string[], context as GraphQLContext),
   })
   podExec(
     @Root() output: PodExecOutputType,
@@ -150,7 +150,7 @@ export class ClusterResolver {
       'over the same graphql-ws connection. Opening is audited; fails with the API server\'s message when it cannot reach the node\'s kubelet.',
     subscribe: ({ args, info, context }) => {
       const ctx = context as GraphQLContext;
-      return clusterOf(info).shell(args.namespace as string, args.name as string, args.container as string | null, args.command as string[] | null, requireCaller(ctx), ctx);
+      return clusterOf(info).pods.shell(args.namespace as string, args.name as string, args.container as string | null, args.command as string[] | null, requireCaller(ctx), ctx);
     },
   })
   podShell(
@@ -176,13 +176,13 @@ export class ClusterResolver {
     @Arg('cols', () => Int, { nullable: true, description: 'New terminal width in columns.' }) cols?: number | null,
     @Arg('rows', () => Int, { nullable: true, description: 'New terminal height in rows.' }) rows?: number | null,
   ): boolean {
-    return this.deps.clusterAdmin.input(shellId, requireCaller(ctx), data, { cols, rows });
+    return this.deps.clusterAdmin.pods.input(shellId, requireCaller(ctx), data, { cols, rows });
   }
 
   @Authorized(Role.ADMIN)
   @Subscription(() => ClusterResourceChangeType, {
     description: 'Objects of one kind as they are added, changed or deleted from now on (a list-then-watch that resumes after dropped connections).',
-    subscribe: ({ args, info }) => clusterOf(info).watch(args.kind as string, args.namespace as string | null),
+    subscribe: ({ args, info }) => clusterOf(info).resources.watch(args.kind as string, args.namespace as string | null),
   })
   clusterResourceChanged(
     @Root() change: ClusterResourceChangeType,

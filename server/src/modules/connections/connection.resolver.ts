@@ -5,16 +5,12 @@ import { requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { SessionProgressType } from '../sessions/dto/session-progress.type';
 import { SessionType } from '../sessions/dto/session.type';
-import { CONNECTION_COUNT_CHANGED, ConnectionService, type ConnectionCountEvent } from './connection.service';
-import type { IdleDecision } from './connection-rules';
-import {
-  ClientConnectionType,
-  ConnectionCountChangeType,
-  ConnectSessionResultType,
-  SessionIdleType,
-  SessionProgressType,
-} from './dto/connection.type';
+import { CONNECTION_COUNT_CHANGED, type ConnectionCountEvent } from './connection-counts';
+import { ConnectionService } from './connection.service';
+import { ClientConnectionType, ConnectionCountChangeType, ConnectSessionResultType, SessionIdleType } from './dto/connection.type';
+import type { IdleDecision } from './idle-rules';
 
 export interface ConnectionResolverDeps {
   connections: ConnectionService;

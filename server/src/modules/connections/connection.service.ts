@@ -1,42 +1,29 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Pool } from 'pg';
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { ConnectionsConfig } from '../../config/config';
-import { parseDurationMs } from '../../config/config';
 import { isAdmin } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { noCluster } from '../../platform/kube/kube-errors';
+import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService, AuditSource } from '../audit/audit.service';
-import { resourcesOf, type QuotaService } from '../quotas/quota.service';
-import { LABEL_SESSION } from '../sessions/session-manifests';
-import { SESSION_UPDATED, type SessionChange, type SessionMirror } from '../sessions/session-mirror';
+import type { SessionProgressType } from '../sessions/dto/session-progress.type';
+import type { SessionSpec } from '../sessions/session.crd';
 import { SessionEntity } from '../sessions/session.entity';
 import { toSessionType, type SessionService } from '../sessions/session.service';
-import type { SessionManifest, SessionSpec } from '../sessions/session.types';
-import { noCluster } from '../templates/template.errors';
-import { STREAMSPACE_API_VERSION, STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateSpec } from '../templates/template.types';
+import { templateObjects, type TemplateSpec } from '../templates/template.crd';
+import { ConnectionCounts } from './connection-counts';
 import { ConnectionEntity } from './connection.entity';
-import { autoStartDisabled, sessionFailed, startupTimedOut, tooManyConnections } from './connection.errors';
-import { decideIdle, notReadyReason, type IdleDecision } from './connection-rules';
-import type { ClientConnectionType, ConnectionCountChangeType, ConnectSessionResultType, SessionProgressType } from './dto/connection.type';
-import { sessionProgressStream } from './session-progress';
+import { tooManyConnections } from './connection.errors';
+import { ConnectionObjects } from './connection-objects';
+import type { ClientConnectionType, ConnectSessionResultType } from './dto/connection.type';
 import { HeartbeatBatcher } from './heartbeat-batcher';
-
-export const CONNECTION_COUNT_CHANGED = 'CONNECTION_COUNT_CHANGED';
-
-export interface ConnectionCountEvent extends ConnectionCountChangeType {
-  /** Owner of the session, for the subscription's authorization filter. */
-  username: string;
-}
+import { decideIdleFor, type IdleDecision } from './idle-rules';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function code(err: unknown): number | undefined {
-  return (err as { code?: number }).code;
-}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -63,57 +50,37 @@ export function toConnectionType(row: ConnectionEntity & { username?: string | n
   };
 }
 
-/** When the session last became Running (its Ready=True condition's transition), from the mirrored status. */
-export function runningSince(row: Pick<SessionEntity, 'status' | 'phase'>): Date | null {
-  if (row.phase !== 'Running') return null;
-  const conditions = (row.status as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] }).conditions ?? [];
-  const ready = conditions.find((c) => c.type === 'Ready' && c.status === 'True');
-  return ready?.lastTransitionTime ? new Date(ready.lastTransitionTime) : null;
-}
-
 export interface ConnectionServiceDeps {
   dataSource: DataSource;
   /** A small pool of its own for heartbeats, so they never queue behind other queries. */
   heartbeatPool: Pool;
-  kubeConfig: KubeConfig | null;
+  kube: StreamSpaceApi | null;
   namespace: string;
   config: ConnectionsConfig;
-  defaultStartupTimeoutMs: number;
   audit: AuditService;
-  quotas: QuotaService;
-  mirror: SessionMirror | null;
-  /** Creates the replacement of a terminated session (autoStart). */
-  sessions: Pick<SessionService, 'create'> | null;
+  /** Starts the session of a connect and waits until it is ready (null without a cluster). */
+  sessions: SessionService | null;
   pubSub: AppPubSub;
   logger: Logger;
 }
 
 /**
  * Connections: who is attached to which session. The `connections` table is the record (rows are kept as
- * history once ended); each open connection is also a Connection object in the cluster, and the Session's
- * status carries the counts. Heartbeats only move `last_activity_at` (batched, see HeartbeatBatcher).
+ * history once ended); each open connection is also a Connection object in the cluster (`objects`), and the
+ * Session's status carries the counts (`counts`). Heartbeats only move `last_activity_at` (batched, see
+ * HeartbeatBatcher). Starting a session for a connect is the sessions module's (SessionStartup).
  */
 export class ConnectionService {
   readonly heartbeats: HeartbeatBatcher;
+  readonly counts: ConnectionCounts;
+  readonly objects: ConnectionObjects;
   private readonly log: Logger;
 
   constructor(private readonly deps: ConnectionServiceDeps) {
     this.heartbeats = new HeartbeatBatcher(deps.heartbeatPool);
     this.log = deps.logger.child({ component: 'connections' });
-  }
-
-  private custom(): CustomObjectsApi {
-    if (!this.deps.kubeConfig) throw noCluster();
-    return this.deps.kubeConfig.makeApiClient(CustomObjectsApi);
-  }
-
-  private core(): CoreV1Api {
-    if (!this.deps.kubeConfig) throw noCluster();
-    return this.deps.kubeConfig.makeApiClient(CoreV1Api);
-  }
-
-  private params(plural: 'sessions' | 'connections' | 'templates') {
-    return { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.deps.namespace, plural };
+    this.counts = new ConnectionCounts({ dataSource: deps.dataSource, kube: deps.kube, pubSub: deps.pubSub, logger: this.log });
+    this.objects = new ConnectionObjects({ kube: deps.kube, logger: this.log });
   }
 
   async stop(): Promise<void> {
@@ -129,14 +96,9 @@ export class ConnectionService {
 
   /** The session's template spec (null when it is gone). */
   async templateSpec(name: string): Promise<Partial<TemplateSpec> & { idleTimeout?: string } | null> {
-    if (!this.deps.kubeConfig) return null;
-    try {
-      const obj = (await this.custom().getNamespacedCustomObject({ ...this.params('templates'), name })) as { spec?: Partial<TemplateSpec> };
-      return obj.spec ?? {};
-    } catch (err) {
-      if (code(err) === 404) return null;
-      throw err;
-    }
+    if (!this.deps.kube) return null;
+    const obj = await templateObjects(this.deps.kube).find(name);
+    return obj ? ((obj.spec ?? {}) as Partial<TemplateSpec>) : null;
   }
 
   /** Owner, admin, or any signed-in user for a session of a multi-user template; else NOT_FOUND. */
@@ -181,73 +143,44 @@ export class ConnectionService {
     const rows = await this.deps.dataSource.getRepository(SessionEntity).findBy({ id: In([...ids]) });
     const byId = new Map(rows.map((r) => [r.id, r]));
     const templateIdle = new Map<string, string | null>();
-    if (this.deps.kubeConfig && rows.length) {
-      const list = (await this.custom().listNamespacedCustomObject(this.params('templates'))) as { items: { metadata: { name: string }; spec?: { idleTimeout?: string } }[] };
-      for (const t of list.items) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
+    if (this.deps.kube && rows.length) {
+      for (const t of await templateObjects(this.deps.kube).list()) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
     }
     const now = new Date();
     return ids.map((id) => {
       const row = byId.get(id);
-      return row ? this.decideIdleFor(row, templateIdle.get(row.template) ?? null, now) : notFound('Session', id);
-    });
-  }
-
-  decideIdleFor(row: SessionEntity, templateIdleTimeout: string | null, now: Date): IdleDecision {
-    const spec = row.spec as Partial<SessionSpec>;
-    return decideIdle({
-      state: row.state,
-      phase: row.phase,
-      activeConnections: row.activeConnections,
-      minConnections: spec.minConnections,
-      sessionIdleTimeout: spec.idleTimeout,
-      templateIdleTimeout,
-      defaultIdleTimeoutMs: this.deps.config.defaultIdleTimeoutMs,
-      runningSince: runningSince(row),
-      lastConnection: row.lastConnectionAt,
-      lastDisconnect: row.lastDisconnectAt,
-      lastActivity: row.lastActivityAt,
-      now,
+      return row ? decideIdleFor(row, templateIdle.get(row.template) ?? null, this.deps.config.defaultIdleTimeoutMs, now) : notFound('Session', id);
     });
   }
 
   // ---- connect ---------------------------------------------------------------------------------
 
   /**
-   * Connects the caller to a session: checks access and maxConnections, starts the session when needed
-   * (hibernated: woken; terminated: replaced by a new session of its owner; both only when autoStart
-   * allows), waits watch-driven
-   * until its pod is Ready (or fails with why not), then records the connection.
+   * Connects the caller to a session: checks access and maxConnections, has the sessions module start it when
+   * needed (hibernated: woken; terminated: replaced by a new session of its owner; both only when autoStart
+   * allows) and wait until its pod is Ready (or fail with why not), then records the connection.
    */
   async connect(caller: Caller, sessionId: string, source: AuditSource & { userAgent?: string }): Promise<ConnectSessionResultType> {
     const { row: first, template } = await this.visibleSession(caller, sessionId, true);
-    if (!this.deps.kubeConfig || !this.deps.mirror) throw noCluster();
+    const sessions = this.deps.sessions;
+    if (!sessions) throw noCluster('sessions and templates');
     const spec = first.spec as Partial<SessionSpec>;
     const limit = this.limitOf(spec, template);
     if (limit && first.activeConnections >= limit.maximum) {
       // Fast refusal before any start-up; the authoritative check is in the insert's transaction.
-      const active = await this.openCount(first.id);
+      const active = await this.counts.open(first.id);
       if (active >= limit.maximum) throw tooManyConnections(first.name, limit.maximum, active, limit.source);
     }
-    let row = first;
-    let limitNow = limit;
-    if (row.state === 'terminated') {
-      // A terminated Session cannot run again (its CRD forbids reviving it): a new one of the same template
-      // and settings takes its place, for its owner, when autoStart allows.
-      if (spec.autoStart === false || row.username !== caller.username) throw autoStartDisabled(row.name, row.state);
-      row = await this.recreate(caller, row, source);
-      limitNow = this.limitOf(row.spec as Partial<SessionSpec>, template ?? (await this.templateSpec(row.template)));
-    } else if (row.state !== 'running') {
-      if (spec.autoStart === false) throw autoStartDisabled(row.name, row.state);
-      row = await this.start(caller, row, source);
-    }
-    const limitFinal = limitNow;
-    const ready = await this.waitUntilReady(row);
+    const row = await sessions.startup.ensureRunning(caller, first, source);
+    // A terminated session was replaced by a new one: its own settings decide the limit.
+    const limitFinal = row.id === first.id ? limit : this.limitOf(row.spec as Partial<SessionSpec>, template ?? (await this.templateSpec(row.template)));
+    const ready = await sessions.startup.waitUntilReady(row);
     const beaconToken = randomBytes(24).toString('base64url');
     const { connection, session } = await this.deps.dataSource.transaction(async (m) => {
       // Serialises connects to one session, so two racing clients cannot both take the last slot.
       await m.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [row.id]);
       if (limitFinal) {
-        const active = await this.openCount(row.id, m);
+        const active = await this.counts.open(row.id, m);
         if (active >= limitFinal.maximum) throw tooManyConnections(row.name, limitFinal.maximum, active, limitFinal.source);
       }
       const repo = m.getRepository(ConnectionEntity);
@@ -260,15 +193,15 @@ export class ConnectionService {
           beaconTokenHash: hashToken(beaconToken),
         }),
       );
-      const session = await this.recount(row.id, m);
+      const session = await this.counts.recount(row.id, m);
       await this.deps.audit.record(
         { action: 'connection.connect', resourceType: 'session', resourceId: row.id, changes: { connectionId: saved.id, session: row.name, activeConnections: session?.activeConnections }, source },
         m,
       );
       return { connection: saved, session };
     });
-    await this.afterCountChange(session ?? ready);
-    await this.createConnectionObject(connection, ready, caller.username);
+    await this.counts.changed(session ?? ready);
+    await this.objects.create(connection, ready, caller.username);
     return {
       connectionId: connection.id,
       url: ready.url!,
@@ -284,126 +217,11 @@ export class ConnectionService {
     return null;
   }
 
-  private async openCount(sessionId: string, m?: EntityManager): Promise<number> {
-    const rows = (await (m ?? this.deps.dataSource.manager).query('SELECT count(*)::int AS n FROM connections WHERE session_id = $1 AND disconnected_at IS NULL', [sessionId])) as { n: number }[];
-    return rows[0].n;
-  }
-
-  /** Wakes (hibernated) or restarts (terminated) a session for a connect, within the owner's quota. */
-  private async start(caller: Caller, row: SessionEntity, source: AuditSource): Promise<SessionEntity> {
-    await this.deps.quotas.check(row.userId ?? caller.id, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id });
-    let updated: SessionManifest;
-    try {
-      updated = (await this.custom().patchNamespacedCustomObject(
-        { ...this.params('sessions'), name: row.name, body: { spec: { state: 'running' } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )) as SessionManifest;
-    } catch (err) {
-      if (code(err) === 404) throw notFound('Session', row.id);
-      throw err;
-    }
-    const saved = await this.deps.mirror!.upsert(updated);
-    await this.deps.audit.record({ action: 'session.wake', resourceType: 'session', resourceId: row.id, changes: { state: { from: row.state, to: 'running' }, reason: 'connect' }, source });
-    this.log.info({ session: row.name, from: row.state }, 'session started for a connection');
-    return saved;
-  }
-
-  /** A new session replacing a terminated one: same template and settings, same owner (audited as session.create). */
-  private async recreate(caller: Caller, row: SessionEntity, source: AuditSource): Promise<SessionEntity> {
-    if (!this.deps.sessions) throw noCluster();
-    const spec = row.spec as Partial<SessionSpec>;
-    const created = await this.deps.sessions.create(
-      caller,
-      {
-        template: row.template,
-        ...(spec.resources ? { resources: spec.resources as never } : {}),
-        ...(spec.persistentHome !== undefined ? { persistentHome: spec.persistentHome } : {}),
-        ...(spec.idleTimeout ? { idleTimeout: spec.idleTimeout } : {}),
-        ...(spec.maxSessionDuration ? { maxSessionDuration: spec.maxSessionDuration } : {}),
-        ...(spec.startupTimeout ? { startupTimeout: spec.startupTimeout } : {}),
-        ...(spec.minConnections !== undefined ? { minConnections: spec.minConnections } : {}),
-        ...(spec.maxConnections !== undefined ? { maxConnections: spec.maxConnections } : {}),
-      },
-      source,
-    );
-    this.log.info({ terminated: row.name, created: created.name }, 'new session created for a connection to a terminated one');
-    const fresh = await this.sessionRow(created.id);
-    if (!fresh) throw notFound('Session', created.id);
-    return fresh;
-  }
-
-  private isReady(row: SessionEntity): boolean {
-    return row.state === 'running' && row.phase === 'Running' && !!row.url;
-  }
-
-  /**
-   * Resolves with the session row once it is Running with a URL. Watch-driven: the session mirror publishes
-   * every change of the Session object (the reconciler sets Running only when a pod is Ready), so this waits
-   * on those events and one timer for startupTimeout; no polling.
-   */
-  async waitUntilReady(row: SessionEntity): Promise<SessionEntity> {
-    if (this.isReady(row)) return row;
-    const spec = row.spec as Partial<SessionSpec>;
-    const timeoutMs = spec.startupTimeout ? parseDurationMs(spec.startupTimeout) : this.deps.defaultStartupTimeoutMs;
-    const events = (this.deps.pubSub.subscribe as unknown as (topic: string) => AsyncIterableIterator<SessionChange> & { return?: () => Promise<unknown> })(SESSION_UPDATED);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    // The first next() starts listening (repeaters are lazy); the re-read below then cannot miss a change.
-    const iterator = events[Symbol.asyncIterator]();
-    let pending = iterator.next();
-    try {
-      const fresh = await this.sessionRow(row.id);
-      if (!fresh) throw notFound('Session', row.id);
-      if (this.isReady(fresh)) return fresh;
-      if (fresh.phase === 'Failed' && fresh.state === 'running') await this.failWithReason(fresh, timeoutMs);
-      for (;;) {
-        const next = await Promise.race([pending, timedOut]);
-        if (next === 'timeout') break;
-        if (next.done) break;
-        pending = iterator.next();
-        const change = next.value;
-        if (change.session.id !== row.id) continue;
-        if (change.type === 'DELETED') throw notFound('Session', row.id);
-        const s = change.session;
-        if (this.isReady(s)) return s;
-        if (s.state !== 'running') throw sessionFailed(s.name, 'Stopped', `the session became ${s.state} while starting`);
-        if (s.phase === 'Failed') await this.failWithReason(s, timeoutMs);
-      }
-      const pods = await this.podsAndEvents(row.name);
-      const why = notReadyReason(pods.pods, pods.events);
-      throw startupTimedOut(row.name, timeoutMs, why.reason, why.message);
-    } finally {
-      clearTimeout(timer);
-      await events.return?.();
-    }
-  }
-
-  private async failWithReason(s: SessionEntity, timeoutMs: number): Promise<never> {
-    const conditions = (s.status as { conditions?: { type: string; reason: string; message: string }[] }).conditions ?? [];
-    const ready = conditions.find((c) => c.type === 'Ready');
-    const { pods, events } = await this.podsAndEvents(s.name);
-    const why = notReadyReason(pods, events);
-    if (ready?.reason === 'StartupTimeout') throw startupTimedOut(s.name, timeoutMs, why.reason, why.message);
-    throw sessionFailed(s.name, ready?.reason ?? 'Failed', ready?.message ?? (s.status as { message?: string }).message ?? why.message);
-  }
-
-  async podsAndEvents(sessionName: string): Promise<{ pods: V1Pod[]; events: CoreV1Event[] }> {
-    const core = this.core();
-    const pods = (await core.listNamespacedPod({ namespace: this.deps.namespace, labelSelector: `${LABEL_SESSION}=${sessionName}` })).items;
-    const events: CoreV1Event[] = [];
-    for (const p of pods.slice(0, 3)) {
-      events.push(...(await core.listNamespacedEvent({ namespace: this.deps.namespace, fieldSelector: `involvedObject.name=${p.metadata!.name}` })).items);
-    }
-    return { pods, events };
-  }
-
   /** sessionProgress: the start-up steps of a session the caller may connect to. */
   async progress(caller: Caller, sessionId: string): Promise<AsyncIterableIterator<SessionProgressType>> {
     const { row } = await this.visibleSession(caller, sessionId, true);
-    if (!this.deps.kubeConfig) throw noCluster();
-    return sessionProgressStream({ kubeConfig: this.deps.kubeConfig, namespace: this.deps.namespace, session: row, pubSub: this.deps.pubSub, logger: this.log });
+    if (!this.deps.sessions) throw noCluster('sessions and templates');
+    return this.deps.sessions.startup.progress(row);
   }
 
   // ---- heartbeat and disconnect ----------------------------------------------------------------
@@ -479,114 +297,12 @@ export class ConnectionService {
     });
     const sessions = [...new Set(ended.map((c) => c.sessionId))];
     for (const id of sessions) {
-      const row = await this.recount(id);
-      if (row) await this.afterCountChange(row);
+      const row = await this.counts.recount(id);
+      if (row) await this.counts.changed(row);
     }
-    for (const c of ended) await this.deleteConnectionObject(c.id);
+    for (const c of ended) await this.objects.delete(c.id);
     if (ended.length && reason !== 'client' && reason !== 'beacon') this.log.info({ count: ended.length, reason, sessions: sessions.length }, 'connections ended');
     return ended;
-  }
-
-  // ---- counts ----------------------------------------------------------------------------------
-
-  /** Recomputes a session's counters from the connections table into its row (one statement). */
-  async recount(sessionId: string, m?: EntityManager): Promise<SessionEntity | null> {
-    const manager = m ?? this.deps.dataSource.manager;
-    await manager.query(
-      `UPDATE sessions s SET active_connections = c.active, total_connections = c.total,
-         last_connection_at = c.last_conn, last_disconnect_at = c.last_disc,
-         last_activity_at = GREATEST(s.last_activity_at, c.last_act)
-       FROM (SELECT count(*) FILTER (WHERE disconnected_at IS NULL)::int AS active, count(*)::int AS total,
-               max(connected_at) AS last_conn, max(disconnected_at) AS last_disc, max(last_activity_at) AS last_act
-             FROM connections WHERE session_id = $1) c
-       WHERE s.id = $1`,
-      [sessionId],
-    );
-    return manager.getRepository(SessionEntity).findOneBy({ id: sessionId });
-  }
-
-  /** Tells subscribers and writes the counts into the Session's status (the mirror then carries them). */
-  async afterCountChange(row: SessionEntity): Promise<void> {
-    await this.deps.pubSub.publish(CONNECTION_COUNT_CHANGED, {
-      sessionId: row.id,
-      username: row.username,
-      activeConnections: row.activeConnections,
-      totalConnections: row.totalConnections,
-      lastConnection: row.lastConnectionAt,
-      lastDisconnect: row.lastDisconnectAt,
-    } satisfies ConnectionCountEvent);
-    await this.writeSessionCounts(row);
-  }
-
-  /** Merge patch of the connection fields of Session.status (the reconciler owns and preserves the rest). */
-  async writeSessionCounts(row: SessionEntity): Promise<boolean> {
-    if (!this.deps.kubeConfig) return false;
-    const iso = (d: Date | null) => (d ? new Date(d).toISOString() : undefined);
-    const status = {
-      activeConnections: row.activeConnections,
-      totalConnections: row.totalConnections,
-      ...(row.lastConnectionAt ? { lastConnection: iso(row.lastConnectionAt) } : {}),
-      ...(row.lastDisconnectAt ? { lastDisconnect: iso(row.lastDisconnectAt) } : {}),
-      ...(row.lastActivityAt ? { lastActivity: iso(row.lastActivityAt) } : {}),
-    };
-    const current = row.status as Record<string, unknown>;
-    if (Object.entries(status).every(([k, v]) => current[k] === v)) return false;
-    try {
-      await this.custom().patchNamespacedCustomObjectStatus(
-        { ...this.params('sessions'), name: row.name, body: { status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-      return true;
-    } catch (err) {
-      if (code(err) !== 404) this.log.warn({ err: (err as Error).message, session: row.name }, 'could not write connection counts to the Session status');
-      return false;
-    }
-  }
-
-  // ---- Connection objects ----------------------------------------------------------------------
-
-  private async createConnectionObject(c: ConnectionEntity, session: SessionEntity, username: string): Promise<void> {
-    if (!this.deps.kubeConfig) return;
-    const body = {
-      apiVersion: STREAMSPACE_API_VERSION,
-      kind: 'Connection',
-      metadata: {
-        name: c.id,
-        namespace: this.deps.namespace,
-        labels: { [LABEL_SESSION]: session.name, 'app.kubernetes.io/part-of': 'streamspace' },
-        ownerReferences: [{ apiVersion: STREAMSPACE_API_VERSION, kind: 'Session', name: session.name, uid: session.id, blockOwnerDeletion: false }],
-      },
-      spec: {
-        session: session.name,
-        user: username,
-        ...(c.clientIp ? { clientIP: c.clientIp } : {}),
-        ...(c.userAgent ? { userAgent: c.userAgent } : {}),
-        connectedAt: new Date(c.connectedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      },
-    };
-    try {
-      await this.custom().createNamespacedCustomObject({ ...this.params('connections'), body });
-      await this.writeConnectionActivity(c.id, c.lastActivityAt);
-    } catch (err) {
-      // The table is the record; the object is a view for kubectl. A failure is logged, never fatal.
-      this.log.warn({ err: (err as Error).message, connection: c.id }, 'could not create the Connection object');
-    }
-  }
-
-  async writeConnectionActivity(id: string, lastActivity: Date, state: 'Active' | 'Idle' = 'Active'): Promise<void> {
-    await this.custom().patchNamespacedCustomObjectStatus(
-      { ...this.params('connections'), name: id, body: { status: { state, lastActivity: new Date(lastActivity).toISOString().replace(/\.\d{3}Z$/, 'Z') } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  }
-
-  private async deleteConnectionObject(id: string): Promise<void> {
-    if (!this.deps.kubeConfig) return;
-    try {
-      await this.custom().deleteNamespacedCustomObject({ ...this.params('connections'), name: id });
-    } catch (err) {
-      if (code(err) !== 404) this.log.warn({ err: (err as Error).message, connection: id }, 'could not delete the Connection object');
-    }
   }
 
   /** Subscription filter: the owner of the session (or an admin) sees its counts. */

@@ -1,14 +1,13 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import { attachPostgresBridge, type AppPubSub, type PostgresBridge } from '../../platform/graphql/pubsub';
 import type { JobRunner } from '../../platform/jobs/job-runner';
+import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
-import type { QuotaService } from '../quotas/quota.service';
 import type { SessionService } from '../sessions/session.service';
-import { SESSION_UPDATED, type SessionMirror } from '../sessions/session-mirror';
+import { SESSION_UPDATED, type SessionTable } from '../sessions/session-table';
 import { ConnectionService } from './connection.service';
 import { heartbeatReaperJob } from './jobs/heartbeat-reaper.job';
 import { hibernationTimerJob } from './jobs/hibernation-timer.job';
@@ -29,19 +28,18 @@ export interface ConnectionsRuntime {
 export async function startConnections(options: {
   config: AppConfig;
   dataSource: DataSource;
-  kubeConfig: KubeConfig | null;
-  mirror: SessionMirror | null;
+  kube: StreamSpaceApi | null;
+  sessionTable: SessionTable | null;
   sessions: SessionService;
   audit: AuditService;
-  quotas: QuotaService;
   pubSub: AppPubSub;
   jobs: JobRunner;
   logger: Logger;
 }): Promise<ConnectionsRuntime> {
-  const { config, dataSource, kubeConfig, mirror, pubSub, jobs, logger } = options;
+  const { config, dataSource, kube, sessionTable, pubSub, jobs, logger } = options;
   const url = (dataSource.options as { url?: string }).url;
   if (!url) throw new Error('connections: the data source has no URL');
-  // The session mirror watches and publishes on every replica: its events must not cross replicas too.
+  // The session table watches and publishes on every replica: its events must not cross replicas too.
   pubSub.markLocalOnly(SESSION_UPDATED);
   const bridge = config.connections.pubsub === 'postgres' ? await attachPostgresBridge(pubSub, { url, logger }) : null;
   const heartbeatPool = new Pool({ connectionString: url, max: 3, application_name: 'streamspace-heartbeats', connectionTimeoutMillis: 5000 });
@@ -50,21 +48,18 @@ export async function startConnections(options: {
   const service = new ConnectionService({
     dataSource,
     heartbeatPool,
-    kubeConfig,
+    kube,
     namespace,
     config: config.connections,
-    defaultStartupTimeoutMs: config.sessions.defaultStartupTimeoutMs,
     audit: options.audit,
-    quotas: options.quotas,
-    mirror,
-    sessions: kubeConfig ? options.sessions : null,
+    sessions: kube ? options.sessions : null,
     pubSub,
     logger,
   });
-  jobs.register(heartbeatReaperJob({ dataSource, connections: service, namespace, config: config.connections, kube: !!kubeConfig }));
-  if (kubeConfig && mirror) {
-    jobs.register(hibernationTimerJob({ dataSource, connections: service, kubeConfig, namespace, config: config.connections, audit: options.audit }));
-    jobs.register(sessionAutoscalerJob({ dataSource, kubeConfig, mirror, namespace, config: config.connections }));
+  jobs.register(heartbeatReaperJob({ dataSource, connections: service, namespace, config: config.connections, kube: !!kube }));
+  if (kube && sessionTable) {
+    jobs.register(hibernationTimerJob({ dataSource, connections: service, sessions: options.sessions, kube, namespace, config: config.connections }));
+    jobs.register(sessionAutoscalerJob({ dataSource, kube, sessionTable, namespace, config: config.connections }));
   }
   return {
     service,

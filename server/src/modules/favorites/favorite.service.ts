@@ -14,7 +14,7 @@ export const MAX_RECENT_APPS = 50;
 
 /**
  * Per-user launcher preferences: pinned templates (stored) and recently used apps (derived from the
- * caller's rows in the sessions mirror, so nothing extra is written when a session starts).
+ * caller's rows in the session table, so nothing extra is written when a session starts).
  */
 export class FavoriteService {
   constructor(
@@ -24,7 +24,7 @@ export class FavoriteService {
       /** Checks that a template exists before it is pinned; null when there is no cluster. */
       templates: Pick<TemplateService, 'getObject'> | null;
       hasCluster: boolean;
-      /** The namespace whose sessions count as the caller's (the sessions mirror holds one namespace). */
+      /** The namespace whose sessions count as the caller's (the session table holds one namespace). */
       namespace: string;
     },
   ) {}

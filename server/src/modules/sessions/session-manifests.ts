@@ -12,8 +12,8 @@ import type {
   V1ServicePort,
   V1Volume,
 } from '@kubernetes/client-node';
-import type { ResourceRequirements, TemplateManifest } from '../templates/template.types';
-import type { SessionManifest, SessionWorkloadConfig } from './session.types';
+import type { ResourceRequirements, TemplateManifest } from '../templates/template.crd';
+import type { SessionManifest, SessionWorkloadConfig } from './session.crd';
 
 /**
  * Pure builders: (Session, Template, configuration) -> the Kubernetes objects that run the session. No I/O,

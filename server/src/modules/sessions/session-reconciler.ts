@@ -2,25 +2,25 @@ import { createHash } from 'node:crypto';
 import {
   AppsV1Api,
   CoreV1Api,
-  CustomObjectsApi,
   KubernetesObjectApi,
   NetworkingV1Api,
   PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { parseDurationMs } from '../../config/config';
 import type { ControllerDefinition, JobContext } from '../../platform/jobs/job-runner';
+import { WorkQueue } from '../../platform/jobs/work-queue';
 import { createInformer, type Informer } from '../../platform/kube/informer';
+import { isConflict, isNotFound } from '../../platform/kube/kube-errors';
+import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { normalizeTemplate } from '../templates/template-normalize';
-import { STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateManifest } from '../templates/template.types';
+import { templateObjects, type TemplateManifest } from '../templates/template.crd';
 import { buildSessionChildren, LABEL_SESSION, sessionUrl } from './session-manifests';
 import { decideStatus, statusChanged } from './session-status';
-import type { SessionManifest, SessionStatus, SessionWorkloadConfig } from './session.types';
+import { sessionObjects, type SessionManifest, type SessionStatus, type SessionWorkloadConfig } from './session.crd';
 
 /**
  * The session reconciler: a controller run by the leader only (JobRunner). Watch-driven (informers on
@@ -30,7 +30,7 @@ import type { SessionManifest, SessionStatus, SessionWorkloadConfig } from './se
  *   object already carries the desired spec hash, so a resync of an unchanged session makes no writes;
  * - status is written only when it changed, as a merge patch of the status subresource;
  * - a resourceVersion conflict or any API failure requeues the key with backoff.
- * Templates get status.valid/message from the same validation the API uses.
+ * Template objects are watched only to build sessions; their status is templates/template-status.controller.ts's.
  */
 
 export const SESSION_FINALIZER = 'stream.streamspace.io/session-cleanup';
@@ -38,8 +38,7 @@ export const SPEC_HASH_ANNOTATION = 'stream.streamspace.io/spec-hash';
 const FIELD_MANAGER = 'streamspace';
 
 export interface SessionReconcilerOptions {
-  kubeConfig: KubeConfig;
-  namespace: string;
+  kube: StreamSpaceApi;
   workload: SessionWorkloadConfig;
   /** Used when a Session has no spec.startupTimeout. */
   defaultStartupTimeoutMs: number;
@@ -48,30 +47,21 @@ export interface SessionReconcilerOptions {
   now?: () => Date;
 }
 
-type TemplateObject = KubernetesObject & { spec?: Record<string, unknown>; status?: { valid?: boolean; message?: string; observedGeneration?: number } };
 
 function hashOf(obj: unknown): string {
   return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
 }
 
-function code(err: unknown): number | undefined {
-  return (err as { code?: number }).code;
-}
-
 export class SessionReconciler implements ControllerDefinition {
   readonly name = 'session-reconciler';
   private sessions!: Informer<SessionManifest & KubernetesObject>;
-  private templates!: Informer<TemplateObject>;
+  private templates!: Informer<TemplateManifest & KubernetesObject>;
   private deployments!: Informer<V1Deployment>;
   private pods!: Informer<V1Pod>;
-  private readonly queue = new Set<string>();
-  private readonly retries = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private processing: Promise<void> | undefined;
+  private queue: WorkQueue | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private logger!: Logger;
-  private readonly custom: CustomObjectsApi;
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
   private readonly networking: NetworkingV1Api;
@@ -80,8 +70,7 @@ export class SessionReconciler implements ControllerDefinition {
   reconciles = 0;
 
   constructor(private readonly options: SessionReconcilerOptions) {
-    const kc = options.kubeConfig;
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+    const kc = options.kube.kubeConfig;
     this.apps = kc.makeApiClient(AppsV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
     this.networking = kc.makeApiClient(NetworkingV1Api);
@@ -95,10 +84,19 @@ export class SessionReconciler implements ControllerDefinition {
   async start({ signal, logger }: JobContext): Promise<void> {
     this.signal = signal;
     this.logger = logger;
-    const { kubeConfig, namespace } = this.options;
-    const base = `/apis/${STREAMSPACE_GROUP}/${STREAMSPACE_VERSION}/namespaces/${namespace}`;
-    this.sessions = createInformer({ kubeConfig, path: `${base}/sessions` });
-    this.templates = createInformer({ kubeConfig, path: `${base}/templates` });
+    this.queue = new WorkQueue({
+      signal,
+      handle: async (key) => {
+        await this.reconcileSession(key);
+        this.reconciles++;
+      },
+      onError: (key, err, retryInMs) =>
+        logger[isConflict(err) ? 'debug' : 'warn']({ key, err: (err as Error).message, body: (err as { body?: unknown }).body, retryInMs }, 'reconcile failed; requeued'),
+    });
+    const { kube } = this.options;
+    const { kubeConfig, namespace } = kube;
+    this.sessions = sessionObjects(kube).watch();
+    this.templates = templateObjects(kube).watch();
     this.deployments = createInformer({ kubeConfig, path: `/apis/apps/v1/namespaces/${namespace}/deployments`, labelSelector: LABEL_SESSION });
     this.pods = createInformer({ kubeConfig, path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: LABEL_SESSION });
 
@@ -114,9 +112,8 @@ export class SessionReconciler implements ControllerDefinition {
       inf.on('update', bySession);
       inf.on('delete', bySession);
     }
-    const onTemplate = (t: TemplateObject) => {
-      this.enqueue(`template:${t.metadata!.name}`);
-      for (const s of this.sessions.list()) if (s.spec.template === t.metadata!.name) this.enqueue(s.metadata.name);
+    const onTemplate = (t: TemplateManifest) => {
+      for (const s of this.sessions.list()) if (s.spec.template === t.metadata.name) this.enqueue(s.metadata.name);
     };
     this.templates.on('add', onTemplate);
     this.templates.on('update', onTemplate);
@@ -136,109 +133,51 @@ export class SessionReconciler implements ControllerDefinition {
 
   async stop(): Promise<void> {
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    this.queue.clear();
+    const stopped = this.queue?.stop();
     await Promise.allSettled([this.sessions?.stop(), this.templates?.stop(), this.deployments?.stop(), this.pods?.stop()]);
-    await this.processing;
+    await stopped;
   }
 
   /** Resolves once the queue is empty (tests). */
   async idle(): Promise<void> {
-    while (this.processing || this.queue.size) await (this.processing ?? new Promise((r) => setImmediate(r)));
+    await this.queue?.idle();
   }
 
   private scheduleResync() {
     this.resyncTimer = setTimeout(() => {
       if (this.signal?.aborted) return;
-      for (const t of this.templates.list()) this.enqueue(`template:${t.metadata!.name}`);
       for (const s of this.sessions.list()) this.enqueue(s.metadata.name);
       this.scheduleResync();
     }, this.options.resyncIntervalMs);
   }
 
   private forget(name: string) {
-    this.retries.delete(name);
-    const t = this.timers.get(name);
-    if (t) clearTimeout(t);
-    this.timers.delete(name);
+    this.queue?.forget(name);
   }
 
   private enqueueAfter(key: string, delayMs: number) {
-    const existing = this.timers.get(key);
-    if (existing) clearTimeout(existing);
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      this.enqueue(key);
-    }, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
-    this.timers.set(key, t);
+    this.queue?.addAfter(key, delayMs);
   }
 
   enqueue(key: string) {
-    if (this.signal?.aborted) return;
-    this.queue.add(key);
-    if (!this.processing) this.processing = this.drain().finally(() => (this.processing = undefined));
-  }
-
-  private async drain() {
-    while (this.queue.size && !this.signal?.aborted) {
-      const key = this.queue.values().next().value as string;
-      this.queue.delete(key);
-      try {
-        if (key.startsWith('template:')) await this.reconcileTemplate(key.slice('template:'.length));
-        else await this.reconcileSession(key);
-        this.reconciles++;
-        this.retries.delete(key);
-      } catch (err) {
-        if (this.signal?.aborted) return;
-        const n = (this.retries.get(key) ?? 0) + 1;
-        this.retries.set(key, n);
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
-        this.logger[code(err) === 409 ? 'debug' : 'warn'](
-          { key, err: (err as Error).message, body: (err as { body?: unknown }).body, retryInMs: delay },
-          'reconcile failed; requeued',
-        );
-        this.enqueueAfter(key, delay);
-      }
-    }
+    this.queue?.add(key);
   }
 
   // ---- templates -------------------------------------------------------------------------------
 
   /** The validated template for a session, or why it cannot be used. */
   private resolveTemplate(name: string): { template: TemplateManifest } | { reason: 'TemplateNotFound' | 'TemplateInvalid'; message: string } {
-    const obj = this.templates.get(name, this.options.namespace);
-    if (!obj) return { reason: 'TemplateNotFound', message: `Template "${name}" does not exist in namespace ${this.options.namespace}` };
+    const obj = this.templates.get(name, this.options.kube.namespace);
+    if (!obj) return { reason: 'TemplateNotFound', message: `Template "${name}" does not exist in namespace ${this.options.kube.namespace}` };
     const r = normalizeTemplate({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata!.name }, spec: obj.spec });
     if (!r.ok) return { reason: 'TemplateInvalid', message: `Template "${name}" is invalid: ${r.errors.join('; ')}` };
-    return { template: { ...r.template, metadata: { ...r.template.metadata, namespace: this.options.namespace } } };
-  }
-
-  private async reconcileTemplate(name: string) {
-    const obj = this.templates.get(name, this.options.namespace);
-    if (!obj) return;
-    const r = this.resolveTemplate(name);
-    const valid = 'template' in r;
-    const message = valid ? 'The template is valid' : r.message;
-    const generation = obj.metadata?.generation;
-    if (obj.status?.valid === valid && obj.status?.message === message && obj.status?.observedGeneration === generation) return;
-    await this.custom.patchNamespacedCustomObjectStatus(
-      {
-        group: STREAMSPACE_GROUP,
-        version: STREAMSPACE_VERSION,
-        namespace: this.options.namespace,
-        plural: 'templates',
-        name,
-        body: { status: { valid, message, observedGeneration: generation } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    return { template: { ...r.template, metadata: { ...r.template.metadata, namespace: this.options.kube.namespace } } };
   }
 
   // ---- sessions --------------------------------------------------------------------------------
 
   private async reconcileSession(name: string) {
-    const { namespace } = this.options;
+    const { namespace } = this.options.kube;
     const session = this.sessions.get(name, namespace);
     if (!session) return;
 
@@ -308,22 +247,22 @@ export class SessionReconciler implements ControllerDefinition {
 
   private async ensureClaim(claim: KubernetesObject) {
     try {
-      await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.namespace });
+      await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.kube.namespace });
     } catch (err) {
-      if (code(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
       try {
-        await this.core.createNamespacedPersistentVolumeClaim({ namespace: this.options.namespace, body: claim });
+        await this.core.createNamespacedPersistentVolumeClaim({ namespace: this.options.kube.namespace, body: claim });
       } catch (createErr) {
-        if (code(createErr) !== 409) throw createErr;
+        if (!isConflict(createErr)) throw createErr;
       }
     }
   }
 
   private async removeWorkload(session: SessionManifest) {
-    const { namespace } = this.options;
+    const { namespace } = this.options.kube;
     const name = session.metadata.name;
     const ignore404 = (err: unknown) => {
-      if (code(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     };
     await this.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }).catch(ignore404);
     await this.core.deleteNamespacedService({ name, namespace }).catch(ignore404);
@@ -340,29 +279,16 @@ export class SessionReconciler implements ControllerDefinition {
   }
 
   private async patchSession(name: string, body: object) {
-    await this.custom.patchNamespacedCustomObject(
-      { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.options.namespace, plural: 'sessions', name, body },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await sessionObjects(this.options.kube).patch(name, body);
   }
 
   private async writeStatus(session: SessionManifest, status: SessionStatus) {
     if (!statusChanged(session.status, status)) return;
     // Merge patch of owned fields; the resourceVersion precondition makes a stale decision fail with 409 (requeued).
-    await this.custom.patchNamespacedCustomObjectStatus(
-      {
-        group: STREAMSPACE_GROUP,
-        version: STREAMSPACE_VERSION,
-        namespace: this.options.namespace,
-        plural: 'sessions',
-        name: session.metadata.name,
-        body: {
-          metadata: { resourceVersion: session.metadata.resourceVersion },
-          status: { ...status, url: status.url ?? null, podName: status.podName ?? null },
-        },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await sessionObjects(this.options.kube).patchStatus(session.metadata.name, {
+      metadata: { resourceVersion: session.metadata.resourceVersion },
+      status: { ...status, url: status.url ?? null, podName: status.podName ?? null },
+    });
     const before = session.status?.phase;
     if (before !== status.phase) {
       this.logger.info({ session: session.metadata.name, from: before ?? 'New', to: status.phase, message: status.message }, 'session phase changed');
@@ -375,14 +301,14 @@ export class SessionReconciler implements ControllerDefinition {
     const now = this.now();
     try {
       await this.core.createNamespacedEvent({
-        namespace: this.options.namespace,
+        namespace: this.options.kube.namespace,
         body: {
-          metadata: { generateName: `${session.metadata.name}.`, namespace: this.options.namespace },
+          metadata: { generateName: `${session.metadata.name}.`, namespace: this.options.kube.namespace },
           involvedObject: {
             apiVersion: session.apiVersion,
             kind: 'Session',
             name: session.metadata.name,
-            namespace: this.options.namespace,
+            namespace: this.options.kube.namespace,
             uid: session.metadata.uid,
             resourceVersion: session.metadata.resourceVersion,
           },

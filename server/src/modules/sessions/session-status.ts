@@ -1,5 +1,5 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { SessionCondition, SessionManifest, SessionPhase, SessionStatus } from './session.types';
+import type { SessionCondition, SessionManifest, SessionPhase, SessionStatus } from './session.crd';
 
 /**
  * The reconciler's decision about a Session's observed state, as a pure function of what the caches hold

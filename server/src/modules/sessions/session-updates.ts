@@ -1,6 +1,6 @@
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { Caller } from '../../platform/graphql/context';
-import { SESSION_UPDATED, type SessionChange } from './session-mirror';
+import { SESSION_UPDATED, type SessionChange } from './session-table';
 import { toSessionType, type SessionService } from './session.service';
 import type { SessionType } from './dto/session.type';
 

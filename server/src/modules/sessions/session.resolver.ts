@@ -8,7 +8,7 @@ import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
 import { TemplateType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
-import { SESSION_UPDATED, type SessionChange } from './session-mirror';
+import { SESSION_UPDATED, type SessionChange } from './session-table';
 import { sessionUpdates } from './session-updates';
 import type { SessionService } from './session.service';
 import { toSessionType } from './session.service';

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { resourcesOf, type QuotaService } from '../quotas/quota.service';
@@ -8,23 +7,22 @@ import { isAdmin } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
-import { noCluster } from '../templates/template.errors';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { isNotFound, noCluster } from '../../platform/kube/kube-errors';
+import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
+import type { Logger } from '../../platform/logging/logger';
 import { checkResources, isDnsLabel, normalizeTemplate } from '../templates/template-normalize';
-import { STREAMSPACE_API_VERSION, STREAMSPACE_GROUP, STREAMSPACE_VERSION } from '../templates/template.types';
 import type { AppTypeEnum, ResourcesType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
-import type { SessionMirror } from './session-mirror';
+import { SessionStartup } from './session-startup.service';
+import type { SessionTable } from './session-table';
 import { badTransition, invalidSessionInput, unknownTemplate, unusableTemplate } from './session.errors';
 import { SessionEntity } from './session.entity';
-import type { SessionManifest, SessionSpec, SessionState } from './session.types';
+import { sessionObjects, type SessionManifest, type SessionSpec, type SessionState } from './session.crd';
 import type { CreateSessionInput, SessionFilterInput } from './dto/session.input';
 import type { SessionConditionType, SessionPhaseEnum, SessionStateEnum, SessionType } from './dto/session.type';
 
 const DURATION = /^[0-9]+(s|m|h)$/;
-
-function code(err: unknown): number | undefined {
-  return (err as { code?: number }).code;
-}
 
 export function toSessionType(row: SessionEntity): SessionType {
   const spec = row.spec as unknown as Partial<SessionSpec>;
@@ -69,31 +67,49 @@ export function generateSessionName(user: string, template: string): string {
   return `${base}-${suffix}`;
 }
 
+/** How a state change is recorded: its audit action and source, and why it happened. */
+export interface StateChange {
+  action: 'session.hibernate' | 'session.wake';
+  /** The request behind it (user actions); absent for the server's own changes. */
+  source?: AuditSource;
+  /** null: the server itself (e.g. the hibernation timer), recorded without an actor. */
+  actor?: null;
+  /** Who pays for a start when the row has no owner id (the caller). */
+  quotaUserId?: string;
+  /** Extra audit details: reason, idle clock, ... */
+  details?: Record<string, unknown>;
+}
+
 /**
- * Sessions for the API: reads from the PostgreSQL mirror (lists, filters, paging), writes to the cluster
- * (Session objects; the reconciler does the rest). Users see only their own sessions: anyone else's id
- * answers NOT_FOUND, exactly like an id that does not exist.
+ * Sessions for the API: reads from the session table in PostgreSQL (lists, filters, paging), writes to the
+ * cluster (Session objects; the reconciler does the rest). Users see only their own sessions: anyone else's id
+ * answers NOT_FOUND, exactly like an id that does not exist. `changeState` is the one place a session's state
+ * changes (API, connect, hibernation timer); `startup` wakes, re-creates and waits for sessions.
  */
 export class SessionService {
+  readonly startup: SessionStartup;
+
   constructor(
     private readonly deps: {
       dataSource: DataSource;
-      kubeConfig: KubeConfig | null;
+      kube: StreamSpaceApi | null;
       namespace: string;
       audit: AuditService;
       quotas: QuotaService;
       templates: TemplateService;
-      mirror: SessionMirror | null;
+      sessionTable: SessionTable | null;
+      pubSub: AppPubSub;
+      logger: Logger;
+      /** Used when a session has no spec.startupTimeout. */
+      defaultStartupTimeoutMs: number;
     },
-  ) {}
-
-  private api(): CustomObjectsApi {
-    if (!this.deps.kubeConfig) throw noCluster();
-    return this.deps.kubeConfig.makeApiClient(CustomObjectsApi);
+  ) {
+    this.startup = new SessionStartup({ sessions: this, ...deps });
   }
 
-  private params() {
-    return { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.deps.namespace, plural: 'sessions' };
+  private objects() {
+    if (!this.deps.kube) throw noCluster('sessions and templates');
+    return sessionObjects(this.deps.kube);
   }
 
   /** Whether this caller may see the row. */
@@ -118,9 +134,14 @@ export class SessionService {
     return toConnection(rows.map(toSessionType), size, totalCount, Boolean(after), (s) => [s.createdAt.toISOString(), s.id]);
   }
 
+  /** The table row of a session id of this namespace, for anyone (null: no such session). */
+  async findRow(id: string): Promise<SessionEntity | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+    return this.deps.dataSource.getRepository(SessionEntity).findOneBy({ id, namespace: this.deps.namespace });
+  }
+
   private async row(caller: Caller, id: string): Promise<SessionEntity> {
-    const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
-    const row = valid ? await this.deps.dataSource.getRepository(SessionEntity).findOneBy({ id, namespace: this.deps.namespace }) : null;
+    const row = await this.findRow(id);
     if (!row || !this.canSee(caller, row)) throw notFound('Session', id);
     return row;
   }
@@ -130,7 +151,7 @@ export class SessionService {
   }
 
   async create(caller: Caller, input: CreateSessionInput, source: AuditSource): Promise<SessionType> {
-    if (!this.deps.kubeConfig) throw noCluster();
+    if (!this.deps.kube) throw noCluster('sessions and templates');
     const errors: string[] = [];
     if (!isDnsLabel(input.template)) throw unknownTemplate(input.template);
     for (const key of ['idleTimeout', 'maxSessionDuration', 'startupTimeout'] as const) {
@@ -138,7 +159,7 @@ export class SessionService {
       if (v !== undefined && v !== null && !DURATION.test(v)) errors.push(`${key}: "${v}" is not a duration such as 30s, 15m or 8h`);
       if (v && /^0+(s|m|h)$/.test(v)) errors.push(`${key}: must be longer than zero`);
     }
-    // Connection settings (issue 6).
+    // Connection settings.
     if (input.minConnections !== undefined && input.minConnections !== null && !(Number.isInteger(input.minConnections) && input.minConnections >= 0)) errors.push('minConnections: must be 0 or more');
     if (input.maxConnections !== undefined && input.maxConnections !== null && !(Number.isInteger(input.maxConnections) && input.maxConnections >= 1)) errors.push('maxConnections: must be 1 or more');
     if (input.minConnections != null && input.maxConnections != null && input.minConnections > input.maxConnections) errors.push('minConnections: must not exceed maxConnections');
@@ -185,16 +206,45 @@ export class SessionService {
       metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace },
       spec,
     };
-    const created = (await this.api().createNamespacedCustomObject({ ...this.params(), body })) as SessionManifest;
-    const row = await this.mirrorNow(created);
+    const created = await this.objects().create(body);
+    const row = await this.writeToTable(created);
     await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: row.id, changes: { name: created.metadata.name, input: { ...input } }, source });
     return toSessionType(row);
   }
 
-  /** Writes the API server's answer to the mirror at once, so the caller can read its session immediately. */
-  private async mirrorNow(obj: SessionManifest): Promise<SessionEntity> {
-    if (!this.deps.mirror) throw noCluster();
-    return this.deps.mirror.upsert(obj);
+  /** Writes the API server's answer to the session table at once, so the caller can read its session immediately. */
+  private async writeToTable(obj: SessionManifest): Promise<SessionEntity> {
+    if (!this.deps.sessionTable) throw noCluster('sessions and templates');
+    return this.deps.sessionTable.upsert(obj);
+  }
+
+  /**
+   * The one place a session's state changes (hibernate and wake by the API, wake on connect, the hibernation
+   * timer): the quota check when it starts, the patch of spec.state, the session table, the audit row.
+   * A Session that no longer exists answers NOT_FOUND.
+   */
+  async changeState(row: SessionEntity, to: SessionState, change: StateChange): Promise<SessionEntity> {
+    if (to === 'running') {
+      const userId = row.userId ?? change.quotaUserId;
+      if (userId) await this.deps.quotas.check(userId, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id });
+    }
+    let updated: SessionManifest;
+    try {
+      updated = await this.objects().patch(row.name, { spec: { state: to } });
+    } catch (err) {
+      if (isNotFound(err)) throw notFound('Session', row.id);
+      throw err;
+    }
+    const saved = await this.writeToTable(updated);
+    await this.deps.audit.record({
+      action: change.action,
+      resourceType: 'session',
+      resourceId: row.id,
+      changes: { state: { from: row.state, to }, ...change.details },
+      ...(change.source ? { source: change.source } : {}),
+      ...(change.actor === null ? { actor: null } : {}),
+    });
+    return saved;
   }
 
   private async setState(caller: Caller, id: string, action: 'hibernate' | 'wake', source: AuditSource): Promise<SessionType> {
@@ -202,22 +252,7 @@ export class SessionService {
     const target: SessionState = action === 'hibernate' ? 'hibernated' : 'running';
     if (row.state === 'terminated') throw badTransition(action, 'terminated');
     if (row.state === target) throw badTransition(action, target);
-    if (target === 'running') {
-      await this.deps.quotas.check(row.userId ?? caller.id, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id });
-    }
-    let updated: SessionManifest;
-    try {
-      updated = (await this.api().patchNamespacedCustomObject(
-        { ...this.params(), name: row.name, body: { spec: { state: target } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )) as SessionManifest;
-    } catch (err) {
-      if (code(err) === 404) throw notFound('Session', id);
-      throw err;
-    }
-    const saved = await this.mirrorNow(updated);
-    await this.deps.audit.record({ action: `session.${action}`, resourceType: 'session', resourceId: id, changes: { state: { from: row.state, to: target } }, source });
-    return toSessionType(saved);
+    return toSessionType(await this.changeState(row, target, { action: `session.${action}`, source, quotaUserId: caller.id }));
   }
 
   hibernate(caller: Caller, id: string, source: AuditSource) {
@@ -230,11 +265,7 @@ export class SessionService {
 
   async delete(caller: Caller, id: string, source: AuditSource): Promise<SessionType> {
     const row = await this.row(caller, id);
-    try {
-      await this.api().deleteNamespacedCustomObject({ ...this.params(), name: row.name });
-    } catch (err) {
-      if (code(err) !== 404) throw err;
-    }
+    await this.objects().deleteIfExists(row.name);
     await this.deps.audit.record({ action: 'session.delete', resourceType: 'session', resourceId: id, changes: { name: row.name }, source });
     return toSessionType(row);
   }

@@ -1,15 +1,15 @@
 import { parseAllDocuments } from 'yaml';
+import { STREAMSPACE_API_VERSION } from '../../platform/kube/streamspace-api';
 import { isNonNegativeQuantity } from './quantity';
 import {
   APP_TYPES,
   LEGACY_GROUP,
-  STREAMSPACE_API_VERSION,
   type AppType,
   type ResourceRequirements,
   type TemplateEnvVar,
   type TemplateManifest,
   type TemplateSpec,
-} from './template.types';
+} from './template.crd';
 
 /**
  * Turns a parsed Template manifest in either accepted format into a validated

@@ -1,8 +1,5 @@
 import { AppError, ErrorCode } from '../../platform/graphql/errors';
 
-export const noCluster = () =>
-  new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'No Kubernetes cluster is configured (STREAMSPACE_CLUSTER=none); sessions and templates are unavailable');
-
 export const invalidTemplate = (errors: string[]) =>
   new AppError(ErrorCode.BAD_USER_INPUT, `The template is invalid: ${errors.join('; ')}`, { errors });
 

@@ -1,19 +1,16 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { badInput, notFound } from '../../platform/graphql/errors';
-import { invalidTemplate, noCluster, templateExists } from './template.errors';
+import { isConflict, isNotFound, kubeMessage, kubeStatusCode, noCluster } from '../../platform/kube/kube-errors';
+import { STREAMSPACE_API_VERSION, type CustomResourceClient, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
+import { invalidTemplate, templateExists } from './template.errors';
 import { isDnsLabel, normalizeTemplate, normalizeTemplateYaml } from './template-normalize';
-import { STREAMSPACE_API_VERSION, STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateManifest, type TemplateSpec } from './template.types';
+import { templateObjects, type TemplateManifest, type TemplateSpec } from './template.crd';
 import type { ResourceListType, TemplateType } from './dto/template.type';
 import { AppTypeEnum } from './dto/template.type';
 import type { CreateTemplateInput, ResourcesInput, TemplateSpecInput } from './dto/template.input';
 import type { TemplateFilterInput } from './dto/template-filter.input';
 
 type TemplateObject = TemplateManifest & { metadata: TemplateManifest['metadata'] & { resourceVersion?: string } };
-
-function code(err: unknown): number | undefined {
-  return (err as { code?: number }).code;
-}
 
 function resourceList(m: Record<string, string | number> | undefined): ResourceListType | null {
   if (!m) return null;
@@ -67,22 +64,18 @@ function mergeSpec(base: Record<string, unknown>, input: TemplateSpecInput): Rec
  */
 export class TemplateService {
   constructor(
-    private readonly deps: { kubeConfig: KubeConfig | null; namespace: string; audit: AuditService },
+    private readonly deps: { kube: StreamSpaceApi | null; audit: AuditService },
   ) {}
 
-  private api(): CustomObjectsApi {
-    if (!this.deps.kubeConfig) throw noCluster();
-    return this.deps.kubeConfig.makeApiClient(CustomObjectsApi);
-  }
-
-  private params() {
-    return { group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: this.deps.namespace, plural: 'templates' };
+  private objects(): CustomResourceClient<TemplateObject> {
+    if (!this.deps.kube) throw noCluster('sessions and templates');
+    return templateObjects(this.deps.kube) as CustomResourceClient<TemplateObject>;
   }
 
   async list(filter: TemplateFilterInput = {}): Promise<TemplateType[]> {
-    const res = (await this.api().listNamespacedCustomObject(this.params())) as { items: TemplateObject[] };
+    const items = await this.objects().list();
     const search = filter.search?.toLowerCase();
-    return res.items
+    return items
       .map(toTemplateType)
       .filter((t) => (filter.category ? t.category === filter.category : true))
       .filter((t) => (filter.appType ? t.appType === filter.appType : true))
@@ -95,12 +88,7 @@ export class TemplateService {
 
   async getObject(name: string): Promise<TemplateObject | null> {
     if (!isDnsLabel(name)) return null;
-    try {
-      return (await this.api().getNamespacedCustomObject({ ...this.params(), name })) as TemplateObject;
-    } catch (err) {
-      if (code(err) === 404) return null;
-      throw err;
-    }
+    return this.objects().find(name);
   }
 
   async get(name: string): Promise<TemplateType | null> {
@@ -110,9 +98,9 @@ export class TemplateService {
 
   /** Many templates by name in one list call (the DataLoader's batch). */
   async getMany(names: readonly string[]): Promise<(TemplateType | null)[]> {
-    if (!this.deps.kubeConfig) return names.map(() => null);
-    const all = (await this.api().listNamespacedCustomObject(this.params())) as { items: TemplateObject[] };
-    const byName = new Map(all.items.map((t) => [t.metadata.name, t]));
+    if (!this.deps.kube) return names.map(() => null);
+    const all = await this.objects().list();
+    const byName = new Map(all.map((t) => [t.metadata.name, t]));
     return names.map((n) => (byName.has(n) ? toTemplateType(byName.get(n)!) : null));
   }
 
@@ -163,9 +151,9 @@ export class TemplateService {
     const existing = await this.getObject(name);
     if (!existing) throw notFound('Template', name);
     try {
-      await this.api().deleteNamespacedCustomObject({ ...this.params(), name });
+      await this.objects().delete(name);
     } catch (err) {
-      if (code(err) === 404) throw notFound('Template', name);
+      if (isNotFound(err)) throw notFound('Template', name);
       throw err;
     }
     await this.deps.audit.record({ action: 'template.delete', resourceType: 'template', resourceId: name, source });
@@ -174,37 +162,24 @@ export class TemplateService {
 
   private async create(template: TemplateManifest): Promise<TemplateObject> {
     try {
-      return (await this.api().createNamespacedCustomObject({ ...this.params(), body: { ...template, metadata: { ...template.metadata, namespace: this.deps.namespace } } })) as TemplateObject;
+      const objects = this.objects();
+      return await objects.create({ ...template, metadata: { ...template.metadata, namespace: objects.namespace } });
     } catch (err) {
-      if (code(err) === 409) throw templateExists(template.metadata.name);
-      if (code(err) === 422) throw invalidTemplate([apiMessage(err)]);
+      if (isConflict(err)) throw templateExists(template.metadata.name);
+      if (kubeStatusCode(err) === 422) throw invalidTemplate([kubeMessage(err)]);
       throw err;
     }
   }
 
   private async replace(existing: TemplateObject, template: TemplateManifest): Promise<TemplateObject> {
     try {
-      return (await this.api().replaceNamespacedCustomObject({
-        ...this.params(),
-        name: existing.metadata.name,
-        body: {
-          ...template,
-          metadata: { ...existing.metadata, labels: template.metadata.labels ?? existing.metadata.labels, annotations: template.metadata.annotations ?? existing.metadata.annotations },
-        },
-      })) as TemplateObject;
+      return await this.objects().replace(existing.metadata.name, {
+        ...template,
+        metadata: { ...existing.metadata, labels: template.metadata.labels ?? existing.metadata.labels, annotations: template.metadata.annotations ?? existing.metadata.annotations },
+      });
     } catch (err) {
-      if (code(err) === 422) throw invalidTemplate([apiMessage(err)]);
+      if (kubeStatusCode(err) === 422) throw invalidTemplate([kubeMessage(err)]);
       throw err;
     }
-  }
-}
-
-function apiMessage(err: unknown): string {
-  const body = (err as { body?: unknown }).body;
-  try {
-    const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string });
-    return parsed?.message ?? String(err);
-  } catch {
-    return String(err);
   }
 }

@@ -18,10 +18,3 @@ export class LoaderRegistry {
     return loader as unknown as DataLoader<K, V>;
   }
 }
-
-/** Orders batch results to match the keys, as DataLoader requires; missing keys resolve to null. */
-export function byKeys<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
-  const map = new Map<K, V>();
-  for (const row of rows) map.set(keyOf(row), row);
-  return keys.map((k) => map.get(k) ?? null);
-}

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { isConflict } from '../kube/kube-errors';
+import { CustomResourceClient } from '../kube/streamspace-api';
 import type { Logger } from '../logging/logger';
 
 /**
@@ -45,13 +47,7 @@ export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-const group = 'coordination.k8s.io';
-const version = 'v1';
-const plural = 'leases';
-
-function code(err: unknown): number | undefined {
-  return (err as { code?: number }).code;
-}
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
 
 export interface LeaderElectorEvents {
   startedLeading: [];
@@ -68,12 +64,12 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private observedAt = 0;
   private lastRenewAt = 0;
   private currentLeader: string | null = null;
-  private readonly api: CustomObjectsApi;
+  private readonly leases: CustomResourceClient<LeaseObject>;
   private readonly renewIntervalMs: number;
 
   constructor(private readonly options: LeaderElectionOptions) {
     super();
-    this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.leases = new CustomResourceClient<LeaseObject>(options.kubeConfig, LEASES, options.namespace);
     this.renewIntervalMs = options.renewIntervalMs ?? Math.max(100, Math.floor(options.leaseDurationMs / 3));
   }
 
@@ -137,13 +133,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 
   private async read(): Promise<LeaseObject | null> {
-    const { namespace, name } = this.options;
-    try {
-      return (await this.api.getNamespacedCustomObject({ group, version, namespace, plural, name })) as LeaseObject;
-    } catch (err) {
-      if (code(err) === 404) return null;
-      throw err;
-    }
+    return this.leases.find(this.options.name);
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
@@ -159,9 +149,9 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
         spec: { holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
       };
       try {
-        await this.api.createNamespacedCustomObject({ group, version, namespace, plural, body });
+        await this.leases.create(body);
       } catch (err) {
-        if (code(err) === 409) return; // someone else created it first; next round reads it
+        if (isConflict(err)) return; // someone else created it first; next round reads it
         throw err;
       }
       this.lastRenewAt = Date.now();
@@ -193,16 +183,9 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
       ...(takingOver ? { acquireTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 } : {}),
     };
     try {
-      await this.api.replaceNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural,
-        name,
-        body: { ...lease, spec, metadata: { ...lease.metadata, resourceVersion: lease.metadata.resourceVersion } },
-      });
+      await this.leases.replace(name, { ...lease, spec, metadata: { ...lease.metadata, resourceVersion: lease.metadata.resourceVersion } });
     } catch (err) {
-      if (code(err) === 409) return; // lost a race; the next round sees the winner
+      if (isConflict(err)) return; // lost a race; the next round sees the winner
       throw err;
     }
     this.lastRenewAt = Date.now();
@@ -214,15 +197,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private async release(): Promise<void> {
     const lease = await this.read();
     if (!lease || lease.spec.holderIdentity !== this.options.identity) return;
-    const { namespace, name } = this.options;
-    await this.api.replaceNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural,
-      name,
-      // client-go's ReleaseOnCancel: an empty holder with a 1 s lease lets the next candidate take over now.
-      body: { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
-    });
+    // client-go's ReleaseOnCancel: an empty holder with a 1 s lease lets the next candidate take over now.
+    await this.leases.replace(this.options.name, { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(new Date()) } });
   }
 }

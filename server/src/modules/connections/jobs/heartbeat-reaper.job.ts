@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { ConnectionsConfig } from '../../../config/config';
 import type { JobDefinition } from '../../../platform/jobs/job-runner';
+import { isNotFound } from '../../../platform/kube/kube-errors';
 import type { ConnectionService } from '../connection.service';
 
 export const HEARTBEAT_REAPER_JOB = 'heartbeat-reaper';
@@ -46,8 +47,8 @@ export function heartbeatReaperJob(deps: { dataSource: DataSource; connections: 
       )) as { id: string }[];
       for (const { id } of drifted) {
         if (signal.aborted) return;
-        const row = await connections.recount(id);
-        if (row) await connections.afterCountChange(row);
+        const row = await connections.counts.recount(id);
+        if (row) await connections.counts.changed(row);
       }
 
       // Heartbeat times -> sessions.last_activity_at (one statement), then into the Session status when it moved enough.
@@ -64,8 +65,8 @@ export function heartbeatReaperJob(deps: { dataSource: DataSource; connections: 
         if (signal.aborted) return;
         const before = r.status?.lastActivity ? new Date(r.status.lastActivity).getTime() : 0;
         if (new Date(r.last_activity_at).getTime() - before < half) continue;
-        const row = await connections.recount(r.id);
-        if (row) await connections.writeSessionCounts(row);
+        const row = await connections.counts.recount(r.id);
+        if (row) await connections.counts.writeToSession(row);
       }
       const open = (await dataSource.query(
         `SELECT c.id, c.last_activity_at FROM connections c JOIN sessions s ON s.id = c.session_id WHERE c.disconnected_at IS NULL AND s.namespace = $1`,
@@ -78,10 +79,10 @@ export function heartbeatReaperJob(deps: { dataSource: DataSource; connections: 
         const at = new Date(c.last_activity_at).getTime();
         if (at - (written.get(c.id) ?? 0) < half) continue;
         try {
-          await connections.writeConnectionActivity(c.id, new Date(at));
+          await connections.objects.writeActivity(c.id, new Date(at));
           written.set(c.id, at);
         } catch (err) {
-          if ((err as { code?: number }).code !== 404) logger.warn({ err: (err as Error).message, connection: c.id }, 'could not update a Connection object');
+          if (!isNotFound(err)) logger.warn({ err: (err as Error).message, connection: c.id }, 'could not update a Connection object');
           else written.set(c.id, at);
         }
       }

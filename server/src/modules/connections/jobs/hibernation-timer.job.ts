@@ -1,11 +1,13 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import type { ConnectionsConfig } from '../../../config/config';
+import { AppError, ErrorCode } from '../../../platform/graphql/errors';
 import type { JobDefinition } from '../../../platform/jobs/job-runner';
-import type { AuditService } from '../../audit/audit.service';
+import type { StreamSpaceApi } from '../../../platform/kube/streamspace-api';
 import { SessionEntity } from '../../sessions/session.entity';
-import { STREAMSPACE_GROUP, STREAMSPACE_VERSION } from '../../templates/template.types';
+import type { SessionService } from '../../sessions/session.service';
+import { templateObjects } from '../../templates/template.crd';
 import type { ConnectionService } from '../connection.service';
+import { decideIdleFor } from '../idle-rules';
 
 export const HIBERNATION_TIMER_JOB = 'hibernation-timer';
 
@@ -15,53 +17,47 @@ export const HIBERNATION_TIMER_JOB = 'hibernation-timer';
  * becoming Running, last connect, last disconnect), so a restart or a new leader neither forgets a deadline
  * nor restarts the clock; the interval only bounds how late after its deadline a session hibernates.
  * Before hibernating, the counters are recomputed from the connections table, so a session that just got a
- * connection is never hibernated on a stale count.
+ * connection is never hibernated on a stale count. The state changes through SessionService.changeState
+ * (audited as session.hibernate without an actor, reason idle); the session's open connections then end.
  */
 export function hibernationTimerJob(deps: {
   dataSource: DataSource;
   connections: ConnectionService;
-  kubeConfig: KubeConfig;
+  sessions: SessionService;
+  kube: StreamSpaceApi;
   namespace: string;
   config: ConnectionsConfig;
-  audit: AuditService;
 }): JobDefinition {
-  const params = (plural: string) => ({ group: STREAMSPACE_GROUP, version: STREAMSPACE_VERSION, namespace: deps.namespace, plural });
   return {
     name: HIBERNATION_TIMER_JOB,
     intervalMs: deps.config.hibernationIntervalMs,
     async run({ logger, signal }) {
       const { dataSource, connections, namespace } = deps;
-      const api = deps.kubeConfig.makeApiClient(CustomObjectsApi);
+      const defaultMs = deps.config.defaultIdleTimeoutMs;
       const rows = await dataSource.getRepository(SessionEntity).findBy({ namespace, state: 'running', phase: 'Running' });
       if (!rows.length) return;
-      const templates = (await api.listNamespacedCustomObject(params('templates'))) as { items: { metadata: { name: string }; spec?: { idleTimeout?: string } }[] };
-      const idleOf = new Map(templates.items.map((t) => [t.metadata.name, t.spec?.idleTimeout ?? null]));
+      const templates = await templateObjects(deps.kube).list();
+      const idleOf = new Map(templates.map((t) => [t.metadata.name, t.spec?.idleTimeout ?? null]));
       for (const first of rows) {
         if (signal.aborted) return;
-        if (!connections.decideIdleFor(first, idleOf.get(first.template) ?? null, new Date()).hibernatesAt) continue;
-        const row = await connections.recount(first.id);
+        if (!decideIdleFor(first, idleOf.get(first.template) ?? null, defaultMs, new Date()).hibernatesAt) continue;
+        const row = await connections.counts.recount(first.id);
         if (!row || row.state !== 'running' || row.phase !== 'Running') continue;
         const now = new Date();
-        const idle = connections.decideIdleFor(row, idleOf.get(row.template) ?? null, now);
+        const idle = decideIdleFor(row, idleOf.get(row.template) ?? null, defaultMs, now);
         if (!idle.hibernatesAt || idle.hibernatesAt > now) continue;
         try {
-          await api.patchNamespacedCustomObject(
-            { ...params('sessions'), name: row.name, body: { spec: { state: 'hibernated' } } },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-          );
+          await deps.sessions.changeState(row, 'hibernated', {
+            action: 'session.hibernate',
+            actor: null,
+            details: { reason: 'idle', idleSince: idle.idleSince, idleTimeout: idle.idleTimeout, idleTimeoutSource: idle.idleTimeoutSource },
+          });
         } catch (err) {
-          if ((err as { code?: number }).code === 404) continue;
+          if (err instanceof AppError && err.code === ErrorCode.NOT_FOUND) continue; // deleted meanwhile
           throw err;
         }
         const open = (await dataSource.query('SELECT id FROM connections WHERE session_id = $1 AND disconnected_at IS NULL', [row.id])) as { id: string }[];
         await connections.end(open.map((o) => o.id), 'session-hibernated');
-        await deps.audit.record({
-          action: 'session.hibernate',
-          resourceType: 'session',
-          resourceId: row.id,
-          actor: null,
-          changes: { state: { from: 'running', to: 'hibernated' }, reason: 'idle', idleSince: idle.idleSince, idleTimeout: idle.idleTimeout, idleTimeoutSource: idle.idleTimeoutSource },
-        });
         logger.info({ session: row.name, idleSince: idle.idleSince, idleTimeout: idle.idleTimeout, source: idle.idleTimeoutSource }, 'hibernated an idle session');
       }
     },

@@ -1,19 +1,18 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ApiextensionsV1Api,
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
   loadAllYaml,
   PatchStrategy,
   type KubernetesObject,
-  type V1CustomResourceDefinition,
   type V1Node,
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { installCrds } from '../crds';
 import { type ControlPlaneBinaries, ensureBinaries, findRepoRoot } from './binaries';
 import { probe } from './https-probe';
 import { ManagedProcess, PidFile, sleep } from './managed-process';
@@ -260,9 +259,9 @@ class LocalClusterImpl implements LocalCluster {
     );
     await Promise.all([kcm.start(), scheduler.start(), kwok.start()]);
 
-    const [crds] = await Promise.all([this.applyCrds(), this.ensureNodes(), this.applyStorageClass()]);
+    await Promise.all([this.ensureNodes(), this.applyStorageClass()]);
     await Promise.all([
-      this.waitForCrds(crds),
+      this.s.crdDir ? installCrds(this.kubeConfig, { dir: this.s.crdDir, timeoutMs: this.s.readyTimeoutMs }) : undefined,
       this.waitForNodesReady(kwok),
       // The default ServiceAccount appears once the controller manager's controllers run; pods need it.
       this.waitFor('kube-controller-manager', kcm, async () => {
@@ -444,38 +443,6 @@ class LocalClusterImpl implements LocalCluster {
     }
   }
 
-  /** Applies every CustomResourceDefinition in crdDir by server-side apply (idempotent across restarts). */
-  private async applyCrds(): Promise<string[]> {
-    const dir = this.s.crdDir;
-    if (!dir) return [];
-    const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
-    const client = KubernetesObjectApi.makeApiClient(this.kubeConfig);
-    const names: string[] = [];
-    for (const file of files) {
-      // loadAllYaml maps JSON names onto the client's models (`enum` -> `_enum`, `default` -> `_default`,
-      // `x-kubernetes-validations` -> `xKubernetesValidations`). With a plain YAML parse, the client's
-      // serializer would silently drop exactly those fields, and the CRD would validate nothing.
-      let objects: KubernetesObject[];
-      try {
-        objects = loadAllYaml(await readFile(path.join(dir, file), 'utf8')).filter(Boolean) as KubernetesObject[];
-      } catch (err) {
-        throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
-      }
-      for (const obj of objects) {
-        if (obj.kind !== 'CustomResourceDefinition') {
-          throw new Error(`${file}: expected only CustomResourceDefinitions in ${dir}, found ${obj.kind}`);
-        }
-        try {
-          await client.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
-        } catch (err) {
-          throw new Error(`applying ${file} (${obj.metadata?.name}) failed: ${describeApiError(err)}`, { cause: err });
-        }
-        names.push(obj.metadata!.name!);
-      }
-    }
-    return names;
-  }
-
   /** kwok's StorageClass (default class, provisioner kwok.x-k8s.io/volume), served by the volume stages. */
   private async applyStorageClass(): Promise<void> {
     const file = path.join(this.s.binaries.stageDir, KWOK_STORAGE_CLASS);
@@ -485,21 +452,6 @@ class LocalClusterImpl implements LocalCluster {
     } catch (err) {
       throw new Error(`applying ${file} failed: ${describeApiError(err)}`, { cause: err });
     }
-  }
-
-  private async waitForCrds(names: string[]): Promise<void> {
-    const api = this.kubeConfig.makeApiClient(ApiextensionsV1Api);
-    await Promise.all(
-      names.map((name) =>
-        this.waitFor(`CRD ${name}`, this.apiserver, async () => {
-          const crd: V1CustomResourceDefinition = await api.readCustomResourceDefinition({ name });
-          const cond = (type: string) => crd.status?.conditions?.find((c) => c.type === type);
-          const names = cond('NamesAccepted');
-          if (names?.status === 'False') throw new Error(`CRD ${name} names not accepted: ${names.message}`);
-          return cond('Established')?.status === 'True';
-        }),
-      ),
-    );
   }
 
   /** Creates the fake nodes (or keeps those a persistent cluster already has) and removes surplus ones. */

@@ -1,6 +1,10 @@
-import type { AppType, ObjectMetaLite, ResourceRequirements } from '../templates/template.types';
+import type { CustomResourceClient, StreamSpaceApi } from '../../platform/kube/streamspace-api';
+import type { AppType, ObjectMetaLite, ResourceRequirements } from '../templates/template.crd';
 
-/** The Session custom resource (crds/session.yaml). */
+/**
+ * The Session custom resource as Kubernetes stores it (crds/session.yaml). The GraphQL shape of a session is
+ * dto/session.type.ts; its row in PostgreSQL is session.entity.ts.
+ */
 
 export const SESSION_STATES = ['running', 'hibernated', 'terminated'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -53,6 +57,11 @@ export interface SessionManifest {
   metadata: ObjectMetaLite & { deletionTimestamp?: string | Date; finalizers?: string[] };
   spec: SessionSpec;
   status?: SessionStatus;
+}
+
+/** The Session objects of the StreamSpace namespace, typed. */
+export function sessionObjects(api: StreamSpaceApi): CustomResourceClient<SessionManifest> {
+  return api.typed<SessionManifest>('sessions');
 }
 
 /** How session workloads are exposed and stored (from the server configuration). */

@@ -6,7 +6,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { checkBranch, checkGitUrl, redactSecrets } from './git-url';
 
 /**
- * A bare local mirror of one repository branch, kept under the data directory. Syncing fetches the
+ * The git cache: a bare local clone of one repository branch, kept under the data directory. Syncing fetches the
  * branch into `refs/streamspace/head` (no working tree: files are read as blobs by object id, so a
  * symlink in the repository is only ever a tree entry with mode 120000, never followed). The URL is
  * passed on each fetch instead of being stored as a remote, and git runs with the user's and the
@@ -33,7 +33,7 @@ export interface ChangedPath {
   path: string;
 }
 
-export interface GitMirrorOptions {
+export interface GitCacheOptions {
   timeoutMs: number;
   allowFile: boolean;
 }
@@ -61,10 +61,10 @@ export function credentialSecrets(creds: GitCredentials): string[] {
   }
 }
 
-export class GitMirror {
+export class GitCache {
   constructor(
     readonly dir: string,
-    private readonly options: GitMirrorOptions,
+    private readonly options: GitCacheOptions,
   ) {}
 
   private baseEnv(): Record<string, string> {

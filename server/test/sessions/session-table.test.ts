@@ -4,23 +4,24 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
-import { isOlderVersion, SESSION_UPDATED, SessionMirror, type SessionChange } from '../../src/modules/sessions/session-mirror';
+import { StreamSpaceApi } from '../../src/platform/kube/streamspace-api';
+import { isOlderVersion, SESSION_UPDATED, SessionTable, type SessionChange } from '../../src/modules/sessions/session-table';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase } from '../support/postgres';
 
-describe('session mirror writes (real PostgreSQL)', () => {
+describe('session table writes (real PostgreSQL)', () => {
   let dataSource: DataSource;
-  let mirror: SessionMirror;
+  let table: SessionTable;
   const pubSub = createAppPubSub();
 
   before(async () => {
     dataSource = createDataSource({ url: await createTestDatabase('mirror'), poolSize: 10 });
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
-    // upsert() needs only the database; the cluster side of the mirror is not started here.
-    mirror = new SessionMirror({ kubeConfig: new KubeConfig(), namespace: 'ns', dataSource, pubSub, logger: createLogger('silent') });
+    // upsert() needs only the database; the cluster side of the table is not started here.
+    table = new SessionTable({ kube: new StreamSpaceApi(new KubeConfig(), 'ns'), dataSource, pubSub, logger: createLogger('silent') });
   });
 
   after(async () => {
@@ -35,7 +36,7 @@ describe('session mirror writes (real PostgreSQL)', () => {
       metadata: { name: 'alice-firefox-abcde', namespace: 'ns', uid, resourceVersion: String(rv), creationTimestamp: new Date().toISOString() },
       spec: { user: 'alice', template: 'firefox', state: 'running' as const },
     });
-    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => mirror.upsert(obj(100 + i) as never)));
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => table.upsert(obj(100 + i) as never)));
     expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).to.deep.equal([]);
     expect(await dataSource.getRepository(SessionEntity).countBy({ namespace: 'ns', name: 'alice-firefox-abcde' })).to.equal(1);
   });
@@ -56,13 +57,13 @@ describe('session mirror writes (real PostgreSQL)', () => {
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(`${next.value.session.resourceVersion}:${next.value.session.phase}`);
     })();
     // The watch stored version 12 (Running); the API's create call returns version 10 (Pending) afterwards.
-    await mirror.upsert(obj('12', 'Running') as never);
-    const returned = await mirror.upsert(obj('10', 'Pending') as never);
+    await table.upsert(obj('12', 'Running') as never);
+    const returned = await table.upsert(obj('10', 'Pending') as never);
     expect(returned.phase, 'the API gets the newer row back').to.equal('Running');
     const row = await dataSource.getRepository(SessionEntity).findOneByOrFail({ id: uid });
     expect([row.resourceVersion, row.phase]).to.deep.equal(['12', 'Running']);
     // The same version again, and a newer one, are written.
-    await mirror.upsert(obj('13', 'Hibernated') as never);
+    await table.upsert(obj('13', 'Hibernated') as never);
     expect((await dataSource.getRepository(SessionEntity).findOneByOrFail({ id: uid })).phase).to.equal('Hibernated');
     await changes.return?.(undefined);
     await collecting;
@@ -83,8 +84,8 @@ describe('session mirror writes (real PostgreSQL)', () => {
     const base = { apiVersion: 'stream.streamspace.io/v1alpha1', kind: 'Session', spec: { user: 'bob', template: 'gimp', state: 'running' as const } };
     const first = randomUUID();
     const second = randomUUID();
-    await mirror.upsert({ ...base, metadata: { name: 'bob-gimp-x', namespace: 'ns', uid: first } } as never);
-    await mirror.upsert({ ...base, metadata: { name: 'bob-gimp-x', namespace: 'ns', uid: second } } as never);
+    await table.upsert({ ...base, metadata: { name: 'bob-gimp-x', namespace: 'ns', uid: first } } as never);
+    await table.upsert({ ...base, metadata: { name: 'bob-gimp-x', namespace: 'ns', uid: second } } as never);
     const rows = await dataSource.getRepository(SessionEntity).findBy({ namespace: 'ns', name: 'bob-gimp-x' });
     expect(rows.map((r) => r.id)).to.deep.equal([second]);
   });

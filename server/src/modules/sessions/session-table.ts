@@ -1,15 +1,15 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { In, Not, type DataSource } from 'typeorm';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
-import { createInformer, type Informer } from '../../platform/kube/informer';
+import type { Informer } from '../../platform/kube/informer';
+import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
-import { STREAMSPACE_GROUP, STREAMSPACE_VERSION } from '../templates/template.types';
 import { UserEntity } from '../users/user.entity';
 import { SessionEntity } from './session.entity';
-import type { SessionManifest } from './session.types';
+import { sessionObjects, type SessionManifest } from './session.crd';
 
 /**
- * Keeps the `sessions` table a mirror of the Session objects (the cluster is the source of truth), so lists
+ * The session table: keeps the `sessions` table of PostgreSQL a copy of the Session objects (the cluster is the source of truth), so lists
  * and filters are served from PostgreSQL. Runs on every replica (not only the leader): writes are idempotent
  * upserts keyed by the object's uid, and each replica publishes the changes to its own subscribers.
  * After a start (or a 410 re-list) the table is rebuilt from the full list: rows of sessions that no longer
@@ -66,30 +66,31 @@ export function isOlderVersion(incoming: string | null, stored: string | null): 
   return BigInt(incoming) < BigInt(stored);
 }
 
-export class SessionMirror {
+export class SessionTable {
   private informer: Informer<SessionObject> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly userIds = new Map<string, string | null>();
 
   constructor(
-    private readonly options: { kubeConfig: KubeConfig; namespace: string; dataSource: DataSource; pubSub: AppPubSub; logger: Logger },
+    private readonly options: { kube: StreamSpaceApi; dataSource: DataSource; pubSub: AppPubSub; logger: Logger },
   ) {}
 
+  private get namespace(): string {
+    return this.options.kube.namespace;
+  }
+
   async start(): Promise<void> {
-    const { kubeConfig, namespace, logger } = this.options;
-    this.informer = createInformer<SessionObject>({
-      kubeConfig,
-      path: `/apis/${STREAMSPACE_GROUP}/${STREAMSPACE_VERSION}/namespaces/${namespace}/sessions`,
-    });
+    const { logger } = this.options;
+    this.informer = sessionObjects(this.options.kube).watch();
     // Writes are serialized so an older event never overwrites a newer one.
     const serial = (fn: () => Promise<void>) => {
-      this.chain = this.chain.then(fn).catch((err: Error) => logger.error({ err }, 'session mirror: database write failed'));
+      this.chain = this.chain.then(fn).catch((err: Error) => logger.error({ err }, 'session table: database write failed'));
     };
     this.informer.on('add', (s) => serial(async () => void (await this.upsert(s))));
     this.informer.on('update', (s) => serial(async () => void (await this.upsert(s))));
     this.informer.on('delete', (s) => serial(() => this.remove(s)));
     this.informer.on('synced', () => serial(() => this.rebuild()));
-    this.informer.on('error', (err, info) => logger.warn({ err: err.message, retryInMs: info.retryInMs }, 'session mirror: watch failed; retrying'));
+    this.informer.on('error', (err, info) => logger.warn({ err: err.message, retryInMs: info.retryInMs }, 'session table: watch failed; retrying'));
     await this.informer.start();
     await this.informer.waitForSync();
     await this.chain;
@@ -107,7 +108,7 @@ export class SessionMirror {
 
   /** The cached object (for the API's reads of spec fields not in the table). */
   get(name: string): SessionObject | undefined {
-    return this.informer?.get(name, this.options.namespace);
+    return this.informer?.get(name, this.namespace);
   }
 
   private async userId(username: string): Promise<string | null> {
@@ -150,15 +151,15 @@ export class SessionMirror {
   }
 
   private async rebuild() {
-    const items = this.informer!.list(this.options.namespace);
+    const items = this.informer!.list(this.namespace);
     for (const s of items) await this.upsert(s);
     const ids = items.map((s) => s.metadata.uid!);
     const repo = this.options.dataSource.getRepository(SessionEntity);
-    const stale = await repo.find({ where: { namespace: this.options.namespace, ...(ids.length ? { id: Not(In(ids)) } : {}) } });
+    const stale = await repo.find({ where: { namespace: this.namespace, ...(ids.length ? { id: Not(In(ids)) } : {}) } });
     for (const row of stale) {
       await repo.delete({ id: row.id });
       await this.options.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
     }
-    this.options.logger.info({ sessions: items.length, removed: stale.length }, 'session mirror: table rebuilt from the cluster');
+    this.options.logger.info({ sessions: items.length, removed: stale.length }, 'session table: table rebuilt from the cluster');
   }
 }

@@ -2,17 +2,17 @@ import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Pod } from '@kuber
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { createInformer } from '../../platform/kube/informer';
 import type { Logger } from '../../platform/logging/logger';
-import { LABEL_SESSION } from '../sessions/session-manifests';
-import { SESSION_UPDATED, type SessionChange } from '../sessions/session-mirror';
-import type { SessionEntity } from '../sessions/session.entity';
-import { startupStep } from './connection-rules';
-import { StartupPhaseEnum, type SessionProgressType } from './dto/connection.type';
+import { StartupPhaseEnum, type SessionProgressType } from './dto/session-progress.type';
+import { LABEL_SESSION } from './session-manifests';
+import { startupStep } from './session-startup-step';
+import { SESSION_UPDATED, type SessionChange } from './session-table';
+import type { SessionEntity } from './session.entity';
 
 /**
  * The start-up of one session as a stream of steps (WAITING, SCHEDULED, PULLING_IMAGE, STARTING, READY or
  * FAILED), for `sessionProgress`. Watch-driven: an informer on the session's pods; on each pod change the
  * pod's Kubernetes events are read for their messages (Scheduled, Pulling, Started, FailedScheduling...).
- * Session changes (from the mirror) report template problems and the end of a start-up. A step is sent
+ * Session changes (from the session table) report template problems and the end of a start-up. A step is sent
  * when it or its message changes; the stream ends after READY (or FAILED) or when the client leaves.
  */
 export function sessionProgressStream(options: {

@@ -1,8 +1,9 @@
-/** The Template custom resource (crds/template.yaml), group stream.streamspace.io, version v1alpha1. */
+import { STREAMSPACE_API_VERSION, type CustomResourceClient, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
 
-export const STREAMSPACE_GROUP = 'stream.streamspace.io';
-export const STREAMSPACE_VERSION = 'v1alpha1';
-export const STREAMSPACE_API_VERSION = `${STREAMSPACE_GROUP}/${STREAMSPACE_VERSION}`;
+/**
+ * The Template custom resource as Kubernetes stores it (crds/template.yaml, group stream.streamspace.io, version
+ * v1alpha1). The GraphQL shape of a template is dto/template.type.ts.
+ */
 /** Group of the original StreamSpace project's templates, accepted on import. */
 export const LEGACY_GROUP = 'stream.space';
 
@@ -92,4 +93,9 @@ export interface TemplateManifest {
   metadata: ObjectMetaLite;
   spec: TemplateSpec;
   status?: TemplateStatus;
+}
+
+/** The Template objects of the StreamSpace namespace, typed. */
+export function templateObjects(api: StreamSpaceApi): CustomResourceClient<TemplateManifest> {
+  return api.typed<TemplateManifest>('templates');
 }

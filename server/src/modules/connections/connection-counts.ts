@@ -1,0 +1,82 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { isNotFound } from '../../platform/kube/kube-errors';
+import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
+import type { Logger } from '../../platform/logging/logger';
+import { sessionObjects } from '../sessions/session.crd';
+import { SessionEntity } from '../sessions/session.entity';
+import type { ConnectionCountChangeType } from './dto/connection.type';
+
+export const CONNECTION_COUNT_CHANGED = 'CONNECTION_COUNT_CHANGED';
+
+export interface ConnectionCountEvent extends ConnectionCountChangeType {
+  /** Owner of the session, for the subscription's authorization filter. */
+  username: string;
+}
+
+/**
+ * A session's connection counters: computed from the `connections` table into the session's row, published to
+ * `connectionCountChanged` subscribers, and written into the Session's status (the session table then carries them).
+ */
+export class ConnectionCounts {
+  constructor(
+    private readonly deps: { dataSource: DataSource; kube: StreamSpaceApi | null; pubSub: AppPubSub; logger: Logger },
+  ) {}
+
+  /** Open connections of a session (inside `m`'s transaction when given). */
+  async open(sessionId: string, m?: EntityManager): Promise<number> {
+    const rows = (await (m ?? this.deps.dataSource.manager).query('SELECT count(*)::int AS n FROM connections WHERE session_id = $1 AND disconnected_at IS NULL', [sessionId])) as { n: number }[];
+    return rows[0].n;
+  }
+
+  /** Recomputes a session's counters from the connections table into its row (one statement). */
+  async recount(sessionId: string, m?: EntityManager): Promise<SessionEntity | null> {
+    const manager = m ?? this.deps.dataSource.manager;
+    await manager.query(
+      `UPDATE sessions s SET active_connections = c.active, total_connections = c.total,
+         last_connection_at = c.last_conn, last_disconnect_at = c.last_disc,
+         last_activity_at = GREATEST(s.last_activity_at, c.last_act)
+       FROM (SELECT count(*) FILTER (WHERE disconnected_at IS NULL)::int AS active, count(*)::int AS total,
+               max(connected_at) AS last_conn, max(disconnected_at) AS last_disc, max(last_activity_at) AS last_act
+             FROM connections WHERE session_id = $1) c
+       WHERE s.id = $1`,
+      [sessionId],
+    );
+    return manager.getRepository(SessionEntity).findOneBy({ id: sessionId });
+  }
+
+  /** Tells subscribers and writes the counts into the Session's status. */
+  async changed(row: SessionEntity): Promise<void> {
+    await this.deps.pubSub.publish(CONNECTION_COUNT_CHANGED, {
+      sessionId: row.id,
+      username: row.username,
+      activeConnections: row.activeConnections,
+      totalConnections: row.totalConnections,
+      lastConnection: row.lastConnectionAt,
+      lastDisconnect: row.lastDisconnectAt,
+    } satisfies ConnectionCountEvent);
+    await this.writeToSession(row);
+  }
+
+  /** Merge patch of the connection fields of Session.status (the reconciler owns and preserves the rest). */
+  async writeToSession(row: SessionEntity): Promise<boolean> {
+    if (!this.deps.kube) return false;
+    const iso = (d: Date | null) => (d ? new Date(d).toISOString() : undefined);
+    const status = {
+      activeConnections: row.activeConnections,
+      totalConnections: row.totalConnections,
+      ...(row.lastConnectionAt ? { lastConnection: iso(row.lastConnectionAt) } : {}),
+      ...(row.lastDisconnectAt ? { lastDisconnect: iso(row.lastDisconnectAt) } : {}),
+      ...(row.lastActivityAt ? { lastActivity: iso(row.lastActivityAt) } : {}),
+    };
+    const current = row.status as Record<string, unknown>;
+    if (Object.entries(status).every(([k, v]) => current[k] === v)) return false;
+    try {
+      await sessionObjects(this.deps.kube).patchStatus(row.name, { status });
+      return true;
+    } catch (err) {
+      if (!isNotFound(err)) this.deps.logger.warn({ err: (err as Error).message, session: row.name }, 'could not write connection counts to the Session status');
+      return false;
+    }
+  }
+}
