@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Pool } from 'pg';
 import { HeartbeatBatcher } from '../../src/modules/connections/heartbeat-batcher';
+import { ENTITIES } from '../../src/composition/entities';
 import { openDatabase, type Database } from '../../src/platform/database/database';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase } from '../support/postgres';
@@ -17,7 +18,7 @@ describe('connections: heartbeat batcher on a real PostgreSQL', function () {
 
   before(async () => {
     const url = await createTestDatabase('heartbeats');
-    db = await openDatabase({ databaseUrl: url, dataDir: '/tmp', migrationsRun: true, logger: createLogger('silent') });
+    db = await openDatabase({ databaseUrl: url, dataDir: '/tmp', migrationsRun: true, entities: ENTITIES, logger: createLogger('silent') });
     pool = new Pool({ connectionString: url, max: 3 });
     const sessionId = randomUUID();
     await pool.query(`INSERT INTO users (id, username) VALUES ($1, 'owner'), ($2, 'other')`, [owner, other]);

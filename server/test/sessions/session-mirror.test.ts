@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { isOlderVersion, SESSION_UPDATED, SessionMirror, type SessionChange } from '../../src/modules/sessions/session-mirror';
+import { ENTITIES } from '../../src/composition/entities';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
 import { createLogger } from '../../src/platform/logging/logger';
@@ -16,7 +17,7 @@ describe('session mirror writes (real PostgreSQL)', () => {
   const pubSub = createAppPubSub();
 
   before(async () => {
-    dataSource = createDataSource({ url: await createTestDatabase('mirror'), poolSize: 10 });
+    dataSource = createDataSource({ url: await createTestDatabase('mirror'), poolSize: 10, entities: ENTITIES });
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
     // upsert() needs only the database; the cluster side of the mirror is not started here.
@@ -50,7 +51,7 @@ describe('session mirror writes (real PostgreSQL)', () => {
       status: { phase },
     });
     const events: string[] = [];
-    const changes = (pubSub.subscribe as unknown as (t: string) => AsyncIterableIterator<SessionChange>)(SESSION_UPDATED);
+    const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
     const iterator = changes[Symbol.asyncIterator]();
     const collecting = (async () => {
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(`${next.value.session.resourceVersion}:${next.value.session.phase}`);

@@ -1,35 +1,28 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
-import { attachPostgresBridge, type AppPubSub, type PostgresBridge } from '../../platform/graphql/pubsub';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { JobRunner } from '../../platform/jobs/job-runner';
+import type { ClusterConnection } from '../../platform/kube/cluster';
+import type { CleanupStack } from '../../platform/lifecycle/cleanup-stack';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
 import type { QuotaService } from '../quotas/quota.service';
 import type { SessionService } from '../sessions/session.service';
-import { SESSION_UPDATED, type SessionMirror } from '../sessions/session-mirror';
+import type { SessionMirror } from '../sessions/session-mirror';
 import { ConnectionService } from './connection.service';
 import { heartbeatReaperJob } from './jobs/heartbeat-reaper.job';
 import { hibernationTimerJob } from './jobs/hibernation-timer.job';
 import { sessionAutoscalerJob } from './jobs/session-autoscaler.job';
 
-export interface ConnectionsRuntime {
-  service: ConnectionService;
-  /** The LISTEN/NOTIFY bridge (null with STREAMSPACE_PUBSUB=memory). */
-  bridge: PostgresBridge | null;
-  stop(): Promise<void>;
-}
-
 /**
- * Wires connection tracking: the service (with its own small pool for heartbeats), the pub/sub bridge over
- * PostgreSQL, and the leader-only jobs (heartbeat-reaper; with a cluster also hibernation-timer and
- * session-autoscaler).
+ * Connection tracking: the service (with its own small pool for heartbeats) and the leader-only jobs
+ * (heartbeat-reaper; with a cluster also hibernation-timer and session-autoscaler).
  */
-export async function startConnections(options: {
+export function createConnections(deps: {
   config: AppConfig;
   dataSource: DataSource;
-  kubeConfig: KubeConfig | null;
+  cluster: ClusterConnection | null;
   mirror: SessionMirror | null;
   sessions: SessionService;
   audit: AuditService;
@@ -37,15 +30,15 @@ export async function startConnections(options: {
   pubSub: AppPubSub;
   jobs: JobRunner;
   logger: Logger;
-}): Promise<ConnectionsRuntime> {
-  const { config, dataSource, kubeConfig, mirror, pubSub, jobs, logger } = options;
+  cleanup: CleanupStack;
+}): ConnectionService {
+  const { config, dataSource, mirror, pubSub, jobs, logger, cleanup } = deps;
+  const kubeConfig = deps.cluster?.kubeConfig ?? null;
   const url = (dataSource.options as { url?: string }).url;
   if (!url) throw new Error('connections: the data source has no URL');
-  // The session mirror watches and publishes on every replica: its events must not cross replicas too.
-  pubSub.markLocalOnly(SESSION_UPDATED);
-  const bridge = config.connections.pubsub === 'postgres' ? await attachPostgresBridge(pubSub, { url, logger }) : null;
   const heartbeatPool = new Pool({ connectionString: url, max: 3, application_name: 'streamspace-heartbeats', connectionTimeoutMillis: 5000 });
   heartbeatPool.on('error', (err) => logger.warn({ err: err.message }, 'heartbeat pool: idle connection failed'));
+  cleanup.push('heartbeat pool', () => heartbeatPool.end().catch(() => undefined));
   const namespace = config.sessions.namespace;
   const service = new ConnectionService({
     dataSource,
@@ -54,25 +47,18 @@ export async function startConnections(options: {
     namespace,
     config: config.connections,
     defaultStartupTimeoutMs: config.sessions.defaultStartupTimeoutMs,
-    audit: options.audit,
-    quotas: options.quotas,
+    audit: deps.audit,
+    quotas: deps.quotas,
     mirror,
-    sessions: kubeConfig ? options.sessions : null,
+    sessions: kubeConfig ? deps.sessions : null,
     pubSub,
     logger,
   });
+  cleanup.push('connections', () => service.stop());
   jobs.register(heartbeatReaperJob({ dataSource, connections: service, namespace, config: config.connections, kube: !!kubeConfig }));
   if (kubeConfig && mirror) {
-    jobs.register(hibernationTimerJob({ dataSource, connections: service, kubeConfig, namespace, config: config.connections, audit: options.audit }));
+    jobs.register(hibernationTimerJob({ dataSource, connections: service, kubeConfig, namespace, config: config.connections, audit: deps.audit }));
     jobs.register(sessionAutoscalerJob({ dataSource, kubeConfig, mirror, namespace, config: config.connections }));
   }
-  return {
-    service,
-    bridge,
-    async stop() {
-      await service.stop();
-      await bridge?.stop();
-      await heartbeatPool.end().catch(() => undefined);
-    },
-  };
+  return service;
 }

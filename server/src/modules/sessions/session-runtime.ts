@@ -1,23 +1,16 @@
-import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import type { SessionsConfig } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
-import { alwaysLeader, JobRunner } from '../../platform/jobs/job-runner';
-import { LeaderElector } from '../../platform/jobs/leader-election';
+import type { JobRunner } from '../../platform/jobs/job-runner';
 import type { ClusterConnection } from '../../platform/kube/cluster';
 import type { Logger } from '../../platform/logging/logger';
 import { installCrds } from './crd-install';
 import { SessionMirror } from './session-mirror';
 import { SessionReconciler } from './session-reconciler';
 
-export const LEADER_LEASE_NAME = 'streamspace-leader';
-
-/** The background parts of sessions: CRDs, the table mirror (every replica), leader election and the reconciler (leader). */
+/** The background parts of sessions: CRDs, the table mirror (every replica) and the reconciler (a leader-only controller). */
 export interface SessionRuntime {
-  jobs: JobRunner;
-  elector: LeaderElector | null;
   mirror: SessionMirror | null;
   reconciler: SessionReconciler | null;
   stop(): Promise<void>;
@@ -28,16 +21,13 @@ export async function startSessionRuntime(options: {
   cluster: ClusterConnection | null;
   dataSource: DataSource;
   pubSub: AppPubSub;
+  /** The app's job runner (created and started by the composition root): the reconciler registers with it. */
+  jobs: JobRunner;
   logger: Logger;
 }): Promise<SessionRuntime> {
-  const { config, cluster, dataSource, pubSub } = options;
+  const { config, cluster, dataSource, pubSub, jobs } = options;
   const logger = options.logger.child({ component: 'sessions' });
-  if (!cluster) {
-    // No cluster: jobs of other domains still run (this replica is the only one that can).
-    const jobs = new JobRunner(alwaysLeader, logger);
-    jobs.start();
-    return { jobs, elector: null, mirror: null, reconciler: null, stop: () => jobs.stop() };
-  }
+  if (!cluster) return { mirror: null, reconciler: null, stop: async () => {} };
   const kubeConfig = cluster.kubeConfig;
   if (config.installCrds) {
     try {
@@ -57,17 +47,6 @@ export async function startSessionRuntime(options: {
   // Not awaited: the informer retries until the API server answers; the app serves meanwhile.
   const mirrorStarted = mirror.start().catch((err: Error) => logger.error({ err }, 'session mirror failed to start'));
 
-  const elector = config.leaderElection
-    ? new LeaderElector({
-        kubeConfig,
-        namespace: config.namespace,
-        name: LEADER_LEASE_NAME,
-        identity: `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-        leaseDurationMs: config.leaseDurationMs,
-        logger,
-      })
-    : null;
-  const jobs = new JobRunner(elector ?? alwaysLeader, logger);
   const reconciler = new SessionReconciler({
     kubeConfig,
     namespace: config.namespace,
@@ -76,17 +55,11 @@ export async function startSessionRuntime(options: {
     resyncIntervalMs: config.resyncIntervalMs,
   });
   jobs.registerController(reconciler);
-  jobs.start();
-  elector?.start();
 
   return {
-    jobs,
-    elector,
     mirror,
     reconciler,
     async stop() {
-      await jobs.stop();
-      await elector?.stop();
       // Stop the mirror first: its first sync may never come when the API server is unreachable.
       await mirror.stop();
       await mirrorStarted.catch(() => undefined);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { buildAppSchema } from '../schema';
-import { compareSchema, renderSchema, schemaFilePath } from '../schema-file';
+import { compareSchema, renderSchema, schemaFilePath } from '../../platform/graphql/schema-file';
+import { buildAppSchema } from '../resolvers';
 
 /** `npm run schema:emit` writes schema.graphql; `npm run schema:check` fails when it is stale. */
 async function main() {
