@@ -14,7 +14,7 @@ import { JobRunner, type Leadership } from '../../src/platform/jobs/job-runner';
 import { createLogger } from '../../src/platform/logging/logger';
 import { startTestApp } from '../support/app';
 import { signInAsAdmin } from '../support/auth';
-import { waitUntil } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { TestGitRepo, designTemplate } from './git-fixture';
 

@@ -3,7 +3,8 @@ import { ConnectionEntity } from '../../src/modules/connections/connection.entit
 import { HEARTBEAT_REAPER_JOB } from '../../src/modules/connections/jobs/heartbeat-reaper.job';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, signIn, type TestUser } from '../support/auth';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { Api, applyTemplates, firefoxYaml, subscribe, type Sess } from './support';
 

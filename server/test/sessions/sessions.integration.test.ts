@@ -8,7 +8,8 @@ import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { FIXTURE_DIR } from '../templates/template-fixtures';
 
