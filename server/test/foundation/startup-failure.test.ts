@@ -82,7 +82,7 @@ describe('start-up failure releases everything already started, newest first', f
   async function expectAllReleased(stack: FaultyStack, databaseUrl: string) {
     expect(stack.pending).to.deep.equal([]);
     expect(stack.released).to.deep.equal([...stack.started].reverse());
-    expect(stack.started).to.include.members(['database', 'cluster']);
+    expect(stack.started[0]).to.equal('database');
     // The pools (TypeORM's, the heartbeats', the pub/sub's LISTEN connection) are really closed.
     await waitUntil(async () => (await connectionsTo(databaseUrl)) === 0, 'every connection to the app database to close', 10_000);
   }
