@@ -1,5 +1,6 @@
-// One mocha run covers every server tier: unit tests beside the code (src/**/*.test.ts)
-// and integration tests against real PostgreSQL and a real kube-apiserver (test/**/*.test.ts).
+// One mocha run covers every server tier: unit tests beside the code (src/**/*.test.ts, also run alone by
+// `npm run test:unit` with .mocharc.unit.cjs, in seconds) and integration tests against a real PostgreSQL and a
+// real kube-apiserver (test/**/*.test.ts).
 // Root hooks in test/support/*.hooks.ts start each shared dependency lazily and stop it at the end.
 const fs = require('node:fs');
 const path = require('node:path');

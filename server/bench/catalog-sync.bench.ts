@@ -15,6 +15,7 @@ import path from 'node:path';
 import { CatalogSyncService } from '../src/modules/catalog/catalog-sync.service';
 import { GitMirror } from '../src/modules/catalog/git-mirror';
 import { RepositoryEntity } from '../src/modules/catalog/repository.entity';
+import { ENTITIES } from '../src/composition/entities';
 import { openDatabase } from '../src/platform/database/database';
 import { startPostgres } from '../src/platform/database/postgres-server';
 import { createLogger } from '../src/platform/logging/logger';
@@ -97,7 +98,7 @@ async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-bench-catalog-'));
   const pg = await startPostgres({ dir: path.join(root, 'pg'), persistent: false });
   const logger = createLogger('silent');
-  const db = await openDatabase({ databaseUrl: pg.url, dataDir: root, migrationsRun: true, logger });
+  const db = await openDatabase({ databaseUrl: pg.url, dataDir: root, migrationsRun: true, entities: ENTITIES, logger });
   const cacheDir = path.join(root, 'cache');
   const sync = new CatalogSyncService({
     dataSource: db.dataSource,

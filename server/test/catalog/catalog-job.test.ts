@@ -7,13 +7,14 @@ import { expect } from 'chai';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { createCatalog, type CatalogServices } from '../../src/modules/catalog/catalog.module';
 import { RepositoryEntity } from '../../src/modules/catalog/repository.entity';
+import { ENTITIES } from '../../src/composition/entities';
 import { openDatabase, type Database } from '../../src/platform/database/database';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
 import { JobRunner, type Leadership } from '../../src/platform/jobs/job-runner';
 import { createLogger } from '../../src/platform/logging/logger';
 import { startTestApp } from '../support/app';
 import { signInAsAdmin } from '../support/auth';
-import { waitUntil } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { TestGitRepo, designTemplate } from './git-fixture';
 
@@ -37,7 +38,7 @@ describe('scheduled repository sync (leader only)', function () {
 
   before(async () => {
     repo.write('templates/t/alpha/template.yaml', designTemplate('alpha')).commit('one');
-    db = await openDatabase({ databaseUrl: await createTestDatabase('catalog_job'), dataDir: os.tmpdir(), migrationsRun: true, logger });
+    db = await openDatabase({ databaseUrl: await createTestDatabase('catalog_job'), dataDir: os.tmpdir(), migrationsRun: true, entities: ENTITIES, logger });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-catalog-job-'));
     runner = new JobRunner(leadership, logger);
     catalog = createCatalog({

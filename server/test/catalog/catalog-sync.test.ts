@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
+import { ENTITIES } from '../../src/composition/entities';
 import { openDatabase, type Database } from '../../src/platform/database/database';
 import { createLogger } from '../../src/platform/logging/logger';
 import { CatalogSyncService } from '../../src/modules/catalog/catalog-sync.service';
@@ -45,7 +46,7 @@ describe('catalog sync (real git, real PostgreSQL)', function () {
   before(async () => {
     const databaseUrl = await createTestDatabase('catalog_sync');
     const logger = createLogger('silent');
-    db = await openDatabase({ databaseUrl, dataDir: os.tmpdir(), migrationsRun: true, logger });
+    db = await openDatabase({ databaseUrl, dataDir: os.tmpdir(), migrationsRun: true, entities: ENTITIES, logger });
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-catalog-cache-'));
     sync = new CatalogSyncService({
       dataSource: db.dataSource,

@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { FIXTURE_DIR } from '../templates/template-fixtures';
+
 /** The real 195-template catalog of the original StreamSpace project (flat `<category>/<app>.yaml`). */
-export const STREAMSPACE_TEMPLATES_FIXTURE = path.resolve(__dirname, '../../../../shared/fixtures/streamspace-templates');
+export const STREAMSPACE_TEMPLATES_FIXTURE = FIXTURE_DIR;
 
 const GIT_ENV = {
   ...process.env,

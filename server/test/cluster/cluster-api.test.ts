@@ -4,7 +4,8 @@ import WebSocket from 'ws';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 const SECRET_VALUE = 'never-show-this-9f3c1d';
 const SECRET_B64 = Buffer.from(SECRET_VALUE).toString('base64');

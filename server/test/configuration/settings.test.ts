@@ -7,6 +7,7 @@ import { ConfigurationEntity } from '../../src/modules/configuration/configurati
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { refusal } from '../support/errors';
 import { startTestApp, type TestApp } from '../support/app';
+import { waitUntil } from '../support/wait';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 import { createTestDatabase } from '../support/postgres';
 
@@ -26,13 +27,6 @@ interface Setting {
 }
 type GqlError = { message: string; extensions?: Record<string, unknown> };
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('configuration: runtime settings', () => {
   let databaseUrl: string;
@@ -275,15 +269,15 @@ describe('configuration: runtime settings', () => {
         { query: 'subscription { announcementChanged }' },
         { next: (m) => void (m.data && seen.push(m.data.announcementChanged)), error: () => undefined, complete: () => undefined },
       );
-      await waitFor(async () => seen.length === 1, 'the current announcement first');
+      await waitUntil(async () => seen.length === 1, 'the current announcement first', 10_000);
       expect(seen).to.deep.equal(['First words']);
       // Changed on replica one: replica two reloads (LISTEN/NOTIFY) and its subscriber gets the new text.
       await update('portal.announcement', 'Second words');
-      await waitFor(async () => seen.length === 2, 'the changed announcement');
+      await waitUntil(async () => seen.length === 2, 'the changed announcement', 10_000);
       // A change of another setting sends nothing; clearing the announcement sends null.
       await update('quota.maxSessions', 5);
       await update('portal.announcement', '');
-      await waitFor(async () => seen.length === 3, 'the cleared announcement');
+      await waitUntil(async () => seen.length === 3, 'the cleared announcement', 10_000);
       expect(seen).to.deep.equal(['First words', 'Second words', null]);
       stop();
       // Anonymous sockets get nothing.
@@ -313,10 +307,10 @@ describe('configuration: runtime settings', () => {
         (await two.gql<{ settings: Setting[] }>('{ settings { key value source } }', undefined, adminTwo.headers)).body.data!.settings.find((s) => s.key === 'quota.maxSessions')!;
       expect(await readOnTwo()).to.include({ value: 3, source: 'ENVIRONMENT' });
       await update('quota.maxSessions', 1);
-      await waitFor(async () => (await readOnTwo()).value === 1, 'replica two to see the new value');
+      await waitUntil(async () => (await readOnTwo()).value === 1, 'replica two to see the new value', 10_000);
       await refusal(two.services.quotas.check(user.id, newSession));
       await reset('quota.maxSessions');
-      await waitFor(async () => (await readOnTwo()).source === 'ENVIRONMENT', 'replica two to see the reset');
+      await waitUntil(async () => (await readOnTwo()).source === 'ENVIRONMENT', 'replica two to see the reset', 10_000);
       await two.services.quotas.check(user.id, newSession);
     } finally {
       await two.stop();

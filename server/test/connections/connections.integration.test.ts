@@ -6,7 +6,8 @@ import { HEARTBEAT_REAPER_JOB } from '../../src/modules/connections/jobs/heartbe
 import { HIBERNATION_TIMER_JOB } from '../../src/modules/connections/jobs/hibernation-timer.job';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { Api, applyTemplates, firefoxYaml, HUGE_TEMPLATE, QUICK_IDLE_TEMPLATE, SHARED_TEMPLATE, subscribe, type Sess } from './support';
 

@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Pool } from 'pg';
 import { HeartbeatBatcher } from '../../src/modules/connections/heartbeat-batcher';
+import { ENTITIES } from '../../src/composition/entities';
 import { openDatabase, type Database } from '../../src/platform/database/database';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase } from '../support/postgres';
+import { waitUntil } from '../support/wait';
 
 describe('connections: heartbeat batcher on a real PostgreSQL', function () {
   this.timeout(60_000);
@@ -17,7 +19,7 @@ describe('connections: heartbeat batcher on a real PostgreSQL', function () {
 
   before(async () => {
     const url = await createTestDatabase('heartbeats');
-    db = await openDatabase({ databaseUrl: url, dataDir: '/tmp', migrationsRun: true, logger: createLogger('silent') });
+    db = await openDatabase({ databaseUrl: url, dataDir: '/tmp', migrationsRun: true, entities: ENTITIES, logger: createLogger('silent') });
     pool = new Pool({ connectionString: url, max: 3 });
     const sessionId = randomUUID();
     await pool.query(`INSERT INTO users (id, username) VALUES ($1, 'owner'), ($2, 'other')`, [owner, other]);
@@ -75,10 +77,10 @@ describe('connections: heartbeat batcher on a real PostgreSQL', function () {
     await batcher.stop();
     // Statistics reach pg_stat_user_tables with a delay; ask until they do (no fixed sleep).
     let after = before;
-    for (let i = 0; i < 300 && Number(after.rows[0].upd) - Number(before.rows[0].upd) < 300; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(async () => {
       after = await pool.query(`SELECT n_tup_hot_upd::text AS hot, n_tup_upd::text AS upd FROM pg_stat_user_tables WHERE relname = 'connections'`);
-    }
+      return Number(after.rows[0].upd) - Number(before.rows[0].upd) >= 300;
+    }, 'the table statistics to count the 300 updates', 30_000);
     expect(Number(after.rows[0].upd) - Number(before.rows[0].upd)).to.be.at.least(300);
     expect(Number(after.rows[0].hot) - Number(before.rows[0].hot)).to.be.greaterThan(0);
   });

@@ -3,7 +3,8 @@ import { ConnectionEntity } from '../../src/modules/connections/connection.entit
 import { HEARTBEAT_REAPER_JOB } from '../../src/modules/connections/jobs/heartbeat-reaper.job';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, signIn, type TestUser } from '../support/auth';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { Api, applyTemplates, firefoxYaml, subscribe, type Sess } from './support';
 
@@ -63,7 +64,7 @@ describe('connections across two replicas (LISTEN/NOTIFY, leader failover)', fun
       { id: session.id },
     );
     const A1 = new Api(one, alice);
-    const receivedBefore = two.services.connectionsRuntime.bridge!.received;
+    const receivedBefore = two.services.pubSubBridge!.received;
     // Until the subscription is registered on replica two, events may pass it by: repeat until one arrives.
     let c = await A1.connect(session.id);
     await waitUntil(async () => {
@@ -73,7 +74,7 @@ describe('connections across two replicas (LISTEN/NOTIFY, leader failover)', fun
       return false;
     }, 'an event published on replica one to reach the client of replica two');
     expect(sub.events[0].connectionCountChanged.sessionId).to.equal(session.id);
-    expect(two.services.connectionsRuntime.bridge!.received).to.be.greaterThan(receivedBefore);
+    expect(two.services.pubSubBridge!.received).to.be.greaterThan(receivedBefore);
     // Heartbeats go to any replica: the connection made on one is kept alive through two.
     expect((await new Api(two, alice).heartbeat(c.connectionId)).data?.heartbeat).to.equal(true);
     await A1.disconnect(c.connectionId);
@@ -84,10 +85,10 @@ describe('connections across two replicas (LISTEN/NOTIFY, leader failover)', fun
 
   /** Publishes on replica one until replica two's subscriber got an event (the LISTEN may be reconnecting). */
   async function crossReplica(topic: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const sub = (two.services.pubSub.subscribe as unknown as (t: string) => AsyncIterableIterator<Record<string, unknown>>)(topic);
+    const sub = two.services.pubSub.subscribeTopic<Record<string, unknown>>(topic);
     const first = sub.next();
     let got: Record<string, unknown> | undefined;
-    void first.then((r) => (got = r.value));
+    void first.then((r) => (got = r.done ? undefined : r.value));
     await waitUntil(() => {
       if (got) return true;
       one.services.pubSub.publish(topic as never, payload as never);
@@ -113,15 +114,15 @@ describe('connections across two replicas (LISTEN/NOTIFY, leader failover)', fun
     expect(killed.length).to.be.greaterThan(0);
     const got = await crossReplica('TEST_AFTER_RECONNECT', { n: 1 });
     expect(got).to.deep.equal({ n: 1 });
-    expect(two.services.connectionsRuntime.bridge!.connected).to.equal(true);
-    expect(one.services.connectionsRuntime.bridge!.connected).to.equal(true);
+    expect(two.services.pubSubBridge!.connected).to.equal(true);
+    expect(one.services.pubSubBridge!.connected).to.equal(true);
   });
 
   it('when the leader dies, the other replica takes over the jobs (within the lease duration)', async () => {
     // A connection made through replica two that nobody keeps alive: only a running reaper ends it.
     const c = await new Api(two, alice).connect(session.id);
     // The leader goes silent without releasing its Lease, as a crashed process would; then it stops.
-    await one.services.sessionRuntime.elector!.stop({ release: false });
+    await one.services.elector!.stop({ release: false });
     await one.stop();
     await waitUntil(() => two.services.jobs.active, 'replica two to take over the lease', 30_000);
     await waitUntil(() => (two.services.jobs.jobStats(HEARTBEAT_REAPER_JOB)?.runs ?? 0) > 0, 'the reaper to run on replica two');

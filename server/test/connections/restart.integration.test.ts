@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { signIn, TEST_ADMIN } from '../support/auth';
 import type { TestApp } from '../support/app';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { Api, applyTemplates, firefoxYaml, type Sess } from './support';
 

@@ -5,7 +5,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { TestApp } from '../support/app';
 import type { SignedIn } from '../support/auth';
-import { waitUntil } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { FIXTURE_DIR } from '../templates/template-fixtures';
 
 export const SESSION_FIELDS = 'id name state phase url podName activeConnections totalConnections lastConnection lastDisconnect lastActivity';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { createDataSource } from '../../src/platform/database/data-source';
-import { ENTITIES } from '../../src/platform/database/entities';
+import { ENTITIES } from '../../src/composition/entities';
 import { findMigrationDrift } from '../../src/platform/database/migrations-check';
 import { createTestDatabase } from '../support/postgres';
 
@@ -9,7 +9,7 @@ const TABLES = ['users', 'sessions', 'connections', 'repositories', 'catalog_tem
 
 describe('migrations on a real PostgreSQL', () => {
   it('run up, down and up again with rows in every table', async () => {
-    const ds = createDataSource({ url: await createTestDatabase('migrations'), poolSize: 2 });
+    const ds = createDataSource({ url: await createTestDatabase('migrations'), poolSize: 2, entities: ENTITIES });
     await ds.initialize();
     const tables = async () =>
       (await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)).map((r: { table_name: string }) => r.table_name);
@@ -55,7 +55,7 @@ describe('migrations on a real PostgreSQL', () => {
   });
 
   it('migrations:check finds no drift for the real entities', async () => {
-    expect(await findMigrationDrift()).to.deep.equal([]);
+    expect(await findMigrationDrift(ENTITIES)).to.deep.equal([]);
   });
 
   it('migrations:check reports a deliberate drift (an entity with no migration)', async () => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { waitUntil } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 const serverDir = path.resolve(__dirname, '../..');
 

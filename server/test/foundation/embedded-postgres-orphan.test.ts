@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { isProcessAlive } from '../../src/platform/kube/local-cluster/watchdog';
-import { waitUntil } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 const serverDir = path.resolve(__dirname, '../..');
 

@@ -4,15 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { startPostgres, type PostgresServer } from '../../src/platform/database/postgres-server';
 import { startTestApp, type TestApp } from '../support/app';
+import { waitUntil } from '../support/wait';
 
-async function waitFor(fn: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('/readyz follows the database without a restart', () => {
   let pg: PostgresServer;
@@ -44,7 +37,7 @@ describe('/readyz follows the database without a restart', () => {
     expect((await fetch(`${app.url}/healthz`)).status).to.equal(200);
 
     pg = await startPostgres(pg.options);
-    await waitFor(async () => (await fetch(`${app.url}/readyz`)).status === 200, 20_000, '/readyz to recover');
+    await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, '/readyz to recover', 20_000);
     const version = await app.gql('{ version { version } }');
     expect(version.status).to.equal(200);
   });

@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { buildAppSchema } from '../../src/platform/graphql/schema';
+import { buildAppSchema } from '../../src/composition/resolvers';
 import { compareSchema, renderSchema, schemaFilePath } from '../../src/platform/graphql/schema-file';
 
 const run = promisify(execFile);
 const serverDir = path.resolve(__dirname, '../..');
 const cli = (file: string) =>
-  run(process.execPath, ['-r', '@swc-node/register', 'src/platform/graphql/cli/schema.cli.ts', 'check', file], { cwd: serverDir }).then(
+  run(process.execPath, ['-r', '@swc-node/register', 'src/composition/cli/schema.cli.ts', 'check', file], { cwd: serverDir }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );

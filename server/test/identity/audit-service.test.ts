@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { expect } from 'chai';
 import { AuditService, redactSecrets } from '../../src/modules/audit/audit.service';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
+import { ENTITIES } from '../../src/composition/entities';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createTestDatabase } from '../support/postgres';
 import type { DataSource } from 'typeorm';
@@ -10,7 +11,7 @@ describe('identity: AuditService', () => {
   let ds: DataSource;
   let audit: AuditService;
   before(async () => {
-    ds = createDataSource({ url: await createTestDatabase('audit') });
+    ds = createDataSource({ url: await createTestDatabase('audit'), entities: ENTITIES });
     await ds.initialize();
     await ds.runMigrations();
     audit = new AuditService(ds);

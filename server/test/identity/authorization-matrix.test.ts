@@ -21,7 +21,7 @@ import { SESSION_UPDATED, type SessionChange } from '../../src/modules/sessions/
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import type { GraphQLContext } from '../../src/platform/graphql/context';
 import { LoaderRegistry } from '../../src/platform/graphql/loaders';
-import { buildAppSchema } from '../../src/platform/graphql/schema';
+import { buildAppSchema } from '../../src/composition/resolvers';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 
@@ -200,7 +200,7 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
 
   let schemaPromise: ReturnType<typeof buildAppSchema> | undefined;
   function appSchema() {
-    schemaPromise ??= buildAppSchema({ services: app.services, pubSub: app.services.pubSub });
+    schemaPromise ??= buildAppSchema(app.services);
     return schemaPromise;
   }
 

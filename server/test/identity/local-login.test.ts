@@ -3,8 +3,10 @@ import { decodeProtectedHeader } from 'jose';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
+import { USER_ACCESS_CHANGED } from '../../src/modules/users/users.service';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, createUserAndToken, postLogin, refreshCookieFrom, signIn, signInAsAdmin, TEST_ADMIN } from '../support/auth';
+import { waitUntil } from '../support/wait';
 
 function postCookie(app: TestApp, path: string, cookie: string | undefined, headers: Record<string, string> = {}) {
   return fetch(`${app.url}${path}`, { method: 'POST', headers: { ...(cookie ? { cookie } : {}), ...headers } });
@@ -155,12 +157,13 @@ describe('identity: token expiry over HTTP and graphql-ws', () => {
     await app?.stop();
   });
 
-  const waitUntil = (iso: string) => new Promise((r) => setTimeout(r, Math.max(0, new Date(iso).getTime() - Date.now() + 1100)));
+  /** Lets the token's lifetime pass (its expiry is the point of the test; the TTL is 2 s). */
+  const pastExpiry = (iso: string) => new Promise((r) => setTimeout(r, Math.max(0, new Date(iso).getTime() - Date.now() + 1100)));
 
   it('refuses an expired access token with 401 UNAUTHENTICATED; a refresh gets a working one', async () => {
     const s = await signInAsAdmin(app);
     expect((await app.gql('{ me { username } }', undefined, s.headers)).status).to.equal(200);
-    await waitUntil(s.expiresAt);
+    await pastExpiry(s.expiresAt);
     const expired = await app.gql('{ me { username } }', undefined, s.headers);
     expect(expired.status).to.equal(401);
     expect(expired.body.errors?.[0].message).to.match(/expired/);
@@ -221,10 +224,7 @@ describe('identity: token expiry over HTTP and graphql-ws', () => {
       client.subscribe({ query }, { next: (r) => void answers.push(r.errors?.[0]?.extensions?.code ?? r.data), error: (e) => void answers.push(e), complete: () => undefined });
       return { client, answers, closeCode: () => closeCode };
     };
-    const waitFor = async (what: string, ok: () => boolean) => {
-      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(ok(), what).to.equal(true);
-    };
+    const waitFor = (what: string, ok: () => boolean) => waitUntil(ok, what, 10_000);
 
     // An admin's socket works for admin-only operations...
     const first = openSocket('{ users(first: 1) { totalCount } }');
@@ -258,8 +258,23 @@ describe('identity: token expiry over HTTP and graphql-ws', () => {
       on: { closed: (event) => (kept = (event as { code: number }).code) },
     });
     await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+    // Proven by events, not by waiting: every access change is published (in order) before the mutation answers,
+    // so once a marker published after the mutation arrived, no change for this user came before it.
+    const accessChanges = app.services.pubSub.subscribeTopic<{ userId: string }>(USER_ACCESS_CHANGED);
+    const seen: string[] = [];
+    const untilMarker = (async () => {
+      for await (const { userId } of accessChanges) {
+        seen.push(userId);
+        if (userId === 'marker') return;
+      }
+    })();
     await app.gql('mutation($id: ID!) { updateUser(id: $id, input: { email: "someone@example.org" }) { email } }', { id: user.id }, admin.headers);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitUntil(async () => {
+      app.services.pubSub.publish(USER_ACCESS_CHANGED as never, { userId: 'marker' } as never);
+      return seen.includes('marker');
+    }, 'the marker event', 10_000);
+    await untilMarker;
+    expect(seen.filter((id) => id !== 'marker'), 'no access change for an e-mail change').to.deep.equal([]);
     expect(kept, 'the socket stays open').to.equal(undefined);
     await client.dispose();
   });

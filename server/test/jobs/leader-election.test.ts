@@ -3,7 +3,8 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { JobRunner } from '../../src/platform/jobs/job-runner';
 import { LeaderElector } from '../../src/platform/jobs/leader-election';
 import { createLogger } from '../../src/platform/logging/logger';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 const logger = createLogger('silent');
 

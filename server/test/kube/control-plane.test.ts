@@ -12,7 +12,8 @@ import {
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { describeApiError, findRepoRoot } from '../../src/platform/kube/local-cluster';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil, type LocalCluster } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, type LocalCluster } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 /** The HTTP status and the API server's message of a rejected client-node call. */
 async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string }> {

@@ -2,7 +2,8 @@ import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node
 import { expect } from 'chai';
 import { createInformer, type Informer } from '../../src/platform/kube/informer';
 import { freePort } from '../../src/platform/kube/local-cluster/ports';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil, type LocalCluster } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, type LocalCluster } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 /** etcd's JSON gateway (the v3 gRPC API over HTTP): keys and values are base64. */
 async function etcd<T>(cluster: LocalCluster, call: string, body: Record<string, unknown>): Promise<T> {

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import type { PidFileState } from '../../src/platform/kube/local-cluster/managed-process';
 import { startLocalCluster } from '../../src/platform/kube/local-cluster';
 import { isProcessAlive } from '../../src/platform/kube/local-cluster/watchdog';
-import { getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 
 const serverDir = path.resolve(__dirname, '../..');
 

@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { StreamSpaceApi } from '../../src/platform/kube/streamspace-api';
 import { isOlderVersion, SESSION_UPDATED, SessionTable, type SessionChange } from '../../src/modules/sessions/session-table';
+import { ENTITIES } from '../../src/composition/entities';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
 import { createLogger } from '../../src/platform/logging/logger';
@@ -17,7 +18,7 @@ describe('session table writes (real PostgreSQL)', () => {
   const pubSub = createAppPubSub();
 
   before(async () => {
-    dataSource = createDataSource({ url: await createTestDatabase('mirror'), poolSize: 10 });
+    dataSource = createDataSource({ url: await createTestDatabase('mirror'), poolSize: 10, entities: ENTITIES });
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
     // upsert() needs only the database; the cluster side of the table is not started here.
@@ -51,7 +52,7 @@ describe('session table writes (real PostgreSQL)', () => {
       status: { phase },
     });
     const events: string[] = [];
-    const changes = (pubSub.subscribe as unknown as (t: string) => AsyncIterableIterator<SessionChange>)(SESSION_UPDATED);
+    const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
     const iterator = changes[Symbol.asyncIterator]();
     const collecting = (async () => {
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(`${next.value.session.resourceVersion}:${next.value.session.phase}`);

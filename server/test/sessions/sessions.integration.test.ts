@@ -5,10 +5,12 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
+import { SESSION_UPDATED, type SessionChange } from '../../src/modules/sessions/session-table';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
-import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS, waitUntil } from '../support/kube';
+import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
+import { waitUntil } from '../support/wait';
 import { createTestDatabase } from '../support/postgres';
 import { FIXTURE_DIR } from '../templates/template-fixtures';
 
@@ -433,8 +435,15 @@ describe('sessions on the real control plane (issue 4 acceptance)', function () 
     const now = await gql<{ session: { phase: string } }>(alice, 'query S($id: ID!) { session(id: $id) { phase } }', { id: first.id });
     await waitUntil(() => phases.length > 0, 'the current state as the first sessionUpdated event');
     expect(phases[0]).to.equal(now.data!.session.phase);
-    // mySessionsChanged has no first event: give its subscription a moment to be registered.
-    await new Promise((r) => setTimeout(r, 500));
+    // mySessionsChanged has no first event: it is live once the session's own row, published again as the mirror
+    // does, came through (no sleeping); then only the hibernation's events count.
+    const row = await app.services.database.dataSource.getRepository(SessionEntity).findOneByOrFail({ id: first.id });
+    await waitUntil(() => {
+      if (changes.length > 0) return true;
+      app.services.pubSub.publish(SESSION_UPDATED as never, { type: 'UPSERTED', session: row } satisfies SessionChange as never);
+      return false;
+    }, 'mySessionsChanged to be live', 20_000);
+    changes.length = 0;
     await gql(alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { id } }', { id: first.id });
     await waitUntil(() => phases.includes('Hibernated'), 'a Hibernated update');
     expect(changes).to.include(`UPSERTED:${first.id}`);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Writable } from 'node:stream';
-import { createApp, type App } from '../../src/app';
+import { createApp, type App, type CreateAppOptions } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase } from './postgres';
@@ -18,9 +18,10 @@ export interface TestApp extends App {
 
 /**
  * Starts the real application (Express, Apollo, graphql-ws) on a free loopback port against a fresh
- * database on the test PostgreSQL. `env` overrides configuration variables.
+ * database on the test PostgreSQL. `env` overrides configuration variables; `options.cleanup` is the stack the
+ * app's parts register their release on (a test's own, to watch it or to fail a step).
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: Pick<CreateAppOptions, 'cleanup'> = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase('app'));
   const config = loadConfig({
     PORT: '0',
@@ -40,7 +41,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       cb();
     },
   });
-  const app = await createApp(config, { logger: createLogger('debug', sink) });
+  const app = await createApp(config, { ...options, logger: createLogger('debug', sink) });
   const url = app.url.replace('localhost', '127.0.0.1');
   return {
     ...app,

@@ -1,5 +1,6 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { startLocalCluster, type LocalCluster } from '../../src/platform/kube/local-cluster';
+import { waitUntil } from './wait';
 
 /**
  * One real control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok with 3 fake nodes) per mocha
@@ -48,16 +49,6 @@ export async function createTestNamespace(prefix = 'test'): Promise<string> {
     }
   }, `the default ServiceAccount of namespace ${name}`);
   return name;
-}
-
-/** Polls `condition` (no fixed sleeps in tests); fails with `what` after `timeoutMs` (default 60 s). */
-export async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, delay));
-  }
 }
 
 export type { KubeConfig, LocalCluster };

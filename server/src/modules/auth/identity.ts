@@ -1,32 +1,9 @@
 import type { Request } from 'express';
 import { GraphQLError } from 'graphql';
-import type { DataSource } from 'typeorm';
-import type { AppConfig } from '../../config/config';
 import type { Caller } from '../../platform/graphql/context';
 import { ErrorCode } from '../../platform/graphql/errors';
-import type { Logger } from '../../platform/logging/logger';
-import type { AuditService } from '../audit/audit.service';
-import { UsersService } from '../users/users.service';
-import { AuthService } from './auth.service';
-import { RefreshTokenService } from './refresh-token.service';
-import { InvalidTokenError, TokenService } from './token.service';
-
-export interface Identity {
-  tokens: TokenService;
-  refreshTokens: RefreshTokenService;
-  users: UsersService;
-  auth: AuthService;
-}
-
-/** Builds the identity services; app.ts keeps the wiring to one call. */
-export function createIdentity(deps: { config: AppConfig; dataSource: DataSource; audit: AuditService; logger: Logger }): Identity {
-  const { config, dataSource, audit, logger } = deps;
-  const tokens = new TokenService(dataSource, { signingKeyPem: config.auth.signingKeyPem, accessTokenTtlMs: config.auth.accessTokenTtlMs });
-  const refreshTokens = new RefreshTokenService(dataSource, config.auth.refreshTokenTtlMs);
-  const users = new UsersService(dataSource, audit, refreshTokens, logger);
-  const auth = new AuthService(dataSource, config.auth, users, tokens, refreshTokens, audit);
-  return { tokens, refreshTokens, users, auth };
-}
+import type { AuthService } from './auth.service';
+import { InvalidTokenError } from './token.service';
 
 function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) } } });

@@ -1,12 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AuthConfig } from '../../config/config';
-
-/** Origins trusted for CORS and cookie endpoints: configured ones plus the public URL's. */
-export function trustedOrigins(config: AuthConfig): Set<string> {
-  const set = new Set(config.trustedOrigins);
-  if (config.publicUrl) set.add(new URL(config.publicUrl).origin);
-  return set;
-}
+import { trustedOrigins } from '../../platform/auth/security.middleware';
 
 /** The origin this request was addressed to (the page's own origin for a same-origin call). */
 export function ownOrigin(req: Request): string {

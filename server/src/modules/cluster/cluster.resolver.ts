@@ -3,7 +3,7 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Int, Mutati
 import { requireCaller, Role } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs } from '../../platform/graphql/pagination';
-import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
+import { resolverOf } from '../../platform/graphql/schema';
 import { kindInfo } from './cluster-kinds';
 import { toYaml } from './cluster-manifest';
 import type { ClusterService } from './cluster.service';
@@ -19,11 +19,8 @@ import {
   PodShellEventType,
 } from './dto/cluster.type';
 
-function clusterOf(info: GraphQLResolveInfo): ClusterService {
-  const services = SCHEMA_SERVICES.get(info.schema) as { clusterAdmin?: ClusterService } | undefined;
-  if (!services?.clusterAdmin) throw new Error('the cluster service is not wired into this schema');
-  return services.clusterAdmin;
-}
+/** The cluster service of the schema a subscription runs in (subscribe functions are static). */
+const clusterOf = (info: Pick<GraphQLResolveInfo, 'schema'>): ClusterService => resolverOf(info, ClusterResolver).deps.clusterAdmin;
 
 @ArgsType()
 class ClusterResourcesArgs extends PaginationArgs {
@@ -43,7 +40,7 @@ class ClusterResourcesArgs extends PaginationArgs {
  */
 @Resolver(() => ClusterResourceType)
 export class ClusterResolver {
-  constructor(private readonly deps: { clusterAdmin: ClusterService }) {}
+  constructor(readonly deps: { clusterAdmin: ClusterService }) {}
 
   @Authorized(Role.ADMIN)
   @Query(() => [ClusterNodeType], { description: 'Nodes of the cluster with capacity, allocatable resources and conditions, by name.' })

@@ -1,21 +1,14 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Role } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
-import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
+import { resolverOf } from '../../platform/graphql/schema';
 import { SettingType } from './dto/setting.type';
 import type { SettingsService } from './settings.service';
 
-function settingsOf(info: GraphQLResolveInfo): SettingsService {
-  const services = SCHEMA_SERVICES.get(info.schema) as { settings?: SettingsService } | undefined;
-  if (!services?.settings) throw new Error('settings are not wired into this schema');
-  return services.settings;
-}
-
 @Resolver(() => SettingType)
 export class SettingsResolver {
-  constructor(private readonly deps: { settings: SettingsService }) {}
+  constructor(readonly deps: { settings: SettingsService }) {}
 
   @Authorized(Role.ADMIN)
   @Query(() => [SettingType], { description: 'Every runtime setting with its effective value, default and source (admin only).' })
@@ -32,7 +25,7 @@ export class SettingsResolver {
   @Authorized()
   @Subscription(() => String, {
     nullable: true,
-    subscribe: ({ info }) => settingsOf(info).announcements(),
+    subscribe: ({ info }) => resolverOf(info, SettingsResolver).deps.settings.announcements(),
     description: 'The announcement now, then each time an admin changes it (null when there is none).',
   })
   announcementChanged(@Root() text: string | null): string | null {

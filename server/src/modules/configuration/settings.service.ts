@@ -59,15 +59,13 @@ export class SettingsService {
   /** Reads the table once and starts listening for changes made elsewhere. */
   async start(): Promise<void> {
     await this.invalidate();
-    // AppTopics allows an id argument on every topic; this one has none.
-    const pubSub = this.deps.pubSub as unknown as { subscribe(topic: string): AsyncIterable<unknown> };
-    const iterator = pubSub.subscribe(SETTINGS_CHANGED)[Symbol.asyncIterator]();
+    const iterator = this.deps.pubSub.subscribeTopic<SettingsChanged | undefined>(SETTINGS_CHANGED);
     this.subscription = iterator;
     void (async () => {
       for (;;) {
         const next = await iterator.next();
         if (next.done) return;
-        const event = next.value as SettingsChanged | undefined;
+        const event = next.value;
         if (event?.origin === this.instanceId) continue;
         this.log.debug({ key: event?.key }, 'settings: changed on another replica; reloading');
         void this.invalidate();

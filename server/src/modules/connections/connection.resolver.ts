@@ -1,9 +1,8 @@
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import type { GraphQLResolveInfo } from 'graphql';
 import { requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
-import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
+import { resolverOf } from '../../platform/graphql/schema';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { SessionProgressType } from '../sessions/dto/session-progress.type';
 import { SessionType } from '../sessions/dto/session.type';
@@ -17,12 +16,6 @@ export interface ConnectionResolverDeps {
   pubSub: AppPubSub;
 }
 
-function servicesOf(info: GraphQLResolveInfo): ConnectionResolverDeps {
-  const services = SCHEMA_SERVICES.get(info.schema) as ConnectionResolverDeps | undefined;
-  if (!services?.connections) throw new Error('connections are not wired into this schema');
-  return services;
-}
-
 /** Filters an event stream (keeps the source's return() so the subscription ends cleanly). */
 async function* filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGenerator<T> {
   for await (const v of source) if (keep(v)) yield v;
@@ -30,7 +23,7 @@ async function* filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): 
 
 @Resolver()
 export class ConnectionResolver {
-  constructor(private readonly deps: ConnectionResolverDeps) {}
+  constructor(readonly deps: ConnectionResolverDeps) {}
 
   @Authorized()
   @Mutation(() => ConnectSessionResultType, {
@@ -69,10 +62,10 @@ export class ConnectionResolver {
   @Subscription(() => ConnectionCountChangeType, {
     description: "The session's connection counts each time a client connects or disconnects (owner or admin; NOT_FOUND for someone else's session). Events from every replica arrive.",
     subscribe: async ({ args, context, info }) => {
-      const { connections, pubSub } = servicesOf(info);
+      const { connections, pubSub } = resolverOf(info, ConnectionResolver).deps;
       const caller = requireCaller(context as GraphQLContext);
       await connections.listForSession(caller, args.sessionId as string); // NOT_FOUND unless owner or admin
-      return filtered((pubSub.subscribe as unknown as (topic: string) => AsyncIterable<ConnectionCountEvent>)(CONNECTION_COUNT_CHANGED), (e) => e.sessionId === args.sessionId && ConnectionService.canSee(caller, e));
+      return filtered(pubSub.subscribeTopic<ConnectionCountEvent>(CONNECTION_COUNT_CHANGED), (e) => e.sessionId === args.sessionId && ConnectionService.canSee(caller, e));
     },
   })
   connectionCountChanged(@Root() event: ConnectionCountEvent, @Arg('sessionId', () => ID, { description: 'Session id.' }) _sessionId: string): ConnectionCountChangeType {
@@ -90,7 +83,7 @@ export class ConnectionResolver {
     description:
       "The session's start-up steps (scheduled, pulling image, starting, ready; or failed with why), with messages from the pod and its events. Ends after READY or FAILED.",
     subscribe: async ({ args, context, info }) => {
-      const { connections } = servicesOf(info);
+      const { connections } = resolverOf(info, ConnectionResolver).deps;
       return connections.progress(requireCaller(context as GraphQLContext), args.id as string);
     },
   })

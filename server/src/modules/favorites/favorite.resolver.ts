@@ -1,12 +1,11 @@
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { AppServices } from '../../app';
 import { requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { TemplateType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
 import { FavoriteType, RecentAppType } from './dto/favorite.type';
-import { FavoriteService } from './favorite.service';
+import type { FavoriteService } from './favorite.service';
 
 function templateLoader(ctx: GraphQLContext, templates: TemplateService | null) {
   return ctx.loaders.get(
@@ -15,26 +14,19 @@ function templateLoader(ctx: GraphQLContext, templates: TemplateService | null) 
   );
 }
 
+export interface FavoriteResolverDeps {
+  favorites: FavoriteService;
+  templates: TemplateService;
+}
+
 @Resolver(() => FavoriteType)
 export class FavoriteResolver {
-  private readonly favorites: FavoriteService;
-  private readonly templates: TemplateService | null;
-
-  constructor(services: AppServices) {
-    this.templates = services.templates ?? null;
-    this.favorites = new FavoriteService({
-      dataSource: services.database?.dataSource,
-      audit: services.audit,
-      templates: this.templates,
-      hasCluster: Boolean(services.cluster),
-      namespace: services.config?.sessions.namespace,
-    });
-  }
+  constructor(private readonly deps: FavoriteResolverDeps) {}
 
   @Authorized()
   @Query(() => [FavoriteType], { description: "The caller's pinned templates, oldest pin first." })
   myFavorites(@Ctx() ctx: GraphQLContext): Promise<FavoriteType[]> {
-    return this.favorites.list(requireCaller(ctx));
+    return this.deps.favorites.list(requireCaller(ctx));
   }
 
   @Authorized()
@@ -43,7 +35,7 @@ export class FavoriteResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { defaultValue: 6, description: 'How many apps, 1 to 50 (default 6).' }) first: number,
   ): Promise<RecentAppType[]> {
-    return this.favorites.recent(requireCaller(ctx), first);
+    return this.deps.favorites.recent(requireCaller(ctx), first);
   }
 
   @Authorized()
@@ -53,25 +45,21 @@ export class FavoriteResolver {
     @Arg('favorite', { description: 'True to pin, false to unpin.' }) favorite: boolean,
     @Ctx() ctx: GraphQLContext,
   ): Promise<FavoriteType[]> {
-    return this.favorites.set(requireCaller(ctx), template, favorite, ctx);
+    return this.deps.favorites.set(requireCaller(ctx), template, favorite, ctx);
   }
 
   @FieldResolver(() => TemplateType, { nullable: true, description: 'The template (null if it was deleted); batched per request.' })
   template(@Root() favorite: FavoriteType, @Ctx() ctx: GraphQLContext): Promise<TemplateType | null> {
-    return templateLoader(ctx, this.templates).load(favorite.templateName);
+    return templateLoader(ctx, this.deps.templates).load(favorite.templateName);
   }
 }
 
 @Resolver(() => RecentAppType)
 export class RecentAppResolver {
-  private readonly templates: TemplateService | null;
-
-  constructor(services: AppServices) {
-    this.templates = services.templates ?? null;
-  }
+  constructor(private readonly deps: Pick<FavoriteResolverDeps, 'templates'>) {}
 
   @FieldResolver(() => TemplateType, { nullable: true, description: 'The template (null if it was deleted); batched per request.' })
   template(@Root() app: RecentAppType, @Ctx() ctx: GraphQLContext): Promise<TemplateType | null> {
-    return templateLoader(ctx, this.templates).load(app.templateName);
+    return templateLoader(ctx, this.deps.templates).load(app.templateName);
   }
 }

@@ -66,7 +66,7 @@ export function sessionProgressStream(options: {
   pods.on('synced', evaluate);
   pods.on('error', (err, info) => logger.debug({ err: err.message, retryInMs: info.retryInMs }, 'session progress: pod watch failed; retrying'));
 
-  const changes = (pubSub.subscribe as unknown as (topic: string) => AsyncIterableIterator<SessionChange> & { return?: () => Promise<unknown> })(SESSION_UPDATED);
+  const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
   void (async () => {
     for await (const change of changes) {
       if (change.session.id !== session.id) continue;

@@ -1,28 +1,20 @@
-import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { DataSource } from 'typeorm';
 import type { SessionsConfig } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
-import { alwaysLeader, JobRunner } from '../../platform/jobs/job-runner';
-import { LeaderElector } from '../../platform/jobs/leader-election';
+import type { JobRunner } from '../../platform/jobs/job-runner';
 import { isConflict } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { installCrds } from '../../platform/kube/crds';
 import { SessionTable } from './session-table';
-import { TemplateStatusController } from '../templates/template-status.controller';
 import { SessionReconciler } from './session-reconciler';
 
-export const LEADER_LEASE_NAME = 'streamspace-leader';
-
 /**
- * The background parts of sessions: CRDs, the session table (every replica), leader election, and on the leader
- * the session reconciler and the template status controller.
+ * The background parts of sessions: CRDs, the session table (every replica) and, on the leader, the session
+ * reconciler (registered with the app's job runner).
  */
 export interface SessionRuntime {
-  jobs: JobRunner;
-  elector: LeaderElector | null;
   sessionTable: SessionTable | null;
   reconciler: SessionReconciler | null;
   stop(): Promise<void>;
@@ -34,16 +26,13 @@ export async function startSessionRuntime(options: {
   kube: StreamSpaceApi | null;
   dataSource: DataSource;
   pubSub: AppPubSub;
+  /** The app's job runner (created and started by the composition root): the reconciler registers with it. */
+  jobs: JobRunner;
   logger: Logger;
 }): Promise<SessionRuntime> {
-  const { config, kube, dataSource, pubSub } = options;
+  const { config, kube, dataSource, pubSub, jobs } = options;
   const logger = options.logger.child({ component: 'sessions' });
-  if (!kube) {
-    // No cluster: jobs of other domains still run (this replica is the only one that can).
-    const jobs = new JobRunner(alwaysLeader, logger);
-    jobs.start();
-    return { jobs, elector: null, sessionTable: null, reconciler: null, stop: () => jobs.stop() };
-  }
+  if (!kube) return { sessionTable: null, reconciler: null, stop: async () => {} };
   const kubeConfig = kube.kubeConfig;
   if (config.installCrds) {
     try {
@@ -62,17 +51,6 @@ export async function startSessionRuntime(options: {
   // Not awaited: the informer retries until the API server answers; the app serves meanwhile.
   const tableStarted = sessionTable.start().catch((err: Error) => logger.error({ err }, 'session table failed to start'));
 
-  const elector = config.leaderElection
-    ? new LeaderElector({
-        kubeConfig,
-        namespace: config.namespace,
-        name: LEADER_LEASE_NAME,
-        identity: `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-        leaseDurationMs: config.leaseDurationMs,
-        logger,
-      })
-    : null;
-  const jobs = new JobRunner(elector ?? alwaysLeader, logger);
   const reconciler = new SessionReconciler({
     kube,
     workload: { ingress: config.ingress, home: config.home },
@@ -80,18 +58,11 @@ export async function startSessionRuntime(options: {
     resyncIntervalMs: config.resyncIntervalMs,
   });
   jobs.registerController(reconciler);
-  jobs.registerController(new TemplateStatusController({ kube, resyncIntervalMs: config.resyncIntervalMs }));
-  jobs.start();
-  elector?.start();
 
   return {
-    jobs,
-    elector,
     sessionTable,
     reconciler,
     async stop() {
-      await jobs.stop();
-      await elector?.stop();
       // Stop the session table first: its first sync may never come when the API server is unreachable.
       await sessionTable.stop();
       await tableStarted.catch(() => undefined);

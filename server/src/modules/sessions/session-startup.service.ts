@@ -100,7 +100,7 @@ export class SessionStartup {
     if (isReady(row)) return row;
     const spec = row.spec as Partial<SessionSpec>;
     const timeoutMs = spec.startupTimeout ? parseDurationMs(spec.startupTimeout) : this.deps.defaultStartupTimeoutMs;
-    const events = (this.deps.pubSub.subscribe as unknown as (topic: string) => AsyncIterableIterator<SessionChange> & { return?: () => Promise<unknown> })(SESSION_UPDATED);
+    const events = this.deps.pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -131,7 +131,7 @@ export class SessionStartup {
       throw startupTimedOut(row.name, timeoutMs, why.reason, why.message);
     } finally {
       clearTimeout(timer);
-      await events.return?.();
+      await events.return();
     }
   }
 

@@ -4,8 +4,6 @@ import { SESSION_UPDATED, type SessionChange } from './session-table';
 import { toSessionType, type SessionService } from './session.service';
 import type { SessionType } from './dto/session.type';
 
-type ChangeStream = AsyncIterableIterator<SessionChange> & { return?: () => Promise<unknown> };
-
 /**
  * `sessionUpdated(id)`: the session as it is now, then each time it changes; the stream ends when the session
  * is deleted. It listens before it reads, so a change between the read and the first event is never lost
@@ -13,7 +11,7 @@ type ChangeStream = AsyncIterableIterator<SessionChange> & { return?: () => Prom
  * still ends up with the current state). An id the caller may not see fails at once with NOT_FOUND.
  */
 export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService, caller: Caller, id: string): Promise<AsyncGenerator<SessionType>> {
-  const changes = (pubSub.subscribe as unknown as (topic: string) => ChangeStream)(SESSION_UPDATED);
+  const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
   const iterator = changes[Symbol.asyncIterator]();
   // The first next() starts listening (the pubsub's repeaters are lazy).
   let pending = iterator.next();

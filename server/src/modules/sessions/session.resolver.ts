@@ -1,11 +1,10 @@
 import DataLoader from 'dataloader';
-import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { isAdmin, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
-import { SCHEMA_SERVICES } from '../../platform/graphql/schema-services';
+import { resolverOf } from '../../platform/graphql/schema';
 import { TemplateType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
 import { SESSION_UPDATED, type SessionChange } from './session-table';
@@ -15,20 +14,15 @@ import { toSessionType } from './session.service';
 import { CreateSessionInput, SessionFilterInput } from './dto/session.input';
 import { SessionChangeType, SessionChangeTypeEnum, SessionConnection, SessionType } from './dto/session.type';
 
-function servicesOf(info: GraphQLResolveInfo): { sessions: SessionService; pubSub: AppPubSub } {
-  const services = SCHEMA_SERVICES.get(info.schema) as { sessions?: SessionService; pubSub?: AppPubSub } | undefined;
-  if (!services?.sessions || !services.pubSub) throw new Error('sessions are not wired into this schema');
-  return { sessions: services.sessions, pubSub: services.pubSub };
-}
-
 export interface SessionResolverDeps {
   sessions: SessionService;
   templates: TemplateService;
+  pubSub: AppPubSub;
 }
 
 @Resolver(() => SessionType)
 export class SessionResolver {
-  constructor(private readonly deps: SessionResolverDeps) {}
+  constructor(readonly deps: SessionResolverDeps) {}
 
   @Authorized()
   @Query(() => SessionConnection, { description: "Sessions, newest first: the caller's own, or everyone's for admins." })
@@ -73,7 +67,7 @@ export class SessionResolver {
   @Authorized()
   @Subscription(() => SessionType, {
     subscribe: ({ args, context, info }) => {
-      const { sessions, pubSub } = servicesOf(info);
+      const { sessions, pubSub } = resolverOf(info, SessionResolver).deps;
       return sessionUpdates(pubSub, sessions, requireCaller(context as GraphQLContext), args.id as string);
     },
     description: 'The session as it is now, then each time it changes (phase, URL, connections); ends when the session is deleted.',

@@ -2,7 +2,13 @@ import cors from 'cors';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { AuthConfig } from '../../config/config';
-import { trustedOrigins } from '../../modules/auth/origin-check';
+
+/** Origins trusted for CORS and cookie endpoints: configured ones plus the public URL's. */
+export function trustedOrigins(config: AuthConfig): Set<string> {
+  const set = new Set(config.trustedOrigins);
+  if (config.publicUrl) set.add(new URL(config.publicUrl).origin);
+  return set;
+}
 
 /**
  * Security headers for every response. The Content-Security-Policy fits what this server serves:

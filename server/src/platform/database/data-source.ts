@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
-import { ENTITIES } from './entities';
 
 /**
  * migrations/ lives at the repository root. From source (swc) this file is server/src/platform/database;
@@ -20,8 +19,8 @@ export function migrationGlob(): string {
 
 export interface DataSourceSettings {
   url: string;
-  /** Extra entities, used only by the drift-check test to simulate a model change. */
-  entities?: MixedList<Function | string | EntitySchema>;
+  /** The application's entities (the composition root's registry). */
+  entities: MixedList<Function | string | EntitySchema>;
   poolSize?: number;
   applicationName?: string;
 }
@@ -30,7 +29,7 @@ export function createDataSource(settings: DataSourceSettings): DataSource {
   const options: DataSourceOptions = {
     type: 'postgres',
     url: settings.url,
-    entities: settings.entities ?? ENTITIES,
+    entities: settings.entities,
     migrations: [migrationGlob()],
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',

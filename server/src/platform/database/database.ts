@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntitySchema, MixedList } from 'typeorm';
 import type { Logger } from '../logging/logger';
 import { createDataSource } from './data-source';
 import { startPostgres, type PostgresServer } from './postgres-server';
@@ -17,6 +17,8 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   migrationsRun: boolean;
+  /** The application's entities (the composition root's registry). */
+  entities: MixedList<Function | string | EntitySchema>;
   logger: Logger;
   /** How long to keep retrying an unreachable external database at start-up. */
   connectTimeoutMs?: number;
@@ -50,7 +52,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     description = `embedded PostgreSQL in ${dir} (127.0.0.1:${embedded.port})`;
   }
 
-  const dataSource = createDataSource({ url });
+  const dataSource = createDataSource({ url, entities: options.entities });
   const deadline = Date.now() + (options.connectTimeoutMs ?? 60_000);
   for (let attempt = 1; ; attempt++) {
     try {

@@ -19,9 +19,18 @@ export type AppTopics = {
 
 type LocalPubSub = ReturnType<typeof createPubSub<AppTopics>>;
 
+/**
+ * The events of one topic as they are published. Listening starts with the first `next()` (the streams are
+ * lazy); `return()` stops listening.
+ */
+export type TopicStream<T> = AsyncGenerator<T, void, unknown>;
+
 export interface AppPubSub {
   publish: LocalPubSub['publish'];
+  /** type-graphql's view of the pub/sub (`topics:` subscriptions); in code, use `subscribeTopic`. */
   subscribe: LocalPubSub['subscribe'];
+  /** The events of one topic, typed by what its publishers send (`T`, declared beside the topic's name). */
+  subscribeTopic<T>(topic: string): TopicStream<T>;
   /** Events of this topic stay in this process (their publisher runs on every replica). */
   markLocalOnly(topic: string): void;
   /** Delivers to this process's subscribers only (used by the bridge for events from other replicas). */
@@ -41,6 +50,8 @@ export function createAppPubSub(): AppPubSub {
       if (remote && !localOnly.has(topic)) remote(topic, args);
     }) as LocalPubSub['publish'],
     subscribe: local.subscribe,
+    // The topic map is open (any string), so the library cannot know a topic's payload: its publisher's does.
+    subscribeTopic: <T>(topic: string) => (local.subscribe as (t: string) => unknown)(topic) as TopicStream<T>,
     markLocalOnly: (topic) => void localOnly.add(topic),
     deliverLocally: deliver,
     setRemote: (send) => {

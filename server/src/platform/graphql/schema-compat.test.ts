@@ -103,7 +103,7 @@ describe('schema compatibility (the API only grows)', () => {
     repo.git('checkout', '-q', '-b', 'feature');
     repo.commit(current, 'api: remove legacyField');
     const cli = (env: NodeJS.ProcessEnv = {}) =>
-      run(process.execPath, ['-r', '@swc-node/register', 'src/platform/graphql/cli/schema.cli.ts', 'check', repo.file], {
+      run(process.execPath, ['-r', '@swc-node/register', 'src/composition/cli/schema.cli.ts', 'check', repo.file], {
         cwd: serverDir,
         env: { ...process.env, STREAMSPACE_SCHEMA_BASE: '', ...env },
       }).then(

@@ -1,53 +1,65 @@
 import 'reflect-metadata';
 import { buildSchema, type ContainerType, type NonEmptyArray } from 'type-graphql';
-import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
-import { AuditResolver } from '../../modules/audit/audit.resolver';
-import { FavoriteResolver, RecentAppResolver } from '../../modules/favorites/favorite.resolver';
-import { ClusterResolver } from '../../modules/cluster/cluster.resolver';
-import { SettingsResolver } from '../../modules/configuration/settings.resolver';
-import { CatalogResolver } from '../../modules/catalog/catalog.resolver';
-import { RepositoryResolver } from '../../modules/catalog/repository.resolver';
-import { SystemResolver } from '../../modules/system/system.resolver';
-import { SessionResolver } from '../../modules/sessions/session.resolver';
-import { ConnectionResolver, SessionConnectionsResolver } from '../../modules/connections/connection.resolver';
-import { TemplateResolver } from '../../modules/templates/template.resolver';
-import { UsersResolver } from '../../modules/users/users.resolver';
+import type { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { enforceSubscriptionAuthorization } from '../auth/subscription-auth';
 import { RoleAuthChecker } from './authorization';
 import { createAppPubSub, type AppPubSub } from './pubsub';
-import { SCHEMA_SERVICES } from './schema-services';
-
-/** Every resolver of the API. A resolver is constructed once with the application's services. */
-export const RESOLVERS: NonEmptyArray<new (services: never) => object> = [SystemResolver, AuditResolver, UsersResolver, TemplateResolver, SessionResolver, RepositoryResolver, CatalogResolver, FavoriteResolver, RecentAppResolver, ConnectionResolver, SessionConnectionsResolver, ClusterResolver, SettingsResolver];
 
 /**
- * type-graphql asks the container for resolver instances; ours builds each resolver once from the
- * services object (plain constructor injection, no global state, so tests can run several apps).
+ * A resolver class: constructed once with the services object `S` and taking from it only what it declares
+ * in its constructor (`constructor(deps: { sessions: SessionService })`). A registry typed
+ * `ResolverClass<AppServices>[]` fails to compile when a resolver asks for a service the app does not have.
  */
-export function createResolverContainer(services: object): ContainerType {
+export type ResolverClass<S> = new (services: S) => object;
+
+/** The resolver container of each built schema (several apps in one process, as in tests, never mix). */
+const CONTAINERS = new WeakMap<GraphQLSchema, ResolverContainer>();
+
+interface ResolverContainer extends ContainerType {
+  get<T extends object>(resolver: abstract new (...args: never[]) => T): T;
+}
+
+/**
+ * type-graphql asks the container for resolver instances; this one builds each resolver once from the
+ * services object (plain constructor injection, no global state).
+ */
+function createResolverContainer<S>(services: S | undefined): ResolverContainer {
   const instances = new Map<Function, object>();
   return {
-    get(someClass: new (s: object) => object) {
-      let instance = instances.get(someClass);
+    get<T extends object>(resolver: abstract new (...args: never[]) => T): T {
+      let instance = instances.get(resolver) as T | undefined;
       if (!instance) {
-        instance = new someClass(services);
-        instances.set(someClass, instance);
+        if (services === undefined) throw new Error(`${resolver.name}: this schema was built without services (schema:emit)`);
+        instance = new (resolver as unknown as new (s: S) => T)(services);
+        instances.set(resolver, instance);
       }
       return instance;
     },
-  } as ContainerType;
+  };
 }
 
-export interface BuildAppSchemaOptions {
+/**
+ * The resolver instance that serves `info`'s schema: for a subscription's `subscribe` function, which
+ * type-graphql calls statically (outside any resolver instance), to reach its resolver's dependencies.
+ */
+export function resolverOf<T extends object>(info: Pick<GraphQLResolveInfo, 'schema'>, resolver: abstract new (...args: never[]) => T): T {
+  const container = CONTAINERS.get(info.schema);
+  if (!container) throw new Error(`${resolver.name}: this schema was not built by buildApiSchema`);
+  return container.get(resolver);
+}
+
+export interface BuildApiSchemaOptions<S> {
+  resolvers: NonEmptyArray<ResolverClass<S>>;
   /** Omitted when only printing the schema (schema:emit / schema:check). */
-  services?: object;
+  services?: S;
   pubSub?: AppPubSub;
 }
 
-export async function buildAppSchema(options: BuildAppSchemaOptions = {}): Promise<GraphQLSchema> {
+export async function buildApiSchema<S>(options: BuildApiSchemaOptions<S>): Promise<GraphQLSchema> {
+  const container = createResolverContainer(options.services);
   const schema = await buildSchema({
-    resolvers: RESOLVERS as unknown as NonEmptyArray<Function>,
-    container: createResolverContainer(options.services ?? {}),
+    resolvers: options.resolvers as NonEmptyArray<Function>,
+    container,
     pubSub: options.pubSub ?? createAppPubSub(),
     authChecker: RoleAuthChecker,
     authMode: 'error',
@@ -55,7 +67,7 @@ export async function buildAppSchema(options: BuildAppSchemaOptions = {}): Promi
     // DateTimeISO is type-graphql 2's default Date scalar (from graphql-scalars).
   });
   enforceSubscriptionAuthorization(schema);
-  if (options.services) SCHEMA_SERVICES.set(schema, options.services);
+  CONTAINERS.set(schema, container);
   // type-graphql has no decorator for the root types; describe them here so the IDE's docs start well.
   const roots: [GraphQLObjectType | null | undefined, string][] = [
     [schema.getQueryType(), 'Read operations of the StreamSpace API.'],

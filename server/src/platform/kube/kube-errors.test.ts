@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { AppError, ErrorCode } from '../../src/platform/graphql/errors';
-import { isConflict, isNotFound, kubeMessage, kubeStatusCode, noCluster } from '../../src/platform/kube/kube-errors';
-import { KubeHttpError } from '../../src/platform/kube/kube-http';
-import { StreamSpaceApi } from '../../src/platform/kube/streamspace-api';
+import { AppError, ErrorCode } from '../graphql/errors';
+import { isConflict, isNotFound, kubeMessage, kubeStatusCode, noCluster } from './kube-errors';
+import { KubeHttpError } from './kube-http';
+import { StreamSpaceApi } from './streamspace-api';
 
 describe('kube: the StreamSpace API seam (pure)', () => {
   it('reads the status code of every failure shape the clients throw', () => {

@@ -8,10 +8,10 @@ import {
   homeClaimName,
   labelValue,
   sessionUrl,
-} from '../../src/modules/sessions/session-manifests';
-import type { SessionManifest, SessionWorkloadConfig } from '../../src/modules/sessions/session.crd';
-import { normalizeTemplate } from '../../src/modules/templates/template-normalize';
-import type { TemplateManifest } from '../../src/modules/templates/template.crd';
+} from './session-manifests';
+import type { SessionManifest, SessionWorkloadConfig } from './session.crd';
+import { normalizeTemplate } from '../templates/template-normalize';
+import type { TemplateManifest } from '../templates/template.crd';
 
 const config: SessionWorkloadConfig = { ingress: { mode: 'none' }, home: { size: '10Gi' } };
 

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { decideIdle, type IdleInput } from '../../src/modules/connections/idle-rules';
-import { decideScale, desiredReplicas } from '../../src/modules/connections/scaling-rules';
-import { beaconToken } from '../../src/modules/connections/beacon.routes';
-import { plainIp } from '../../src/modules/connections/connection.service';
-import { createAppPubSub, decodeEvent, encodeEvent } from '../../src/platform/graphql/pubsub';
+import { decideIdle, type IdleInput } from './idle-rules';
+import { decideScale, desiredReplicas } from './scaling-rules';
+import { beaconToken } from './beacon.routes';
+import { plainIp } from './connection.service';
+import { createAppPubSub, decodeEvent, encodeEvent } from '../../platform/graphql/pubsub';
 
 const T0 = new Date('2030-01-01T10:00:00.000Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);

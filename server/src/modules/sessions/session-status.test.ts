@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { decideStatus, statusChanged } from '../../src/modules/sessions/session-status';
-import type { SessionManifest, SessionStatus } from '../../src/modules/sessions/session.crd';
+import { decideStatus, statusChanged } from './session-status';
+import type { SessionManifest, SessionStatus } from './session.crd';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);

@@ -1,13 +1,14 @@
-import { loadConfig } from '../../../config/config';
-import { createLogger } from '../../logging/logger';
-import { openDatabase } from '../database';
+import { loadConfig } from '../../config/config';
+import { openDatabase } from '../../platform/database/database';
+import { createLogger } from '../../platform/logging/logger';
+import { ENTITIES } from '../entities';
 
 /** `npm run migrate` (up: apply pending) and `npm run migrate:revert` (down: undo the last one). */
 async function main() {
   const direction = process.argv[2] ?? 'up';
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrationsRun: false, logger });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrationsRun: false, entities: ENTITIES, logger });
   try {
     if (direction === 'down') {
       await db.dataSource.undoLastMigration({ transaction: 'each' });

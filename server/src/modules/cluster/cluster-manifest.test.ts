@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { kindInfo, resourcePath } from '../../src/modules/cluster/cluster-kinds';
+import { kindInfo, resourcePath } from './cluster-kinds';
 import {
   LAST_APPLIED,
   ManifestError,
@@ -11,7 +11,7 @@ import {
   secretKeys,
   statusSummary,
   toYaml,
-} from '../../src/modules/cluster/cluster-manifest';
+} from './cluster-manifest';
 
 function problems(text: string): string[] {
   try {

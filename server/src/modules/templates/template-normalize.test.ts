@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { parseQuantity } from '../../src/modules/templates/quantity';
+import { parseQuantity } from './quantity';
 import {
   ORIGINAL_NAME_ANNOTATION,
   normalizeTemplate,
   normalizeTemplateYaml,
   toDnsLabel,
-} from '../../src/modules/templates/template-normalize';
-import { FIXTURE_DIR, fixtureTemplateFiles } from './template-fixtures';
+} from './template-normalize';
+import { FIXTURE_DIR, fixtureTemplateFiles } from '../../../test/templates/template-fixtures';
 
 const ours = () => ({
   apiVersion: 'stream.streamspace.io/v1alpha1',

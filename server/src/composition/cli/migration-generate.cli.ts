@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { migrationsDir } from '../data-source';
-import { withScratchDatabase } from './with-database';
+import { migrationsDir } from '../../platform/database/data-source';
+import { withScratchDatabase } from '../../platform/database/scratch-database';
+import { ENTITIES } from '../entities';
 
 /**
  * `npm run migration:generate -- AddFavorites`: writes migrations/<timestamp>-add-favorites.ts with the
@@ -17,7 +18,7 @@ async function main() {
     await ds.runMigrations({ transaction: 'each' });
     const log = await ds.driver.createSchemaBuilder().log();
     return { up: log.upQueries, down: log.downQueries.reverse() };
-  });
+  }, { entities: ENTITIES });
   if (!up.length) {
     console.log('No changes: the migrations already match the entities.');
     return;

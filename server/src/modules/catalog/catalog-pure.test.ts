@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { classifyPath, isSafeRepoPath, parseManifest } from '../../src/modules/catalog/catalog-layout';
-import { diffObjects, searchTokens } from '../../src/modules/catalog/catalog.service';
-import { GitInputError, checkBranch, checkGitUrl, normalizeRepoPath, redactSecrets } from '../../src/modules/catalog/git-url';
-import { designTemplate } from './git-fixture';
+import { classifyPath, isSafeRepoPath, parseManifest } from './catalog-layout';
+import { diffObjects, searchTokens } from './catalog.service';
+import { GitInputError, checkBranch, checkGitUrl, normalizeRepoPath, redactSecrets } from './git-url';
+import { designTemplate } from '../../../test/catalog/git-fixture';
 
 describe('catalog pure rules', () => {
   describe('repository URLs', () => {

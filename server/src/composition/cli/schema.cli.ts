@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { buildAppSchema } from '../schema';
-import { checkSchemaCompatibility, readSchemaBaseline } from '../schema-compat';
-import { compareSchema, renderSchema, schemaFilePath } from '../schema-file';
+import { checkSchemaCompatibility, readSchemaBaseline } from '../../platform/graphql/schema-compat';
+import { compareSchema, renderSchema, schemaFilePath } from '../../platform/graphql/schema-file';
+import { buildAppSchema } from '../resolvers';
 
 /**
  * `npm run schema:emit` writes schema.graphql; `npm run schema:check` fails when it is stale, or when it breaks the

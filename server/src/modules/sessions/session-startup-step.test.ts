@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { notReadyReason, startupStep } from '../../src/modules/sessions/session-startup-step';
+import { notReadyReason, startupStep } from './session-startup-step';
 
 const T0 = new Date('2030-01-01T10:00:00.000Z');
 

@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { AuditLogEntity } from '../modules/audit/audit-log.entity';
+import { LoginRateLimitEntity } from '../modules/auth/login-rate-limit.entity';
+import { RefreshTokenEntity } from '../modules/auth/refresh-token.entity';
+import { SigningKeyEntity } from '../modules/auth/signing-key.entity';
+import { CatalogTemplateAssetEntity } from '../modules/catalog/catalog-template-asset.entity';
+import { CatalogTemplateEntity } from '../modules/catalog/catalog-template.entity';
+import { RepositoryEntity } from '../modules/catalog/repository.entity';
+import { ConfigurationEntity } from '../modules/configuration/configuration.entity';
+import { ConnectionEntity } from '../modules/connections/connection.entity';
+import { FavoriteEntity } from '../modules/favorites/favorite.entity';
+import { SessionEntity } from '../modules/sessions/session.entity';
+import { UserEntity } from '../modules/users/user.entity';
+
+/** Every entity of the application; the migrations must create exactly these tables (migrations:check). */
+export const ENTITIES = [
+  UserEntity,
+  SessionEntity,
+  ConnectionEntity,
+  RepositoryEntity,
+  CatalogTemplateEntity,
+  CatalogTemplateAssetEntity,
+  ConfigurationEntity,
+  AuditLogEntity,
+  SigningKeyEntity,
+  RefreshTokenEntity,
+  FavoriteEntity,
+  LoginRateLimitEntity,
+];

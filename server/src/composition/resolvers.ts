@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import type { NonEmptyArray } from 'type-graphql';
+import type { GraphQLSchema } from 'graphql';
+import { AuditResolver } from '../modules/audit/audit.resolver';
+import { CatalogResolver } from '../modules/catalog/catalog.resolver';
+import { RepositoryResolver } from '../modules/catalog/repository.resolver';
+import { ClusterResolver } from '../modules/cluster/cluster.resolver';
+import { SettingsResolver } from '../modules/configuration/settings.resolver';
+import { ConnectionResolver, SessionConnectionsResolver } from '../modules/connections/connection.resolver';
+import { FavoriteResolver, RecentAppResolver } from '../modules/favorites/favorite.resolver';
+import { SessionResolver } from '../modules/sessions/session.resolver';
+import { SystemResolver } from '../modules/system/system.resolver';
+import { TemplateResolver } from '../modules/templates/template.resolver';
+import { UsersResolver } from '../modules/users/users.resolver';
+import { buildApiSchema, type ResolverClass } from '../platform/graphql/schema';
+import type { AppServices } from './services';
+
+/**
+ * Every resolver of the API. Each is constructed once with the app's services and declares in its constructor
+ * the ones it uses, so a renamed or retyped service fails to compile here.
+ */
+export const RESOLVERS: NonEmptyArray<ResolverClass<AppServices>> = [
+  SystemResolver,
+  AuditResolver,
+  UsersResolver,
+  TemplateResolver,
+  SessionResolver,
+  RepositoryResolver,
+  CatalogResolver,
+  FavoriteResolver,
+  RecentAppResolver,
+  ConnectionResolver,
+  SessionConnectionsResolver,
+  ClusterResolver,
+  SettingsResolver,
+];
+
+/** The StreamSpace API: with the app's services to serve it, or without (schema:emit and schema:check only print it). */
+export function buildAppSchema(services?: AppServices): Promise<GraphQLSchema> {
+  return buildApiSchema({ resolvers: RESOLVERS, services, pubSub: services?.pubSub });
+}

@@ -1,0 +1,32 @@
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../../config/config';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import type { Logger } from '../../platform/logging/logger';
+import type { AuditService } from '../audit/audit.service';
+import { USER_ACCESS_CHANGED, UsersService } from '../users/users.service';
+import { AuthService } from './auth.service';
+import { RefreshTokenService } from './refresh-token.service';
+import { TokenService } from './token.service';
+
+/** Identity: accounts (the users module, which shares the refresh tokens), sign-in, tokens. */
+export interface Auth {
+  tokens: TokenService;
+  refreshTokens: RefreshTokenService;
+  users: UsersService;
+  auth: AuthService;
+}
+
+/**
+ * Builds the identity services and creates the bootstrap admin on first start. A change of a user's role or
+ * disabled flag is published (USER_ACCESS_CHANGED, on every replica), so open sockets can authenticate again.
+ */
+export async function createAuth(deps: { config: AppConfig; dataSource: DataSource; audit: AuditService; pubSub: AppPubSub; logger: Logger }): Promise<Auth> {
+  const { config, dataSource, audit, logger } = deps;
+  const tokens = new TokenService(dataSource, { signingKeyPem: config.auth.signingKeyPem, accessTokenTtlMs: config.auth.accessTokenTtlMs });
+  const refreshTokens = new RefreshTokenService(dataSource, config.auth.refreshTokenTtlMs);
+  const users = new UsersService(dataSource, audit, refreshTokens, logger);
+  const auth = new AuthService(dataSource, config.auth, users, tokens, refreshTokens, audit);
+  await users.bootstrapAdmin(config.auth.adminUsername, config.auth.adminPassword);
+  users.onAccessChanged((userId) => deps.pubSub.publish(USER_ACCESS_CHANGED, { userId }));
+  return { tokens, refreshTokens, users, auth };
+}

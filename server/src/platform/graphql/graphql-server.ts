@@ -1,0 +1,112 @@
+import type http from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Request, type RequestHandler } from 'express';
+import { NoSchemaIntrospectionCustomRule, specifiedRules, type GraphQLSchema } from 'graphql';
+import type { AppMetrics } from '../http/metrics';
+import { logScope, type Logger } from '../logging/logger';
+import type { Caller, GraphQLContext } from './context';
+import { ValidatedDocumentCache } from './document-cache';
+import { createErrorFormatter } from './errors';
+import { createLimitsChecker } from './limits';
+import { LoaderRegistry } from './loaders';
+import { startGraphQLWsServer, type GraphQLWsServerOptions } from './ws-server';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface GraphQLServerOptions {
+  /** The HTTP server GraphQL shares (graphql-ws listens on the same port and path). */
+  httpServer: http.Server;
+  schema: GraphQLSchema;
+  config: { introspection: boolean; maxDepth: number; maxComplexity: number };
+  /** How long draining waits for open HTTP requests on stop. */
+  shutdownTimeoutMs: number;
+  logger: Logger;
+  metrics: AppMetrics;
+  /** The caller of an HTTP request (null: anonymous); throws a GraphQLError to refuse the request. */
+  callerOf(req: Request): Promise<Caller | null>;
+  /** From a socket's connection_init payload: who it acts for, or null to refuse it (4403). */
+  authenticateSocket: GraphQLWsServerOptions['authenticate'];
+  /** Close code for a socket whose token expired (the client reconnects with a fresh one). */
+  tokenExpiredCloseCode: number;
+}
+
+export interface GraphQLServer {
+  /** POST/GET handlers for GRAPHQL_PATH (JSON body parser included). */
+  handlers: RequestHandler[];
+  /** Closes every socket authenticated as this user (they reconnect and authenticate again); returns how many. */
+  closeSocketsOf(userId: string, code: number, reason: string): number;
+  /** Stops listening, drains HTTP requests, then closes the sockets. */
+  stop(): Promise<void>;
+}
+
+/** Apollo Server over HTTP and our graphql-ws adapter (ws-server.ts) on one port, with the same limits and errors. */
+export async function startGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
+  const { httpServer, schema, config, logger, metrics } = options;
+  const checkLimits = createLimitsChecker(schema, { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity });
+  const wsServer = startGraphQLWsServer({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema,
+    documents: new ValidatedDocumentCache(schema, [...specifiedRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
+      parseOptions: { maxTokens: 10_000 },
+    }),
+    checkLimits,
+    logger,
+    metrics,
+    authenticate: options.authenticateSocket,
+    tokenExpiredCloseCode: options.tokenExpiredCloseCode,
+  });
+
+  const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ document, request, operationName }) => {
+        checkLimits(document, request.variables, operationName);
+      },
+    }),
+  };
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    // main.ts owns SIGTERM/SIGINT and stops everything in order; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
+    parseOptions: { maxTokens: 10_000 },
+    formatError: createErrorFormatter(logger, () => logScope.getStore()?.reqId),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.shutdownTimeoutMs }),
+      { serverWillStart: async () => ({ drainServer: () => wsServer.dispose() }) },
+      ApolloServerPluginLandingPageDisabled(),
+      metrics.apolloPlugin(),
+      limitsPlugin,
+    ],
+  });
+  try {
+    await apollo.start();
+  } catch (err) {
+    await wsServer.dispose();
+    throw err;
+  }
+
+  const handlers: RequestHandler[] = [
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }): Promise<GraphQLContext> => ({
+        requestId: (req as Request & { id: string }).id,
+        logger: (req as Request & { log: Logger }).log,
+        caller: await options.callerOf(req),
+        loaders: new LoaderRegistry(),
+        clientIp: req.ip,
+        userAgent: req.header('user-agent'),
+      }),
+    }),
+  ];
+  return {
+    handlers,
+    closeSocketsOf: (userId, code, reason) => wsServer.closeSocketsOf(userId, code, reason),
+    stop: () => apollo.stop(),
+  };
+}

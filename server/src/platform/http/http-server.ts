@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { AuthConfig } from '../../config/config';
+import { corsForTrustedOrigins, securityHeaders } from '../auth/security.middleware';
+import { logScope, type Logger } from '../logging/logger';
+import { healthRoutes, type ReadinessCheck } from './health.routes';
+import { ideRoutes } from './ide.routes';
+import type { AppMetrics } from './metrics';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function requestIdMiddleware(req: Request, res: Response, next: NextFunction) {
+  const incoming = req.header('x-request-id');
+  const reqId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  (req as Request & { id: string }).id = reqId;
+  res.setHeader('X-Request-Id', reqId);
+  // Everything done for this request, however deep, logs with its id (see the logger's mixin).
+  logScope.run({ reqId }, next);
+}
+
+/** A client build served by this server in production, when it was built. */
+function serveClient(app: express.Express, mount: string, dir: string) {
+  const index = path.join(dir, 'index.html');
+  if (!fs.existsSync(index)) return;
+  app.use(mount, express.static(dir, { index: false }));
+  // History-mode routing: unknown paths under the mount get the app's index.html.
+  app.get(`${mount === '/' ? '' : mount}/{*rest}`, (req, res, next) => (req.accepts('html') ? res.sendFile(index) : next()));
+}
+
+export interface HttpServer {
+  app: express.Express;
+  server: http.Server;
+}
+
+/** The Express app and its HTTP server (not listening yet: the routes come first, see `mountRoutes`). */
+export function createHttpServer(): HttpServer {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  return { app, server: http.createServer(app) };
+}
+
+export interface RoutesOptions {
+  logger: Logger;
+  metrics: AppMetrics;
+  /** CORS is allowed for the trusted origins only. */
+  auth: AuthConfig;
+  readiness: () => ReadinessCheck[];
+  /** Serve the GraphQL IDE (GET /graphql from a browser). */
+  ide: boolean;
+  /** The modules' own HTTP routes (sign-in, beacons, assets), in order. */
+  routes: RequestHandler[];
+  /** Handlers of `path`, the GraphQL endpoint. */
+  graphql: { path: string; handlers: RequestHandler[] };
+  /** Client builds: mounted in order, so a more specific mount comes first. */
+  clients: { mount: string; dir: string }[];
+}
+
+/** Request ids, security headers, CORS, access log, metrics, health, the modules' routes, GraphQL, the clients, then 404 and errors. */
+export function mountRoutes(app: express.Express, options: RoutesOptions): void {
+  const { logger, metrics } = options;
+  app.use(requestIdMiddleware);
+  app.use(securityHeaders());
+  app.use(corsForTrustedOrigins(options.auth));
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req as Request & { id: string }).id,
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+    }),
+  );
+  app.use(metrics.httpMiddleware());
+  app.use(healthRoutes(options.readiness));
+  for (const route of options.routes) app.use(route);
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  app.use(ideRoutes(options.ide));
+  app.use(options.graphql.path, ...options.graphql.handlers);
+  for (const client of options.clients) serveClient(app, client.mount, client.dir);
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
+  });
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    // Body-parser errors (malformed JSON, too large) are the client's; anything else is ours.
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ err, reqId: (req as Request & { id?: string }).id }, 'unhandled HTTP error');
+    res.status(status).json({
+      error: status === 500 ? 'internal' : (err.type ?? 'bad_request'),
+      message: status === 500 ? `Internal server error (request id ${(req as Request & { id?: string }).id})` : err.message,
+    });
+  });
+}
+
+/** Listens on host:port; resolves with the URL clients use (localhost for a wildcard host). */
+export async function listen(server: http.Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  return `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actualPort}`;
+}
