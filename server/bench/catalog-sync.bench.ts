@@ -1,5 +1,5 @@
 /**
- * Catalog sync benchmark (issue 7): cold and warm (unchanged) syncs of the real 195-template catalog and
+ * Catalog sync benchmark: cold and warm (unchanged) syncs of the real 195-template catalog and
  * of a generated 10,000-template repository, with peak memory. Real git (file:// URLs) and a real
  * PostgreSQL (embedded). "Transport excluded" times are measured after the mirror already holds the
  * commit, so they cover listing, reading, parsing, validating and the database transaction.

@@ -1,5 +1,5 @@
 /**
- * Heartbeat benchmark (issue 6): how many heartbeats per second the server sustains, with p50/p99 latency and
+ * Heartbeat benchmark: how many heartbeats per second the server sustains, with p50/p99 latency and
  * the database statements (and transactions) per second they cost, beside a raw `pg` one-row UPDATE loop
  * measured in the same run on the same database.
  *

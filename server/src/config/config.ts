@@ -99,7 +99,7 @@ export const envSchema = z.object({
   STREAMSPACE_CATALOG_REPOSITORY_BRANCH: z.string().regex(/^[A-Za-z0-9._/-]+$/, { message: 'expected a branch name' }).default('main'),
   STREAMSPACE_COMMIT: z.string().optional(),
   STREAMSPACE_BUILD_DATE: z.string().optional(),
-  // Identity and access (issue 5; docs/identity.md).
+  // Identity and access (docs/identity.md).
   STREAMSPACE_PUBLIC_URL: httpUrl.optional(),
   STREAMSPACE_TRUSTED_ORIGINS: originList.default([]),
   STREAMSPACE_ADMIN_USERNAME: usernameFromEnv.default('admin'),
@@ -128,7 +128,7 @@ export const envSchema = z.object({
   STREAMSPACE_QUOTA_CPU: quantityFromEnv.default(8),
   STREAMSPACE_QUOTA_MEMORY: quantityFromEnv.default(16 * 2 ** 30),
   STREAMSPACE_PORTAL_ANNOUNCEMENT: z.string().max(500, { message: 'must be at most 500 characters' }).default(''),
-  // Sessions and templates (issue 4).
+  // Sessions and templates.
   STREAMSPACE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).default('streamspace'),
   STREAMSPACE_INSTALL_CRDS: booleanFromEnv.default(true),
   STREAMSPACE_LEADER_ELECTION: booleanFromEnv.default(true),
@@ -152,7 +152,7 @@ export const envSchema = z.object({
   STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
-  // Connections, idle hibernation, autoscaling, pub/sub (issue 6).
+  // Connections, idle hibernation, autoscaling, pub/sub.
   // Unset: 30s, or half the timeout when that is shorter (so a short timeout alone stays consistent).
   STREAMSPACE_HEARTBEAT_INTERVAL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).optional(),
   STREAMSPACE_HEARTBEAT_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
@@ -185,17 +185,17 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
   build: { commit?: string; buildDate?: string };
-  /** Identity and access (issue 5). */
+  /** Identity and access. */
   auth: AuthConfig;
   /** Default per-user quotas; admins override them per user, and the defaults at runtime (modules/configuration). */
   quotas: QuotaLimits;
   /** Default text of the portal's announcement banner ('' for none); admins change it at runtime. */
   portalAnnouncement: string;
-  /** Template catalog (issue 7). */
+  /** Template catalog. */
   catalog: CatalogConfig;
-  /** Sessions, templates and the reconciler (issue 4). */
+  /** Sessions, templates and the reconciler. */
   sessions: SessionsConfig;
-  /** Connection tracking, idle hibernation, autoscaling and cross-replica pub/sub (issue 6). */
+  /** Connection tracking, idle hibernation, autoscaling and cross-replica pub/sub. */
   connections: ConnectionsConfig;
 }
 

@@ -12,8 +12,7 @@ import { createTestDatabase } from '../support/postgres';
 import { STREAMSPACE_TEMPLATES_FIXTURE, TestGitRepo, designTemplate } from './git-fixture';
 
 /**
- * The sync engine against a real PostgreSQL and real git repositories (file:// URLs), as issue 7's
- * acceptance asks: the 195-template fixture, no-op resync, one-file changes, hostile input.
+ * The sync engine against a real PostgreSQL and real git repositories (file:// URLs): the 195-template fixture, no-op resync, one-file changes, hostile input.
  */
 
 interface FixtureFile {

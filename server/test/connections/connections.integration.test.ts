@@ -14,7 +14,7 @@ import { Api, applyTemplates, firefoxYaml, HUGE_TEMPLATE, QUICK_IDLE_TEMPLATE, S
 const group = 'stream.streamspace.io';
 const version = 'v1alpha1';
 
-describe('connections on the real control plane (issue 6 acceptance)', function () {
+describe('connections on the real control plane', function () {
   this.timeout(180_000);
   let kc: KubeConfig;
   let ns: string;

@@ -34,7 +34,7 @@ interface Sess {
   template: { name: string; displayName: string; appType: string } | null;
 }
 
-describe('sessions on the real control plane (issue 4 acceptance)', function () {
+describe('sessions on the real control plane', function () {
   let kc: KubeConfig;
   let kubeconfigPath: string;
   let ns: string;

@@ -28,7 +28,7 @@ export const LABEL_TEMPLATE = 'stream.streamspace.io/template';
 export const LABEL_SESSION = 'stream.streamspace.io/session';
 export const HOME_VOLUME = 'user-home';
 export const APP_CONTAINER = 'app';
-/** Replicas wanted by the connection autoscaler (multi-user templates, issue 6); absent means 1. */
+/** Replicas wanted by the connection autoscaler (multi-user templates); absent means 1. */
 export const REPLICAS_ANNOTATION = 'stream.streamspace.io/replicas';
 /** When the autoscaler last changed the replicas (its cool-down starts there). */
 export const SCALED_AT_ANNOTATION = 'stream.streamspace.io/scaled-at';

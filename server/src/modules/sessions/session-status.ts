@@ -3,7 +3,7 @@ import type { SessionCondition, SessionManifest, SessionPhase, SessionStatus } f
 
 /**
  * The reconciler's decision about a Session's observed state, as a pure function of what the caches hold
- * and the time. Rules (issue 4):
+ * and the time. Rules:
  * - Running only when a pod of the session is Ready (a created Deployment is not enough);
  * - Hibernated once the Deployment has 0 replicas and no pod of the session is left;
  * - Failed, with a Ready=False condition and a message, for a missing or invalid template, an image that cannot

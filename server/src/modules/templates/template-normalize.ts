@@ -405,7 +405,7 @@ function normalizeSpec(c: Checker, s: Obj, legacy: boolean, name: string): Templ
     if (minR !== undefined && maxR !== undefined && minR > maxR) c.add('spec.autoScaling', 'minReplicas must not exceed maxReplicas');
     spec.autoScaling = as;
   }
-  // Default idle timeout of the template's sessions (a session's own idleTimeout wins; issue 6).
+  // Default idle timeout of the template's sessions (a session's own idleTimeout wins).
   const idleTimeout = c.str(s.idleTimeout, 'spec.idleTimeout', { pattern: /^[0-9]+(s|m|h)$/, patternHint: 'must be a duration such as 30s, 15m or 8h' });
   if (idleTimeout !== undefined) spec.idleTimeout = idleTimeout;
   return spec as TemplateSpec;

@@ -1,7 +1,7 @@
 import type { Logger } from '../logging/logger';
 import type { LoaderRegistry } from './loaders';
 
-/** Who is calling. Identity (issue 5) fills it from the bearer token; null means anonymous. */
+/** Who is calling. Identity fills it from the bearer token; null means anonymous. */
 export interface Caller {
   id: string;
   username: string;
