@@ -152,6 +152,7 @@ export const envSchema = z.object({
   STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
+  STREAMSPACE_LOCAL_REAL_NODE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).default('auto'),
   STREAMSPACE_SESSION_NODE_SELECTOR: z
     .string()
     .regex(/^([A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*)(,[A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*)*$/, {
@@ -186,6 +187,8 @@ export interface AppConfig {
     maxComplexity: number;
   };
   cluster: (typeof CLUSTER_MODES)[number];
+  /** Local mode: also run the real node where the machine can (auto), or keep every node simulated (off). */
+  localRealNode: 'auto' | 'off';
   /** KUBECONFIG as given (unresolved list of files); undefined means ~/.kube/config. */
   kubeconfig: string | undefined;
   shutdownTimeoutMs: number;
@@ -355,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxComplexity: e.STREAMSPACE_GRAPHQL_MAX_COMPLEXITY,
     },
     cluster: e.STREAMSPACE_CLUSTER,
+    localRealNode: e.STREAMSPACE_LOCAL_REAL_NODE,
     kubeconfig: e.KUBECONFIG,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,

@@ -7,6 +7,7 @@ import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { alwaysLeader, JobRunner } from '../../platform/jobs/job-runner';
 import { LeaderElector } from '../../platform/jobs/leader-election';
 import type { ClusterConnection } from '../../platform/kube/cluster';
+import { createDemoTemplates } from '../../platform/kube/local-cluster';
 import type { Logger } from '../../platform/logging/logger';
 import { installCrds } from './crd-install';
 import { SessionMirror } from './session-mirror';
@@ -52,6 +53,12 @@ export async function startSessionRuntime(options: {
     const code = (err as { code?: number }).code;
     if (code !== 409) logger.warn({ err: (err as Error).message, namespace: config.namespace }, 'could not create the StreamSpace namespace');
   }
+  if (cluster.realNode) {
+    await createDemoTemplates(kubeConfig, cluster.realNode.demoTemplates(config.namespace)).then(
+      (created) => created.length && logger.info({ templates: created }, 'created the demo templates of the local real node'),
+      (err: Error) => logger.warn({ err: err.message }, 'could not create the demo templates of the local real node'),
+    );
+  }
 
   const mirror = new SessionMirror({ kubeConfig, namespace: config.namespace, dataSource, pubSub, logger });
   // Not awaited: the informer retries until the API server answers; the app serves meanwhile.
@@ -71,7 +78,12 @@ export async function startSessionRuntime(options: {
   const reconciler = new SessionReconciler({
     kubeConfig,
     namespace: config.namespace,
-    workload: { ingress: config.ingress, home: config.home, nodeSelector: config.nodeSelector },
+    // A local cluster's real node is where sessions go unless configured otherwise (it runs them for real).
+    workload: {
+      ingress: config.ingress,
+      home: { ...config.home, storageClass: config.home.storageClass ?? cluster.realNode?.storageClass },
+      nodeSelector: config.nodeSelector ?? cluster.realNode?.nodeSelector,
+    },
     defaultStartupTimeoutMs: config.defaultStartupTimeoutMs,
     resyncIntervalMs: config.resyncIntervalMs,
   });
