@@ -75,6 +75,8 @@ spec:
       webapp('real-web'),
       webapp('real-web-slow', { READY_AFTER_SECONDS: '8' }),
       webapp('real-missing-image', {}, 'docker.io/streamspace/not-built-anywhere:0'),
+      // busybox httpd refuses the port and exits 1 at once: the kubelet restarts it with a growing back-off.
+      webapp('real-crash', { PORT: 'not-a-port' }),
     ]) {
       const res = await app.gql('mutation Apply($yaml: String!) { applyTemplateYaml(yaml: $yaml) { name valid } }', { yaml }, admin.headers);
       expect(res.body.errors, JSON.stringify(res.body.errors)).to.equal(undefined);
@@ -201,6 +203,20 @@ spec:
     expect(woken.podName).not.to.equal(first.podName);
     const read = await exec(woken.podName!, ['cat', '/home/streamspace/note.txt']);
     expect(read).to.deep.equal({ stdout: `${note}\n`, stderr: '', exitCode: 0 });
+    await gql(user, 'mutation T($id: ID!) { deleteSession(id: $id) { id } }', { id: s.id });
+  });
+
+  it('a container that keeps crashing shows the kubelet\'s CrashLoopBackOff, with its exit code, in the start-up progress', async function () {
+    this.timeout(180_000);
+    const s = await createSession({ template: 'real-crash' });
+    let last: Sess | undefined;
+    await waitUntil(async () => /CrashLoopBackOff/.test((last = await readSession(s.id)).message ?? ''), 'the session to report CrashLoopBackOff', 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`);
+    });
+    expect(last!.phase).to.equal('Pending');
+    expect(last!.message).to.match(/^Container app of pod \S+ keeps crashing \(CrashLoopBackOff, \d+ restarts\): it last exited with code 1 \(Error\)$/);
+    const logs = (await gql<{ podLogs: string }>(admin, 'query L($ns: String!, $name: String!) { podLogs(namespace: $ns, name: $name) }', { ns, name: last!.podName })).podLogs;
+    expect(logs).to.include("bad address 'not-a-port'");
     await gql(user, 'mutation T($id: ID!) { deleteSession(id: $id) { id } }', { id: s.id });
   });
 
