@@ -65,6 +65,8 @@ function serverEnvironment(port: number, dataDir: string, extra: Record<string, 
     PORT: String(port),
     STREAMSPACE_DATA_DIR: dataDir,
     STREAMSPACE_CLUSTER: 'none',
+    // Local mode stays simulated unless a test asks for the real node (STREAMSPACE_LOCAL_REAL_NODE: 'auto').
+    STREAMSPACE_LOCAL_REAL_NODE: 'off',
     LOG_LEVEL: 'info',
     ...extra,
   }

@@ -66,6 +66,8 @@ export const ENV_DOCS = {
   STREAMSPACE_SESSION_TLS_SECRET: { default: '', doc: 'TLS secret of session Ingresses (URLs become https).' },
   STREAMSPACE_HOME_SIZE: { default: '10Gi', doc: 'Size of each user\'s persistent home volume.' },
   STREAMSPACE_HOME_STORAGE_CLASS: { default: '', doc: 'Storage class of home volumes (cluster default when empty).' },
+  STREAMSPACE_LOCAL_REAL_NODE: { default: 'auto', doc: 'Local mode: `auto` also runs a real node (containerd + kubelet; Linux and root) where the machine can, so sessions run for real, with demo desktop and web-app templates; `off` keeps every node simulated. The reason is logged once when it cannot.' },
+  STREAMSPACE_SESSION_NODE_SELECTOR: { default: '', doc: 'Dedicated nodes for session pods: key=value[,key=value...] labels the pods select; they also tolerate NoSchedule taints with the same key and value (the local cluster\'s real node is streamspace.io/real-node=true).' },
   STREAMSPACE_HEARTBEAT_INTERVAL: { default: '30s', doc: 'How often clients send a heartbeat per connection (told in connectSession); shorter than the timeout. Unset: 30s, or half the timeout when that is shorter.' },
   STREAMSPACE_HEARTBEAT_TIMEOUT: { default: '60s', doc: 'A connection with no heartbeat for this long is ended by the reaper.' },
   STREAMSPACE_REAPER_INTERVAL: { default: '15s', doc: 'How often the leader runs the `heartbeat-reaper` job.' },

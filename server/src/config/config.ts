@@ -152,6 +152,13 @@ export const envSchema = z.object({
   STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
+  STREAMSPACE_LOCAL_REAL_NODE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).default('auto'),
+  STREAMSPACE_SESSION_NODE_SELECTOR: z
+    .string()
+    .regex(/^([A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*)(,[A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*)*$/, {
+      message: 'expected key=value[,key=value...] such as streamspace.io/real-node=true',
+    })
+    .optional(),
   // Connections, idle hibernation, autoscaling, pub/sub.
   // Unset: 30s, or half the timeout when that is shorter (so a short timeout alone stays consistent).
   STREAMSPACE_HEARTBEAT_INTERVAL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).optional(),
@@ -180,6 +187,8 @@ export interface AppConfig {
     maxComplexity: number;
   };
   cluster: (typeof CLUSTER_MODES)[number];
+  /** Local mode: also run the real node where the machine can (auto), or keep every node simulated (off). */
+  localRealNode: 'auto' | 'off';
   /** KUBECONFIG as given (unresolved list of files); undefined means ~/.kube/config. */
   kubeconfig: string | undefined;
   shutdownTimeoutMs: number;
@@ -227,6 +236,8 @@ export interface SessionsConfig {
   defaultStartupTimeoutMs: number;
   ingress: { mode: 'none' | 'host' | 'path'; domain?: string; host?: string; className?: string; tlsSecret?: string };
   home: { size: string; storageClass?: string };
+  /** Node labels session pods must match; they also tolerate NoSchedule taints with the same key and value. */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface CatalogConfig {
@@ -347,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxComplexity: e.STREAMSPACE_GRAPHQL_MAX_COMPLEXITY,
     },
     cluster: e.STREAMSPACE_CLUSTER,
+    localRealNode: e.STREAMSPACE_LOCAL_REAL_NODE,
     kubeconfig: e.KUBECONFIG,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
@@ -366,6 +378,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         tlsSecret: e.STREAMSPACE_SESSION_TLS_SECRET,
       },
       home: { size: e.STREAMSPACE_HOME_SIZE, storageClass: e.STREAMSPACE_HOME_STORAGE_CLASS },
+      nodeSelector: e.STREAMSPACE_SESSION_NODE_SELECTOR
+        ? Object.fromEntries(e.STREAMSPACE_SESSION_NODE_SELECTOR.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+        : undefined,
     },
     connections: {
       heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL ?? Math.max(1000, Math.min(30_000, Math.floor(e.STREAMSPACE_HEARTBEAT_TIMEOUT / 2))),

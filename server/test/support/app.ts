@@ -28,6 +28,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
     STREAMSPACE_CLUSTER: 'none',
+    // Local mode keeps to kwok nodes unless a test asks for the real node (it costs an image import and a kubelet).
+    STREAMSPACE_LOCAL_REAL_NODE: 'off',
     // The bootstrap admin every test can sign in as (test/support/auth.ts).
     STREAMSPACE_ADMIN_USERNAME: 'admin',
     STREAMSPACE_ADMIN_PASSWORD: 'admin-password-for-tests',

@@ -1,5 +1,5 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { startLocalCluster, type LocalCluster } from '../../src/platform/kube/local-cluster';
+import { startLocalCluster, type LocalCluster, type RealNodeImages } from '../../src/platform/kube/local-cluster';
 import { waitUntil } from './wait';
 
 /**
@@ -26,6 +26,20 @@ export async function stopTestCluster(): Promise<void> {
   shared = undefined;
   const cluster = await pending.catch(() => undefined);
   await cluster?.stop();
+}
+
+/**
+ * The shared cluster with its real node (containerd + kubelet on this machine), started on first use; only the
+ * tests that call this pay for it. Throws with the node's own one-line reason when this machine cannot run it
+ * (not root, not Linux, a missing package), so those tests fail saying why instead of skipping silently.
+ */
+export async function requireRealNode(): Promise<{ cluster: LocalCluster; nodeName: string; images: RealNodeImages }> {
+  const cluster = await getTestCluster();
+  const state = await cluster.ensureRealNode();
+  if (state.status !== 'ready') {
+    throw new Error(`the real node is unavailable: ${state.status === 'unavailable' ? state.reason : 'not started'}`);
+  }
+  return { cluster, nodeName: state.name, images: state.images };
 }
 
 let counter = 0;

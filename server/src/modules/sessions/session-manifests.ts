@@ -10,6 +10,7 @@ import type {
   V1Probe,
   V1Service,
   V1ServicePort,
+  V1Toleration,
   V1Volume,
 } from '@kubernetes/client-node';
 import type { ResourceRequirements, TemplateManifest } from '../templates/template.crd';
@@ -138,7 +139,7 @@ function readinessProbe(template: TemplateManifest): V1Probe {
   return { tcpSocket: { port: primary.port as never }, ...timing };
 }
 
-export function buildDeployment(session: SessionManifest, template: TemplateManifest, _config: SessionWorkloadConfig): V1Deployment {
+export function buildDeployment(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): V1Deployment {
   const labels = sessionLabels(session);
   const spec = template.spec;
   const running = (session.spec.state ?? 'running') === 'running';
@@ -203,12 +204,23 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
         spec: {
           containers: [container],
           volumes,
+          ...podPlacement(config),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           hostname: session.metadata.name,
         },
       },
     },
+  };
+}
+
+/** Dedicated session nodes: select their labels and tolerate their NoSchedule taints of the same key and value. */
+function podPlacement(config: SessionWorkloadConfig): { nodeSelector?: Record<string, string>; tolerations?: V1Toleration[] } {
+  const selector = config.nodeSelector;
+  if (!selector || Object.keys(selector).length === 0) return {};
+  return {
+    nodeSelector: { ...selector },
+    tolerations: Object.entries(selector).map(([key, value]) => ({ key, operator: 'Equal', value, effect: 'NoSchedule' })),
   };
 }
 

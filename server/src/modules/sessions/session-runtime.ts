@@ -3,7 +3,9 @@ import type { DataSource } from 'typeorm';
 import type { SessionsConfig } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { JobRunner } from '../../platform/jobs/job-runner';
+import type { ClusterConnection } from '../../platform/kube/cluster';
 import { isConflict } from '../../platform/kube/kube-errors';
+import { createDemoTemplates } from '../../platform/kube/local-cluster';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { installCrds } from '../../platform/kube/crds';
@@ -28,9 +30,11 @@ export async function startSessionRuntime(options: {
   pubSub: AppPubSub;
   /** The app's job runner (created and started by the composition root): the reconciler registers with it. */
   jobs: JobRunner;
+  /** The local cluster's real node, when it runs one: sessions go there, with its demo Templates. */
+  realNode?: ClusterConnection['realNode'];
   logger: Logger;
 }): Promise<SessionRuntime> {
-  const { config, kube, dataSource, pubSub, jobs } = options;
+  const { config, kube, dataSource, pubSub, jobs, realNode } = options;
   const logger = options.logger.child({ component: 'sessions' });
   if (!kube) return { sessionTable: null, reconciler: null, stop: async () => {} };
   const kubeConfig = kube.kubeConfig;
@@ -46,6 +50,12 @@ export async function startSessionRuntime(options: {
   } catch (err) {
     if (!isConflict(err)) logger.warn({ err: (err as Error).message, namespace: config.namespace }, 'could not create the StreamSpace namespace');
   }
+  if (realNode) {
+    await createDemoTemplates(kubeConfig, realNode.demoTemplates(config.namespace)).then(
+      (created) => created.length && logger.info({ templates: created }, 'created the demo templates of the local real node'),
+      (err: Error) => logger.warn({ err: err.message }, 'could not create the demo templates of the local real node'),
+    );
+  }
 
   const sessionTable = new SessionTable({ kube, dataSource, pubSub, logger });
   // Not awaited: the informer retries until the API server answers; the app serves meanwhile.
@@ -53,7 +63,12 @@ export async function startSessionRuntime(options: {
 
   const reconciler = new SessionReconciler({
     kube,
-    workload: { ingress: config.ingress, home: config.home },
+    // A local cluster's real node is where sessions go unless configured otherwise (it runs them for real).
+    workload: {
+      ingress: config.ingress,
+      home: { ...config.home, storageClass: config.home.storageClass ?? realNode?.storageClass },
+      nodeSelector: config.nodeSelector ?? realNode?.nodeSelector,
+    },
     defaultStartupTimeoutMs: config.defaultStartupTimeoutMs,
     resyncIntervalMs: config.resyncIntervalMs,
   });

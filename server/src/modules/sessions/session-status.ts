@@ -46,6 +46,19 @@ function imagePullProblem(pods: V1Pod[]): string | undefined {
   return undefined;
 }
 
+/** The kubelet's CrashLoopBackOff, with how the container last ended, as start-up progress (the session keeps Starting until its startup timeout). */
+function crashLoop(pods: V1Pod[]): string | undefined {
+  for (const pod of pods) {
+    for (const cs of pod.status?.containerStatuses ?? []) {
+      if (cs.state?.waiting?.reason !== 'CrashLoopBackOff') continue;
+      const last = cs.lastState?.terminated;
+      const how = last ? `: it last exited with code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}` : '';
+      return `Container ${cs.name} of pod ${pod.metadata?.name ?? ''} keeps crashing (CrashLoopBackOff, ${cs.restartCount} restarts)${how}`;
+    }
+  }
+  return undefined;
+}
+
 function readyCondition(prev: SessionCondition[] | undefined, status: SessionCondition['status'], reason: string, message: string, now: Date, generation?: number): SessionCondition {
   const old = prev?.find((c) => c.type === 'Ready');
   // The transition time moves when status or reason changes, so "Starting since" is measurable from it.
@@ -115,7 +128,8 @@ export function decideStatus(o: Observed): Decision {
     return { status: out('Failed', 'StartupTimeout', `The session's pod was not Ready within the startup timeout (${secs}s)`) };
   }
   const podName = livePods[0]?.metadata?.name;
-  const status = out('Pending', 'Starting', podName ? `Waiting for pod ${podName} to become Ready` : 'Waiting for the session pod to be created', podName ? { podName } : {});
+  const waitingFor = podName ? (crashLoop(livePods) ?? `Waiting for pod ${podName} to become Ready`) : 'Waiting for the session pod to be created';
+  const status = out('Pending', 'Starting', waitingFor, podName ? { podName } : {});
   // Keep the original start time across reconciles (readyCondition keeps it while the reason stays Starting).
   if (prevReady?.reason === 'Starting' && prevReady.observedGeneration !== generation) status.conditions![0].lastTransitionTime = now.toISOString();
   return { status, requeueAt: deadline };

@@ -81,4 +81,6 @@ export interface SessionWorkloadConfig {
     size: string;
     storageClass?: string;
   };
+  /** Node labels session pods select; they tolerate NoSchedule taints with the same key and value. */
+  nodeSelector?: Record<string, string>;
 }

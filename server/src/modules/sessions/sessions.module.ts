@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { SessionsConfig } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { JobRunner } from '../../platform/jobs/job-runner';
+import type { ClusterConnection } from '../../platform/kube/cluster';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { CleanupStack } from '../../platform/lifecycle/cleanup-stack';
 import type { Logger } from '../../platform/logging/logger';
@@ -22,6 +23,8 @@ export interface Sessions {
 export async function createSessions(deps: {
   config: SessionsConfig;
   kube: StreamSpaceApi | null;
+  /** The local cluster's real node, when it runs one. */
+  realNode?: ClusterConnection['realNode'];
   dataSource: DataSource;
   pubSub: AppPubSub;
   jobs: JobRunner;
@@ -36,7 +39,7 @@ export async function createSessions(deps: {
   pubSub.markLocalOnly(SESSION_UPDATED);
   const runtime = await deps.cleanup.start(
     'session runtime',
-    () => startSessionRuntime({ config, kube, dataSource, pubSub, jobs: deps.jobs, logger: deps.logger }),
+    () => startSessionRuntime({ config, kube, dataSource, pubSub, jobs: deps.jobs, realNode: deps.realNode, logger: deps.logger }),
     (started) => started.stop(),
   );
   const service = new SessionService({

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { AppConfig } from '../../config/config';
 import type { Logger } from '../logging/logger';
 import { kubeGetJson } from './kube-http';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { demoTemplates, REAL_NODE_LABEL, REAL_NODE_STORAGE_CLASS, startLocalCluster, type LocalCluster } from './local-cluster';
 
 /**
  * The one place that decides which Kubernetes cluster the server talks to. Everything else only sees
@@ -31,6 +31,11 @@ export interface ClusterConnection {
   ping(timeoutMs?: number): Promise<{ gitVersion: string }>;
   /** Stops the local control plane (local mode); nothing to do for a real cluster. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Local mode with a running real node: where sessions go by default (its label, its static volumes) and the
+   * demo Templates of its locally built images (created once in the sessions namespace).
+   */
+  realNode?: { nodeSelector: Record<string, string>; storageClass: string; demoTemplates: (namespace: string) => KubernetesObject[] };
 }
 
 /** A cluster selection that cannot work; the message says what to fix. Never answered by a silent fallback. */
@@ -66,7 +71,7 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * - `none`: no cluster (null), for tests of parts that need none.
  */
 export async function connectCluster(
-  config: Pick<AppConfig, 'cluster' | 'kubeconfig' | 'dataDir'>,
+  config: Pick<AppConfig, 'cluster' | 'kubeconfig' | 'dataDir'> & Partial<Pick<AppConfig, 'localRealNode'>>,
   logger: Logger,
   environment: ClusterEnvironment = {},
 ): Promise<ClusterConnection | null> {
@@ -77,7 +82,8 @@ export async function connectCluster(
 
   if (mode === 'in-cluster') return connectInCluster(saDir, env);
   if (mode === 'kubeconfig') return connectKubeconfig(config.kubeconfig, environment.homeDir);
-  if (mode === 'local') return connectLocal(config.dataDir, logger, environment.localNodes);
+  const realNode = (config.localRealNode ?? 'off') !== 'off';
+  if (mode === 'local') return connectLocal(config.dataDir, logger, environment.localNodes, realNode);
 
   // auto
   if (env.KUBERNETES_SERVICE_HOST && existsSync(path.join(saDir, 'token'))) return connectInCluster(saDir, env);
@@ -85,7 +91,7 @@ export async function connectCluster(
   const defaultKubeconfig = path.join(environment.homeDir ?? os.homedir(), '.kube', 'config');
   if (existsSync(defaultKubeconfig)) return connectKubeconfig(undefined, environment.homeDir);
   logger.info('STREAMSPACE_CLUSTER=auto: not in a pod, no KUBECONFIG and no ~/.kube/config; starting the local simulated cluster');
-  return connectLocal(config.dataDir, logger, environment.localNodes);
+  return connectLocal(config.dataDir, logger, environment.localNodes, realNode);
 }
 
 function connectInCluster(saDir: string, env: NodeJS.ProcessEnv): ClusterConnection {
@@ -174,18 +180,28 @@ function realCluster(kubeConfig: KubeConfig, mode: ClusterSource, description: s
   };
 }
 
-async function connectLocal(dataDir: string, logger: Logger, nodes: number | undefined): Promise<ClusterConnection> {
+async function connectLocal(dataDir: string, logger: Logger, nodes: number | undefined, realNode: boolean): Promise<ClusterConnection> {
   const log = logger.child({ component: 'local-cluster' });
   const local: LocalCluster = await startLocalCluster({
     dataDir: path.join(dataDir, 'cluster'),
     nodes,
+    // Not where the machine cannot: the cluster then logs the reason once and keeps its kwok nodes.
+    realNode,
     log: (msg) => log.info(msg),
   });
+  const node = local.realNode;
   return {
     kubeConfig: local.kubeConfig,
     mode: 'local',
-    simulated: true,
-    description: `local simulated cluster (kwok nodes: ${local.nodeNames.length}) at ${local.server}, kubeconfig ${local.kubeconfigPath}`,
+    simulated: node.status !== 'ready',
+    description:
+      node.status === 'ready'
+        ? `local cluster with a real node (${node.name}) and kwok nodes: ${local.nodeNames.length}, at ${local.server}, kubeconfig ${local.kubeconfigPath}`
+        : `local simulated cluster (kwok nodes: ${local.nodeNames.length}) at ${local.server}, kubeconfig ${local.kubeconfigPath}`,
+    realNode:
+      node.status === 'ready'
+        ? { nodeSelector: { [REAL_NODE_LABEL]: 'true' }, storageClass: REAL_NODE_STORAGE_CLASS, demoTemplates: (ns) => demoTemplates(node.images, ns) }
+        : undefined,
     server: local.server,
     kubeconfigPath: local.kubeconfigPath,
     ping: (timeoutMs) => pingCluster(local.kubeConfig, timeoutMs),

@@ -3,7 +3,7 @@
  * against it (`STREAMSPACE_CLUSTER=kubeconfig KUBECONFIG=<printed path> npm start`). Ctrl-C stops it cleanly.
  *
  * Options: --nodes N (default 3), --data-dir DIR (keep etcd's data there across runs; default a temporary
- * directory deleted on exit), --no-crds.
+ * directory deleted on exit), --no-crds, --real-node (also run a real node: containerd + kubelet; Linux, root).
  */
 import { parseArgs } from 'node:util';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
@@ -14,11 +14,12 @@ async function main(): Promise<void> {
       nodes: { type: 'string', default: '3' },
       'data-dir': { type: 'string' },
       'no-crds': { type: 'boolean', default: false },
+      'real-node': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run cluster -- [--nodes N] [--data-dir DIR] [--no-crds]\n');
+    process.stdout.write('usage: npm run cluster -- [--nodes N] [--data-dir DIR] [--no-crds] [--real-node]\n');
     return;
   }
   const nodes = Number(values.nodes);
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     nodes,
     dataDir: values['data-dir'],
     crdDir: values['no-crds'] ? null : undefined,
+    realNode: values['real-node'],
     log,
   });
   started.cluster = cluster;
@@ -58,7 +60,8 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(`KUBECONFIG=${cluster.kubeconfigPath}\n`);
-  log(`API server ${cluster.server}; nodes: ${cluster.nodeNames.join(', ')}; logs in ${cluster.rootDir}/logs`);
+  const real = cluster.realNode.status === 'ready' ? `, ${cluster.realNode.name} (real)` : '';
+  log(`API server ${cluster.server}; nodes: ${cluster.nodeNames.join(', ')}${real}; logs in ${cluster.rootDir}/logs`);
   log(`try: export KUBECONFIG=${cluster.kubeconfigPath}; kubectl get nodes`);
   log('press Ctrl-C to stop');
   // Keep the process alive: the components' handles are unref'd so that tests can exit.

@@ -16,8 +16,11 @@ import { installCrds } from '../crds';
 import { type ControlPlaneBinaries, ensureBinaries, findRepoRoot } from './binaries';
 import { probe } from './https-probe';
 import { ManagedProcess, PidFile, sleep } from './managed-process';
+import { ensureNodePki, type NodePki } from './node-pki';
 import { ensurePki, type LocalClusterPki } from './pki';
 import { freePort, isPortFree } from './ports';
+import { REAL_NODE_IP, REAL_NODE_NAME, type RealNodeState } from './real-node';
+import { RealNode } from './real-node-runner';
 import { startWatchdog } from './watchdog';
 
 export interface LocalClusterOptions {
@@ -36,6 +39,12 @@ export interface LocalClusterOptions {
   readyTimeoutMs?: number;
   /** Seconds a component gets between SIGTERM and SIGKILL. Default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * Also start the real node (containerd, kubelet, kube-proxy on this machine; Linux and root only). When it
+   * cannot start, the cluster still starts with its kwok nodes and `realNode` says why. Default false; a running
+   * cluster can add it later with ensureRealNode().
+   */
+  realNode?: boolean;
 }
 
 export interface LocalCluster {
@@ -56,6 +65,13 @@ export interface LocalCluster {
    * runs in between (tests use it to change etcd behind the apiserver's back).
    */
   restartApiServer(options?: { whileStopped?: () => Promise<void> }): Promise<void>;
+  /** The real node: off (never asked for), unavailable (with the reason) or ready. */
+  readonly realNode: RealNodeState;
+  /**
+   * Starts the real node if it is not running yet (once; later calls return the same outcome). Never throws:
+   * an unavailable node is reported in the result, in one log line, and the kwok nodes keep working.
+   */
+  ensureRealNode(): Promise<RealNodeState>;
   /** Stops every component (SIGTERM, then SIGKILL after the timeout); idempotent. */
   stop(): Promise<void>;
 }
@@ -108,9 +124,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     log,
     readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
     stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    repoRoot,
   });
   try {
     await cluster.start();
+    if (options.realNode) await cluster.ensureRealNode();
   } catch (err) {
     await cluster.stop().catch(() => {});
     throw err;
@@ -128,6 +146,7 @@ interface ClusterSettings {
   log: (msg: string) => void;
   readyTimeoutMs: number;
   stopTimeoutMs: number;
+  repoRoot: string;
 }
 
 /** Ports a persistent cluster tries to keep, so a kubeconfig handed to kubectl stays valid across restarts. */
@@ -144,6 +163,10 @@ class LocalClusterImpl implements LocalCluster {
   etcdUrl = '';
   readonly nodeNames: string[];
   private pki!: LocalClusterPki;
+  private nodePki!: NodePki;
+  private realNodeRunner: RealNode | undefined;
+  private realNodePromise: Promise<RealNodeState> | undefined;
+  realNode: RealNodeState = { status: 'off' };
   private pidFile!: PidFile;
   private watchdogPid: number | undefined;
   private processes: ManagedProcess[] = [];
@@ -190,6 +213,8 @@ class LocalClusterImpl implements LocalCluster {
     installProcessHandlers();
 
     this.pki = await ensurePki(this.dirs.pki);
+    // Cheap (four certificates), and it lets the API server reach a real node added later (ensureRealNode).
+    this.nodePki = await ensureNodePki(this.dirs.pki, this.pki.caCertFile, this.pki.caKeyFile, REAL_NODE_NAME, REAL_NODE_IP);
     const ports = await this.choosePorts();
     this.server = `https://127.0.0.1:${ports.apiserver}`;
     this.etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
@@ -290,6 +315,43 @@ class LocalClusterImpl implements LocalCluster {
     return this.stopPromise;
   }
 
+  ensureRealNode(): Promise<RealNodeState> {
+    this.realNodePromise ??= this.startRealNode();
+    return this.realNodePromise;
+  }
+
+  private async startRealNode(): Promise<RealNodeState> {
+    const { log } = this.s;
+    const runner = new RealNode({
+      rootDir: this.s.rootDir,
+      repoRoot: this.s.repoRoot,
+      server: this.server,
+      kubeConfig: this.kubeConfig,
+      caCertFile: this.pki.caCertFile,
+      caCertPem: this.pki.caCertPem,
+      nodePki: this.nodePki,
+      pidFile: this.pidFile,
+      spawn: (name, command, args, env) => this.spawnComponent(name, command, args, env),
+      waitFor: (what, proc, check) => this.waitFor(what, proc, check),
+      log,
+      stopTimeoutMs: this.s.stopTimeoutMs,
+    });
+    this.realNodeRunner = runner;
+    const started = Date.now();
+    try {
+      const { images } = await runner.start();
+      this.realNode = { status: 'ready', name: REAL_NODE_NAME, images, readyMs: Date.now() - started };
+      log(`real node ${REAL_NODE_NAME} Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (containerd, kubelet, kube-proxy; pods opt in with nodeSelector/toleration streamspace.io/real-node)`);
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0]!;
+      this.realNode = { status: 'unavailable', reason };
+      log(`real node unavailable, sessions run on simulated kwok nodes only: ${reason}`);
+      await runner.stop().catch(() => {});
+      this.processes = this.processes.filter((p) => !runner.owns(p));
+    }
+    return this.realNode;
+  }
+
   /** For the process 'exit' handler: signal everything, synchronously; the watchdog finishes the job. */
   killNow(): void {
     for (const p of this.processes) p.killNow('SIGTERM');
@@ -298,6 +360,9 @@ class LocalClusterImpl implements LocalCluster {
   private async doStop(): Promise<void> {
     const timeout = this.s.stopTimeoutMs;
     const byName = (n: string) => this.processes.filter((p) => p.spec.name === n);
+    // The real node first: kubelet and kube-proxy are clients of the API server, and containers must go before
+    // the mounts and the bridge they use.
+    await this.realNodeRunner?.stop();
     // Clients of the apiserver first, etcd last, so nothing logs a storm of connection errors on the way down.
     await Promise.all(this.processes.filter((p) => !['kube-apiserver', 'etcd'].includes(p.spec.name)).map((p) => p.stop(timeout)));
     await Promise.all(byName('kube-apiserver').map((p) => p.stop(timeout)));
@@ -376,7 +441,14 @@ class LocalClusterImpl implements LocalCluster {
       `--tls-private-key-file=${this.pki.servingKeyFile}`,
       `--client-ca-file=${this.pki.caCertFile}`,
       `--token-auth-file=${this.pki.tokenAuthFile}`,
-      '--authorization-mode=RBAC',
+      // Node: each kubelet reads and writes only what belongs to its node (a real node's kubelet; kwok is admin).
+      '--authorization-mode=Node,RBAC',
+      // Logs, exec and port-forward to a real kubelet: a client certificate, a verified serving certificate, and
+      // the node's InternalIP (its hostname resolves nowhere).
+      `--kubelet-client-certificate=${this.nodePki.apiserverKubeletClientCert}`,
+      `--kubelet-client-key=${this.nodePki.apiserverKubeletClientKey}`,
+      `--kubelet-certificate-authority=${this.pki.caCertFile}`,
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       `--service-account-issuer=${SA_ISSUER}`,
       `--service-account-key-file=${this.pki.serviceAccountPublicKeyFile}`,

@@ -27,6 +27,11 @@ export interface PidFileState {
   /** Set for throw-away clusters: the watchdog deletes this directory after killing the processes. */
   tempRoot?: string;
   processes: RecordedProcess[];
+  /**
+   * A command the watchdog (or the next start) runs once the processes are gone, before deleting tempRoot:
+   * the real node's cleanup (containers, shims, mounts, bridge, iptables), which killing processes cannot do.
+   */
+  cleanup?: string[];
 }
 
 let setprivChecked: boolean | undefined;
@@ -82,6 +87,10 @@ export class PidFile {
       }
       for (const p of leftovers) if (isProcessAlive(p.pid, p.startTime)) signal(p.pid, 'SIGKILL');
     }
+    if (old.cleanup?.length) {
+      log(`cleaning up after an earlier run: ${old.cleanup.join(' ')}`);
+      spawnSync(old.cleanup[0]!, old.cleanup.slice(1), { stdio: 'ignore', timeout: 120_000 });
+    }
     rmSync(path, { force: true });
   }
 
@@ -101,6 +110,12 @@ export class PidFile {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+  }
+
+  /** Sets (or clears) the command run after the processes are gone; see PidFileState.cleanup. */
+  setCleanup(command: string[] | undefined): void {
+    this.state.cleanup = command;
+    this.write();
   }
 
   remove(): void {

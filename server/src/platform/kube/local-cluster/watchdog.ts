@@ -75,6 +75,13 @@ const timer = setInterval(() => {
     clearInterval(poll);
     signalAll(procs, 'SIGKILL');
     setTimeout(() => {
+      // The real node's cleanup: containers, shims, mounts, bridge and iptables outlive killed processes.
+      // It must finish before the temporary root is deleted (a recursive delete must never cross a mount).
+      if (Array.isArray(state.cleanup) && state.cleanup.length > 0) {
+        try {
+          require('node:child_process').spawnSync(state.cleanup[0], state.cleanup.slice(1), { stdio: 'ignore', timeout: 120000 });
+        } catch {}
+      }
       try {
         if (state.tempRoot) fs.rmSync(state.tempRoot, { recursive: true, force: true });
         else fs.rmSync(pidFile, { force: true });

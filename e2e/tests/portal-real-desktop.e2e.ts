@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs'
+import { expect } from 'chai'
+import type { Page } from 'playwright-core'
+import { LauncherPage } from '../pages/launcher.page'
+import { LoginPage } from '../pages/login.page'
+import { SessionViewPage } from '../pages/session-view.page'
+import { createUser, graphql, signInApi } from '../support/api'
+import type { ApiSession } from '../support/api'
+import { launchBrowser, saveScreenshot } from '../support/browser'
+import type { BrowserSession } from '../support/browser'
+import { startServer } from '../support/server'
+import type { RunningServer } from '../support/server'
+import { startSessionIngress } from '../support/session-ingress'
+import type { SessionIngress } from '../support/session-ingress'
+import { waitFor } from '../support/wait'
+
+const ADMIN_PASSWORD = 'e2e-admin-password'
+const USER = { username: 'rita', password: 'rita-e2e-password' }
+const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
+const NAMESPACE = 'streamspace'
+/** The demo desktop's background (scripts/images/files/desktop-start.sh). */
+const BACKGROUND: [number, number, number] = [0x2e, 0x5d, 0x8a]
+
+async function pixel(page: Page, xFraction: number, yFraction: number): Promise<[number, number, number]> {
+  return page.evaluate(
+    ({ xFraction, yFraction }) => {
+      const canvas = document.querySelector('[data-testid="vnc-screen"] canvas') as HTMLCanvasElement | null
+      if (!canvas || canvas.width === 0) throw new Error('no VNC canvas yet')
+      const data = canvas.getContext('2d')!.getImageData(Math.floor(canvas.width * xFraction), Math.floor(canvas.height * yFraction), 1, 1).data
+      return [data[0] ?? 0, data[1] ?? 0, data[2] ?? 0] as [number, number, number]
+    },
+    { xFraction, yFraction },
+  )
+}
+
+function near(actual: [number, number, number], expected: [number, number, number]): boolean {
+  return actual.every((v, i) => Math.abs(v - (expected[i] ?? 0)) <= 8)
+}
+
+describe('portal: the demo desktop runs for real on the local real node (Xvnc in a pod, noVNC in Chromium)', function () {
+  let server: RunningServer
+  let ingress: SessionIngress
+  let admin: ApiSession
+  let browser: BrowserSession
+  let page: Page
+
+  this.bail(true)
+
+  before(async function () {
+    this.timeout(CLUSTER_START_TIMEOUT_MS + 120_000)
+    ingress = await startSessionIngress()
+    server = await startServer({
+      name: 'portal-real-desktop-server',
+      startTimeoutMs: CLUSTER_START_TIMEOUT_MS,
+      env: {
+        STREAMSPACE_CLUSTER: 'local',
+        STREAMSPACE_LOCAL_REAL_NODE: 'auto',
+        STREAMSPACE_ADMIN_USERNAME: 'admin',
+        STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        STREAMSPACE_SESSION_INGRESS: 'path',
+        STREAMSPACE_SESSION_HOST: ingress.host,
+      },
+    })
+    admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
+    // The session's Service, through kube-proxy (the ClusterIP is reachable from this host).
+    ingress.resolve = async (session) => {
+      const data = await graphql<{ clusterResource: { yaml: string } | null }>(
+        server.origin,
+        admin,
+        'query E2eService($ns: String, $name: String!) { clusterResource(kind: Service, namespace: $ns, name: $name) { yaml } }',
+        { ns: NAMESPACE, name: session },
+      )
+      const yaml = data.clusterResource?.yaml ?? ''
+      const ip = /^\s*clusterIP: (\S+)$/m.exec(yaml)?.[1]
+      const port = /^\s*- name: \S+\n\s*port: (\d+)$/m.exec(yaml)?.[1] ?? /^\s*port: (\d+)$/m.exec(yaml)?.[1]
+      if (!ip || !port) throw new Error(`no ClusterIP/port for session ${session}`)
+      return { host: ip, port: Number(port) }
+    }
+    // The demo templates exist only when the real node runs: otherwise fail with the server's one-line reason.
+    await waitFor('the demo desktop template', async () => {
+      const { templates } = await graphql<{ templates: { name: string }[] }>(server.origin, admin, '{ templates { name } }')
+      if (templates.some((t) => t.name === 'demo-desktop')) return true
+      const reason = /real node unavailable[^"\n]*/.exec(readFileSync(server.logFile, 'utf8'))?.[0]
+      if (reason) throw new Error(reason)
+      return undefined
+    }, { timeoutMs: 60_000 })
+    await createUser(server.origin, admin, USER.username, USER.password)
+    browser = await launchBrowser()
+    page = browser.page
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    await browser?.close()
+    if (server) {
+      const exit = await server.stop()
+      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
+    }
+    await ingress?.stop()
+  })
+
+  it('launches the demo desktop: the pod runs Xvnc and the viewer shows its real pixels', async function () {
+    this.timeout(180_000)
+    const login = new LoginPage(page)
+    await login.open(server.origin)
+    await login.signIn(USER.username, USER.password)
+    const launcher = new LauncherPage(page)
+    await launcher.waitUntilLoaded()
+    await launcher.launch('Demo Desktop')
+    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
+    const view = new SessionViewPage(page)
+    await view.vnc.waitFor({ state: 'attached', timeout: 120_000 })
+    await waitFor('the status chip to say Connected', async () => ((await view.statusText()) === 'Connected' ? true : undefined), { timeoutMs: 60_000 })
+    // Bottom right: the root window's background, painted by xsetroot in the pod.
+    await waitFor('the desktop background in the viewer', async () => (near(await pixel(page, 0.9, 0.9), BACKGROUND) ? true : undefined), { timeoutMs: 30_000 })
+    // The xterm (top left, white) is there too: a real X client drew it.
+    const term = await pixel(page, 0.15, 0.2)
+    expect(near(term, BACKGROUND), `xterm pixels differ from the background (${term.join(',')})`).to.equal(false)
+    await saveScreenshot(page, this.test!.fullTitle(), '01-real-desktop')
+  })
+
+  it('typing into the xterm changes the screen (a command repaints the desktop)', async function () {
+    this.timeout(60_000)
+    const canvas = page.locator('[data-testid="vnc-screen"] canvas')
+    const box = (await canvas.boundingBox())!
+    // twm gives the focus to the window under the pointer.
+    await page.mouse.move(box.x + box.width * 0.15, box.y + box.height * 0.2)
+    await page.mouse.click(box.x + box.width * 0.15, box.y + box.height * 0.2)
+    await page.keyboard.type("xsetroot -solid '#cc6633'", { delay: 20 })
+    await page.keyboard.press('Enter')
+    await waitFor('the repainted background (#cc6633)', async () => (near(await pixel(page, 0.9, 0.9), [0xcc, 0x66, 0x33]) ? true : undefined), { timeoutMs: 30_000 })
+    await saveScreenshot(page, this.test!.fullTitle(), '02-typed-into-xterm')
+  })
+})
