@@ -25,6 +25,8 @@ export interface GatewayHandlerDeps {
 export interface GatewayHandlers {
   handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void;
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes the idle keep-alive connections to upstreams. */
+  close(): void;
 }
 
 /** Headers of the platform that must never reach a session's app. */
@@ -67,6 +69,8 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   const { service } = deps;
   const log = deps.logger.child({ component: 'gateway' });
   const grants = new WeakMap<http.IncomingMessage, Grant>();
+  // Keep-alive to the upstreams: without an agent the library opens (and closes) a connection per request.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
   const proxy = createProxyServer({
     xfwd: true,
     // A session's app cannot set cookies for the whole apps domain (cookie tossing into other sessions).
@@ -130,7 +134,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     // A long response (a stream, a long poll) is an open socket too: it is cut when access ends.
     const unregister = service.register({ grant, close: () => res.destroy() });
     res.once('close', unregister);
-    proxy.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' } });
+    proxy.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent });
   }
 
   async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer) {
@@ -160,6 +164,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   }
 
   return {
+    close: () => agent.destroy(),
     handleRequest(req, res) {
       handleRequest(req, res).catch((err: Error) => {
         log.error({ err }, 'gateway: request failed');
