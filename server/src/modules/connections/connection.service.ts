@@ -95,6 +95,11 @@ export interface ConnectionServiceDeps {
  */
 export class ConnectionService {
   readonly heartbeats: HeartbeatBatcher;
+  /**
+   * Set when the session gateway runs (issue 13): connectSession then answers a single-use ticket URL on the
+   * session's gateway address instead of the session's own URL, which users can no longer reach directly.
+   */
+  gatewayUrl: ((input: { sessionId: string; userId: string; connectionId: string; appPath?: string }) => Promise<string>) | null = null;
   private readonly log: Logger;
 
   constructor(private readonly deps: ConnectionServiceDeps) {
@@ -269,9 +274,12 @@ export class ConnectionService {
     });
     await this.afterCountChange(session ?? ready);
     await this.createConnectionObject(connection, ready, caller.username);
+    const url = this.gatewayUrl
+      ? await this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname })
+      : ready.url!;
     return {
       connectionId: connection.id,
-      url: ready.url!,
+      url,
       session: toSessionType(session ?? ready),
       beaconToken,
       heartbeatIntervalSeconds: Math.max(1, Math.floor(this.deps.config.heartbeatIntervalMs / 1000)),
