@@ -35,6 +35,7 @@ import { startConnections, type ConnectionsRuntime } from './modules/connections
 import { SessionService } from './modules/sessions/session.service';
 import { TemplateService } from './modules/templates/template.service';
 import { ClusterService } from './modules/cluster/cluster.service';
+import { startGateway, type Gateway } from './modules/gateway/gateway.module';
 import type { JobRunner } from './platform/jobs/job-runner';
 import { openDatabase, pingDatabase, type Database } from './platform/database/database';
 import type { GraphQLContext } from './platform/graphql/context';
@@ -92,6 +93,8 @@ export interface AppServices {
   connectionsRuntime: ConnectionsRuntime;
   /** Admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches. */
   clusterAdmin: ClusterService;
+  /** The session gateway on its own port (issue 13); null when off or without a cluster. */
+  gateway: Gateway | null;
 }
 
 export interface App {
@@ -220,7 +223,33 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
     await cluster?.stop();
     throw err;
   }
-  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, settings, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime, clusterAdmin: new ClusterService({ kubeConfig: cluster?.kubeConfig ?? null, audit }) };
+  let gateway: Gateway | null = null;
+  if (config.gateway.mode !== 'off' && cluster) {
+    try {
+      gateway = await startGateway({
+        config: config.gateway,
+        host: config.host,
+        dataSource: database.dataSource,
+        pubSub,
+        logger,
+        kubeConfig: cluster.kubeConfig,
+        heartbeat: (connectionId, userId) => connectionsRuntime.service.heartbeats.beat(connectionId, userId),
+        platformOrigins: [...(config.auth.publicUrl ? [new URL(config.auth.publicUrl).origin] : [`http://localhost:${config.port}`]), ...config.auth.trustedOrigins],
+      });
+    } catch (err) {
+      await connectionsRuntime.stop();
+      await sessionRuntime.stop();
+      await database.close();
+      await cluster.stop();
+      throw err;
+    }
+    const g = gateway;
+    connectionsRuntime.service.gatewayUrl = (input) => g.issueTicket(input);
+    if (config.sessions.ingress.mode !== 'none') {
+      logger.warn({ ingress: config.sessions.ingress.mode }, 'STREAMSPACE_SESSION_INGRESS routes straight to sessions, around the gateway: set it to none and route the apps domain to the gateway');
+    }
+  }
+  const services: AppServices = { config, logger, buildInfo, database, pubSub, metrics, audit, cluster, users: identity.users, auth: identity.auth, tokens: identity.tokens, settings, quotas, jobs: sessionRuntime.jobs, templates, sessions, sessionRuntime, catalog, connections: connectionsRuntime.service, connectionsRuntime, clusterAdmin: new ClusterService({ kubeConfig: cluster?.kubeConfig ?? null, audit }), gateway };
 
   try {
     const schema = await buildAppSchema({ services, pubSub });
@@ -402,6 +431,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
           logger.debug({ step: name, ms: Date.now() - started }, 'shutdown step done');
         };
         await step('http and websocket drain', config.shutdownTimeoutMs + 1000, () => apollo.stop()); // stops listening, drains HTTP, then ws
+        await step('gateway', 2000, async () => gateway?.stop());
         await step('session runtime', 5000, () => sessionRuntime.stop());
         await step('connections runtime', 5000, () => connectionsRuntime.stop());
         await step('settings', 1000, () => settings.stop());
@@ -412,6 +442,7 @@ export async function createApp(config: AppConfig, options: { logger?: Logger } 
 
     return { services, httpServer, url, stop };
   } catch (err) {
+    await gateway?.stop();
     await sessionRuntime.stop();
     await connectionsRuntime.stop();
     await database.close();
