@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, type GatewayConfig } from '../../src/config/config';
 import { startGateway, type Gateway } from '../../src/modules/gateway/gateway.module';
+import { serviceUpstream } from '../../src/modules/gateway/gateway-upstream';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { newLabel } from '../../src/modules/gateway/gateway-address';
 import { attachPostgresBridge, createAppPubSub, type PostgresBridge } from '../../src/platform/graphql/pubsub';
 import { Api, applyTemplates, type Connected, type Sess } from '../connections/support';
@@ -302,6 +304,26 @@ describe('session gateway on the real control plane (issue 13)', function () {
     await new Api(app, admin).ok('mutation($id: ID!) { updateUser(id: $id, input: { disabled: true }) { disabled } }', { id: dave.id });
     await expectClosedWithin(daveWs, since);
     expectNothingOfTheApp(await request(port, daveIn.host, '/', { cookie: daveIn.cookie }), [401, 403]);
+  });
+
+  it("wired in the app: connectSession's URL is a ticket for the app's own gateway, whose upstream is the session's own Service", async () => {
+    const appGateway = app.services.gateway!;
+    expect(appGateway, 'the app started its gateway').to.not.equal(null);
+    const appGatewayPort = (appGateway.server.address() as { port: number }).port;
+    const conn = await A.connect(aliceSession.id);
+    const url = new URL(conn.url);
+    expect(url.host).to.match(new RegExp(`^[a-z2-7]{26}\\.apps\\.localhost:${appGatewayPort}$`));
+    expect(url.pathname).to.equal('/.streamspace/redeem');
+    const entered = await enter(url, appGatewayPort);
+    // The default upstream comes from the Session: its Service's ClusterIP and port, whatever the request says.
+    const decision = await appGateway.service.check(url.host.split('.')[0], entered.cookie.split('=')[1]);
+    expect(decision.ok).to.equal(true);
+    const grant = (decision as { ok: true; grant: Parameters<ReturnType<typeof serviceUpstream>>[0] }).grant;
+    expect(grant).to.include({ sessionId: aliceSession.id, sessionName: aliceSession.name, userId: alice.id, connectionId: conn.connectionId });
+    const svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: aliceSession.name, namespace: grant.namespace });
+    expect(await serviceUpstream(kc)(grant)).to.include({ host: svc.spec!.clusterIP, port: svc.spec!.ports![0].port });
+    // A second use of connectSession's URL is refused.
+    expectNothingOfTheApp(await request(appGatewayPort, url.host, url.pathname + url.search), 401);
   });
 
   it('path mode, or host mode, on the platform host is refused at start', () => {
