@@ -48,7 +48,34 @@ export function labelValue(value: string): string {
   return `${clean.slice(0, 54).replace(/[^A-Za-z0-9]+$/, '')}-${hash}`.replace(/^-/, 'u');
 }
 
-/** The per-user home PVC name: home-<user as a DNS label> (a hash keeps distinct users distinct). */
+/** The user's immutable id, set on every Session the API creates; it names the user's home claim. */
+export const ANNOTATION_USER_ID = 'stream.streamspace.io/user-id';
+/** Who owns a home claim (the user's id; legacy claims carry only LABEL_USER). The reconciler mounts no one else's. */
+export const LABEL_HOME_OWNER = 'stream.streamspace.io/home-owner';
+
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The home claim of a Session's user and the owner it must carry: home-<user id> (issue 13: a username, e.g. an
+ * OIDC preferred_username, can be crafted to map onto another user's name). Sessions without the id (made outside
+ * the API) keep the legacy name, owned by the username's label value.
+ */
+export function homeClaimOf(session: SessionManifest): { name: string; owner: string } {
+  const id = session.metadata.annotations?.[ANNOTATION_USER_ID]?.toLowerCase();
+  if (id && USER_ID.test(id)) return { name: `home-${id}`, owner: id };
+  return { name: homeClaimName(session.spec.user), owner: labelValue(session.spec.user) };
+}
+
+/** Why a Session must not mount an existing claim (null: it may): a claim owned by someone else is never mounted. */
+export function homeClaimConflict(session: SessionManifest, existing: { metadata?: { labels?: Record<string, string> } }): string | null {
+  const expected = homeClaimOf(session);
+  const labels = existing.metadata?.labels ?? {};
+  const owner = labels[LABEL_HOME_OWNER] ?? (expected.owner === labelValue(session.spec.user) ? labels[LABEL_USER] : undefined);
+  if (owner === expected.owner) return null;
+  return `The home volume claim ${expected.name} belongs to ${owner ? 'another user' : 'no known user'}; it is not mounted`;
+}
+
+/** The legacy per-user home PVC name: home-<user as a DNS label> (a hash keeps distinct users distinct). */
 export function homeClaimName(user: string): string {
   const label = user.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   if (label === user && label.length <= 50) return `home-${label}`;
@@ -167,7 +194,7 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
   const volumeNames = [...new Set(mounts.map((m) => m.name))];
   const volumes: V1Volume[] = volumeNames.map((name) =>
     name === HOME_VOLUME && session.spec.persistentHome
-      ? { name, persistentVolumeClaim: { claimName: homeClaimName(session.spec.user) } }
+      ? { name, persistentVolumeClaim: { claimName: homeClaimOf(session).name } }
       : // Without a persistent home, the app's own paths still need somewhere writable for the session's life.
         { name, emptyDir: {} },
   );
@@ -286,9 +313,10 @@ export function buildHomeClaim(session: SessionManifest, config: SessionWorkload
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
-      name: homeClaimName(session.spec.user),
+      name: homeClaimOf(session).name,
       namespace: session.metadata.namespace,
       labels: {
+        [LABEL_HOME_OWNER]: homeClaimOf(session).owner,
         'app.kubernetes.io/component': 'home',
         'app.kubernetes.io/part-of': 'streamspace',
         'app.kubernetes.io/managed-by': 'streamspace',

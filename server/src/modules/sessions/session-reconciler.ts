@@ -18,7 +18,7 @@ import { createInformer, type Informer } from '../../platform/kube/informer';
 import type { Logger } from '../../platform/logging/logger';
 import { normalizeTemplate } from '../templates/template-normalize';
 import { STREAMSPACE_GROUP, STREAMSPACE_VERSION, type TemplateManifest } from '../templates/template.types';
-import { buildSessionChildren, LABEL_SESSION, sessionUrl } from './session-manifests';
+import { buildSessionChildren, homeClaimConflict, LABEL_SESSION, sessionUrl } from './session-manifests';
 import { decideStatus, statusChanged } from './session-status';
 import type { SessionManifest, SessionStatus, SessionWorkloadConfig } from './session.types';
 
@@ -268,12 +268,17 @@ export class SessionReconciler implements ControllerDefinition {
     const deployment = this.deployments.get(name, namespace);
     const pods = this.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_SESSION] === name);
     let url: string | undefined;
+    let homeProblem: { reason: 'HomeClaimConflict'; message: string } | undefined;
 
     if (state === 'terminated') {
       await this.removeWorkload(session);
     } else if ('template' in resolved) {
       const children = buildSessionChildren(session, resolved.template, this.options.workload);
-      if (children.homeClaim) await this.ensureClaim(children.homeClaim);
+      const conflict = children.homeClaim ? await this.ensureClaim(children.homeClaim, session) : null;
+      if (conflict) homeProblem = { reason: 'HomeClaimConflict', message: conflict };
+    }
+    if (state !== 'terminated' && 'template' in resolved && !homeProblem) {
+      const children = buildSessionChildren(session, resolved.template, this.options.workload);
       await this.apply(children.service, this.cachedHash(undefined));
       if (children.ingress) await this.apply(children.ingress, undefined);
       await this.apply(children.deployment, this.cachedHash(deployment));
@@ -283,7 +288,7 @@ export class SessionReconciler implements ControllerDefinition {
     const startupTimeoutMs = session.spec.startupTimeout ? parseDurationMs(session.spec.startupTimeout) : this.options.defaultStartupTimeoutMs;
     const decision = decideStatus({
       session,
-      templateProblem: 'template' in resolved || state === 'terminated' ? undefined : resolved,
+      templateProblem: homeProblem ?? ('template' in resolved || state === 'terminated' ? undefined : resolved),
       deployment: state === 'terminated' ? undefined : this.deployments.get(name, namespace),
       pods,
       url,
@@ -306,9 +311,13 @@ export class SessionReconciler implements ControllerDefinition {
     await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
-  private async ensureClaim(claim: KubernetesObject) {
+  /** Creates the home claim when missing; an existing one owned by someone else is refused (its reason returned). */
+  private async ensureClaim(claim: KubernetesObject, session: SessionManifest): Promise<string | null> {
     try {
-      await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.namespace });
+      const existing = await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.namespace });
+      const conflict = homeClaimConflict(session, existing);
+      if (conflict) await this.event(session, 'Warning', 'HomeClaimConflict', conflict);
+      return conflict;
     } catch (err) {
       if (code(err) !== 404) throw err;
       try {
@@ -317,6 +326,7 @@ export class SessionReconciler implements ControllerDefinition {
         if (code(createErr) !== 409) throw createErr;
       }
     }
+    return null;
   }
 
   private async removeWorkload(session: SessionManifest) {
