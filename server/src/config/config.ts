@@ -175,6 +175,8 @@ export const envSchema = z.object({
     .pipe(z.number().min(1000, { message: 'must be at least 1s' }).max(60_000, { message: 'must be at most 60s (tickets are short-lived)' }))
     .default(30_000),
   STREAMSPACE_GATEWAY_RECHECK_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
+  STREAMSPACE_SESSION_NETWORK_POLICY: z.enum(['gateway', 'off'], { message: 'expected gateway or off' }).default('gateway'),
+  STREAMSPACE_GATEWAY_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).optional(),
   STREAMSPACE_GATEWAY_ACTIVITY_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(5_000),
 });
 
@@ -259,6 +261,8 @@ export interface SessionsConfig {
   defaultStartupTimeoutMs: number;
   ingress: { mode: 'none' | 'host' | 'path'; domain?: string; host?: string; className?: string; tlsSecret?: string };
   home: { size: string; storageClass?: string };
+  /** Per-session NetworkPolicy: only pods labelled stream.streamspace.io/gateway=true in this namespace may connect. */
+  networkPolicy: { gatewayNamespace: string } | null;
 }
 
 export interface CatalogConfig {
@@ -415,6 +419,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         tlsSecret: e.STREAMSPACE_SESSION_TLS_SECRET,
       },
       home: { size: e.STREAMSPACE_HOME_SIZE, storageClass: e.STREAMSPACE_HOME_STORAGE_CLASS },
+      networkPolicy: e.STREAMSPACE_SESSION_NETWORK_POLICY === 'gateway' ? { gatewayNamespace: e.STREAMSPACE_GATEWAY_NAMESPACE ?? e.STREAMSPACE_NAMESPACE } : null,
     },
     connections: {
       heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL ?? Math.max(1000, Math.min(30_000, Math.floor(e.STREAMSPACE_HEARTBEAT_TIMEOUT / 2))),

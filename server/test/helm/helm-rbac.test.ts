@@ -107,6 +107,7 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
         ['create', 'services', ns],
         ['create', 'persistentvolumeclaims', ns],
         ['create', 'ingresses.networking.k8s.io', ns],
+        ['patch', 'networkpolicies.networking.k8s.io', ns],
         ['delete', 'pods', ns],
         ['get', 'pods/log', ns],
         ['create', 'pods/exec', ns],
@@ -146,6 +147,7 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
     await expectAll(
       [
         ['create', 'deployments.apps', otherNs],
+        ['delete', 'networkpolicies.networking.k8s.io', otherNs],
         ['delete', 'pods', 'kube-system'],
         ['create', 'services', otherNs],
         ['patch', 'configmaps', 'kube-system'],

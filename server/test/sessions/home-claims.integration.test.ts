@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { homeClaimName, LABEL_USER } from '../../src/modules/sessions/session-manifests';
 import { Api, applyTemplates } from '../connections/support';
 import { startTestApp, type TestApp } from '../support/app';
@@ -61,6 +61,16 @@ describe('home claims on the real control plane (issue 13)', function () {
     await X.waitPhase(xs.id, 'Running');
     expect(await mountedClaim(vs.name)).to.equal(`home-${victim.id}`);
     expect(await mountedClaim(xs.name)).to.equal(`home-${attacker.id}`);
+    // Each session's pods admit only the gateway's pods, on the app's port (as stored by the real API server).
+    const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: vs.name, namespace: ns });
+    expect(policy.spec!.podSelector!.matchLabels).to.deep.equal({ 'stream.streamspace.io/session': vs.name });
+    expect(policy.spec!.policyTypes).to.deep.equal(['Ingress']);
+    expect(policy.spec!.ingress).to.have.length(1);
+    expect(policy.spec!.ingress![0]._from).to.deep.equal([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: { 'stream.streamspace.io/gateway': 'true' } } },
+    ]);
+    expect(policy.spec!.ingress![0].ports).to.deep.equal([{ protocol: 'TCP', port: 8080 }]);
+    expect(policy.metadata!.ownerReferences![0]).to.include({ kind: 'Session', name: vs.name });
     const claim = await core.readNamespacedPersistentVolumeClaim({ name: `home-${victim.id}`, namespace: ns });
     expect(claim.metadata!.labels!['stream.streamspace.io/home-owner']).to.equal(victim.id);
 

@@ -3,6 +3,7 @@ import {
   buildDeployment,
   buildHomeClaim,
   buildIngress,
+  buildNetworkPolicy,
   buildService,
   buildSessionChildren,
   ANNOTATION_USER_ID,
@@ -182,6 +183,16 @@ describe('session manifest builders (pure)', () => {
     // A claim created before owner labels existed carries only the user label: the legacy owner still matches.
     expect(homeClaimConflict(legacyVictim, { metadata: { labels: { 'stream.streamspace.io/user': 'a.b' } } })).to.equal(null);
     expect(homeClaimConflict(victim, { metadata: { labels: {} } })).to.match(/no known user/);
+  });
+
+  it('builds a NetworkPolicy that admits only the gateway on the app ports, when configured', () => {
+    expect(buildNetworkPolicy(session(), template(), config)).to.equal(null);
+    const p = buildNetworkPolicy(session(), template(), { ...config, networkPolicy: { gatewayNamespace: 'streamspace' } })!;
+    expect(p.spec!.podSelector!.matchLabels).to.deep.equal({ 'stream.streamspace.io/session': 'alice-firefox-x1y2z' });
+    expect(p.spec!.ingress![0]._from).to.deep.equal([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'streamspace' } }, podSelector: { matchLabels: { 'stream.streamspace.io/gateway': 'true' } } },
+    ]);
+    expect(p.spec!.ingress![0].ports).to.deep.equal([{ protocol: 'TCP', port: 3000 }]);
   });
 
   it('refuses to build children for a Session without a uid (never orphaned objects)', () => {

@@ -5,6 +5,7 @@ import type {
   V1Deployment,
   V1EnvVar,
   V1Ingress,
+  V1NetworkPolicy,
   V1OwnerReference,
   V1PersistentVolumeClaim,
   V1Probe,
@@ -342,11 +343,49 @@ export function sessionUrl(session: SessionManifest, template: TemplateManifest,
   return `http://${session.metadata.name}.${session.metadata.namespace}.svc:${primary.port}/${path}`;
 }
 
+/** Pods of the gateway carry this label (the chart sets it); they are the only peers a session admits. */
+export const LABEL_GATEWAY = 'stream.streamspace.io/gateway';
+
+/**
+ * The session's NetworkPolicy (issue 13 item 5): its pods accept connections only from the gateway's pods (by
+ * label, in the gateway's namespace) and only on the app's ports; every other pod, including other sessions,
+ * is refused. Egress is not restricted here (the chart's namespace policies are still to come).
+ */
+export function buildNetworkPolicy(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): V1NetworkPolicy | null {
+  if (!config.networkPolicy) return null;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      name: session.metadata.name,
+      namespace: session.metadata.namespace,
+      labels: sessionLabels(session),
+      ownerReferences: [ownerReference(session)],
+    },
+    spec: {
+      podSelector: { matchLabels: selectorLabels(session) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          _from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.networkPolicy.gatewayNamespace } },
+              podSelector: { matchLabels: { [LABEL_GATEWAY]: 'true' } },
+            },
+          ],
+          ports: servicePorts(template).map((p) => ({ protocol: 'TCP', port: p.port as never })),
+        },
+      ],
+    },
+  };
+}
+
 export interface SessionChildren {
   deployment: V1Deployment;
   service: V1Service;
   ingress: V1Ingress | null;
   homeClaim: V1PersistentVolumeClaim | null;
+  networkPolicy: V1NetworkPolicy | null;
 }
 
 export function buildSessionChildren(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): SessionChildren {
@@ -355,5 +394,6 @@ export function buildSessionChildren(session: SessionManifest, template: Templat
     service: buildService(session, template),
     ingress: buildIngress(session, template, config),
     homeClaim: buildHomeClaim(session, config),
+    networkPolicy: buildNetworkPolicy(session, template, config),
   };
 }

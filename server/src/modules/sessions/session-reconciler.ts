@@ -279,6 +279,8 @@ export class SessionReconciler implements ControllerDefinition {
     }
     if (state !== 'terminated' && 'template' in resolved && !homeProblem) {
       const children = buildSessionChildren(session, resolved.template, this.options.workload);
+      // The policy first: the pods never run without it.
+      if (children.networkPolicy) await this.apply(children.networkPolicy, undefined);
       await this.apply(children.service, this.cachedHash(undefined));
       if (children.ingress) await this.apply(children.ingress, undefined);
       await this.apply(children.deployment, this.cachedHash(deployment));
@@ -338,6 +340,7 @@ export class SessionReconciler implements ControllerDefinition {
     await this.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }).catch(ignore404);
     await this.core.deleteNamespacedService({ name, namespace }).catch(ignore404);
     await this.networking.deleteNamespacedIngress({ name, namespace }).catch(ignore404);
+    await this.networking.deleteNamespacedNetworkPolicy({ name, namespace }).catch(ignore404);
   }
 
   private async finalize(session: SessionManifest) {

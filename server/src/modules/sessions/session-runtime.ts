@@ -71,7 +71,7 @@ export async function startSessionRuntime(options: {
   const reconciler = new SessionReconciler({
     kubeConfig,
     namespace: config.namespace,
-    workload: { ingress: config.ingress, home: config.home },
+    workload: { ingress: config.ingress, home: config.home, ...(config.networkPolicy ? { networkPolicy: config.networkPolicy } : {}) },
     defaultStartupTimeoutMs: config.defaultStartupTimeoutMs,
     resyncIntervalMs: config.resyncIntervalMs,
   });

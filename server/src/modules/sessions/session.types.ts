@@ -72,4 +72,6 @@ export interface SessionWorkloadConfig {
     size: string;
     storageClass?: string;
   };
+  /** Per-session NetworkPolicy admitting only the gateway's pods (issue 13); absent: none is created. */
+  networkPolicy?: { gatewayNamespace: string };
 }
