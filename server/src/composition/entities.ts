@@ -9,6 +9,8 @@ import { RepositoryEntity } from '../modules/catalog/repository.entity';
 import { ConfigurationEntity } from '../modules/configuration/configuration.entity';
 import { ConnectionEntity } from '../modules/connections/connection.entity';
 import { FavoriteEntity } from '../modules/favorites/favorite.entity';
+import { GatewayHostEntity } from '../modules/gateway/gateway-host.entity';
+import { GatewayTicketEntity } from '../modules/gateway/gateway-ticket.entity';
 import { SessionEntity } from '../modules/sessions/session.entity';
 import { UserEntity } from '../modules/users/user.entity';
 
@@ -26,4 +28,6 @@ export const ENTITIES = [
   RefreshTokenEntity,
   FavoriteEntity,
   LoginRateLimitEntity,
+  GatewayHostEntity,
+  GatewayTicketEntity,
 ];

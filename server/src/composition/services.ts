@@ -15,6 +15,7 @@ import type { ConnectionService } from '../modules/connections/connection.servic
 import { createConnections } from '../modules/connections/connections.module';
 import type { FavoriteService } from '../modules/favorites/favorite.service';
 import { createFavorites } from '../modules/favorites/favorites.module';
+import { startGateway, type Gateway } from '../modules/gateway/gateway.module';
 import type { QuotaService } from '../modules/quotas/quota.service';
 import { createQuotas } from '../modules/quotas/quotas.module';
 import type { SessionRuntime } from '../modules/sessions/session-runtime';
@@ -84,6 +85,8 @@ export interface AppServices {
   favorites: FavoriteService;
   /** Admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches. */
   clusterAdmin: ClusterService;
+  /** The session gateway on its own port: the only way into sessions (null when off or without a cluster). */
+  gateway: Gateway | null;
 }
 
 /**
@@ -130,6 +133,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   });
   await catalog.repositories.seedDefault(config.catalog.defaultRepository);
   const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, audit, pubSub, jobs, logger, cleanup });
+  const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
   const clusterAdmin = createClusterAdmin({ cluster, audit });
 
@@ -168,7 +172,37 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     connections,
     favorites,
     clusterAdmin,
+    gateway,
   };
+}
+
+/** The session gateway; connectSession then answers its single-use ticket URLs instead of the session's own URL. */
+async function startSessionGateway(
+  config: AppConfig,
+  deps: { cluster: ClusterConnection; dataSource: AppServices['database']['dataSource']; pubSub: AppPubSub; connections: ConnectionService; logger: Logger; cleanup: CleanupStack },
+): Promise<Gateway> {
+  const { connections, logger } = deps;
+  const gateway = await deps.cleanup.start(
+    'gateway',
+    () =>
+      startGateway({
+        config: config.gateway,
+        host: config.host,
+        dataSource: deps.dataSource,
+        pubSub: deps.pubSub,
+        logger,
+        kubeConfig: deps.cluster.kubeConfig,
+        heartbeat: (connectionId, userId) => connections.heartbeats.beat(connectionId, userId),
+        platformOrigins: [...(config.auth.publicUrl ? [new URL(config.auth.publicUrl).origin] : [`http://localhost:${config.port}`]), ...config.auth.trustedOrigins],
+      }),
+    (g) => g.stop(),
+    { limitMs: 2000 },
+  );
+  connections.gatewayUrl = (input) => gateway.issueTicket(input);
+  if (config.sessions.ingress.mode !== 'none') {
+    logger.warn({ ingress: config.sessions.ingress.mode }, 'STREAMSPACE_SESSION_INGRESS routes straight to sessions, around the gateway: set it to none and route the apps domain to the gateway');
+  }
+  return gateway;
 }
 
 /** The job runner; with a cluster and leader election on, only the replica holding the Lease runs the jobs. */

@@ -169,6 +169,22 @@ export const envSchema = z.object({
   STREAMSPACE_AUTOSCALER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
   STREAMSPACE_AUTOSCALE_COOLDOWN: durationFromEnv.default(5 * 60_000),
   STREAMSPACE_PUBSUB: z.enum(['postgres', 'memory'], { message: 'expected postgres or memory' }).default('postgres'),
+  // Session gateway (issue 13; modules/gateway/README.md).
+  STREAMSPACE_GATEWAY_MODE: z.enum(['host', 'path', 'off'], { message: 'expected host, path or off' }).default('host'),
+  STREAMSPACE_GATEWAY_PORT: intFromEnv(0, 65535).default(8081),
+  STREAMSPACE_APPS_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[1-9][0-9]{0,4})?$/, { message: 'expected a DNS domain such as apps.example.com (optionally with :port)' })
+    .refine((v) => !IPV4_HOST.test(v), { message: 'sessions need host names under a DNS domain, not an IP address' })
+    .optional(),
+  STREAMSPACE_APPS_SCHEME: z.enum(['http', 'https'], { message: 'expected http or https' }).optional(),
+  STREAMSPACE_GATEWAY_TICKET_TTL: durationFromEnv
+    .pipe(z.number().min(1000, { message: 'must be at least 1s' }).max(60_000, { message: 'must be at most 60s (tickets are short-lived)' }))
+    .default(30_000),
+  STREAMSPACE_GATEWAY_RECHECK_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
+  STREAMSPACE_SESSION_NETWORK_POLICY: z.enum(['gateway', 'off'], { message: 'expected gateway or off' }).default('gateway'),
+  STREAMSPACE_GATEWAY_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).optional(),
+  STREAMSPACE_GATEWAY_ACTIVITY_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(5_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -206,6 +222,24 @@ export interface AppConfig {
   sessions: SessionsConfig;
   /** Connection tracking, idle hibernation, autoscaling and cross-replica pub/sub. */
   connections: ConnectionsConfig;
+  /** The session gateway (issue 13). */
+  gateway: GatewayConfig;
+}
+
+export interface GatewayConfig {
+  /** host: each session on its own subdomain of the apps domain; path: /s/<host id>/ on the apps host; off: no gateway. */
+  mode: 'host' | 'path' | 'off';
+  /** Port the gateway listens on (0: a free port; the apps domain then defaults to apps.localhost:<that port>). */
+  port: number;
+  /** host[:port] of the apps domain as browsers reach it; undefined: apps.localhost:<listening port>. */
+  appsDomain: string | undefined;
+  /** Scheme of session URLs; https also marks the gateway cookie Secure. */
+  appsScheme: 'http' | 'https';
+  ticketTtlMs: number;
+  /** Safety net besides the events: every open proxied socket's access is checked again this often. */
+  recheckIntervalMs: number;
+  /** Traffic of one connection counts as activity at most this often (one batched heartbeat). */
+  activityIntervalMs: number;
 }
 
 export interface ConnectionsConfig {
@@ -238,6 +272,8 @@ export interface SessionsConfig {
   home: { size: string; storageClass?: string };
   /** Node labels session pods must match; they also tolerate NoSchedule taints with the same key and value. */
   nodeSelector?: Record<string, string>;
+  /** Per-session NetworkPolicy: only pods labelled stream.streamspace.io/gateway=true in this namespace may connect. */
+  networkPolicy: { gatewayNamespace: string } | null;
 }
 
 export interface CatalogConfig {
@@ -344,6 +380,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (e.STREAMSPACE_SESSION_INGRESS === 'path' && !e.STREAMSPACE_SESSION_HOST) {
     throw new ConfigError([{ variable: 'STREAMSPACE_SESSION_HOST', message: 'required when STREAMSPACE_SESSION_INGRESS=path' }]);
   }
+  const appsScheme = e.STREAMSPACE_APPS_SCHEME ?? (!e.STREAMSPACE_APPS_DOMAIN || /(^|\.)localhost(:\d+)?$/.test(e.STREAMSPACE_APPS_DOMAIN) ? 'http' : 'https');
+  if (e.STREAMSPACE_GATEWAY_MODE !== 'off') {
+    // Sessions must never share an origin with the platform: a session's script could then read the portal's
+    // cookies and call its API as whoever is looking at the session.
+    const platformHost = e.STREAMSPACE_PUBLIC_URL ? new URL(e.STREAMSPACE_PUBLIC_URL).host : `localhost:${e.PORT}`;
+    const appsHost = e.STREAMSPACE_APPS_DOMAIN ?? `apps.localhost:${e.STREAMSPACE_GATEWAY_PORT}`;
+    const bare = (h: string) => h.toLowerCase().replace(/:(80|443)$/, '');
+    if (bare(appsHost) === bare(platformHost)) {
+      throw new ConfigError([
+        {
+          variable: 'STREAMSPACE_APPS_DOMAIN',
+          value: e.STREAMSPACE_APPS_DOMAIN,
+          message: `must differ from the platform's host (${platformHost}): sessions on the platform's origin could act as the platform (mode ${e.STREAMSPACE_GATEWAY_MODE})`,
+        },
+      ]);
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -381,6 +434,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       nodeSelector: e.STREAMSPACE_SESSION_NODE_SELECTOR
         ? Object.fromEntries(e.STREAMSPACE_SESSION_NODE_SELECTOR.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
         : undefined,
+      networkPolicy: e.STREAMSPACE_SESSION_NETWORK_POLICY === 'gateway' ? { gatewayNamespace: e.STREAMSPACE_GATEWAY_NAMESPACE ?? e.STREAMSPACE_NAMESPACE } : null,
     },
     connections: {
       heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL ?? Math.max(1000, Math.min(30_000, Math.floor(e.STREAMSPACE_HEARTBEAT_TIMEOUT / 2))),
@@ -391,6 +445,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       autoscalerIntervalMs: e.STREAMSPACE_AUTOSCALER_INTERVAL,
       autoscaleCooldownMs: e.STREAMSPACE_AUTOSCALE_COOLDOWN,
       pubsub: e.STREAMSPACE_PUBSUB,
+    },
+    gateway: {
+      mode: e.STREAMSPACE_GATEWAY_MODE,
+      port: e.STREAMSPACE_GATEWAY_PORT,
+      appsDomain: e.STREAMSPACE_APPS_DOMAIN,
+      appsScheme,
+      ticketTtlMs: e.STREAMSPACE_GATEWAY_TICKET_TTL,
+      recheckIntervalMs: e.STREAMSPACE_GATEWAY_RECHECK_INTERVAL,
+      activityIntervalMs: e.STREAMSPACE_GATEWAY_ACTIVITY_INTERVAL,
     },
     catalog: {
       gitAllowFile: e.STREAMSPACE_GIT_ALLOW_FILE,

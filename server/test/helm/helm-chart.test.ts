@@ -61,6 +61,7 @@ const CASES: Record<string, Record<string, string>> = {
     'sessions.ingress': 'host',
     'sessions.domain': 'apps.example.com',
     'rbac.clusterAdmin': 'false',
+    'gateway.appsDomain': 'apps.example.com',
   },
 };
 

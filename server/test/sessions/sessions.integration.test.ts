@@ -187,7 +187,9 @@ describe('sessions on the real control plane', function () {
     const ing = await net.readNamespacedIngress({ name: first.name, namespace: ns });
     expect(ing.metadata!.ownerReferences![0]).to.deep.include(owner);
     expect(ing.spec!.tls).to.deep.equal([{ hosts: ['streamspace.test'], secretName: 'streamspace-tls' }]);
-    const pvc = await core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.username}`, namespace: ns });
+    const pvc = await core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.id}`, namespace: ns });
+    // Named from the user's immutable id, owned by them (issue 13).
+    expect(pvc.metadata!.labels).to.deep.include({ 'stream.streamspace.io/home-owner': alice.id });
     expect(pvc.metadata!.ownerReferences ?? []).to.deep.equal([]);
 
     // Transitions are recorded as Kubernetes Events on the Session.
@@ -218,7 +220,7 @@ describe('sessions on the real control plane', function () {
     await waitPhase(alice, first.id, 'Hibernated');
     expect((await apps.readNamespacedDeployment({ name: first.name, namespace: ns })).spec!.replicas).to.equal(0);
     expect(await sessionPods(first.name)).to.deep.equal([]);
-    expect(await exists(() => core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.username}`, namespace: ns }))).to.equal(true);
+    expect(await exists(() => core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.id}`, namespace: ns }))).to.equal(true);
 
     const again = await gql(alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { state } }', { id: first.id });
     expect(again.errors![0].extensions!.code).to.equal('CONFLICT');
@@ -497,7 +499,7 @@ describe('sessions on the real control plane', function () {
       'Deployment, Service, Ingress and pods to be gone',
       90_000,
     );
-    expect(await exists(() => core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.username}`, namespace: ns }))).to.equal(true);
+    expect(await exists(() => core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.id}`, namespace: ns }))).to.equal(true);
     await waitUntil(async () => (await gql(alice, `query S($id: ID!) { session(id: $id) { id } }`, { id: first.id })).errors?.[0].extensions?.code === 'NOT_FOUND', 'the row to go');
   });
 });

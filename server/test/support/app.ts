@@ -33,6 +33,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     // The bootstrap admin every test can sign in as (test/support/auth.ts).
     STREAMSPACE_ADMIN_USERNAME: 'admin',
     STREAMSPACE_ADMIN_PASSWORD: 'admin-password-for-tests',
+    // Several apps may run at once (replica tests): each session gateway on a free port.
+    STREAMSPACE_GATEWAY_PORT: '0',
     ...env,
     DATABASE_URL: databaseUrl,
   } as NodeJS.ProcessEnv);

@@ -74,6 +74,11 @@ export class ConnectionService {
   readonly heartbeats: HeartbeatBatcher;
   readonly counts: ConnectionCounts;
   readonly objects: ConnectionObjects;
+  /**
+   * Set when the session gateway runs: connectSession then answers a single-use ticket URL on the session's
+   * gateway address instead of the session's own URL, which users can no longer reach directly.
+   */
+  gatewayUrl: ((input: { sessionId: string; userId: string; connectionId: string; appPath?: string }) => Promise<string>) | null = null;
   private readonly log: Logger;
 
   constructor(private readonly deps: ConnectionServiceDeps) {
@@ -202,9 +207,12 @@ export class ConnectionService {
     });
     await this.counts.changed(session ?? ready);
     await this.objects.create(connection, ready, caller.username);
+    const url = this.gatewayUrl
+      ? await this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname })
+      : ready.url!;
     return {
       connectionId: connection.id,
-      url: ready.url!,
+      url,
       session: toSessionType(session ?? ready),
       beaconToken,
       heartbeatIntervalSeconds: Math.max(1, Math.floor(this.deps.config.heartbeatIntervalMs / 1000)),

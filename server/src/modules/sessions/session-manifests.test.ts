@@ -3,9 +3,13 @@ import {
   buildDeployment,
   buildHomeClaim,
   buildIngress,
+  buildNetworkPolicy,
   buildService,
   buildSessionChildren,
+  ANNOTATION_USER_ID,
+  homeClaimConflict,
   homeClaimName,
+  homeClaimOf,
   labelValue,
   sessionUrl,
 } from './session-manifests';
@@ -152,6 +156,43 @@ describe('session manifest builders (pure)', () => {
     expect(homeClaimName('alice')).to.equal('home-alice');
     expect(homeClaimName('Alice@Example.com')).to.match(/^home-alice-example-com-[0-9a-f]{8}$/);
     expect(homeClaimName('alice@example.com')).to.not.equal(homeClaimName('alice.example.com'));
+  });
+
+  it("names home claims from the user's immutable id, with an owner label; a crafted colliding username gets its own claim", () => {
+    // Legacy names collide: "a.b" maps to home-a-b-<hash>, which a user literally named "a-b-<hash>" also maps to.
+    const crafted = homeClaimName('a.b').slice('home-'.length);
+    expect(homeClaimName(crafted)).to.equal(homeClaimName('a.b'));
+    const victim = session('v', { persistentHome: true, user: 'a.b' });
+    victim.metadata.annotations = { [ANNOTATION_USER_ID]: '11111111-1111-4111-8111-111111111111' };
+    const attacker = session('x', { persistentHome: true, user: crafted });
+    attacker.metadata.annotations = { [ANNOTATION_USER_ID]: '22222222-2222-4222-8222-222222222222' };
+    expect(homeClaimOf(victim)).to.deep.equal({ name: 'home-11111111-1111-4111-8111-111111111111', owner: '11111111-1111-4111-8111-111111111111' });
+    expect(homeClaimOf(attacker).name).to.not.equal(homeClaimOf(victim).name);
+    const claim = buildHomeClaim(victim, config)!;
+    expect(claim.metadata!.labels!['stream.streamspace.io/home-owner']).to.equal('11111111-1111-4111-8111-111111111111');
+    expect(buildDeployment(victim, template(), config).spec!.template.spec!.volumes![0].persistentVolumeClaim!.claimName).to.equal(claim.metadata!.name);
+    // The reconciler's check: its own claim is fine, anyone else's is refused, also under the legacy names.
+    expect(homeClaimConflict(victim, claim)).to.equal(null);
+    expect(homeClaimConflict(attacker, claim)).to.match(/belongs to another user/);
+    const legacyVictim = session('lv', { persistentHome: true, user: 'a.b' });
+    const legacyAttacker = session('la', { persistentHome: true, user: crafted });
+    const legacyClaim = buildHomeClaim(legacyVictim, config)!;
+    expect(homeClaimOf(legacyAttacker).name).to.equal(legacyClaim.metadata!.name); // same name...
+    expect(homeClaimConflict(legacyAttacker, legacyClaim)).to.match(/belongs to another user/); // ...refused
+    expect(homeClaimConflict(legacyVictim, legacyClaim)).to.equal(null);
+    // A claim created before owner labels existed carries only the user label: the legacy owner still matches.
+    expect(homeClaimConflict(legacyVictim, { metadata: { labels: { 'stream.streamspace.io/user': 'a.b' } } })).to.equal(null);
+    expect(homeClaimConflict(victim, { metadata: { labels: {} } })).to.match(/no known user/);
+  });
+
+  it('builds a NetworkPolicy that admits only the gateway on the app ports, when configured', () => {
+    expect(buildNetworkPolicy(session(), template(), config)).to.equal(null);
+    const p = buildNetworkPolicy(session(), template(), { ...config, networkPolicy: { gatewayNamespace: 'streamspace' } })!;
+    expect(p.spec!.podSelector!.matchLabels).to.deep.equal({ 'stream.streamspace.io/session': 'alice-firefox-x1y2z' });
+    expect(p.spec!.ingress![0]._from).to.deep.equal([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'streamspace' } }, podSelector: { matchLabels: { 'stream.streamspace.io/gateway': 'true' } } },
+    ]);
+    expect(p.spec!.ingress![0].ports).to.deep.equal([{ protocol: 'TCP', port: 3000 }]);
   });
 
   it('refuses to build children for a Session without a uid (never orphaned objects)', () => {

@@ -5,6 +5,7 @@ import type {
   V1Deployment,
   V1EnvVar,
   V1Ingress,
+  V1NetworkPolicy,
   V1OwnerReference,
   V1PersistentVolumeClaim,
   V1Probe,
@@ -49,7 +50,34 @@ export function labelValue(value: string): string {
   return `${clean.slice(0, 54).replace(/[^A-Za-z0-9]+$/, '')}-${hash}`.replace(/^-/, 'u');
 }
 
-/** The per-user home PVC name: home-<user as a DNS label> (a hash keeps distinct users distinct). */
+/** The user's immutable id, set on every Session the API creates; it names the user's home claim. */
+export const ANNOTATION_USER_ID = 'stream.streamspace.io/user-id';
+/** Who owns a home claim (the user's id; legacy claims carry only LABEL_USER). The reconciler mounts no one else's. */
+export const LABEL_HOME_OWNER = 'stream.streamspace.io/home-owner';
+
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The home claim of a Session's user and the owner it must carry: home-<user id> (issue 13: a username, e.g. an
+ * OIDC preferred_username, can be crafted to map onto another user's name). Sessions without the id (made outside
+ * the API) keep the legacy name, owned by the username's label value.
+ */
+export function homeClaimOf(session: SessionManifest): { name: string; owner: string } {
+  const id = session.metadata.annotations?.[ANNOTATION_USER_ID]?.toLowerCase();
+  if (id && USER_ID.test(id)) return { name: `home-${id}`, owner: id };
+  return { name: homeClaimName(session.spec.user), owner: labelValue(session.spec.user) };
+}
+
+/** Why a Session must not mount an existing claim (null: it may): a claim owned by someone else is never mounted. */
+export function homeClaimConflict(session: SessionManifest, existing: { metadata?: { labels?: Record<string, string> } }): string | null {
+  const expected = homeClaimOf(session);
+  const labels = existing.metadata?.labels ?? {};
+  const owner = labels[LABEL_HOME_OWNER] ?? (expected.owner === labelValue(session.spec.user) ? labels[LABEL_USER] : undefined);
+  if (owner === expected.owner) return null;
+  return `The home volume claim ${expected.name} belongs to ${owner ? 'another user' : 'no known user'}; it is not mounted`;
+}
+
+/** The legacy per-user home PVC name: home-<user as a DNS label> (a hash keeps distinct users distinct). */
 export function homeClaimName(user: string): string {
   const label = user.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   if (label === user && label.length <= 50) return `home-${label}`;
@@ -168,7 +196,7 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
   const volumeNames = [...new Set(mounts.map((m) => m.name))];
   const volumes: V1Volume[] = volumeNames.map((name) =>
     name === HOME_VOLUME && session.spec.persistentHome
-      ? { name, persistentVolumeClaim: { claimName: homeClaimName(session.spec.user) } }
+      ? { name, persistentVolumeClaim: { claimName: homeClaimOf(session).name } }
       : // Without a persistent home, the app's own paths still need somewhere writable for the session's life.
         { name, emptyDir: {} },
   );
@@ -298,9 +326,10 @@ export function buildHomeClaim(session: SessionManifest, config: SessionWorkload
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
-      name: homeClaimName(session.spec.user),
+      name: homeClaimOf(session).name,
       namespace: session.metadata.namespace,
       labels: {
+        [LABEL_HOME_OWNER]: homeClaimOf(session).owner,
         'app.kubernetes.io/component': 'home',
         'app.kubernetes.io/part-of': 'streamspace',
         'app.kubernetes.io/managed-by': 'streamspace',
@@ -326,11 +355,49 @@ export function sessionUrl(session: SessionManifest, template: TemplateManifest,
   return `http://${session.metadata.name}.${session.metadata.namespace}.svc:${primary.port}/${path}`;
 }
 
+/** Pods of the gateway carry this label (the chart sets it); they are the only peers a session admits. */
+export const LABEL_GATEWAY = 'stream.streamspace.io/gateway';
+
+/**
+ * The session's NetworkPolicy (issue 13 item 5): its pods accept connections only from the gateway's pods (by
+ * label, in the gateway's namespace) and only on the app's ports; every other pod, including other sessions,
+ * is refused. Egress is not restricted here (the chart's namespace policies are still to come).
+ */
+export function buildNetworkPolicy(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): V1NetworkPolicy | null {
+  if (!config.networkPolicy) return null;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      name: session.metadata.name,
+      namespace: session.metadata.namespace,
+      labels: sessionLabels(session),
+      ownerReferences: [ownerReference(session)],
+    },
+    spec: {
+      podSelector: { matchLabels: selectorLabels(session) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          _from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.networkPolicy.gatewayNamespace } },
+              podSelector: { matchLabels: { [LABEL_GATEWAY]: 'true' } },
+            },
+          ],
+          ports: servicePorts(template).map((p) => ({ protocol: 'TCP', port: p.port as never })),
+        },
+      ],
+    },
+  };
+}
+
 export interface SessionChildren {
   deployment: V1Deployment;
   service: V1Service;
   ingress: V1Ingress | null;
   homeClaim: V1PersistentVolumeClaim | null;
+  networkPolicy: V1NetworkPolicy | null;
 }
 
 export function buildSessionChildren(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): SessionChildren {
@@ -339,5 +406,6 @@ export function buildSessionChildren(session: SessionManifest, template: Templat
     service: buildService(session, template),
     ingress: buildIngress(session, template, config),
     homeClaim: buildHomeClaim(session, config),
+    networkPolicy: buildNetworkPolicy(session, template, config),
   };
 }

@@ -18,7 +18,7 @@ import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { normalizeTemplate } from '../templates/template-normalize';
 import { templateObjects, type TemplateManifest } from '../templates/template.crd';
-import { buildSessionChildren, LABEL_SESSION, sessionUrl } from './session-manifests';
+import { buildSessionChildren, homeClaimConflict, LABEL_SESSION, sessionUrl } from './session-manifests';
 import { decideStatus, statusChanged } from './session-status';
 import { sessionObjects, type SessionManifest, type SessionStatus, type SessionWorkloadConfig } from './session.crd';
 
@@ -207,12 +207,19 @@ export class SessionReconciler implements ControllerDefinition {
     const deployment = this.deployments.get(name, namespace);
     const pods = this.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_SESSION] === name);
     let url: string | undefined;
+    let homeProblem: { reason: 'HomeClaimConflict'; message: string } | undefined;
 
     if (state === 'terminated') {
       await this.removeWorkload(session);
     } else if ('template' in resolved) {
       const children = buildSessionChildren(session, resolved.template, this.options.workload);
-      if (children.homeClaim) await this.ensureClaim(children.homeClaim);
+      const conflict = children.homeClaim ? await this.ensureClaim(children.homeClaim, session) : null;
+      if (conflict) homeProblem = { reason: 'HomeClaimConflict', message: conflict };
+    }
+    if (state !== 'terminated' && 'template' in resolved && !homeProblem) {
+      const children = buildSessionChildren(session, resolved.template, this.options.workload);
+      // The policy first: the pods never run without it.
+      if (children.networkPolicy) await this.apply(children.networkPolicy, undefined);
       await this.apply(children.service, this.cachedHash(undefined));
       if (children.ingress) await this.apply(children.ingress, undefined);
       await this.apply(children.deployment, this.cachedHash(deployment));
@@ -222,7 +229,7 @@ export class SessionReconciler implements ControllerDefinition {
     const startupTimeoutMs = session.spec.startupTimeout ? parseDurationMs(session.spec.startupTimeout) : this.options.defaultStartupTimeoutMs;
     const decision = decideStatus({
       session,
-      templateProblem: 'template' in resolved || state === 'terminated' ? undefined : resolved,
+      templateProblem: homeProblem ?? ('template' in resolved || state === 'terminated' ? undefined : resolved),
       deployment: state === 'terminated' ? undefined : this.deployments.get(name, namespace),
       pods,
       url,
@@ -245,9 +252,13 @@ export class SessionReconciler implements ControllerDefinition {
     await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
-  private async ensureClaim(claim: KubernetesObject) {
+  /** Creates the home claim when missing; an existing one owned by someone else is refused (its reason returned). */
+  private async ensureClaim(claim: KubernetesObject, session: SessionManifest): Promise<string | null> {
     try {
-      await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.kube.namespace });
+      const existing = await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace: this.options.kube.namespace });
+      const conflict = homeClaimConflict(session, existing);
+      if (conflict) await this.event(session, 'Warning', 'HomeClaimConflict', conflict);
+      return conflict;
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
@@ -256,6 +267,7 @@ export class SessionReconciler implements ControllerDefinition {
         if (!isConflict(createErr)) throw createErr;
       }
     }
+    return null;
   }
 
   private async removeWorkload(session: SessionManifest) {
@@ -267,6 +279,7 @@ export class SessionReconciler implements ControllerDefinition {
     await this.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }).catch(ignore404);
     await this.core.deleteNamespacedService({ name, namespace }).catch(ignore404);
     await this.networking.deleteNamespacedIngress({ name, namespace }).catch(ignore404);
+    await this.networking.deleteNamespacedNetworkPolicy({ name, namespace }).catch(ignore404);
   }
 
   private async finalize(session: SessionManifest) {

@@ -68,6 +68,7 @@ export async function startSessionRuntime(options: {
       ingress: config.ingress,
       home: { ...config.home, storageClass: config.home.storageClass ?? realNode?.storageClass },
       nodeSelector: config.nodeSelector ?? realNode?.nodeSelector,
+      ...(config.networkPolicy ? { networkPolicy: config.networkPolicy } : {}),
     },
     defaultStartupTimeoutMs: config.defaultStartupTimeoutMs,
     resyncIntervalMs: config.resyncIntervalMs,

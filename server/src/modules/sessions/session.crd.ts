@@ -83,4 +83,6 @@ export interface SessionWorkloadConfig {
   };
   /** Node labels session pods select; they tolerate NoSchedule taints with the same key and value. */
   nodeSelector?: Record<string, string>;
+  /** Per-session NetworkPolicy admitting only the gateway's pods; absent: none is created. */
+  networkPolicy?: { gatewayNamespace: string };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { resourcesOf, type QuotaService } from '../quotas/quota.service';
-import { effectiveResources } from './session-manifests';
+import { ANNOTATION_USER_ID, effectiveResources } from './session-manifests';
 import { isAdmin } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
@@ -203,7 +203,8 @@ export class SessionService {
     const body: SessionManifest = {
       apiVersion: STREAMSPACE_API_VERSION,
       kind: 'Session',
-      metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace },
+      // The user's immutable id names their home claim (a username can be crafted to collide; issue 13).
+      metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace, annotations: { [ANNOTATION_USER_ID]: caller.id } },
       spec,
     };
     const created = await this.objects().create(body);

@@ -1,0 +1,101 @@
+import http from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { DataSource } from 'typeorm';
+import type { GatewayConfig } from '../../config/config';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
+import type { Logger } from '../../platform/logging/logger';
+import type { AppsLocation } from './gateway-address';
+import { GatewayActivity } from './gateway-activity';
+import { createGatewayHandlers, type GatewayHandlers, type UpstreamResolver } from './gateway.proxy';
+import { GatewayService } from './gateway.service';
+import { serviceUpstream } from './gateway-upstream';
+
+export interface Gateway {
+  service: GatewayService;
+  handlers: GatewayHandlers;
+  /** The gateway's own HTTP server (its port: STREAMSPACE_GATEWAY_PORT). */
+  server: http.Server;
+  location: AppsLocation;
+  /** A single-use ticket URL for an open connection (connectSession's URL). */
+  issueTicket(input: { sessionId: string; userId: string; connectionId: string; appPath?: string }): Promise<string>;
+  /** Access of a connection, session or user ends now, on every replica. */
+  endAccess(scope: { connectionId?: string; sessionId?: string; userId?: string }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** host to listen on */
+  host: string;
+  dataSource: DataSource;
+  pubSub: AppPubSub;
+  logger: Logger;
+  kubeConfig: KubeConfig | null;
+  /** The connections' batched heartbeat: traffic counts as activity. */
+  heartbeat?: (connectionId: string, userId: string) => Promise<boolean>;
+  /** Tests: a loopback server in place of the session pods (kwok pods run nothing). */
+  upstreamFor?: UpstreamResolver;
+  /** The platform's origins (the portal may open a session's WebSocket). */
+  platformOrigins?: string[];
+  clock?: () => Date;
+}
+
+/**
+ * Starts the session gateway on its own port: the only way into sessions (issue 13). Returns once listening.
+ * The same binary serves it; Helm can also run it as its own Deployment with its own replicas.
+ */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  if (config.mode === 'off') throw new Error('gateway: STREAMSPACE_GATEWAY_MODE=off');
+  const upstreamFor = options.upstreamFor ?? (options.kubeConfig ? serviceUpstream(options.kubeConfig) : null);
+  if (!upstreamFor) throw new Error('gateway: no cluster to find session Services in');
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const location: AppsLocation = { mode: config.mode, domain: (config.appsDomain ?? `apps.localhost:${port}`).toLowerCase(), scheme: config.appsScheme };
+  const service = new GatewayService({
+    dataSource: options.dataSource,
+    pubSub: options.pubSub,
+    logger: options.logger,
+    location,
+    ticketTtlMs: config.ticketTtlMs,
+    recheckIntervalMs: config.recheckIntervalMs,
+    clock: options.clock,
+  });
+  service.start();
+  const activity = options.heartbeat ? new GatewayActivity(options.heartbeat, config.activityIntervalMs) : null;
+  const handlers = createGatewayHandlers({
+    service,
+    upstreamFor,
+    activity: activity ? (g) => activity.touch(g) : undefined,
+    cookieSecure: config.appsScheme === 'https',
+    allowedOrigins: options.platformOrigins,
+    logger: options.logger,
+  });
+  server.on('request', handlers.handleRequest);
+  server.on('upgrade', handlers.handleUpgrade);
+  options.logger.info({ port, mode: location.mode, appsDomain: location.domain }, `session gateway listening on ${port} for ${location.scheme}://${location.mode === 'host' ? '*.' : ''}${location.domain}`);
+  return {
+    service,
+    handlers,
+    server,
+    location,
+    async issueTicket(input) {
+      return (await service.issueTicket(input)).url;
+    },
+    endAccess: (scope) => service.endAccess(scope),
+    async stop() {
+      await service.stop();
+      handlers.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import type { Logger } from '../../platform/logging/logger';
+import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, type Routed } from './gateway-address';
+import { REFUSAL_TEXT, type GatewayRefusal } from './gateway.errors';
+import type { GatewayService, Grant } from './gateway.service';
+
+/** Where a session's traffic goes: computed from the Session the grant names, never from the request. */
+export type UpstreamResolver = (grant: Grant) => Promise<{ host: string; port: number }>;
+
+export interface GatewayHandlerDeps {
+  service: GatewayService;
+  upstreamFor: UpstreamResolver;
+  /** Called for traffic of a grant (throttled by the caller's tracker); counts as the connection's activity. */
+  activity?: (grant: Grant) => void;
+  /** Mark the cookie Secure (the apps domain is served over TLS). */
+  cookieSecure: boolean;
+  /** Origins besides the session's own allowed to open its WebSockets (the portal's). */
+  allowedOrigins?: string[];
+  logger: Logger;
+}
+
+export interface GatewayHandlers {
+  handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void;
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes the idle keep-alive connections to upstreams. */
+  close(): void;
+}
+
+/** Headers of the platform that must never reach a session's app. */
+const STRIPPED_REQUEST_HEADERS = ['authorization', 'proxy-authorization', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto', 'x-real-ip'];
+
+function refuse(res: http.ServerResponse, refusal: GatewayRefusal) {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(refusal.status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  });
+  res.end(REFUSAL_TEXT[refusal.status]);
+}
+
+function refuseUpgrade(socket: Duplex, refusal: GatewayRefusal) {
+  if (!socket.writable) return void socket.destroy();
+  const text = REFUSAL_TEXT[refusal.status];
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function prepareUpstreamRequest(req: http.IncomingMessage, routed: Routed) {
+  for (const h of STRIPPED_REQUEST_HEADERS) delete req.headers[h];
+  const cookies = upstreamCookies(req.headers.cookie);
+  if (cookies) req.headers.cookie = cookies;
+  else delete req.headers.cookie;
+  req.url = routed.upstreamPath;
+}
+
+/**
+ * The gateway's HTTP and upgrade handlers: a request is routed by Host (and path in path mode) to a session
+ * label, checked (cookie -> live connection -> caller allowed -> session running), stripped of the platform's
+ * credentials and streamed to the session's own Service by http-proxy-3 (bodies are piped, never buffered).
+ */
+export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers {
+  const { service } = deps;
+  const log = deps.logger.child({ component: 'gateway' });
+  const grants = new WeakMap<http.IncomingMessage, Grant>();
+  // Keep-alive to the upstreams: without an agent the library opens (and closes) a connection per request.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
+  const proxy = createProxyServer({
+    xfwd: true,
+    // A session's app cannot set cookies for the whole apps domain (cookie tossing into other sessions).
+    cookieDomainRewrite: { '*': '' },
+  });
+  proxy.on('error', (err, req, resOrSocket) => {
+    log.warn({ err: err.message, url: req.url }, 'gateway: upstream failed');
+    if (resOrSocket instanceof http.ServerResponse) {
+      if (!resOrSocket.headersSent) {
+        resOrSocket.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        resOrSocket.end('Bad gateway: the session does not answer.');
+      } else resOrSocket.destroy();
+    } else (resOrSocket as Socket).destroy();
+  });
+  proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+    const grant = grants.get(req);
+    if (!grant || !deps.activity) return;
+    // Registered before the library's own upgrade handler pipes the sockets: no byte is missed.
+    proxyReq.once('upgrade', () => socket.on('data', () => deps.activity!(grant)));
+  });
+
+  async function redeem(req: http.IncomingMessage, res: http.ServerResponse, routed: Routed) {
+    if (req.method !== 'GET') return refuse(res, { status: 404, reason: 'redeem needs GET' });
+    const query = new URL(routed.upstreamPath, 'http://x').searchParams;
+    const result = await service.redeem(routed.label, query.get('ticket') ?? '');
+    if (!result.ok) {
+      log.info({ label: routed.label, status: result.refusal.status, reason: result.refusal.reason }, 'gateway: ticket refused');
+      return refuse(res, result.refusal);
+    }
+    const base = new URL(sessionBase(service.location, routed.label)).pathname.replace(/\/$/, '');
+    const cookie = [`${COOKIE_NAME}=${result.cookie}`, `Path=${routed.cookiePath}`, 'HttpOnly', 'SameSite=Lax', ...(deps.cookieSecure ? ['Secure'] : [])].join('; ');
+    res.writeHead(303, {
+      location: `${base}${safeNext(query.get('next'))}`,
+      'set-cookie': cookie,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+    res.end();
+    log.info({ session: result.grant.sessionName, connection: result.grant.connectionId, user: result.grant.userId }, 'gateway: ticket redeemed');
+  }
+
+  /** The access check; a 401 for a label that is no session becomes 404 (a guessed name learns nothing). */
+  async function checked(routed: Routed, cookieHeader: string | undefined, fresh: boolean) {
+    const decision = await service.check(routed.label, gatewayCookie(cookieHeader), { fresh });
+    if (!decision.ok && decision.refusal.status === 401 && !(await service.knownLabel(routed.label))) {
+      return { ok: false as const, refusal: { status: 404 as const, reason: 'unknown session address' } };
+    }
+    return decision;
+  }
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse) {
+    const routed = route(service.location, req.headers.host, req.url);
+    if (!routed) return refuse(res, { status: 404, reason: 'not a session address' });
+    if (routed.upstreamPath === REDEEM_PATH || routed.upstreamPath.startsWith(`${REDEEM_PATH}?`)) return redeem(req, res, routed);
+    const decision = await checked(routed, req.headers.cookie, false);
+    if (!decision.ok) return refuse(res, decision.refusal);
+    const { grant } = decision;
+    const target = await deps.upstreamFor(grant);
+    prepareUpstreamRequest(req, routed);
+    deps.activity?.(grant);
+    // A long response (a stream, a long poll) is an open socket too: it is cut when access ends.
+    const unregister = service.register({ grant, close: () => res.destroy() });
+    res.once('close', unregister);
+    proxy.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent });
+  }
+
+  async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer) {
+    socket.on('error', () => socket.destroy());
+    const routed = route(service.location, req.headers.host, req.url);
+    if (!routed) return refuseUpgrade(socket, { status: 404, reason: 'not a session address' });
+    // Another site (or another session's app, which is same-site) must not open this session's sockets with
+    // the user's cookie: only the session's own origin and the platform's may.
+    const origin = req.headers.origin;
+    const own = new URL(sessionBase(service.location, routed.label)).origin;
+    if (origin && origin !== own && !(deps.allowedOrigins ?? []).includes(origin)) {
+      return refuseUpgrade(socket, { status: 403, reason: `foreign origin ${origin}` });
+    }
+    const decision = await checked(routed, req.headers.cookie, true);
+    if (!decision.ok) {
+      log.info({ label: routed.label, status: decision.refusal.status, reason: decision.refusal.reason }, 'gateway: upgrade refused');
+      return refuseUpgrade(socket, decision.refusal);
+    }
+    const { grant } = decision;
+    const target = await deps.upstreamFor(grant);
+    prepareUpstreamRequest(req, routed);
+    grants.set(req, grant);
+    const unregister = service.register({ grant, close: () => socket.destroy() });
+    socket.once('close', unregister);
+    deps.activity?.(grant);
+    proxy.ws(req, socket, head, { target: { host: target.host, port: target.port, protocol: 'http:' } });
+  }
+
+  return {
+    close: () => agent.destroy(),
+    handleRequest(req, res) {
+      handleRequest(req, res).catch((err: Error) => {
+        log.error({ err }, 'gateway: request failed');
+        if (!res.headersSent) {
+          res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+          res.end('Bad gateway.');
+        } else res.destroy();
+      });
+    },
+    handleUpgrade(req, socket, head) {
+      handleUpgrade(req, socket, head).catch((err: Error) => {
+        log.error({ err }, 'gateway: upgrade failed');
+        socket.destroy();
+      });
+    },
+  };
+}
