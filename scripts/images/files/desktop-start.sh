@@ -22,4 +22,9 @@ xsetroot -solid "${BACKGROUND:-#2e5d8a}"
 twm &
 xterm -geometry 100x30+40+40 -title terminal &
 echo "desktop ready on display :1, noVNC websocket on port ${WEBSOCKIFY_PORT:-6080}"
-exec websockify --web /usr/share/novnc "${WEBSOCKIFY_PORT:-6080}" localhost:5901
+websockify --web /usr/share/novnc "${WEBSOCKIFY_PORT:-6080}" localhost:5901 &
+ws=$!
+# As PID 1 neither websockify nor this shell would act on SIGTERM (no default handlers in PID 1): stop at once,
+# or every hibernation would wait out the grace period before the pod goes.
+trap 'kill "$ws" "$xvnc" 2>/dev/null; exit 0' TERM INT
+wait "$ws"

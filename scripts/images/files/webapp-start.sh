@@ -11,4 +11,8 @@ echo "started $(date -u +%FT%TZ) on $(hostname), port ${PORT:-8080}"
   echo ok >"$www/healthz"
   echo "healthy"
 ) &
-exec httpd -f -v -p "${PORT:-8080}" -h "$www"
+httpd -f -v -p "${PORT:-8080}" -h "$www" &
+server=$!
+# PID 1 has no default signal handling: stop at once on SIGTERM instead of waiting for the kubelet's SIGKILL.
+trap 'kill "$server" 2>/dev/null; exit 0' TERM INT
+wait "$server"
