@@ -1,5 +1,5 @@
 /**
- * Session gateway benchmark (issue 13): the same loopback upstream reached directly and through the gateway, in
+ * Session gateway benchmark: the same loopback upstream reached directly and through the gateway, in
  * one run. Prints, never asserts.
  *
  *  http     requests/s and p50/p99 latency, keep-alive, at concurrency 1 and BENCH_CONCURRENCY (16); besides direct

@@ -1,5 +1,5 @@
 /**
- * Real node start-up benchmark (issue 12): how long a desktop takes from "create" to the first noVNC frame, and
+ * Real node start-up benchmark: how long a desktop takes from "create" to the first noVNC frame, and
  * from "wake" to the first frame, on the local cluster's real node with the image cached. Prints, never asserts.
  *
  * Each run creates the pod a desktop session gets (the demo desktop image, the real node's placement, a TCP

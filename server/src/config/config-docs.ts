@@ -76,7 +76,7 @@ export const ENV_DOCS = {
   STREAMSPACE_AUTOSCALER_INTERVAL: { default: '15s', doc: 'How often the leader runs the `session-autoscaler` job for multi-user templates with `autoScaling.enabled`.' },
   STREAMSPACE_AUTOSCALE_COOLDOWN: { default: '5m', doc: 'Least time between two replica changes of one session; scale-ups are immediate, scale-downs wait.' },
   STREAMSPACE_PUBSUB: { default: 'postgres', doc: '`postgres`: subscription events travel over PostgreSQL LISTEN/NOTIFY and reach clients on every replica; `memory`: this process only.' },
-  STREAMSPACE_GATEWAY_MODE: { default: 'host', doc: 'Session gateway: `host` (every session on its own unguessable subdomain of the apps domain), `path` (`/s/<id>/` on the apps host; refused at start when the apps host is the platform\'s) or `off`. See docs/security.md.' },
+  STREAMSPACE_GATEWAY_MODE: { default: 'off', doc: 'Session gateway: `host` (every session on its own unguessable subdomain of the apps domain), `path` (`/s/<id>/` on the apps host; refused at start when the apps host is the platform\'s) or `off`. Off by default until the portal opens sessions through it (connectSession then answers a ticket URL the portal cannot use yet). See docs/security.md.' },
   STREAMSPACE_GATEWAY_PORT: { default: '8081', doc: 'Port the session gateway listens on (0 picks a free port); route the apps domain (wildcard DNS and certificate) to it.' },
   STREAMSPACE_APPS_DOMAIN: { default: 'apps.localhost:<gateway port>', doc: 'Apps domain as browsers reach it, such as apps.example.com (optionally :port); never the platform\'s host.' },
   STREAMSPACE_APPS_SCHEME: { default: '(https; http for *.localhost)', doc: 'Scheme of session URLs; `https` marks the gateway cookie Secure.' },

@@ -169,8 +169,8 @@ export const envSchema = z.object({
   STREAMSPACE_AUTOSCALER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
   STREAMSPACE_AUTOSCALE_COOLDOWN: durationFromEnv.default(5 * 60_000),
   STREAMSPACE_PUBSUB: z.enum(['postgres', 'memory'], { message: 'expected postgres or memory' }).default('postgres'),
-  // Session gateway (issue 13; modules/gateway/README.md).
-  STREAMSPACE_GATEWAY_MODE: z.enum(['host', 'path', 'off'], { message: 'expected host, path or off' }).default('host'),
+  // Session gateway (modules/gateway/README.md).
+  STREAMSPACE_GATEWAY_MODE: z.enum(['host', 'path', 'off'], { message: 'expected host, path or off' }).default('off'),
   STREAMSPACE_GATEWAY_PORT: intFromEnv(0, 65535).default(8081),
   STREAMSPACE_APPS_DOMAIN: z
     .string()
@@ -222,7 +222,7 @@ export interface AppConfig {
   sessions: SessionsConfig;
   /** Connection tracking, idle hibernation, autoscaling and cross-replica pub/sub. */
   connections: ConnectionsConfig;
-  /** The session gateway (issue 13). */
+  /** The session gateway. */
   gateway: GatewayConfig;
 }
 

@@ -26,10 +26,10 @@ spec:
   idleTimeout: 1h
 `;
 
-/** The gateway's access-ended promise: sockets close within this long of the change (issue 13). */
+/** The gateway's access-ended promise: sockets close within this long of the change. */
 const CLOSE_WITHIN_MS = 1000;
 
-describe('session gateway on the real control plane (issue 13)', function () {
+describe('session gateway on the real control plane', function () {
   this.timeout(180_000);
   let kc: KubeConfig;
   let databaseUrl: string;
@@ -110,6 +110,7 @@ describe('session gateway on the real control plane (issue 13)', function () {
       STREAMSPACE_CLUSTER: 'kubeconfig',
       KUBECONFIG: cluster.kubeconfigPath,
       STREAMSPACE_NAMESPACE: ns,
+      STREAMSPACE_GATEWAY_MODE: 'host',
       STREAMSPACE_LEADER_LEASE_DURATION: '3s',
       STREAMSPACE_QUOTA_MAX_SESSIONS: '50',
       STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: '20',

@@ -23,7 +23,7 @@ spec:
 `;
 
 /** Issue 13 item 6: home claims named from the user's immutable id, owner-labelled; no one mounts another's. */
-describe('home claims on the real control plane (issue 13)', function () {
+describe('home claims on the real control plane', function () {
   this.timeout(180_000);
   let kc: KubeConfig;
   let ns: string;

@@ -188,7 +188,7 @@ describe('sessions on the real control plane', function () {
     expect(ing.metadata!.ownerReferences![0]).to.deep.include(owner);
     expect(ing.spec!.tls).to.deep.equal([{ hosts: ['streamspace.test'], secretName: 'streamspace-tls' }]);
     const pvc = await core.readNamespacedPersistentVolumeClaim({ name: `home-${alice.id}`, namespace: ns });
-    // Named from the user's immutable id, owned by them (issue 13).
+    // Named from the user's immutable id, owned by them.
     expect(pvc.metadata!.labels).to.deep.include({ 'stream.streamspace.io/home-owner': alice.id });
     expect(pvc.metadata!.ownerReferences ?? []).to.deep.equal([]);
 

@@ -1,7 +1,7 @@
 import type { Grant } from './gateway.service';
 
 /**
- * Traffic through the gateway as activity (issue 13 item 4, like JupyterHub's proxy activity): at most one
+ * Traffic through the gateway as activity (like JupyterHub's proxy activity): at most one
  * heartbeat per connection per interval, handed to the connections' heartbeat batcher, which writes whatever
  * is pending in one statement. A user typing into a desktop whose tab stopped sending heartbeats stays active.
  */

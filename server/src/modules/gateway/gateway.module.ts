@@ -41,7 +41,7 @@ export interface GatewayOptions {
 }
 
 /**
- * Starts the session gateway on its own port: the only way into sessions (issue 13). Returns once listening.
+ * Starts the session gateway on its own port: the only way into sessions. Returns once listening.
  * The same binary serves it; Helm can also run it as its own Deployment with its own replicas.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {

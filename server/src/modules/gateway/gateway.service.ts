@@ -87,7 +87,7 @@ const ACCESS_SQL = `SELECT t.id AS grant_id, t.cookie_hash, h.label, t.session_i
 export function decide(row: AccessRow | undefined, label: string): AccessDecision {
   if (!row || row.label !== label) return { ok: false, refusal: refused(401, 'no valid gateway cookie for this session') };
   if (!row.connection_open) return { ok: false, refusal: refused(401, 'the connection has ended') };
-  // Owner or admin for now; the session's access list (issue 13 item 7) will add shared users here.
+  // Owner or admin for now; the session's access list will add shared users here.
   if (row.disabled || !(row.owner_id === row.user_id || row.role === 'admin')) return { ok: false, refusal: refused(403, 'the user may no longer use this session') };
   if (row.state !== 'running' || row.phase !== 'Running') return { ok: false, refusal: refused(404, 'the session is not running') };
   return {

@@ -58,7 +58,7 @@ export const LABEL_HOME_OWNER = 'stream.streamspace.io/home-owner';
 const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * The home claim of a Session's user and the owner it must carry: home-<user id> (issue 13: a username, e.g. an
+ * The home claim of a Session's user and the owner it must carry: home-<user id> (a username, e.g. an
  * OIDC preferred_username, can be crafted to map onto another user's name). Sessions without the id (made outside
  * the API) keep the legacy name, owned by the username's label value.
  */
@@ -359,7 +359,7 @@ export function sessionUrl(session: SessionManifest, template: TemplateManifest,
 export const LABEL_GATEWAY = 'stream.streamspace.io/gateway';
 
 /**
- * The session's NetworkPolicy (issue 13 item 5): its pods accept connections only from the gateway's pods (by
+ * The session's NetworkPolicy: its pods accept connections only from the gateway's pods (by
  * label, in the gateway's namespace) and only on the app's ports; every other pod, including other sessions,
  * is refused. Egress is not restricted here (the chart's namespace policies are still to come).
  */

@@ -203,7 +203,7 @@ export class SessionService {
     const body: SessionManifest = {
       apiVersion: STREAMSPACE_API_VERSION,
       kind: 'Session',
-      // The user's immutable id names their home claim (a username can be crafted to collide; issue 13).
+      // The user's immutable id names their home claim (a username can be crafted to collide).
       metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace, annotations: { [ANNOTATION_USER_ID]: caller.id } },
       spec,
     };
