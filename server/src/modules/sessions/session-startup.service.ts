@@ -15,7 +15,7 @@ import { SESSION_UPDATED, type SessionChange } from './session-table';
 import type { SessionEntity } from './session.entity';
 import { autoStartDisabled, sessionFailed, startupTimedOut } from './session.errors';
 import type { SessionSpec } from './session.crd';
-import type { SessionService } from './session.service';
+import type { SessionChanges } from './session-state';
 
 function isReady(row: SessionEntity): boolean {
   return row.state === 'running' && row.phase === 'Running' && !!row.url;
@@ -32,7 +32,7 @@ export class SessionStartup {
 
   constructor(
     private readonly deps: {
-      sessions: SessionService;
+      sessions: SessionChanges;
       kube: StreamSpaceApi | null;
       namespace: string;
       pubSub: AppPubSub;

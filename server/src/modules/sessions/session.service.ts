@@ -15,6 +15,7 @@ import { checkResources, isDnsLabel, normalizeTemplate } from '../templates/temp
 import type { AppTypeEnum, ResourcesType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
 import { SessionStartup } from './session-startup.service';
+import type { StateChange } from './session-state';
 import type { SessionTable } from './session-table';
 import { badTransition, invalidSessionInput, unknownTemplate, unusableTemplate } from './session.errors';
 import { SessionEntity } from './session.entity';
@@ -67,18 +68,6 @@ export function generateSessionName(user: string, template: string): string {
   return `${base}-${suffix}`;
 }
 
-/** How a state change is recorded: its audit action and source, and why it happened. */
-export interface StateChange {
-  action: 'session.hibernate' | 'session.wake';
-  /** The request behind it (user actions); absent for the server's own changes. */
-  source?: AuditSource;
-  /** null: the server itself (e.g. the hibernation timer), recorded without an actor. */
-  actor?: null;
-  /** Who pays for a start when the row has no owner id (the caller). */
-  quotaUserId?: string;
-  /** Extra audit details: reason, idle clock, ... */
-  details?: Record<string, unknown>;
-}
 
 /**
  * Sessions for the API: reads from the session table in PostgreSQL (lists, filters, paging), writes to the
