@@ -82,7 +82,7 @@ export const ENV_DOCS = {
   STREAMSPACE_APPS_SCHEME: { default: '(https; http for *.localhost)', doc: 'Scheme of session URLs; `https` marks the gateway cookie Secure.' },
   STREAMSPACE_GATEWAY_TICKET_TTL: { default: '30s', doc: 'Lifetime of the single-use ticket in a session URL (at most 60s).' },
   STREAMSPACE_GATEWAY_RECHECK_INTERVAL: { default: '15s', doc: 'Besides events, open proxied sockets have their access checked again this often.' },
-  STREAMSPACE_SESSION_NETWORK_POLICY: { default: 'gateway', doc: '`gateway`: every session gets a NetworkPolicy admitting only the gateway\'s pods (label `stream.streamspace.io/gateway=true`) on its ports; `off`: none. Enforced only by a network plugin that implements NetworkPolicy.' },
+  STREAMSPACE_SESSION_NETWORK_POLICY: { default: '(gateway when the gateway is on, else off)', doc: '`gateway`: every session gets a NetworkPolicy admitting only the gateway\'s pods (label `stream.streamspace.io/gateway=true`) on its ports; `off`: none (with the gateway off, a policy admitting only the gateway would also cut off an Ingress). Enforced only by a network plugin that implements NetworkPolicy.' },
   STREAMSPACE_GATEWAY_NAMESPACE: { default: '$STREAMSPACE_NAMESPACE', doc: 'Namespace of the gateway\'s pods, for the per-session NetworkPolicy (the Helm chart sets the release namespace).' },
   STREAMSPACE_GATEWAY_ACTIVITY_INTERVAL: { default: '5s', doc: 'Traffic through the gateway counts as a connection\'s activity (a batched heartbeat) at most this often.' },
 } satisfies Record<keyof typeof envSchema.shape, { default: string; doc: string }>;

@@ -182,7 +182,7 @@ export const envSchema = z.object({
     .pipe(z.number().min(1000, { message: 'must be at least 1s' }).max(60_000, { message: 'must be at most 60s (tickets are short-lived)' }))
     .default(30_000),
   STREAMSPACE_GATEWAY_RECHECK_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
-  STREAMSPACE_SESSION_NETWORK_POLICY: z.enum(['gateway', 'off'], { message: 'expected gateway or off' }).default('gateway'),
+  STREAMSPACE_SESSION_NETWORK_POLICY: z.enum(['gateway', 'off'], { message: 'expected gateway or off' }).optional(),
   STREAMSPACE_GATEWAY_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).optional(),
   STREAMSPACE_GATEWAY_ACTIVITY_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(5_000),
 });
@@ -434,7 +434,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       nodeSelector: e.STREAMSPACE_SESSION_NODE_SELECTOR
         ? Object.fromEntries(e.STREAMSPACE_SESSION_NODE_SELECTOR.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
         : undefined,
-      networkPolicy: e.STREAMSPACE_SESSION_NETWORK_POLICY === 'gateway' ? { gatewayNamespace: e.STREAMSPACE_GATEWAY_NAMESPACE ?? e.STREAMSPACE_NAMESPACE } : null,
+      // Unset: follows the gateway (a policy admitting only the gateway would cut off an Ingress when the gateway is off).
+      networkPolicy: (e.STREAMSPACE_SESSION_NETWORK_POLICY ?? (e.STREAMSPACE_GATEWAY_MODE === 'off' ? 'off' : 'gateway')) === 'gateway' ? { gatewayNamespace: e.STREAMSPACE_GATEWAY_NAMESPACE ?? e.STREAMSPACE_NAMESPACE } : null,
     },
     connections: {
       heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL ?? Math.max(1000, Math.min(30_000, Math.floor(e.STREAMSPACE_HEARTBEAT_TIMEOUT / 2))),

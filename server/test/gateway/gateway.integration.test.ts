@@ -335,4 +335,13 @@ describe('session gateway on the real control plane', function () {
     expect(loadConfig({ ...base, STREAMSPACE_APPS_DOMAIN: 'apps.example.com', STREAMSPACE_GATEWAY_MODE: 'path' }).gateway).to.deep.include({ mode: 'path', appsDomain: 'apps.example.com', appsScheme: 'https' });
     expect(() => loadConfig({ STREAMSPACE_GATEWAY_TICKET_TTL: '61s' })).to.throw(/at most 60s/);
   });
+
+  it('the gateway is off by default, and the per-session NetworkPolicy follows it unless set', () => {
+    expect(loadConfig({}).gateway.mode).to.equal('off');
+    expect(loadConfig({}).sessions.networkPolicy).to.equal(null);
+    const on = loadConfig({ STREAMSPACE_GATEWAY_MODE: 'host', STREAMSPACE_NAMESPACE: 'apps' });
+    expect(on.sessions.networkPolicy).to.deep.equal({ gatewayNamespace: 'apps' });
+    expect(loadConfig({ STREAMSPACE_GATEWAY_MODE: 'host', STREAMSPACE_SESSION_NETWORK_POLICY: 'off' }).sessions.networkPolicy).to.equal(null);
+    expect(loadConfig({ STREAMSPACE_SESSION_NETWORK_POLICY: 'gateway', STREAMSPACE_GATEWAY_NAMESPACE: 'gw' }).sessions.networkPolicy).to.deep.equal({ gatewayNamespace: 'gw' });
+  });
 });

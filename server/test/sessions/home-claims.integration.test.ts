@@ -34,7 +34,7 @@ describe('home claims on the real control plane', function () {
     const cluster = await getTestCluster();
     kc = cluster.kubeConfig;
     ns = await createTestNamespace('homes');
-    app = await startTestApp({ STREAMSPACE_CLUSTER: 'kubeconfig', KUBECONFIG: cluster.kubeconfigPath, STREAMSPACE_NAMESPACE: ns, STREAMSPACE_LEADER_LEASE_DURATION: '3s' });
+    app = await startTestApp({ STREAMSPACE_CLUSTER: 'kubeconfig', KUBECONFIG: cluster.kubeconfigPath, STREAMSPACE_NAMESPACE: ns, STREAMSPACE_SESSION_NETWORK_POLICY: 'gateway', STREAMSPACE_LEADER_LEASE_DURATION: '3s' });
     await applyTemplates(app, await signInAsAdmin(app), [HOME_TEMPLATE]);
   });
   after(async () => {
