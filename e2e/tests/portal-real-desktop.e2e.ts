@@ -182,4 +182,26 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
       await admin2.close()
     }
   })
+
+  it("the demo web app opens in the portal's iframe and shows the page served by its real pod", async function () {
+    this.timeout(180_000)
+    await page.goto(`${server.origin}/`)
+    const launcher = new LauncherPage(page)
+    await launcher.waitUntilLoaded()
+    await launcher.launch('Demo Web App')
+    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
+    const view = new SessionViewPage(page)
+    await view.frame.waitFor({ state: 'attached', timeout: 120_000 })
+    const rita = await signInApi(server.origin, USER.username, USER.password)
+    const { session } = await graphql<{ session: { name: string; podName: string | null; url: string | null } }>(server.origin, rita, 'query E2eSess($id: ID!) { session(id: $id) { name podName url } }', { id: view.sessionId() })
+    expect(session.url).to.match(new RegExp(`^http://${ingress.host}/sessions/[a-z0-9-]+/$`))
+    expect(await view.frame.getAttribute('src')).to.match(new RegExp(`^http://${ingress.host}/sessions/[a-z0-9-]+/`))
+    const app = page.frameLocator('[data-testid="session-frame"]')
+    await app.locator('#greeting').waitFor({ state: 'visible', timeout: 60_000 })
+    expect((await app.locator('#greeting').innerText()).trim()).to.equal('Hello from a real container')
+    // The page names where it came from: the start script writes the pod's hostname (the session's name) into it.
+    expect(session.podName).to.match(new RegExp(`^${session.name}-`))
+    expect((await app.locator('#pod').innerText()).trim()).to.equal(session.name)
+    await saveScreenshot(page, this.test!.fullTitle(), '04-real-webapp')
+  })
 })
