@@ -36,17 +36,30 @@ export async function startSessionIngress(): Promise<SessionIngress> {
     return ingress.resolve(m[1]!)
   }
   const server: Server = createServer((req, res) => {
-    target(req).then(
-      (t) => {
-        const upstream = httpRequest({ host: t.host, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers)
-          up.pipe(res)
-        })
-        upstream.on('error', (err) => res.writeHead(502).end(err.message))
-        req.pipe(upstream)
-      },
-      (err: Error) => res.writeHead(502).end(err.message),
-    )
+    // As for upgrades below: a Service that just got its endpoint may not have kube-proxy's rules yet, so a
+    // request without a body (GET/HEAD) whose connection fails is retried for a while before answering 502.
+    const retriable = req.method === 'GET' || req.method === 'HEAD'
+    const deadline = Date.now() + 15_000
+    const fail = (err: Error) => {
+      if (retriable && !res.headersSent && Date.now() < deadline) setTimeout(attempt, 250)
+      else if (!res.headersSent) res.writeHead(502).end(err.message)
+      else res.destroy(err)
+    }
+    const attempt = (): void => {
+      target(req).then(
+        (t) => {
+          const upstream = httpRequest({ host: t.host, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers)
+            up.pipe(res)
+          })
+          upstream.on('error', fail)
+          if (retriable) upstream.end()
+          else req.pipe(upstream)
+        },
+        fail,
+      )
+    }
+    attempt()
   })
   server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
     sockets.add(client)

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { expect } from 'chai'
 import type { Page } from 'playwright-core'
+import { AdminClusterPage } from '../pages/admin-cluster.page'
+import { AdminLoginPage } from '../pages/admin-login.page'
+import { AdminShellPage } from '../pages/admin-shell.page'
 import { LauncherPage } from '../pages/launcher.page'
 import { LoginPage } from '../pages/login.page'
 import { SessionViewPage } from '../pages/session-view.page'
@@ -43,6 +46,7 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
   let admin: ApiSession
   let browser: BrowserSession
   let page: Page
+  let desktopSessionId = ''
 
   this.bail(true)
 
@@ -109,6 +113,7 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
     await launcher.launch('Demo Desktop')
     await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
     const view = new SessionViewPage(page)
+    desktopSessionId = view.sessionId()
     await view.vnc.waitFor({ state: 'attached', timeout: 120_000 })
     await waitFor('the status chip to say Connected', async () => ((await view.statusText()) === 'Connected' ? true : undefined), { timeoutMs: 60_000 })
     // Bottom right: the root window's background, painted by xsetroot in the pod.
@@ -130,5 +135,73 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
     await page.keyboard.press('Enter')
     await waitFor('the repainted background (#cc6633)', async () => (near(await pixel(page, 0.9, 0.9), [0xcc, 0x66, 0x33]) ? true : undefined), { timeoutMs: 30_000 })
     await saveScreenshot(page, this.test!.fullTitle(), '02-typed-into-xterm')
+  })
+
+  it("the admin console's pod shell runs in the desktop's real pod: typed input gives real output", async function () {
+    this.timeout(120_000)
+    const rita = await signInApi(server.origin, USER.username, USER.password)
+    const { session } = await graphql<{ session: { podName: string | null } }>(server.origin, rita, 'query E2eSess($id: ID!) { session(id: $id) { podName } }', { id: desktopSessionId })
+    const podName = session.podName
+    expect(podName, 'the running desktop has a pod').to.be.a('string')
+    const admin2 = await launchBrowser()
+    try {
+      const apage = admin2.page
+      const login = new AdminLoginPage(apage)
+      await login.open(server.origin)
+      await login.signIn('admin', ADMIN_PASSWORD)
+      await apage.waitForURL(new RegExp(`^${server.origin}/admin/$`))
+      await new AdminShellPage(apage).navigate('cluster')
+      const cluster = new AdminClusterPage(apage)
+      await cluster.openResources()
+      await cluster.selectKind('Pod')
+      await cluster.selectNamespace(NAMESPACE)
+      await cluster.row(podName!).waitFor({ state: 'visible', timeout: 30_000 })
+      await cluster.openPodTools(podName!)
+      const dialog = apage.getByTestId('pod-tools-dialog')
+      await dialog.getByRole('tab', { name: 'Shell' }).click()
+      await dialog.getByRole('button', { name: 'Open shell' }).click()
+      const terminal = dialog.getByRole('application', { name: `Terminal in ${podName}` })
+      await terminal.waitFor({ state: 'visible' })
+      const screenText = async () => (await terminal.locator('.xterm-accessibility-tree').innerText().catch(() => '')).replace(/\u00a0/g, ' ')
+      // The shell's prompt comes from the container (sh in the pod): wait for it before typing.
+      await waitFor('the shell prompt', async () => (/[$#]\s*$/m.test(await screenText()) ? true : undefined), { timeoutMs: 60_000 })
+      await terminal.click()
+      await apage.keyboard.type('echo $((6*7))', { delay: 20 })
+      await apage.keyboard.press('Enter')
+      const text = await waitFor('the command output 42', async () => {
+        const t = await screenText()
+        return /^42\s*$/m.test(t) ? t : undefined
+      }, { timeoutMs: 30_000 }).catch(async (err: Error) => {
+        await saveScreenshot(apage, this.test!.fullTitle(), '03-admin-pod-shell-failed')
+        throw new Error(`${err.message}; terminal shows: ${JSON.stringify(await screenText())}`)
+      })
+      // The echoed command line is on screen too: 42 is the shell's arithmetic, not the typed text.
+      expect(text).to.include('echo $((6*7))')
+      await saveScreenshot(apage, this.test!.fullTitle(), '03-admin-pod-shell')
+    } finally {
+      await admin2.close()
+    }
+  })
+
+  it("the demo web app opens in the portal's iframe and shows the page served by its real pod", async function () {
+    this.timeout(180_000)
+    await page.goto(`${server.origin}/`)
+    const launcher = new LauncherPage(page)
+    await launcher.waitUntilLoaded()
+    await launcher.launch('Demo Web App')
+    await page.waitForURL(/\/sessions\/[0-9a-f-]{36}$/)
+    const view = new SessionViewPage(page)
+    await view.frame.waitFor({ state: 'attached', timeout: 120_000 })
+    const rita = await signInApi(server.origin, USER.username, USER.password)
+    const { session } = await graphql<{ session: { name: string; podName: string | null; url: string | null } }>(server.origin, rita, 'query E2eSess($id: ID!) { session(id: $id) { name podName url } }', { id: view.sessionId() })
+    expect(session.url).to.match(new RegExp(`^http://${ingress.host}/sessions/[a-z0-9-]+/$`))
+    expect(await view.frame.getAttribute('src')).to.match(new RegExp(`^http://${ingress.host}/sessions/[a-z0-9-]+/`))
+    const app = page.frameLocator('[data-testid="session-frame"]')
+    await app.locator('#greeting').waitFor({ state: 'visible', timeout: 60_000 })
+    expect((await app.locator('#greeting').innerText()).trim()).to.equal('Hello from a real container')
+    // The page names where it came from: the start script writes the pod's hostname (the session's name) into it.
+    expect(session.podName).to.match(new RegExp(`^${session.name}-`))
+    expect((await app.locator('#pod').innerText()).trim()).to.equal(session.name)
+    await saveScreenshot(page, this.test!.fullTitle(), '04-real-webapp')
   })
 })

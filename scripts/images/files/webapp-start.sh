@@ -5,6 +5,12 @@ set -eu
 www=/tmp/www
 mkdir -p "$www"
 sed "s/@HOSTNAME@/$(hostname)/" /app/index.html >"$www/index.html"
+# Behind a path-routing ingress (STREAMSPACE_SESSION_INGRESS=path) requests keep their /sessions/<session>/ prefix:
+# serve the page there too.
+if [ -n "${STREAMSPACE_SESSION:-}" ]; then
+  mkdir -p "$www/sessions/$STREAMSPACE_SESSION"
+  cp "$www/index.html" "$www/sessions/$STREAMSPACE_SESSION/index.html"
+fi
 echo "started $(date -u +%FT%TZ) on $(hostname), port ${PORT:-8080}"
 (
   sleep "${READY_AFTER_SECONDS:-0}"
