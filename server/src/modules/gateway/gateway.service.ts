@@ -110,7 +110,7 @@ export function decide(row: AccessRow | undefined, label: string): AccessDecisio
  * cached for at most 2 s and dropped at once on any access event). Open proxied sockets are registered here and
  * closed when their access ends: on every replica, driven by events (disconnect and reaping publish
  * CONNECTION_COUNT_CHANGED, role/disable changes USER_ACCESS_CHANGED, hibernate/terminate SESSION_UPDATED from
- * every replica's session mirror, endAccess() GATEWAY_ACCESS_ENDED), with a periodic recheck as a safety net
+ * every replica's sessions table writer, endAccess() GATEWAY_ACCESS_ENDED), with a periodic recheck as a safety net
  * for events lost while a replica's LISTEN connection was down.
  */
 export class GatewayService {

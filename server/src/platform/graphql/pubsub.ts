@@ -10,7 +10,7 @@ import type { Logger } from '../logging/logger';
  * a bridge is attached (`attachPostgresBridge`), also sends the event over PostgreSQL NOTIFY so subscribers on
  * every other replica receive it. A replica ignores its own notifications (it already delivered them).
  *
- * Topics whose publishers run on every replica anyway (the session table mirror watches on every replica and
+ * Topics whose publishers run on every replica anyway (the sessions table writer watches on every replica and
  * publishes SESSION_UPDATED itself) are marked `localOnly`, so their events are not delivered twice.
  */
 export type AppTopics = {
