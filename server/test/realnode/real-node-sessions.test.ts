@@ -2,12 +2,12 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { REAL_NODE_LABEL, REAL_NODE_STORAGE_CLASS } from '../../src/platform/kube/local-cluster';
-import { startTestApp, type TestApp } from '../support/app';
+import { REAL_NODE_STORAGE_CLASS } from '../../src/platform/kube/local-cluster';
+import type { TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn } from '../support/auth';
-import { createTestNamespace, KUBE_START_TIMEOUT_MS, requireRealNode } from '../support/kube';
+import { KUBE_START_TIMEOUT_MS } from '../support/kube';
 import { waitUntil } from '../support/wait';
-import { createTestDatabase } from '../support/postgres';
+import { startRealNodeApp } from './support';
 
 const SESSION_FIELDS = 'id name state phase message podName url';
 
@@ -39,23 +39,10 @@ describe('sessions on the real node: real containers, probes, logs, exec and hom
 
   before(async function () {
     this.timeout(KUBE_START_TIMEOUT_MS);
-    const real = await requireRealNode();
+    const started = await startRealNodeApp('realnode', { STREAMSPACE_HOME_STORAGE_CLASS: REAL_NODE_STORAGE_CLASS, STREAMSPACE_HOME_SIZE: '1Gi' });
+    const real = started.real;
+    ({ app, ns, core } = started);
     nodeName = real.nodeName;
-    core = real.cluster.kubeConfig.makeApiClient(CoreV1Api);
-    ns = await createTestNamespace('realnode');
-    app = await startTestApp({
-      DATABASE_URL: await createTestDatabase('realnode'),
-      STREAMSPACE_CLUSTER: 'kubeconfig',
-      KUBECONFIG: real.cluster.kubeconfigPath,
-      STREAMSPACE_NAMESPACE: ns,
-      STREAMSPACE_LEADER_LEASE_DURATION: '3s',
-      STREAMSPACE_RECONCILE_RESYNC: '30s',
-      STREAMSPACE_SESSION_NODE_SELECTOR: `${REAL_NODE_LABEL}=true`,
-      STREAMSPACE_HOME_STORAGE_CLASS: REAL_NODE_STORAGE_CLASS,
-      STREAMSPACE_HOME_SIZE: '1Gi',
-      STREAMSPACE_QUOTA_MAX_SESSIONS: '20',
-      STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: '10',
-    });
     admin = await signInAsAdmin(app);
     user = await createUserAndToken(app, 'user');
     const webapp = (name: string, env: Record<string, string> = {}, image = real.images.webapp) => `

@@ -2,13 +2,12 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { ConnectionEntity } from '../../src/modules/connections/connection.entity';
-import { REAL_NODE_LABEL } from '../../src/platform/kube/local-cluster';
-import { startTestApp, type TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn } from '../support/auth';
-import { createTestNamespace, KUBE_START_TIMEOUT_MS, requireRealNode } from '../support/kube';
+import { KUBE_START_TIMEOUT_MS } from '../support/kube';
 import { waitUntil } from '../support/wait';
-import { createTestDatabase } from '../support/postgres';
 import { Api, applyTemplates } from '../connections/support';
+import { startRealNodeApp } from './support';
 
 interface Condition {
   type: string;
@@ -31,26 +30,16 @@ describe('session time limits on the real node: max duration, startup timeout, i
 
   before(async function () {
     this.timeout(KUBE_START_TIMEOUT_MS);
-    const real = await requireRealNode();
-    nodeName = real.nodeName;
-    core = real.cluster.kubeConfig.makeApiClient(CoreV1Api);
-    ns = await createTestNamespace('realtimes');
-    app = await startTestApp({
-      DATABASE_URL: await createTestDatabase('realtimes'),
-      STREAMSPACE_CLUSTER: 'kubeconfig',
-      KUBECONFIG: real.cluster.kubeconfigPath,
-      STREAMSPACE_NAMESPACE: ns,
-      STREAMSPACE_LEADER_LEASE_DURATION: '3s',
-      STREAMSPACE_RECONCILE_RESYNC: '30s',
-      STREAMSPACE_SESSION_NODE_SELECTOR: `${REAL_NODE_LABEL}=true`,
+    const started = await startRealNodeApp('realtimes', {
       // Short clocks: 3 s without heartbeat ends a connection; the reaper and hibernation timer look often.
       STREAMSPACE_HEARTBEAT_TIMEOUT: '3s',
       STREAMSPACE_REAPER_INTERVAL: '300ms',
       STREAMSPACE_IDLE_TIMEOUT: '1h',
       STREAMSPACE_HIBERNATION_INTERVAL: '300ms',
-      STREAMSPACE_QUOTA_MAX_SESSIONS: '20',
-      STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: '10',
     });
+    const real = started.real;
+    ({ app, ns, core } = started);
+    nodeName = real.nodeName;
     admin = await signInAsAdmin(app);
     A = new Api(app, await createUserAndToken(app, 'user'));
     const webapp = (name: string, env: Record<string, string> = {}) => `
