@@ -170,7 +170,7 @@ export const envSchema = z.object({
   STREAMSPACE_AUTOSCALE_COOLDOWN: durationFromEnv.default(5 * 60_000),
   STREAMSPACE_PUBSUB: z.enum(['postgres', 'memory'], { message: 'expected postgres or memory' }).default('postgres'),
   // Session gateway (modules/gateway/README.md).
-  STREAMSPACE_GATEWAY_MODE: z.enum(['host', 'path', 'off'], { message: 'expected host, path or off' }).default('off'),
+  STREAMSPACE_GATEWAY_MODE: z.enum(['host', 'path', 'off'], { message: 'expected host, path or off' }).default('host'),
   STREAMSPACE_GATEWAY_PORT: intFromEnv(0, 65535).default(8081),
   STREAMSPACE_APPS_DOMAIN: z
     .string()

@@ -92,9 +92,10 @@ describe('connections on the real control plane', function () {
     first = await A.createSession({ template: 'firefox', idleTimeout: '1h' });
     await A.waitPhase(first.id, 'Running');
     const c = await A.connect(first.id, 'Mozilla/5.0 (test)');
-    // The gateway is off by default (test/gateway covers connectSession's ticket URLs when it is on).
-    expect(c.url).to.match(/^http:\/\/.+\.svc:3000\/$/);
-    expect(c.session.url).to.equal(c.url);
+    // The gateway is on by default: a single-use ticket URL on the session's own host of the apps domain
+    // (test/gateway covers what the gateway does with it); the session's own URL stays inside the cluster.
+    expect(c.url).to.match(/^http:\/\/[a-z2-7]{26}\.apps\.localhost:\d+\/\.streamspace\/redeem\?ticket=[\w-]{43}&next=%2F$/);
+    expect(c.session.url).to.match(/^http:\/\/.+\.svc:3000\/$/);
     // STREAMSPACE_HEARTBEAT_TIMEOUT is 3s here and no interval is set: clients are asked for one every 1.5 s (floored).
     expect(c.heartbeatIntervalSeconds).to.equal(1);
     expect(c.session).to.deep.include({ id: first.id, activeConnections: 1, totalConnections: 1 });
@@ -256,7 +257,7 @@ describe('connections on the real control plane', function () {
     expect((await readyPods(s.name)).length).to.be.greaterThan(0);
     expect(c.session.phase).to.equal('Running');
     expect(c.session.state).to.equal('running');
-    expect(c.url).to.contain(s.name);
+    expect(c.url).to.contain('/.streamspace/redeem?ticket=');
     expect(c.session.activeConnections).to.equal(1);
     await waitUntil(() => progress.completed, 'the progress stream to end after READY');
     const phases = progress.events.map((e) => e.sessionProgress.phase);

@@ -77,7 +77,8 @@ describe('session gateway on the real control plane', function () {
     const res = await request(gwPort, url.host, url.pathname + url.search);
     expect(res.status, res.body).to.equal(303);
     const setCookie = res.headers['set-cookie']![0];
-    expect(setCookie).to.match(/^streamspace_gateway=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/); // no Secure on plain http
+    // *.localhost is a secure context for browsers: the cookie is partitioned under the portal (CHIPS).
+    expect(setCookie).to.match(/^streamspace_gateway=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=None; Secure; Partitioned$/);
     expect(res.headers.location).to.equal('/');
     return { cookie: setCookie.split(';')[0], host: url.host };
   }
@@ -217,10 +218,34 @@ describe('session gateway on the real control plane', function () {
     const wrong = await connectWithTicket(A, alice, aliceSession);
     expectNothingOfTheApp(await request(port, bobUrl.host, wrong.url.pathname + wrong.url.search), 401);
     await enter(wrong.url);
-    // Upgrades cannot redeem, and from a foreign origin they are refused even with a good cookie.
+    // From a foreign origin upgrades are refused even with a good cookie or ticket.
     const fresh = await owner();
+    const foreignTicket = await connectWithTicket(A, alice, aliceSession);
+    expectNothingOfTheApp(await refusedUpgrade(port, foreignTicket.url.host, `/websockify?ticket=${foreignTicket.url.searchParams.get('ticket')}`, { origin: 'https://evil.example' }), 403);
     expectNothingOfTheApp(await refusedUpgrade(port, fresh.host, '/websockify', { cookie: fresh.cookie, origin: 'https://evil.example' }), 403);
     expectNothingOfTheApp(await refusedUpgrade(port, fresh.host, '/websockify', { cookie: fresh.cookie, origin: `http://${bobUrl.host}` }), 403);
+  });
+
+  it("the portal's viewer opens the WebSocket with the ticket itself: once, without a cookie, and the app never sees the ticket", async () => {
+    const { url } = await connectWithTicket(A, alice, aliceSession);
+    const ticket = url.searchParams.get('ticket')!;
+    const path = `/websockify?ticket=${encodeURIComponent(ticket)}&token=app-own`;
+    const ws = await openWs(port, url.host, path, { origin: app.url });
+    await until('the greeting', () => ws.messages.length >= 1);
+    expect(ws.messages[0]).to.equal(APP_GREETING);
+    const seen = upstream.seen.filter((s) => s.method === 'WS').at(-1)!;
+    expect(seen.url).to.equal('/websockify?token=app-own');
+    expect(JSON.stringify(seen.headers)).not.to.contain(ticket);
+    ws.ws.close();
+    await ws.closed;
+    // Replayed (a second viewer, a URL from history): refused, nothing of the app.
+    expectNothingOfTheApp(await refusedUpgrade(port, url.host, path, { origin: app.url }), 401);
+    // Nor can it be traded for a cookie afterwards.
+    expectNothingOfTheApp(await request(port, url.host, url.pathname + url.search), 401);
+    // A late ticket is refused on an upgrade too.
+    const late = await connectWithTicket(A, alice, aliceSession);
+    now = new Date(now.getTime() + 30_001);
+    expectNothingOfTheApp(await refusedUpgrade(port, late.url.host, `/websockify?ticket=${late.url.searchParams.get('ticket')}`, { origin: app.url }), 401);
   });
 
   it('disconnect closes the open proxied WebSocket at once and the URL and cookie are dead afterwards', async () => {
@@ -336,9 +361,10 @@ describe('session gateway on the real control plane', function () {
     expect(() => loadConfig({ STREAMSPACE_GATEWAY_TICKET_TTL: '61s' })).to.throw(/at most 60s/);
   });
 
-  it('the gateway is off by default, and the per-session NetworkPolicy follows it unless set', () => {
-    expect(loadConfig({}).gateway.mode).to.equal('off');
-    expect(loadConfig({}).sessions.networkPolicy).to.equal(null);
+  it('the gateway is on by default (host mode), and the per-session NetworkPolicy follows it unless set', () => {
+    expect(loadConfig({}).gateway.mode).to.equal('host');
+    expect(loadConfig({ STREAMSPACE_NAMESPACE: 'apps' }).sessions.networkPolicy).to.deep.equal({ gatewayNamespace: 'apps' });
+    expect(loadConfig({ STREAMSPACE_GATEWAY_MODE: 'off' }).sessions.networkPolicy).to.equal(null);
     const on = loadConfig({ STREAMSPACE_GATEWAY_MODE: 'host', STREAMSPACE_NAMESPACE: 'apps' });
     expect(on.sessions.networkPolicy).to.deep.equal({ gatewayNamespace: 'apps' });
     expect(loadConfig({ STREAMSPACE_GATEWAY_MODE: 'host', STREAMSPACE_SESSION_NETWORK_POLICY: 'off' }).sessions.networkPolicy).to.equal(null);

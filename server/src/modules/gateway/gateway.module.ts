@@ -40,6 +40,12 @@ export interface GatewayOptions {
   clock?: () => Date;
 }
 
+/** Browsers treat https and http://localhost / http://*.localhost as secure contexts (Secure cookies allowed). */
+export function secureContext(location: AppsLocation): boolean {
+  const host = location.domain.replace(/:\d+$/, '');
+  return location.scheme === 'https' || host === 'localhost' || host.endsWith('.localhost');
+}
+
 /**
  * Starts the session gateway on its own port: the only way into sessions. Returns once listening.
  * The same binary serves it; Helm can also run it as its own Deployment with its own replicas.
@@ -75,12 +81,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     service,
     upstreamFor,
     activity: activity ? (g) => activity.touch(g) : undefined,
-    cookieSecure: config.appsScheme === 'https',
+    cookieSecure: secureContext(location),
     allowedOrigins: options.platformOrigins,
     logger: options.logger,
   });
   server.on('request', handlers.handleRequest);
   server.on('upgrade', handlers.handleUpgrade);
+  if (!secureContext(location)) {
+    options.logger.warn({ appsDomain: location.domain }, 'gateway: the apps domain is served over plain http: browsers refuse the cookie inside the portal\'s frame (web apps then open only in their own tab); serve it over https');
+  }
   options.logger.info({ port, mode: location.mode, appsDomain: location.domain }, `session gateway listening on ${port} for ${location.scheme}://${location.mode === 'host' ? '*.' : ''}${location.domain}`);
   return {
     service,

@@ -15,7 +15,10 @@ export interface GatewayHandlerDeps {
   upstreamFor: UpstreamResolver;
   /** Called for traffic of a grant (throttled by the caller's tracker); counts as the connection's activity. */
   activity?: (grant: Grant) => void;
-  /** Mark the cookie Secure (the apps domain is served over TLS). */
+  /**
+   * The apps domain is a secure context (https, or http on localhost): the cookie is then
+   * `SameSite=None; Secure; Partitioned`, so it works inside the portal's frame on any site and only there.
+   */
   cookieSecure: boolean;
   /** Origins besides the session's own allowed to open its WebSockets (the portal's). */
   allowedOrigins?: string[];
@@ -50,6 +53,29 @@ function refuseUpgrade(socket: Duplex, refusal: GatewayRefusal) {
     `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * The gateway cookie. In a secure context it is partitioned (CHIPS): sent inside frames under the top-level site
+ * that redeemed it (the portal), or top-level on the session's own origin when opened in a tab, never elsewhere.
+ * Without TLS (only for http on a real domain) browsers refuse SameSite=None, so Lax: the app then works when
+ * opened top-level or from a same-site portal only.
+ */
+export function cookieFor(value: string, path: string, secureContext: boolean): string {
+  const attributes = secureContext ? ['SameSite=None', 'Secure', 'Partitioned'] : ['SameSite=Lax'];
+  return [`${COOKIE_NAME}=${value}`, `Path=${path}`, 'HttpOnly', ...attributes].join('; ');
+}
+
+/** The `ticket` query parameter of an upgrade's path, and the path without it (the app never sees tickets). */
+export function ticketParam(path: string): { value: string; rest: string } | null {
+  const q = path.indexOf('?');
+  if (q < 0) return null;
+  const params = new URLSearchParams(path.slice(q + 1));
+  const value = params.get('ticket');
+  if (value === null) return null;
+  params.delete('ticket');
+  const query = params.toString();
+  return { value, rest: path.slice(0, q) + (query ? `?${query}` : '') };
 }
 
 function prepareUpstreamRequest(req: http.IncomingMessage, routed: Routed) {
@@ -101,7 +127,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
       return refuse(res, result.refusal);
     }
     const base = new URL(sessionBase(service.location, routed.label)).pathname.replace(/\/$/, '');
-    const cookie = [`${COOKIE_NAME}=${result.cookie}`, `Path=${routed.cookiePath}`, 'HttpOnly', 'SameSite=Lax', ...(deps.cookieSecure ? ['Secure'] : [])].join('; ');
+    const cookie = cookieFor(result.cookie, routed.cookiePath, deps.cookieSecure);
     res.writeHead(303, {
       location: `${base}${safeNext(query.get('next'))}`,
       'set-cookie': cookie,
@@ -148,7 +174,13 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     if (origin && origin !== own && !(deps.allowedOrigins ?? []).includes(origin)) {
       return refuseUpgrade(socket, { status: 403, reason: `foreign origin ${origin}` });
     }
-    const decision = await checked(routed, req.headers.cookie, true);
+    // A viewer's socket (noVNC in the portal) carries its single-use ticket itself: a page on another site
+    // cannot count on the session's cookie in its WebSocket handshake.
+    const ticket = ticketParam(routed.upstreamPath);
+    const decision = ticket
+      ? await service.redeem(routed.label, ticket.value)
+      : await checked(routed, req.headers.cookie, true);
+    if (ticket) routed.upstreamPath = ticket.rest;
     if (!decision.ok) {
       log.info({ label: routed.label, status: decision.refusal.status, reason: decision.refusal.reason }, 'gateway: upgrade refused');
       return refuseUpgrade(socket, decision.refusal);
