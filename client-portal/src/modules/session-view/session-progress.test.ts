@@ -54,6 +54,17 @@ describe('session progress', () => {
       expect(vncSocketUrl('http://localhost:8080/s/alice-firefox/')).to.equal('ws://localhost:8080/s/alice-firefox/websockify')
     })
 
+    it("turns a gateway ticket URL into the app's socket carrying the ticket (host and path mode)", () => {
+      expect(vncSocketUrl('https://abcdefghijklmnopqrstuvwxyz.apps.example.com/.streamspace/redeem?ticket=T-1_x&next=%2F')).to.equal(
+        'wss://abcdefghijklmnopqrstuvwxyz.apps.example.com/websockify?ticket=T-1_x',
+      )
+      expect(vncSocketUrl('http://apps.localhost:8081/s/abcdefghijklmnopqrstuvwxyz/.streamspace/redeem?ticket=T&next=%2Fdesk%2F')).to.equal(
+        'ws://apps.localhost:8081/s/abcdefghijklmnopqrstuvwxyz/desk/websockify?ticket=T',
+      )
+      // A next that would leave the session's path is ignored.
+      expect(vncSocketUrl('https://x.apps.example.com/.streamspace/redeem?ticket=T&next=%2F%2Fevil.example%2F')).to.equal('wss://x.apps.example.com/websockify?ticket=T')
+    })
+
     it('resolves a path against the page and keeps the query', () => {
       expect(vncSocketUrl('/s/bob-gimp/?token=abc')).to.equal('wss://streamspace.example.com/s/bob-gimp/websockify?token=abc')
     })

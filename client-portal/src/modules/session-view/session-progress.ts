@@ -28,10 +28,26 @@ export function startupSteps(session: Pick<SessionDetailFragment, 'phase' | 'pod
   }))
 }
 
-/** The socket URL of a desktop's VNC websocket, next to the session's HTTP URL. */
+/** The gateway's path (on the session's origin) where connectSession's single-use ticket is traded. */
+const REDEEM_PATH = '/.streamspace/redeem'
+
+/**
+ * The socket URL of a desktop's VNC websocket, next to the session's HTTP URL. For a gateway ticket URL
+ * (<session origin>/.streamspace/redeem?ticket=…&next=<app path>) the socket carries the ticket itself:
+ * <session origin><app path>websockify?ticket=… (a cookie of the session's origin may not reach a socket
+ * opened by the portal's page).
+ */
 export function vncSocketUrl(httpUrl: string): string {
   const url = new URL(httpUrl, window.location.href)
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  if (url.pathname.endsWith(REDEEM_PATH)) {
+    const ticket = url.searchParams.get('ticket') ?? ''
+    const next = url.searchParams.get('next') ?? '/'
+    const appPath = next.startsWith('/') && !next.startsWith('//') ? next : '/'
+    url.pathname = url.pathname.slice(0, -REDEEM_PATH.length) + appPath
+    url.search = ''
+    url.searchParams.set('ticket', ticket)
+  }
   if (!url.pathname.endsWith('/')) url.pathname += '/'
   url.pathname += 'websockify'
   return url.href
