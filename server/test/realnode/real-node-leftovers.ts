@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { REAL_NODE_BRIDGE } from '../../src/platform/kube/local-cluster/real-node';
+import { NETPOL_TABLE, REAL_NODE_BRIDGE } from '../../src/platform/kube/local-cluster/real-node';
 
 /**
  * What a real node can leave on the machine, as a list of findings (empty = clean): processes (containerd,
  * shims, kubelet, kube-proxy, containers' processes), mounts and network namespaces under its directory, the
- * bridge, and iptables chains of kube-proxy and kubelet.
+ * bridge, iptables chains of kube-proxy and kubelet, and the NetworkPolicy agent's nftables table.
  */
 export function realNodeLeftovers(rootDir: string, containerCommands: string[] = []): string[] {
   const found: string[] = [];
@@ -33,6 +33,8 @@ export function realNodeLeftovers(rootDir: string, containerCommands: string[] =
       for (const line of out.split('\n').filter((l) => /^-N KUBE-/.test(l))) found.push(`${ipt} -t ${table}: ${line}`);
     }
   }
+  const tables = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout ?? '';
+  if (tables.split('\n').some((l) => l.trim() === `table inet ${NETPOL_TABLE}`)) found.push(`nftables table inet ${NETPOL_TABLE}`);
   if (existsSync(rootDir)) found.push(`directory ${rootDir}`);
   return found;
 }

@@ -29,6 +29,14 @@ export const REAL_NODE_POD_SUBNET = '10.245.0.0/24';
 export const REAL_NODE_IP = '10.245.0.1';
 /** One real node per machine: kube-proxy's chains and the bridge are machine-wide names. */
 export const REAL_NODE_LOCK = '/run/streamspace-real-node.json';
+/**
+ * The NetworkPolicy agent's nftables table (family inet) and queue number; scripts/k8s/node-cleanup.sh deletes the
+ * table by this name.
+ */
+export const NETPOL_TABLE = 'streamspace-netpol';
+export const NETPOL_QUEUE = 100;
+/** What enforces NetworkPolicy on the real node (scripts/k8s/build-netpol.sh pins the version). */
+export const NETPOL_AGENT = 'kube-network-policies v0.8.0';
 
 export interface RealNodeImages {
   pause: string;
@@ -41,11 +49,14 @@ export interface RealNodeBinaries {
   kubeProxy: string;
 }
 
+/** Whether NetworkPolicy is enforced on the real node: by which agent, or why not. */
+export type NetworkPolicyState = { enforced: true; agent: string } | { enforced: false; reason: string };
+
 /** What the cluster reports about its real node. */
 export type RealNodeState =
   | { status: 'off' }
   | { status: 'unavailable'; reason: string }
-  | { status: 'ready'; name: string; images: RealNodeImages; readyMs: number };
+  | { status: 'ready'; name: string; images: RealNodeImages; readyMs: number; networkPolicy: NetworkPolicyState };
 
 /** Debian packages providing each command the node needs (for the one-line reason when one is missing). */
 const NEEDED_COMMANDS: Record<string, string> = {
@@ -79,6 +90,43 @@ export function realNodePreflight(): string | null {
   if (!existsSync('/sys/fs/cgroup/cpu') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) return 'no cgroup file system at /sys/fs/cgroup';
   if (!existsSync('/proc/self/ns/net')) return 'network namespaces are not available';
   return null;
+}
+
+const NFQUEUE_PROC = '/proc/net/netfilter/nfnetlink_queue';
+const BRIDGE_NF_CALL = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+
+/**
+ * Why this machine cannot enforce NetworkPolicy on the real node, or null. The agent needs nftables in the kernel
+ * (and the nft command for the cleanup), NFQUEUE (nfnetlink_queue), and bridged pod-to-pod packets passing the IP
+ * hooks (br_netfilter's bridge-nf-call-iptables = 1, which it turns on as kube-proxy's users do).
+ */
+export function netpolPreflight(): string | null {
+  if (!hasCommand('nft')) return 'missing command: nft (nftables); apt-get install -y nftables';
+  const list = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+  if (list.status !== 0) return `nftables is not usable here (nft list tables: ${(list.stderr || '').trim().split('\n')[0]})`;
+  if (!existsSync(NFQUEUE_PROC)) spawnSync('modprobe', ['nfnetlink_queue'], { stdio: 'ignore' });
+  if (!existsSync(NFQUEUE_PROC)) return 'the kernel has no NFQUEUE (nfnetlink_queue: no module and not built in)';
+  if (!existsSync(BRIDGE_NF_CALL)) spawnSync('modprobe', ['br_netfilter'], { stdio: 'ignore' });
+  if (!existsSync(BRIDGE_NF_CALL)) return 'bridged pod traffic bypasses netfilter here (no br_netfilter: no module and not built in)';
+  if (readFileSync(BRIDGE_NF_CALL, 'utf8').trim() !== '1') {
+    try {
+      writeFileSync(BRIDGE_NF_CALL, '1');
+    } catch (err) {
+      return `cannot set net.bridge.bridge-nf-call-iptables=1 (${(err as Error).message})`;
+    }
+  }
+  return null;
+}
+
+/** Whether the agent has bound its queue (a line of /proc/net/netfilter/nfnetlink_queue starts with its number). */
+export function netpolQueueBound(): boolean {
+  try {
+    return readFileSync(NFQUEUE_PROC, 'utf8')
+      .split('\n')
+      .some((l) => l.trim().split(/\s+/)[0] === String(NETPOL_QUEUE));
+  } catch {
+    return false;
+  }
 }
 
 export function cniBinDir(): string | undefined {
@@ -152,6 +200,12 @@ export async function ensureNodeBinaries(repoRoot: string, log: (msg: string) =>
   return { kubelet: path.join(dir, 'kubelet'), kubeProxy: path.join(dir, 'kube-proxy') };
 }
 
+/** Builds (or finds in the cache) the NetworkPolicy agent; returns its path. */
+export async function ensureNetpolAgent(repoRoot: string, log: (msg: string) => void): Promise<string> {
+  const out = await runScript(path.join(repoRoot, 'scripts', 'k8s', 'build-netpol.sh'), [], log);
+  return out.pop()!;
+}
+
 /** Builds (or finds in the cache) the node's images; returns their references and archive paths. */
 export async function ensureNodeImages(repoRoot: string, log: (msg: string) => void): Promise<{ refs: RealNodeImages; archives: string[] }> {
   const out = await runScript(path.join(repoRoot, 'scripts', 'images', 'build.sh'), ['pause', 'webapp', 'desktop'], log);
@@ -179,6 +233,7 @@ export interface RealNodeLayout {
   kubeletKubeconfig: string;
   kubeProxyConfig: string;
   kubeProxyKubeconfig: string;
+  netpolKubeconfig: string;
   volumesDir: string;
 }
 
@@ -194,6 +249,7 @@ export function realNodeLayout(rootDir: string): RealNodeLayout {
     kubeletKubeconfig: path.join(dir, 'kubelet.kubeconfig'),
     kubeProxyConfig: path.join(dir, 'kube-proxy.yaml'),
     kubeProxyKubeconfig: path.join(dir, 'kube-proxy.kubeconfig'),
+    netpolKubeconfig: path.join(dir, 'netpol-agent.kubeconfig'),
     volumesDir: path.join(dir, 'volumes'),
   };
 }
