@@ -76,8 +76,14 @@ for ipt in iptables ip6tables; do
   done
 done
 
-# 6. The NetworkPolicy agent's table (NETPOL_TABLE in real-node.ts). The agent deletes it when it stops; a SIGKILL
-# leaves it, and with it a queue nobody reads, which would drop new connections to the pods it listed.
+# 6. NetworkPolicy: the node's queueing chain (NETPOL_IPTABLES_CHAIN in real-node.ts, on kernels without nftables'
+# queue expression) and the agent's own table (NETPOL_TABLE). The agent deletes its table when it stops; either left
+# behind means a queue nobody reads, which drops new connections of pods.
+if command -v iptables >/dev/null 2>&1 && iptables -t mangle -S STREAMSPACE-NETPOL >/dev/null 2>&1; then
+  while iptables -w -t mangle -D POSTROUTING -j STREAMSPACE-NETPOL 2>/dev/null; do :; done
+  iptables -w -t mangle -F STREAMSPACE-NETPOL 2>/dev/null
+  iptables -w -t mangle -X STREAMSPACE-NETPOL 2>/dev/null
+fi
 if command -v nft >/dev/null 2>&1 && nft list table inet streamspace-netpol >/dev/null 2>&1; then
   nft delete table inet streamspace-netpol 2>/dev/null
 fi

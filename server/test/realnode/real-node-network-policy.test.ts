@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Exec, NetworkingV1Api, type V1NetworkPolicy, type V1Pod, type V1Status } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { NETPOL_TABLE, REAL_NODE_IP, REAL_NODE_PLACEMENT } from '../../src/platform/kube/local-cluster';
+import { NETPOL_IPTABLES_CHAIN, NETPOL_TABLE, REAL_NODE_IP, REAL_NODE_PLACEMENT } from '../../src/platform/kube/local-cluster';
 import { LABEL_GATEWAY, LABEL_SESSION } from '../../src/modules/sessions/session-manifests';
 import type { TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin } from '../support/auth';
@@ -52,11 +52,13 @@ describe('NetworkPolicy on the real node: sessions are isolated from each other 
   const standins: ChildProcess[] = [];
   let wwwDir: string | undefined;
   let apiServer: string;
+  let queueing: string;
 
   before(async function () {
     this.timeout(KUBE_START_TIMEOUT_MS);
     const real = await requireRealNode();
     if (!real.networkPolicy.enforced) throw new Error(`NetworkPolicy is not enforced on the real node: ${real.networkPolicy.reason}`);
+    queueing = real.networkPolicy.queueing;
     const started = await startRealNodeApp('realnetpol');
     ({ app, ns, core } = started);
     net = real.cluster.kubeConfig.makeApiClient(NetworkingV1Api);
@@ -181,10 +183,16 @@ spec:
     expectReached(hostFetch(ipA, APP_PORT), 'root on the node -> session A');
     expectDropped(hostFetch(ipA, APP_PORT, 65534), 'an unprivileged user (nobody) on the node -> session A');
 
-    // The nftables side: the agent's table sends new connections of the selected pods to its queue.
-    const table = execFileSync('nft', ['list', 'table', 'inet', NETPOL_TABLE], { encoding: 'utf8' });
-    expect(table, 'A and B are in the set of pods a policy selects').to.contain(ipA).and.to.contain((await core.readNamespacedPod({ name: runningB.podName!, namespace: ns })).status!.podIP!);
-    expect(table).to.match(/queue (flags \S+ )?to 100|queue num 100/);
+    // The netfilter side: new connections of pods go to the agent's queue (its own nftables table with the set of
+    // selected pods, or the node's iptables chain for the pod range where the kernel has no nftables queue).
+    if (queueing === 'nftables') {
+      const table = execFileSync('nft', ['list', 'table', 'inet', NETPOL_TABLE], { encoding: 'utf8' });
+      expect(table, 'A and B are in the set of pods a policy selects').to.contain(ipA).and.to.contain((await core.readNamespacedPod({ name: runningB.podName!, namespace: ns })).status!.podIP!);
+      expect(table).to.match(/queue (flags \S+ )?to 100|queue num 100/);
+    } else {
+      const chain = execFileSync('iptables', ['-t', 'mangle', '-S', NETPOL_IPTABLES_CHAIN], { encoding: 'utf8' });
+      expect(chain).to.contain(`-s ${POD_CIDR} -j NFQUEUE --queue-num 100`).and.to.contain(`-d ${POD_CIDR} -j NFQUEUE --queue-num 100`);
+    }
 
     for (const s of [sa, sb]) await A.ok('mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: s.id });
   });

@@ -341,7 +341,7 @@ class LocalClusterImpl implements LocalCluster {
     try {
       const { images, networkPolicy } = await runner.start();
       this.realNode = { status: 'ready', name: REAL_NODE_NAME, images, readyMs: Date.now() - started, networkPolicy };
-      const agent = networkPolicy.enforced ? `, NetworkPolicy enforced by ${networkPolicy.agent}` : '';
+      const agent = networkPolicy.enforced ? `, NetworkPolicy enforced by ${networkPolicy.agent} (${networkPolicy.queueing} queueing)` : '';
       log(`real node ${REAL_NODE_NAME} Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (containerd, kubelet, kube-proxy${agent}; pods opt in with nodeSelector/toleration streamspace.io/real-node)`);
       if (!networkPolicy.enforced) log(`real node: NetworkPolicy is not enforced (pods reach each other whatever the policies say): ${networkPolicy.reason}`);
     } catch (err) {

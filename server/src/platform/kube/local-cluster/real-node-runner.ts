@@ -19,8 +19,10 @@ import {
   NETPOL_AGENT,
   NETPOL_QUEUE,
   NETPOL_TABLE,
+  installIptablesQueueing,
   netpolPreflight,
   netpolQueueBound,
+  removeIptablesQueueing,
   REAL_NODE_BRIDGE,
   REAL_NODE_IP,
   REAL_NODE_LABEL,
@@ -32,6 +34,7 @@ import {
   writeContainerdConfig,
   writeKubeletConfig,
   writeKubeProxyConfig,
+  type NetpolQueueing,
   type NetworkPolicyState,
   type RealNodeImages,
   type RealNodeLayout,
@@ -87,11 +90,11 @@ export class RealNode {
       ensureNodeBinaries(c.repoRoot, c.log),
       ensureNodeImages(c.repoRoot, c.log),
       // Never fails the node: an agent that cannot be built or run leaves NetworkPolicy unenforced, with the reason.
-      (async (): Promise<{ path: string } | { reason: string }> => {
-        const why = netpolPreflight();
-        if (why) return { reason: why };
+      (async (): Promise<{ path: string; queueing: NetpolQueueing } | { reason: string }> => {
+        const pre = netpolPreflight();
+        if ('reason' in pre) return pre;
         return ensureNetpolAgent(c.repoRoot, c.log).then(
-          (p) => ({ path: p }),
+          (p) => ({ path: p, queueing: pre.queueing }),
           (err: Error) => ({ reason: err.message.split('\n')[0]! }),
         );
       })(),
@@ -145,7 +148,7 @@ export class RealNode {
     await Promise.all([kubelet.start(), kubeProxy.start()]);
     // Started beside kubelet, and ready before the node is reported ready, so no pod of a test or a session runs
     // unenforced; its own failure only turns enforcement off.
-    const networkPolicy = 'path' in netpolAgent ? this.startNetpolAgent(netpolAgent.path) : Promise.resolve({ enforced: false as const, reason: netpolAgent.reason });
+    const networkPolicy = 'path' in netpolAgent ? this.startNetpolAgent(netpolAgent.path, netpolAgent.queueing) : Promise.resolve({ enforced: false as const, reason: netpolAgent.reason });
 
     const core = c.kubeConfig.makeApiClient(CoreV1Api);
     await c.waitFor(`real node ${REAL_NODE_NAME}`, kubelet, async () => {
@@ -159,11 +162,12 @@ export class RealNode {
   }
 
   /**
-   * kube-network-policies' controller for this node only: it keeps an nftables table (inet streamspace-netpol) that
-   * sends the first packet of each new connection to or from a pod that a NetworkPolicy selects to its NFQUEUE,
-   * and answers accept or drop from the policies. Ready once its queue is bound and its table exists.
+   * kube-network-policies' controller for this node only. The first packet of each new connection of a pod goes to
+   * its NFQUEUE (through its own nftables table, or the node's iptables chain where the kernel has no nftables
+   * queue expression), and it answers accept or drop from the policies. Ready once its queue is bound (and, with
+   * nftables, its table exists).
    */
-  private async startNetpolAgent(agent: string): Promise<NetworkPolicyState> {
+  private async startNetpolAgent(agent: string, queueing: NetpolQueueing): Promise<NetworkPolicyState> {
     const { c, layout: l } = this;
     const proc = this.spawn('netpol-agent', agent, [
       `--kubeconfig=${l.netpolKubeconfig}`,
@@ -173,15 +177,17 @@ export class RealNode {
       '--v=1',
     ]);
     try {
+      if (queueing === 'iptables') await installIptablesQueueing();
       await proc.start();
       await c.waitFor('the NetworkPolicy agent', proc, async () => {
         if (!netpolQueueBound()) return false;
-        await execFileAsync('nft', ['list', 'table', 'inet', NETPOL_TABLE], { timeout: 5000 });
+        if (queueing === 'nftables') await execFileAsync('nft', ['list', 'table', 'inet', NETPOL_TABLE], { timeout: 5000 });
         return true;
       });
-      return { enforced: true, agent: NETPOL_AGENT };
+      return { enforced: true, agent: NETPOL_AGENT, queueing };
     } catch (err) {
       await proc.stop(c.stopTimeoutMs).catch(() => {});
+      if (queueing === 'iptables') await removeIptablesQueueing();
       return { enforced: false, reason: `the NetworkPolicy agent did not start: ${(err as Error).message.split('\n')[0]}` };
     }
   }
