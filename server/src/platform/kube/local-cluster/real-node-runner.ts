@@ -176,6 +176,7 @@ export class RealNode {
       `--nfqueue-id=${NETPOL_QUEUE}`,
       '--v=1',
     ]);
+    const started = Date.now();
     try {
       if (queueing === 'iptables') await installIptablesQueueing();
       await proc.start();
@@ -184,6 +185,7 @@ export class RealNode {
         if (queueing === 'nftables') await execFileAsync('nft', ['list', 'table', 'inet', NETPOL_TABLE], { timeout: 5000 });
         return true;
       });
+      c.log(`real node: NetworkPolicy agent ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${queueing} queueing)`);
       return { enforced: true, agent: NETPOL_AGENT, queueing };
     } catch (err) {
       await proc.stop(c.stopTimeoutMs).catch(() => {});
