@@ -2,7 +2,8 @@
 # Removes everything a real node of the local cluster may leave behind once its processes are gone or going:
 # containers (through runc's state under the node directory), containerd shims bound to the node's socket,
 # mounts under the node directory (container root filesystems, network namespaces, pod volumes), the CNI
-# bridge and kube-proxy's iptables rules. Idempotent; safe to run when nothing is left.
+# bridge, kube-proxy's iptables rules and the NetworkPolicy agent's nftables table. Idempotent; safe to run when
+# nothing is left.
 #
 # Called by the launcher on stop and on a failed start, and by the watchdog after the owner died (SIGKILL).
 # Usage: node-cleanup.sh <node-dir> <bridge> [kube-proxy-binary]
@@ -74,6 +75,18 @@ for ipt in iptables ip6tables; do
     for c in $chains; do "$ipt" -t "$table" -X "$c" 2>/dev/null; done
   done
 done
+
+# 6. NetworkPolicy: the node's queueing chain (NETPOL_IPTABLES_CHAIN in real-node.ts, on kernels without nftables'
+# queue expression) and the agent's own table (NETPOL_TABLE). The agent deletes its table when it stops; either left
+# behind means a queue nobody reads, which drops new connections of pods.
+if command -v iptables >/dev/null 2>&1 && iptables -t mangle -S STREAMSPACE-NETPOL >/dev/null 2>&1; then
+  while iptables -w -t mangle -D POSTROUTING -j STREAMSPACE-NETPOL 2>/dev/null; do :; done
+  iptables -w -t mangle -F STREAMSPACE-NETPOL 2>/dev/null
+  iptables -w -t mangle -X STREAMSPACE-NETPOL 2>/dev/null
+fi
+if command -v nft >/dev/null 2>&1 && nft list table inet streamspace-netpol >/dev/null 2>&1; then
+  nft delete table inet streamspace-netpol 2>/dev/null
+fi
 
 remaining="$(awk -v d="$NODE_DIR/" 'index($5, d) == 1' /proc/self/mountinfo | wc -l)"
 if ((remaining > 0)); then

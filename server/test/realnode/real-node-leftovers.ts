@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { REAL_NODE_BRIDGE } from '../../src/platform/kube/local-cluster/real-node';
+import { NETPOL_TABLE, REAL_NODE_BRIDGE } from '../../src/platform/kube/local-cluster/real-node';
 
 /**
  * What a real node can leave on the machine, as a list of findings (empty = clean): processes (containerd,
  * shims, kubelet, kube-proxy, containers' processes), mounts and network namespaces under its directory, the
- * bridge, and iptables chains of kube-proxy and kubelet.
+ * bridge, iptables chains of kube-proxy, kubelet and the NetworkPolicy queueing, and the agent's nftables table.
  */
 export function realNodeLeftovers(rootDir: string, containerCommands: string[] = []): string[] {
   const found: string[] = [];
@@ -30,9 +30,11 @@ export function realNodeLeftovers(rootDir: string, containerCommands: string[] =
   for (const ipt of ['iptables', 'ip6tables']) {
     for (const table of ['filter', 'nat', 'mangle']) {
       const out = spawnSync(ipt, ['-t', table, '-S'], { encoding: 'utf8' }).stdout ?? '';
-      for (const line of out.split('\n').filter((l) => /^-N KUBE-/.test(l))) found.push(`${ipt} -t ${table}: ${line}`);
+      for (const line of out.split('\n').filter((l) => /^-N (KUBE-|STREAMSPACE-)/.test(l))) found.push(`${ipt} -t ${table}: ${line}`);
     }
   }
+  const tables = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout ?? '';
+  if (tables.split('\n').some((l) => l.trim() === `table inet ${NETPOL_TABLE}`)) found.push(`nftables table inet ${NETPOL_TABLE}`);
   if (existsSync(rootDir)) found.push(`directory ${rootDir}`);
   return found;
 }

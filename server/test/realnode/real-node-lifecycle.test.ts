@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { REAL_NODE_PLACEMENT } from '../../src/platform/kube/local-cluster';
+import { NETPOL_IPTABLES_CHAIN, NETPOL_TABLE, REAL_NODE_PLACEMENT } from '../../src/platform/kube/local-cluster';
 import { waitUntil } from '../support/wait';
 import { realNodeLeftovers } from './real-node-leftovers';
 
@@ -73,11 +73,16 @@ async function webappImage(core: CoreV1Api): Promise<string> {
 }
 
 describe('real node lifecycle: nothing is left behind', function () {
-  it('a clean stop (SIGINT) removes containers, shims, mounts, network namespaces, the bridge and iptables chains', async function () {
+  it('a clean stop (SIGINT) removes containers, shims, mounts, network namespaces, the bridge, iptables chains and the NetworkPolicy table', async function () {
     this.timeout(START_TIMEOUT_MS);
     const owner = await startOwner();
     await runPodOnRealNode(owner);
-    expect(realNodeLeftovers(owner.rootDir, [WEBAPP_PROCESS]).length, 'the running node is seen by the check').to.be.greaterThan(3);
+    const running = realNodeLeftovers(owner.rootDir, [WEBAPP_PROCESS]);
+    expect(running.length, 'the running node is seen by the check').to.be.greaterThan(3);
+    expect(running, 'the NetworkPolicy queueing (the agent\'s nftables table or the node\'s iptables chain) is seen by the check').to.satisfy((f: string[]) =>
+      f.some((x) => x === `nftables table inet ${NETPOL_TABLE}` || x.endsWith(`-N ${NETPOL_IPTABLES_CHAIN}`)),
+    );
+    expect(running.some((f) => f.includes('netpol-agent')), `the agent's process is seen by the check: ${running.join('; ')}`).to.equal(true);
     owner.child.kill('SIGINT');
     expect(await owner.exited).to.deep.equal({ code: 0, signal: null });
     expect(realNodeLeftovers(owner.rootDir, [WEBAPP_PROCESS])).to.deep.equal([]);
@@ -87,6 +92,8 @@ describe('real node lifecycle: nothing is left behind', function () {
     this.timeout(START_TIMEOUT_MS);
     const owner = await startOwner();
     await runPodOnRealNode(owner);
+    const before = realNodeLeftovers(owner.rootDir, [WEBAPP_PROCESS]);
+    expect(before.some((f) => f.includes('netpol-agent')), `the agent ran before the SIGKILL: ${before.join('; ')}`).to.equal(true);
     owner.child.kill('SIGKILL');
     await owner.exited;
     let left: string[] = [];

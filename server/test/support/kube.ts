@@ -1,5 +1,5 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { startLocalCluster, type LocalCluster, type RealNodeImages } from '../../src/platform/kube/local-cluster';
+import { startLocalCluster, type LocalCluster, type NetworkPolicyState, type RealNodeImages } from '../../src/platform/kube/local-cluster';
 import { waitUntil } from './wait';
 
 /**
@@ -33,13 +33,13 @@ export async function stopTestCluster(): Promise<void> {
  * tests that call this pay for it. Throws with the node's own one-line reason when this machine cannot run it
  * (not root, not Linux, a missing package), so those tests fail saying why instead of skipping silently.
  */
-export async function requireRealNode(): Promise<{ cluster: LocalCluster; nodeName: string; images: RealNodeImages }> {
+export async function requireRealNode(): Promise<{ cluster: LocalCluster; nodeName: string; images: RealNodeImages; networkPolicy: NetworkPolicyState }> {
   const cluster = await getTestCluster();
   const state = await cluster.ensureRealNode();
   if (state.status !== 'ready') {
     throw new Error(`the real node is unavailable: ${state.status === 'unavailable' ? state.reason : 'not started'}`);
   }
-  return { cluster, nodeName: state.name, images: state.images };
+  return { cluster, nodeName: state.name, images: state.images, networkPolicy: state.networkPolicy };
 }
 
 let counter = 0;

@@ -213,7 +213,7 @@ class LocalClusterImpl implements LocalCluster {
     installProcessHandlers();
 
     this.pki = await ensurePki(this.dirs.pki);
-    // Cheap (four certificates), and it lets the API server reach a real node added later (ensureRealNode).
+    // Cheap (five certificates), and it lets the API server reach a real node added later (ensureRealNode).
     this.nodePki = await ensureNodePki(this.dirs.pki, this.pki.caCertFile, this.pki.caKeyFile, REAL_NODE_NAME, REAL_NODE_IP);
     const ports = await this.choosePorts();
     this.server = `https://127.0.0.1:${ports.apiserver}`;
@@ -339,9 +339,11 @@ class LocalClusterImpl implements LocalCluster {
     this.realNodeRunner = runner;
     const started = Date.now();
     try {
-      const { images } = await runner.start();
-      this.realNode = { status: 'ready', name: REAL_NODE_NAME, images, readyMs: Date.now() - started };
-      log(`real node ${REAL_NODE_NAME} Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (containerd, kubelet, kube-proxy; pods opt in with nodeSelector/toleration streamspace.io/real-node)`);
+      const { images, networkPolicy } = await runner.start();
+      this.realNode = { status: 'ready', name: REAL_NODE_NAME, images, readyMs: Date.now() - started, networkPolicy };
+      const agent = networkPolicy.enforced ? `, NetworkPolicy enforced by ${networkPolicy.agent} (${networkPolicy.queueing} queueing)` : '';
+      log(`real node ${REAL_NODE_NAME} Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (containerd, kubelet, kube-proxy${agent}; pods opt in with nodeSelector/toleration streamspace.io/real-node)`);
+      if (!networkPolicy.enforced) log(`real node: NetworkPolicy is not enforced (pods reach each other whatever the policies say): ${networkPolicy.reason}`);
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0]!;
       this.realNode = { status: 'unavailable', reason };

@@ -20,9 +20,13 @@ export interface NodePki {
   /** kube-proxy -> API server: system:kube-proxy, bound to system:node-proxier by the bootstrap policy. */
   kubeProxyClientCert: string;
   kubeProxyClientKey: string;
+  /** The NetworkPolicy agent -> API server: a user bound to a ClusterRole of its own (reads pods, namespaces, policies). */
+  netpolAgentClientCert: string;
+  netpolAgentClientKey: string;
 }
 
 export const APISERVER_KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+export const NETPOL_AGENT_USER = 'streamspace:netpol-agent';
 
 /** Issues the node's certificates (or keeps existing ones) in `dir` with the CA in caCert/caKey. */
 export async function ensureNodePki(dir: string, caCert: string, caKey: string, nodeName: string, nodeIp: string): Promise<NodePki> {
@@ -36,6 +40,8 @@ export async function ensureNodePki(dir: string, caCert: string, caKey: string, 
     apiserverKubeletClientKey: f('apiserver-kubelet-client.key'),
     kubeProxyClientCert: f('kube-proxy.crt'),
     kubeProxyClientKey: f('kube-proxy.key'),
+    netpolAgentClientCert: f('netpol-agent.crt'),
+    netpolAgentClientKey: f('netpol-agent.key'),
   };
   const issue = async (cert: string, key: string, subject: string, ext: string[]) => {
     if (existsSync(cert) && existsSync(key)) return;
@@ -57,5 +63,6 @@ export async function ensureNodePki(dir: string, caCert: string, caKey: string, 
   ]);
   await issue(pki.apiserverKubeletClientCert, pki.apiserverKubeletClientKey, `/CN=${APISERVER_KUBELET_CLIENT_USER}`, ['extendedKeyUsage=clientAuth']);
   await issue(pki.kubeProxyClientCert, pki.kubeProxyClientKey, '/CN=system:kube-proxy', ['extendedKeyUsage=clientAuth']);
+  await issue(pki.netpolAgentClientCert, pki.netpolAgentClientKey, `/CN=${NETPOL_AGENT_USER}`, ['extendedKeyUsage=clientAuth']);
   return pki;
 }

@@ -7,14 +7,22 @@ import { CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type Ku
 import { stringify } from 'yaml';
 import { probe } from './https-probe';
 import type { ManagedProcess, PidFile } from './managed-process';
-import { APISERVER_KUBELET_CLIENT_USER, type NodePki } from './node-pki';
+import { APISERVER_KUBELET_CLIENT_USER, NETPOL_AGENT_USER, type NodePki } from './node-pki';
 import { freePort } from './ports';
 import {
   acquireRealNodeLock,
   ensureBridge,
   ensureNodeBinaries,
+  ensureNetpolAgent,
   ensureNodeImages,
   importImages,
+  NETPOL_AGENT,
+  NETPOL_QUEUE,
+  NETPOL_TABLE,
+  installIptablesQueueing,
+  netpolPreflight,
+  netpolQueueBound,
+  removeIptablesQueueing,
   REAL_NODE_BRIDGE,
   REAL_NODE_IP,
   REAL_NODE_LABEL,
@@ -26,6 +34,8 @@ import {
   writeContainerdConfig,
   writeKubeletConfig,
   writeKubeProxyConfig,
+  type NetpolQueueing,
+  type NetworkPolicyState,
   type RealNodeImages,
   type RealNodeLayout,
 } from './real-node';
@@ -54,7 +64,8 @@ export interface RealNodeContext {
 
 /**
  * Runs the real node: containerd (its own root, state, socket and config under <cluster>/node), the CNI bridge,
- * kubelet and kube-proxy. Registered as `streamspace-node` with a NoSchedule taint beside the kwok nodes.
+ * kubelet, kube-proxy and the NetworkPolicy agent. Registered as `streamspace-node` with a NoSchedule taint beside
+ * the kwok nodes. The node runs without the agent when this machine cannot run it (networkPolicy says why).
  */
 export class RealNode {
   private readonly layout: RealNodeLayout;
@@ -71,11 +82,23 @@ export class RealNode {
     return this.procs.includes(p);
   }
 
-  async start(): Promise<{ images: RealNodeImages }> {
+  async start(): Promise<{ images: RealNodeImages; networkPolicy: NetworkPolicyState }> {
     const { c, layout: l } = this;
     const reason = realNodePreflight();
     if (reason) throw new Error(reason);
-    const [binaries, images] = await Promise.all([ensureNodeBinaries(c.repoRoot, c.log), ensureNodeImages(c.repoRoot, c.log)]);
+    const [binaries, images, netpolAgent] = await Promise.all([
+      ensureNodeBinaries(c.repoRoot, c.log),
+      ensureNodeImages(c.repoRoot, c.log),
+      // Never fails the node: an agent that cannot be built or run leaves NetworkPolicy unenforced, with the reason.
+      (async (): Promise<{ path: string; queueing: NetpolQueueing } | { reason: string }> => {
+        const pre = netpolPreflight();
+        if ('reason' in pre) return pre;
+        return ensureNetpolAgent(c.repoRoot, c.log).then(
+          (p) => ({ path: p, queueing: pre.queueing }),
+          (err: Error) => ({ reason: err.message.split('\n')[0]! }),
+        );
+      })(),
+    ]);
 
     await mkdir(l.dir, { recursive: true, mode: 0o700 });
     this.cleanupCommand = [path.join(c.repoRoot, 'scripts', 'k8s', 'node-cleanup.sh'), l.dir, REAL_NODE_BRIDGE, binaries.kubeProxy];
@@ -109,6 +132,7 @@ export class RealNode {
       writeKubeProxyConfig(l, proxyHealthz, proxyMetrics),
       this.writeKubeconfig(l.kubeletKubeconfig, 'kubelet', c.nodePki.kubeletClientCert, c.nodePki.kubeletClientKey),
       this.writeKubeconfig(l.kubeProxyKubeconfig, 'kube-proxy', c.nodePki.kubeProxyClientCert, c.nodePki.kubeProxyClientKey),
+      this.writeKubeconfig(l.netpolKubeconfig, NETPOL_AGENT_USER, c.nodePki.netpolAgentClientCert, c.nodePki.netpolAgentClientKey),
     ]);
     const kubelet = this.spawn('kubelet', binaries.kubelet, [
       `--config=${l.kubeletConfig}`,
@@ -122,6 +146,9 @@ export class RealNode {
     ]);
     const kubeProxy = this.spawn('kube-proxy', binaries.kubeProxy, [`--config=${l.kubeProxyConfig}`, '--v=1']);
     await Promise.all([kubelet.start(), kubeProxy.start()]);
+    // Started beside kubelet, and ready before the node is reported ready, so no pod of a test or a session runs
+    // unenforced; its own failure only turns enforcement off.
+    const networkPolicy = 'path' in netpolAgent ? this.startNetpolAgent(netpolAgent.path, netpolAgent.queueing) : Promise.resolve({ enforced: false as const, reason: netpolAgent.reason });
 
     const core = c.kubeConfig.makeApiClient(CoreV1Api);
     await c.waitFor(`real node ${REAL_NODE_NAME}`, kubelet, async () => {
@@ -131,7 +158,40 @@ export class RealNode {
       return true;
     });
     await c.waitFor('kube-proxy', kubeProxy, async () => (await probe(`http://127.0.0.1:${proxyHealthz}/healthz`)).status === 200);
-    return { images: images.refs };
+    return { images: images.refs, networkPolicy: await networkPolicy };
+  }
+
+  /**
+   * kube-network-policies' controller for this node only. The first packet of each new connection of a pod goes to
+   * its NFQUEUE (through its own nftables table, or the node's iptables chain where the kernel has no nftables
+   * queue expression), and it answers accept or drop from the policies. Ready once its queue is bound (and, with
+   * nftables, its table exists).
+   */
+  private async startNetpolAgent(agent: string, queueing: NetpolQueueing): Promise<NetworkPolicyState> {
+    const { c, layout: l } = this;
+    const proc = this.spawn('netpol-agent', agent, [
+      `--kubeconfig=${l.netpolKubeconfig}`,
+      `--hostname-override=${REAL_NODE_NAME}`,
+      `--nftables-table=${NETPOL_TABLE}`,
+      `--nfqueue-id=${NETPOL_QUEUE}`,
+      '--v=1',
+    ]);
+    const started = Date.now();
+    try {
+      if (queueing === 'iptables') await installIptablesQueueing();
+      await proc.start();
+      await c.waitFor('the NetworkPolicy agent', proc, async () => {
+        if (!netpolQueueBound()) return false;
+        if (queueing === 'nftables') await execFileAsync('nft', ['list', 'table', 'inet', NETPOL_TABLE], { timeout: 5000 });
+        return true;
+      });
+      c.log(`real node: NetworkPolicy agent ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${queueing} queueing)`);
+      return { enforced: true, agent: NETPOL_AGENT, queueing };
+    } catch (err) {
+      await proc.stop(c.stopTimeoutMs).catch(() => {});
+      if (queueing === 'iptables') await removeIptablesQueueing();
+      return { enforced: false, reason: `the NetworkPolicy agent did not start: ${(err as Error).message.split('\n')[0]}` };
+    }
   }
 
   stop(): Promise<void> {
@@ -142,7 +202,7 @@ export class RealNode {
   private async doStop(): Promise<void> {
     const t = this.c.stopTimeoutMs;
     const named = (n: string) => this.procs.filter((p) => p.spec.name === n);
-    await Promise.all([...named('kubelet'), ...named('kube-proxy')].map((p) => p.stop(t)));
+    await Promise.all([...named('kubelet'), ...named('kube-proxy'), ...named('netpol-agent')].map((p) => p.stop(t)));
     await Promise.all(named('containerd').map((p) => p.stop(t)));
     if (this.cleanupCommand) {
       const res = spawnSync(this.cleanupCommand[0]!, this.cleanupCommand.slice(1), { encoding: 'utf8', timeout: 120_000 });
@@ -185,6 +245,24 @@ export class RealNode {
       metadata: { name: 'streamspace:apiserver-kubelet-client' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:kubelet-api-admin' },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: APISERVER_KUBELET_CLIENT_USER }],
+    } as KubernetesObject);
+    // The NetworkPolicy agent watches pods, namespaces and policies, and records events (as its chart's role does).
+    await apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: NETPOL_AGENT_USER },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch', 'update'] },
+      ],
+    } as KubernetesObject);
+    await apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: NETPOL_AGENT_USER },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NETPOL_AGENT_USER },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: NETPOL_AGENT_USER }],
     } as KubernetesObject);
     await apply({
       apiVersion: 'storage.k8s.io/v1',

@@ -29,6 +29,14 @@ export const REAL_NODE_POD_SUBNET = '10.245.0.0/24';
 export const REAL_NODE_IP = '10.245.0.1';
 /** One real node per machine: kube-proxy's chains and the bridge are machine-wide names. */
 export const REAL_NODE_LOCK = '/run/streamspace-real-node.json';
+/**
+ * The NetworkPolicy agent's nftables table (family inet) and queue number; scripts/k8s/node-cleanup.sh deletes the
+ * table by this name.
+ */
+export const NETPOL_TABLE = 'streamspace-netpol';
+export const NETPOL_QUEUE = 100;
+/** What enforces NetworkPolicy on the real node (scripts/k8s/build-netpol.sh pins the version). */
+export const NETPOL_AGENT = 'kube-network-policies v0.8.0';
 
 export interface RealNodeImages {
   pause: string;
@@ -41,11 +49,14 @@ export interface RealNodeBinaries {
   kubeProxy: string;
 }
 
+/** Whether NetworkPolicy is enforced on the real node: by which agent, or why not. */
+export type NetworkPolicyState = { enforced: true; agent: string; queueing: NetpolQueueing } | { enforced: false; reason: string };
+
 /** What the cluster reports about its real node. */
 export type RealNodeState =
   | { status: 'off' }
   | { status: 'unavailable'; reason: string }
-  | { status: 'ready'; name: string; images: RealNodeImages; readyMs: number };
+  | { status: 'ready'; name: string; images: RealNodeImages; readyMs: number; networkPolicy: NetworkPolicyState };
 
 /** Debian packages providing each command the node needs (for the one-line reason when one is missing). */
 const NEEDED_COMMANDS: Record<string, string> = {
@@ -79,6 +90,88 @@ export function realNodePreflight(): string | null {
   if (!existsSync('/sys/fs/cgroup/cpu') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) return 'no cgroup file system at /sys/fs/cgroup';
   if (!existsSync('/proc/self/ns/net')) return 'network namespaces are not available';
   return null;
+}
+
+const NFQUEUE_PROC = '/proc/net/netfilter/nfnetlink_queue';
+const BRIDGE_NF_CALL = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+
+/**
+ * How new connections of pods reach the agent's queue. `nftables`: the agent's own table (upstream's design; it
+ * queues only pods that a policy selects). `iptables`: for kernels without nftables' queue expression (nft_queue),
+ * such as this project's VMs, the node adds a chain of its own with iptables' NFQUEUE target that queues every new
+ * connection from or to the pod range; the agent then accepts those of pods that no policy selects.
+ */
+export type NetpolQueueing = 'nftables' | 'iptables';
+/** The node's own chain (table mangle, from POSTROUTING) in `iptables` queueing; node-cleanup.sh removes it. */
+export const NETPOL_IPTABLES_CHAIN = 'STREAMSPACE-NETPOL';
+
+/**
+ * Why this machine cannot enforce NetworkPolicy on the real node, or how packets will reach the agent. The agent
+ * needs NFQUEUE (nfnetlink_queue), nftables' queue expression or iptables' NFQUEUE target, the nft command (the
+ * cleanup), and bridged pod-to-pod packets passing the IP hooks (br_netfilter's bridge-nf-call-iptables = 1, which
+ * it turns on as kube-proxy's users do).
+ */
+export function netpolPreflight(): { reason: string } | { queueing: NetpolQueueing } {
+  if (!hasCommand('nft')) return { reason: 'missing command: nft (nftables); apt-get install -y nftables' };
+  const list = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+  if (list.status !== 0) return { reason: `nftables is not usable here (nft list tables: ${(list.stderr || '').trim().split('\n')[0]})` };
+  if (!existsSync(NFQUEUE_PROC)) spawnSync('modprobe', ['nfnetlink_queue'], { stdio: 'ignore' });
+  if (!existsSync(NFQUEUE_PROC)) return { reason: 'the kernel has no NFQUEUE (nfnetlink_queue: no module and not built in)' };
+  if (!existsSync(BRIDGE_NF_CALL)) spawnSync('modprobe', ['br_netfilter'], { stdio: 'ignore' });
+  if (!existsSync(BRIDGE_NF_CALL)) return { reason: 'bridged pod traffic bypasses netfilter here (no br_netfilter: no module and not built in)' };
+  if (readFileSync(BRIDGE_NF_CALL, 'utf8').trim() !== '1') {
+    try {
+      writeFileSync(BRIDGE_NF_CALL, '1');
+    } catch (err) {
+      return { reason: `cannot set net.bridge.bridge-nf-call-iptables=1 (${(err as Error).message})` };
+    }
+  }
+  // nft -c asks the kernel to check a transaction without committing it: a missing expression fails here.
+  const probe = `table inet streamspace-netpol-check {\n chain c { type filter hook postrouting priority 0; queue num ${NETPOL_QUEUE}; }\n}\n`;
+  if (spawnSync('nft', ['-c', '-f', '-'], { input: probe, stdio: ['pipe', 'ignore', 'ignore'] }).status === 0) return { queueing: 'nftables' };
+  modprobeQuietly('nft_queue');
+  if (spawnSync('nft', ['-c', '-f', '-'], { input: probe, stdio: ['pipe', 'ignore', 'ignore'] }).status === 0) return { queueing: 'nftables' };
+  return { queueing: 'iptables' };
+}
+
+function modprobeQuietly(mod: string): void {
+  spawnSync('modprobe', [mod], { stdio: 'ignore' });
+}
+
+/**
+ * The `iptables` queueing: like the agent's own chain, it lets DNS, root's sockets on the node and established
+ * connections pass, and queues the first packet of every other connection from or to a pod. Installed right
+ * before the agent starts (fail closed: until it reads the queue, those packets are dropped).
+ */
+export async function installIptablesQueueing(): Promise<void> {
+  const ipt = (...args: string[]) => execFileAsync('iptables', ['-w', '-t', 'mangle', ...args]);
+  const c = NETPOL_IPTABLES_CHAIN;
+  await ipt('-N', c).catch(() => ipt('-F', c));
+  await ipt('-A', c, '-p', 'udp', '--dport', '53', '-j', 'RETURN');
+  await ipt('-A', c, '-m', 'owner', '--uid-owner', '0', '-j', 'RETURN');
+  await ipt('-A', c, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN');
+  await ipt('-A', c, '-s', REAL_NODE_POD_SUBNET, '-j', 'NFQUEUE', '--queue-num', String(NETPOL_QUEUE));
+  await ipt('-A', c, '-d', REAL_NODE_POD_SUBNET, '-j', 'NFQUEUE', '--queue-num', String(NETPOL_QUEUE));
+  await ipt('-C', 'POSTROUTING', '-j', c).catch(() => ipt('-A', 'POSTROUTING', '-j', c));
+}
+
+/** Removes the `iptables` queueing (an agent that did not start must not leave a queue nobody reads). */
+export async function removeIptablesQueueing(): Promise<void> {
+  const ipt = (...args: string[]) => execFileAsync('iptables', ['-w', '-t', 'mangle', ...args]).catch(() => undefined);
+  await ipt('-D', 'POSTROUTING', '-j', NETPOL_IPTABLES_CHAIN);
+  await ipt('-F', NETPOL_IPTABLES_CHAIN);
+  await ipt('-X', NETPOL_IPTABLES_CHAIN);
+}
+
+/** Whether the agent has bound its queue (a line of /proc/net/netfilter/nfnetlink_queue starts with its number). */
+export function netpolQueueBound(): boolean {
+  try {
+    return readFileSync(NFQUEUE_PROC, 'utf8')
+      .split('\n')
+      .some((l) => l.trim().split(/\s+/)[0] === String(NETPOL_QUEUE));
+  } catch {
+    return false;
+  }
 }
 
 export function cniBinDir(): string | undefined {
@@ -152,6 +245,12 @@ export async function ensureNodeBinaries(repoRoot: string, log: (msg: string) =>
   return { kubelet: path.join(dir, 'kubelet'), kubeProxy: path.join(dir, 'kube-proxy') };
 }
 
+/** Builds (or finds in the cache) the NetworkPolicy agent; returns its path. */
+export async function ensureNetpolAgent(repoRoot: string, log: (msg: string) => void): Promise<string> {
+  const out = await runScript(path.join(repoRoot, 'scripts', 'k8s', 'build-netpol.sh'), [], log);
+  return out.pop()!;
+}
+
 /** Builds (or finds in the cache) the node's images; returns their references and archive paths. */
 export async function ensureNodeImages(repoRoot: string, log: (msg: string) => void): Promise<{ refs: RealNodeImages; archives: string[] }> {
   const out = await runScript(path.join(repoRoot, 'scripts', 'images', 'build.sh'), ['pause', 'webapp', 'desktop'], log);
@@ -179,6 +278,7 @@ export interface RealNodeLayout {
   kubeletKubeconfig: string;
   kubeProxyConfig: string;
   kubeProxyKubeconfig: string;
+  netpolKubeconfig: string;
   volumesDir: string;
 }
 
@@ -194,6 +294,7 @@ export function realNodeLayout(rootDir: string): RealNodeLayout {
     kubeletKubeconfig: path.join(dir, 'kubelet.kubeconfig'),
     kubeProxyConfig: path.join(dir, 'kube-proxy.yaml'),
     kubeProxyKubeconfig: path.join(dir, 'kube-proxy.kubeconfig'),
+    netpolKubeconfig: path.join(dir, 'netpol-agent.kubeconfig'),
     volumesDir: path.join(dir, 'volumes'),
   };
 }
