@@ -224,9 +224,11 @@ build_streamspace() {
 # ---------------------------------------------------------------- postgres
 
 postgres_base() {
-  # Debian's postinst keeps an existing postgres user: a fixed uid the chart can name in runAsUser.
+  # Debian's postinst keeps an existing postgres user: a fixed uid the chart can name in runAsUser. The image
+  # drops LLVM and z3 (JIT is off without them), locale sources (initdb uses C.UTF-8) and perl (Debian's cluster wrappers; the entry point calls the binaries).
   debian_rootfs "$1" postgresql-15 \
     'echo "postgres:x:999:999:PostgreSQL administrator:/var/lib/postgresql:/bin/sh" >>"$1/etc/passwd"; echo "postgres:x:999:" >>"$1/etc/group"; echo "postgres:*:19000:0:99999:7:::" >>"$1/etc/shadow"' \
+    'chroot "$1" dpkg --purge --force-depends libllvm14 libz3-4 perl perl-modules-5.36 libperl5.36 >/dev/null 2>&1; rm -f "$1"/usr/lib/postgresql/15/lib/llvmjit* ; rm -rf "$1"/usr/lib/postgresql/15/lib/bitcode "$1/usr/share/perl5" "$1/usr/share/i18n"' \
     "mkdir -p \"\$1/usr/local/bin\" && cp '$HERE/postgres-start.sh' \"\$1/usr/local/bin/postgres-start\" && chmod 755 \"\$1/usr/local/bin/postgres-start\" && mkdir -p \"\$1/var/lib/postgresql/data\" \"\$1/var/run/postgresql\" && chown -R 999:999 \"\$1/var/lib/postgresql\" \"\$1/var/run/postgresql\""
 }
 

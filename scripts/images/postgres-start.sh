@@ -22,4 +22,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   psql -h /tmp -U "$USER_NAME" -d postgres -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE \"$DB\" OWNER \"$USER_NAME\""
   pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/var/run/postgresql
+exec postgres -D "$PGDATA" -c listen_addresses="*" -c jit=off -c unix_socket_directories=/var/run/postgresql
