@@ -217,6 +217,8 @@ build_streamspace() {
     log "cache hit: $out"
   fi
   rm -rf "$work"
+  # Every commit assembles a new image (its labels differ): keep the four newest, and every layer.
+  ls -t "$CACHE"/streamspace-*.tar 2>/dev/null | tail -n +5 | xargs -r rm -f
   # A docker-archive holds the layers uncompressed: its size is the image's unpacked size.
   echo "streamspace $ref $out $(stat -c %s "$out")"
 }

@@ -1,17 +1,22 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { stringify } from 'yaml';
-import { REAL_NODE_LABEL, REAL_NODE_STORAGE_CLASS, type LocalCluster } from '../../src/platform/kube/local-cluster';
-import { importImages, realNodeLayout } from '../../src/platform/kube/local-cluster/real-node';
+import { findRepoRoot, type LocalCluster } from '../../src/platform/kube/local-cluster';
+import {
+  buildPlatformImages,
+  helmCommand,
+  importIntoRealNode,
+  realNodeValuesFile,
+  relayApiServerToPods,
+  type BuiltImage,
+} from '../../src/platform/kube/local-cluster/deploy';
 import { createTestNamespace, KUBE_START_TIMEOUT_MS, requireRealNode } from '../support/kube';
 import { waitUntil } from '../support/wait';
-import { buildImages, helmCommand, relayApiServerToPods, repo, splitRef, type BuiltImage } from './support';
 
 const RELEASE = 'streamspace';
-const chart = path.join(repo, 'helm', 'streamspace');
+const chart = path.join(findRepoRoot(), 'helm', 'streamspace');
 
 /**
  * The chart on the local cluster's real node, as an operator runs it: the platform and PostgreSQL images built by
@@ -37,14 +42,14 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     helm = await helmCommand();
     tmp = await mkdtemp(path.join(os.tmpdir(), 'streamspace-deploy-'));
-    const built = await buildImages();
+    const built = await buildPlatformImages();
     first = built;
     log(`images: ${built.streamspace.ref} ${(built.streamspace.bytes / 1e6).toFixed(0)} MB, ${built.postgres.ref} ${(built.postgres.bytes / 1e6).toFixed(0)} MB (${built.seconds.toFixed(1)} s)`);
     // The same code recorded under another commit: a distinct image for the upgrade.
-    second = await buildImages(`upgrade-${Date.now()}`);
+    second = await buildPlatformImages({ commit: 'upgrade-test' });
     const started = Date.now();
     const images = [built.streamspace, built.postgres, second.streamspace];
-    await importImages(realNodeLayout(cluster.rootDir).socket, images.map((i) => i.ref), images.map((i) => i.archive));
+    await importIntoRealNode(cluster, images);
     log(`imported into the node's containerd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     stopRelay = await relayApiServerToPods(cluster);
     ns = await createTestNamespace('deploy');
@@ -59,27 +64,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  async function valuesFile(image: BuiltImage): Promise<string> {
-    const onRealNode = {
-      nodeSelector: { [REAL_NODE_LABEL]: 'true' },
-      tolerations: [{ key: REAL_NODE_LABEL, operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
-    };
-    const values = {
-      image: { ...splitRef(image.ref), pullPolicy: 'Never' },
-      database: {
-        bundled: {
-          image: { ...splitRef(first.postgres.ref), pullPolicy: 'Never' },
-          persistence: { size: '1Gi', storageClass: REAL_NODE_STORAGE_CLASS },
-          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } },
-        },
-      },
-      resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '1Gi' } },
-      ...onRealNode,
-    };
-    const file = path.join(tmp, `values-${splitRef(image.ref).tag}.yaml`);
-    await writeFile(file, stringify(values));
-    return file;
-  }
+  const valuesFile = (image: BuiltImage) => realNodeValuesFile(path.join(tmp, `values-${image.ref.split(':').pop()}.yaml`), image, first.postgres);
 
   const helmIn = (...args: string[]) => helm(...args, '--namespace', ns, '--kubeconfig', cluster.kubeconfigPath);
 
