@@ -122,6 +122,13 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     await helmIn('install', RELEASE, chart, '-f', await valuesFile(first.streamspace), '--wait', '--timeout', '8m');
     await allServersRun(first.streamspace.ref);
     log(`helm install to Ready: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Migrations ran once: one replica applied them, the other waited for the lock and found the schema current;
+    // neither crashed racing the other.
+    const pods = await serverPods();
+    for (const pod of pods) expect(pod.status?.containerStatuses?.[0].restartCount, pod.metadata!.name).to.equal(0);
+    const logs = await Promise.all(pods.map((p) => core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns })));
+    expect(logs.filter((l) => l.includes('"msg":"migrations applied"')).length, 'pods that applied the migrations').to.equal(1);
+    expect(logs.filter((l) => l.includes('"msg":"database schema is up to date"')).length).to.equal(1);
     const db = await cluster.kubeConfig.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: `${RELEASE}-postgresql`, namespace: ns });
     expect(db.status?.readyReplicas).to.equal(1);
   });
