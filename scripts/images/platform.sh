@@ -132,7 +132,7 @@ platform_node() {
   mkdir -p "$d/usr/local/bin"
   cp "$NODE_BIN" "$d/usr/local/bin/node"
   # Debug symbols are 12 MB of the binary; the labels record the checksum of the binary as installed.
-  strip "$d/usr/local/bin/node"
+  if command -v strip >/dev/null 2>&1; then strip "$d/usr/local/bin/node"; else log "strip is missing (apt-get install -y binutils): Node keeps its 12 MB of symbols"; fi
   chmod 755 "$d/usr/local/bin/node"
   tar_dir "$d" "$1.tmp" && mv "$1.tmp" "$1"
   rm -rf "$d"
