@@ -272,6 +272,9 @@ oci_image() { # name workdir ref out layer.tar... -- umoci-config-args...
   mv "$work/$name.tar" "$out"
 }
 
+# Layers of other versions of this script, a day old: another checkout may still use a newer one, not an old one.
+find "$CACHE" -maxdepth 1 -name '*.tar' -mtime +0 -not -name "*$SCRIPT_HASH*" -not -name 'streamspace-*' -delete 2>/dev/null || true
+
 want=("$@")
 ((${#want[@]})) || want=(streamspace postgres)
 for name in "${want[@]}"; do
