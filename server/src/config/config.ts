@@ -82,7 +82,9 @@ export const envSchema = z.object({
   STREAMSPACE_GRAPHQL_INTROSPECTION: booleanFromEnv.default(true),
   STREAMSPACE_GRAPHQL_IDE: booleanFromEnv.default(true),
   STREAMSPACE_GRAPHQL_MAX_DEPTH: intFromEnv(2, 100).default(20),
-  STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(2000),
+  STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(10_000),
+  STREAMSPACE_GRAPHQL_MAX_ALIASES: intFromEnv(1, 1000).default(15),
+  STREAMSPACE_GRAPHQL_MAX_DIRECTIVES: intFromEnv(1, 1000).default(50),
   STREAMSPACE_CLUSTER: z.enum(CLUSTER_MODES, { message: `expected one of ${CLUSTER_MODES.join(', ')}` }).default('auto'),
   /** Kubeconfig file(s) for STREAMSPACE_CLUSTER=auto|kubeconfig, separated by ':' as kubectl reads them. */
   KUBECONFIG: z.string().optional(),
@@ -201,6 +203,8 @@ export interface AppConfig {
     ide: boolean;
     maxDepth: number;
     maxComplexity: number;
+    maxAliases: number;
+    maxDirectives: number;
   };
   cluster: (typeof CLUSTER_MODES)[number];
   /** Local mode: also run the real node where the machine can (auto), or keep every node simulated (off). */
@@ -409,6 +413,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ide: e.STREAMSPACE_GRAPHQL_IDE,
       maxDepth: e.STREAMSPACE_GRAPHQL_MAX_DEPTH,
       maxComplexity: e.STREAMSPACE_GRAPHQL_MAX_COMPLEXITY,
+      maxAliases: e.STREAMSPACE_GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.STREAMSPACE_GRAPHQL_MAX_DIRECTIVES,
     },
     cluster: e.STREAMSPACE_CLUSTER,
     localRealNode: e.STREAMSPACE_LOCAL_REAL_NODE,
