@@ -85,6 +85,10 @@ export const envSchema = z.object({
   STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(10_000),
   STREAMSPACE_GRAPHQL_MAX_ALIASES: intFromEnv(1, 1000).default(15),
   STREAMSPACE_GRAPHQL_MAX_DIRECTIVES: intFromEnv(1, 1000).default(50),
+  STREAMSPACE_GRAPHQL_WS_MAX_PAYLOAD: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  STREAMSPACE_GRAPHQL_WS_ANONYMOUS_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
+  STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER: intFromEnv(1, 10_000).default(20),
+  STREAMSPACE_GRAPHQL_WS_MAX_SUBSCRIPTIONS_PER_USER: intFromEnv(1, 100_000).default(50),
   STREAMSPACE_CLUSTER: z.enum(CLUSTER_MODES, { message: `expected one of ${CLUSTER_MODES.join(', ')}` }).default('auto'),
   /** Kubeconfig file(s) for STREAMSPACE_CLUSTER=auto|kubeconfig, separated by ':' as kubectl reads them. */
   KUBECONFIG: z.string().optional(),
@@ -205,6 +209,7 @@ export interface AppConfig {
     maxComplexity: number;
     maxAliases: number;
     maxDirectives: number;
+    ws: { maxPayload: number; anonymousTimeoutMs: number; maxSocketsPerUser: number; maxSubscriptionsPerUser: number };
   };
   cluster: (typeof CLUSTER_MODES)[number];
   /** Local mode: also run the real node where the machine can (auto), or keep every node simulated (off). */
@@ -415,6 +420,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxComplexity: e.STREAMSPACE_GRAPHQL_MAX_COMPLEXITY,
       maxAliases: e.STREAMSPACE_GRAPHQL_MAX_ALIASES,
       maxDirectives: e.STREAMSPACE_GRAPHQL_MAX_DIRECTIVES,
+      ws: {
+        maxPayload: e.STREAMSPACE_GRAPHQL_WS_MAX_PAYLOAD,
+        anonymousTimeoutMs: e.STREAMSPACE_GRAPHQL_WS_ANONYMOUS_TIMEOUT,
+        maxSocketsPerUser: e.STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER,
+        maxSubscriptionsPerUser: e.STREAMSPACE_GRAPHQL_WS_MAX_SUBSCRIPTIONS_PER_USER,
+      },
     },
     cluster: e.STREAMSPACE_CLUSTER,
     localRealNode: e.STREAMSPACE_LOCAL_REAL_NODE,

@@ -5,6 +5,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type RequestHandler } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type GraphQLSchema } from 'graphql';
+import type { AppConfig } from '../../config/config';
 import type { AppMetrics } from '../http/metrics';
 import { logScope, type Logger } from '../logging/logger';
 import type { Caller, GraphQLContext } from './context';
@@ -21,7 +22,7 @@ export interface GraphQLServerOptions {
   /** The HTTP server GraphQL shares (graphql-ws listens on the same port and path). */
   httpServer: http.Server;
   schema: GraphQLSchema;
-  config: { introspection: boolean; maxDepth: number; maxComplexity: number; maxAliases: number; maxDirectives: number };
+  config: AppConfig['graphql'];
   /** How long draining waits for open HTTP requests on stop. */
   shutdownTimeoutMs: number;
   logger: Logger;
@@ -61,6 +62,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
     metrics,
     authenticate: options.authenticateSocket,
     tokenExpiredCloseCode: options.tokenExpiredCloseCode,
+    limits: config.ws,
   });
 
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
