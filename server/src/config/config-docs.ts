@@ -18,6 +18,7 @@ export const ENV_DOCS = {
   STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: { default: '10000', doc: 'Complexity budget of one operation: every field 1, pages and lists multiply what they select by their size, each Kubernetes-backed field adds 500.' },
   STREAMSPACE_GRAPHQL_MAX_ALIASES: { default: '15', doc: 'Most aliases one operation may use (graphql-armor).' },
   STREAMSPACE_GRAPHQL_MAX_DIRECTIVES: { default: '50', doc: 'Most directives one operation may use (graphql-armor).' },
+  STREAMSPACE_TRUST_PROXY: { default: 'loopback', doc: 'Proxies whose X-Forwarded-For names the client IP (login rate limit, audit): `none`, or a comma-separated list of IPs, CIDRs, `loopback`, `linklocal`, `uniquelocal`. Name your ingress controller\'s pod range here; never trust every private range (session pods could forge their IP).' },
   STREAMSPACE_GRAPHQL_WS_MAX_PAYLOAD: { default: '1048576', doc: 'Largest graphql-ws message, in bytes (larger ones close the socket with 1009).' },
   STREAMSPACE_GRAPHQL_WS_ANONYMOUS_TIMEOUT: { default: '60s', doc: 'A graphql-ws socket without an access token is closed (4401) after this long; one that sends no connection_init within 3s is closed at once.' },
   STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER: { default: '20', doc: 'Open graphql-ws sockets one user may have on a replica (more are closed with 4429).' },

@@ -85,6 +85,11 @@ export const envSchema = z.object({
   STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(10_000),
   STREAMSPACE_GRAPHQL_MAX_ALIASES: intFromEnv(1, 1000).default(15),
   STREAMSPACE_GRAPHQL_MAX_DIRECTIVES: intFromEnv(1, 1000).default(50),
+  STREAMSPACE_TRUST_PROXY: z
+    .string()
+    .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((x) => x.trim()).filter(Boolean)))
+    .pipe(z.array(z.string().regex(/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/, { message: 'expected none, or a comma-separated list of loopback, linklocal, uniquelocal, IP addresses or CIDRs' })))
+    .default(['loopback']),
   STREAMSPACE_GRAPHQL_WS_MAX_PAYLOAD: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
   STREAMSPACE_GRAPHQL_WS_ANONYMOUS_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
   STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER: intFromEnv(1, 10_000).default(20),
@@ -218,6 +223,8 @@ export interface AppConfig {
   kubeconfig: string | undefined;
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
+  /** Proxies whose X-Forwarded-For is believed (Express 'trust proxy'); empty: none. */
+  trustProxy: string[];
   build: { commit?: string; buildDate?: string };
   /** Identity and access. */
   auth: AuthConfig;
@@ -432,6 +439,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     kubeconfig: e.KUBECONFIG,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
+    trustProxy: e.STREAMSPACE_TRUST_PROXY,
     build: { commit: e.STREAMSPACE_COMMIT, buildDate: e.STREAMSPACE_BUILD_DATE },
     sessions: {
       namespace: e.STREAMSPACE_NAMESPACE,
