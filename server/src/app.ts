@@ -42,7 +42,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   try {
     const services = await createServices(config, { logger, cleanup });
     const { users, auth } = services;
-    const { app, server } = createHttpServer();
+    const { app, server } = createHttpServer({ trustProxy: config.trustProxy });
     const graphql = await cleanup.start(
       'http and websocket drain', // stops listening, drains HTTP, then the sockets
       () =>

@@ -118,7 +118,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   const settings = await createConfiguration({ config, dataSource, audit, pubSub, logger, cleanup });
   const quotas = createQuotas({ dataSource, settings });
   const { jobs, elector } = createJobs(config, cluster, logger);
-  const templates = createTemplates({ kube, audit, jobs, resyncIntervalMs: config.sessions.resyncIntervalMs });
+  const templates = createTemplates({ kube, audit, jobs, resyncIntervalMs: config.sessions.resyncIntervalMs, logger, cleanup });
   const sessions = await createSessions({ config: config.sessions, kube, realNode: cluster?.realNode, dataSource, pubSub, jobs, audit, quotas, templates, logger, cleanup });
   const catalog = createCatalog({
     config: config.catalog,

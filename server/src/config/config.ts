@@ -82,7 +82,18 @@ export const envSchema = z.object({
   STREAMSPACE_GRAPHQL_INTROSPECTION: booleanFromEnv.default(true),
   STREAMSPACE_GRAPHQL_IDE: booleanFromEnv.default(true),
   STREAMSPACE_GRAPHQL_MAX_DEPTH: intFromEnv(2, 100).default(20),
-  STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(2000),
+  STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: intFromEnv(10, 1_000_000).default(10_000),
+  STREAMSPACE_GRAPHQL_MAX_ALIASES: intFromEnv(1, 1000).default(15),
+  STREAMSPACE_GRAPHQL_MAX_DIRECTIVES: intFromEnv(1, 1000).default(50),
+  STREAMSPACE_TRUST_PROXY: z
+    .string()
+    .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((x) => x.trim()).filter(Boolean)))
+    .pipe(z.array(z.string().regex(/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/, { message: 'expected none, or a comma-separated list of loopback, linklocal, uniquelocal, IP addresses or CIDRs' })))
+    .default(['loopback']),
+  STREAMSPACE_GRAPHQL_WS_MAX_PAYLOAD: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  STREAMSPACE_GRAPHQL_WS_ANONYMOUS_TIMEOUT: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(60_000),
+  STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER: intFromEnv(1, 10_000).default(20),
+  STREAMSPACE_GRAPHQL_WS_MAX_SUBSCRIPTIONS_PER_USER: intFromEnv(1, 100_000).default(50),
   STREAMSPACE_CLUSTER: z.enum(CLUSTER_MODES, { message: `expected one of ${CLUSTER_MODES.join(', ')}` }).default('auto'),
   /** Kubeconfig file(s) for STREAMSPACE_CLUSTER=auto|kubeconfig, separated by ':' as kubectl reads them. */
   KUBECONFIG: z.string().optional(),
@@ -201,6 +212,9 @@ export interface AppConfig {
     ide: boolean;
     maxDepth: number;
     maxComplexity: number;
+    maxAliases: number;
+    maxDirectives: number;
+    ws: { maxPayload: number; anonymousTimeoutMs: number; maxSocketsPerUser: number; maxSubscriptionsPerUser: number };
   };
   cluster: (typeof CLUSTER_MODES)[number];
   /** Local mode: also run the real node where the machine can (auto), or keep every node simulated (off). */
@@ -209,6 +223,8 @@ export interface AppConfig {
   kubeconfig: string | undefined;
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
+  /** Proxies whose X-Forwarded-For is believed (Express 'trust proxy'); empty: none. */
+  trustProxy: string[];
   build: { commit?: string; buildDate?: string };
   /** Identity and access. */
   auth: AuthConfig;
@@ -409,12 +425,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ide: e.STREAMSPACE_GRAPHQL_IDE,
       maxDepth: e.STREAMSPACE_GRAPHQL_MAX_DEPTH,
       maxComplexity: e.STREAMSPACE_GRAPHQL_MAX_COMPLEXITY,
+      maxAliases: e.STREAMSPACE_GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.STREAMSPACE_GRAPHQL_MAX_DIRECTIVES,
+      ws: {
+        maxPayload: e.STREAMSPACE_GRAPHQL_WS_MAX_PAYLOAD,
+        anonymousTimeoutMs: e.STREAMSPACE_GRAPHQL_WS_ANONYMOUS_TIMEOUT,
+        maxSocketsPerUser: e.STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER,
+        maxSubscriptionsPerUser: e.STREAMSPACE_GRAPHQL_WS_MAX_SUBSCRIPTIONS_PER_USER,
+      },
     },
     cluster: e.STREAMSPACE_CLUSTER,
     localRealNode: e.STREAMSPACE_LOCAL_REAL_NODE,
     kubeconfig: e.KUBECONFIG,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
+    trustProxy: e.STREAMSPACE_TRUST_PROXY,
     build: { commit: e.STREAMSPACE_COMMIT, buildDate: e.STREAMSPACE_BUILD_DATE },
     sessions: {
       namespace: e.STREAMSPACE_NAMESPACE,

@@ -128,7 +128,7 @@ async function openSocket(url: string, token?: string) {
 describe('GraphQL over graphql-ws: cached documents keep every check', () => {
   let app: TestApp;
   before(async () => {
-    app = await startTestApp({ STREAMSPACE_GRAPHQL_MAX_DEPTH: '5', STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: '50' });
+    app = await startTestApp({ STREAMSPACE_GRAPHQL_MAX_DEPTH: '5', STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: '50', STREAMSPACE_GRAPHQL_MAX_ALIASES: '100' });
   });
   after(async () => {
     await app?.stop();

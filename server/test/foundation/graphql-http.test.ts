@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../support/app';
 describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
   let app: TestApp;
   before(async () => {
-    app = await startTestApp({ STREAMSPACE_GRAPHQL_MAX_DEPTH: '6', STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: '50' });
+    app = await startTestApp({ STREAMSPACE_GRAPHQL_MAX_DEPTH: '6', STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: '50', STREAMSPACE_GRAPHQL_MAX_ALIASES: '100' });
   });
   after(async () => {
     await app?.stop();

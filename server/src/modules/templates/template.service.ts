@@ -9,6 +9,7 @@ import type { ResourceListType, TemplateType } from './dto/template.type';
 import { AppTypeEnum } from './dto/template.type';
 import type { CreateTemplateInput, ResourcesInput, TemplateSpecInput } from './dto/template.input';
 import type { TemplateFilterInput } from './dto/template-filter.input';
+import type { TemplateCache } from './template-cache';
 
 type TemplateObject = TemplateManifest & { metadata: TemplateManifest['metadata'] & { resourceVersion?: string } };
 
@@ -64,7 +65,7 @@ function mergeSpec(base: Record<string, unknown>, input: TemplateSpecInput): Rec
  */
 export class TemplateService {
   constructor(
-    private readonly deps: { kube: StreamSpaceApi | null; audit: AuditService },
+    private readonly deps: { kube: StreamSpaceApi | null; audit: AuditService; cache?: TemplateCache },
   ) {}
 
   private objects(): CustomResourceClient<TemplateObject> {
@@ -72,8 +73,14 @@ export class TemplateService {
     return templateObjects(this.deps.kube) as CustomResourceClient<TemplateObject>;
   }
 
+  /** Every template: from the watch cache once it has synced, else from the API server. */
+  private async all(): Promise<TemplateObject[]> {
+    const objects = this.objects();
+    return this.deps.cache?.items() ?? (await objects.list());
+  }
+
   async list(filter: TemplateFilterInput = {}): Promise<TemplateType[]> {
-    const items = await this.objects().list();
+    const items = await this.all();
     const search = filter.search?.toLowerCase();
     return items
       .map(toTemplateType)
@@ -92,14 +99,17 @@ export class TemplateService {
   }
 
   async get(name: string): Promise<TemplateType | null> {
-    const obj = await this.getObject(name);
+    if (!isDnsLabel(name)) return null;
+    // null: no cache, or not synced yet (read the API server); undefined: the synced cache has no such template.
+    const cached = this.deps.cache ? this.deps.cache.find(name) : null;
+    const obj = cached === null ? await this.getObject(name) : (cached ?? null);
     return obj ? toTemplateType(obj) : null;
   }
 
   /** Many templates by name in one list call (the DataLoader's batch). */
   async getMany(names: readonly string[]): Promise<(TemplateType | null)[]> {
     if (!this.deps.kube) return names.map(() => null);
-    const all = await this.objects().list();
+    const all = await this.all();
     const byName = new Map(all.map((t) => [t.metadata.name, t]));
     return names.map((n) => (byName.has(n) ? toTemplateType(byName.get(n)!) : null));
   }
@@ -110,6 +120,7 @@ export class TemplateService {
     if (!r.ok) throw invalidTemplate(r.errors);
     const existing = await this.getObject(r.template.metadata.name);
     const saved = existing ? await this.replace(existing, r.template) : await this.create(r.template);
+    await this.deps.cache?.observed(saved.metadata.name, saved.metadata.resourceVersion ?? null);
     await this.deps.audit.record({
       action: 'template.apply',
       resourceType: 'template',
@@ -127,6 +138,7 @@ export class TemplateService {
     if (!r.ok) throw invalidTemplate(r.errors);
     if (await this.getObject(input.name)) throw templateExists(input.name);
     const saved = await this.create(r.template);
+    await this.deps.cache?.observed(saved.metadata.name, saved.metadata.resourceVersion ?? null);
     await this.deps.audit.record({ action: 'template.create', resourceType: 'template', resourceId: input.name, changes: { spec: r.template.spec }, source });
     return toTemplateType(saved);
   }
@@ -143,6 +155,7 @@ export class TemplateService {
     const r = normalizeTemplate(manifest);
     if (!r.ok) throw invalidTemplate(r.errors);
     const saved = await this.replace(existing, r.template);
+    await this.deps.cache?.observed(name, saved.metadata.resourceVersion ?? null);
     await this.deps.audit.record({ action: 'template.update', resourceType: 'template', resourceId: name, changes: { input: { ...input } }, source });
     return toTemplateType(saved);
   }
@@ -156,6 +169,7 @@ export class TemplateService {
       if (isNotFound(err)) throw notFound('Template', name);
       throw err;
     }
+    await this.deps.cache?.observed(name, null);
     await this.deps.audit.record({ action: 'template.delete', resourceType: 'template', resourceId: name, source });
     return true;
   }

@@ -14,7 +14,7 @@ export class ValidatedDocumentCache {
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly rules: readonly ValidationRule[],
-    private readonly options: { max?: number; maxTextLength?: number; parseOptions?: ParseOptions } = {},
+    private readonly options: { max?: number; maxTextLength?: number; parseOptions?: ParseOptions; onInvalid?: (errors: readonly GraphQLError[]) => void } = {},
   ) {}
 
   get size(): number {
@@ -38,7 +38,10 @@ export class ValidatedDocumentCache {
       throw err;
     }
     const errors = validate(this.schema, document, this.rules);
-    if (errors.length) return errors;
+    if (errors.length) {
+      this.options.onInvalid?.(errors);
+      return errors;
+    }
     if (query.length <= (this.options.maxTextLength ?? 64 * 1024)) {
       if (this.documents.size >= (this.options.max ?? 1000)) this.documents.delete(this.documents.keys().next().value!);
       this.documents.set(query, document);

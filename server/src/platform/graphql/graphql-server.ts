@@ -4,11 +4,13 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type RequestHandler } from 'express';
-import { NoSchemaIntrospectionCustomRule, specifiedRules, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type GraphQLSchema } from 'graphql';
+import type { AppConfig } from '../../config/config';
 import type { AppMetrics } from '../http/metrics';
 import { logScope, type Logger } from '../logging/logger';
 import type { Caller, GraphQLContext } from './context';
 import { ValidatedDocumentCache } from './document-cache';
+import { armorValidationRules, hideFieldSuggestions } from './armor';
 import { createErrorFormatter } from './errors';
 import { createLimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
@@ -20,7 +22,7 @@ export interface GraphQLServerOptions {
   /** The HTTP server GraphQL shares (graphql-ws listens on the same port and path). */
   httpServer: http.Server;
   schema: GraphQLSchema;
-  config: { introspection: boolean; maxDepth: number; maxComplexity: number };
+  config: AppConfig['graphql'];
   /** How long draining waits for open HTTP requests on stop. */
   shutdownTimeoutMs: number;
   logger: Logger;
@@ -46,22 +48,28 @@ export interface GraphQLServer {
 export async function startGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
   const { httpServer, schema, config, logger, metrics } = options;
   const checkLimits = createLimitsChecker(schema, { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity });
+  const armorRules = armorValidationRules(config);
   const wsServer = startGraphQLWsServer({
     httpServer,
     path: GRAPHQL_PATH,
     schema,
-    documents: new ValidatedDocumentCache(schema, [...specifiedRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
+    documents: new ValidatedDocumentCache(schema, [...specifiedRules, ...armorRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
       parseOptions: { maxTokens: 10_000 },
+      onInvalid: hideFieldSuggestions,
     }),
     checkLimits,
     logger,
     metrics,
     authenticate: options.authenticateSocket,
     tokenExpiredCloseCode: options.tokenExpiredCloseCode,
+    limits: config.ws,
   });
 
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
     requestDidStart: async () => ({
+      validationDidStart: async () => async (errors) => {
+        if (errors) hideFieldSuggestions(errors.filter((e): e is GraphQLError => e instanceof GraphQLError));
+      },
       didResolveOperation: async ({ document, request, operationName }) => {
         checkLimits(document, request.variables, operationName);
       },
@@ -75,6 +83,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
     // main.ts owns SIGTERM/SIGINT and stops everything in order; Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: 10_000 },
+    validationRules: armorRules,
     formatError: createErrorFormatter(logger, () => logScope.getStore()?.reqId),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.shutdownTimeoutMs }),

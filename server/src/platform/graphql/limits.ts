@@ -1,4 +1,4 @@
-import { getComplexity, simpleEstimator, fieldExtensionsEstimator } from 'graphql-query-complexity';
+import { getComplexity, fieldExtensionsEstimator } from 'graphql-query-complexity';
 import {
   GraphQLError,
   Kind,
@@ -11,12 +11,13 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import { apiCostEstimator, costDependsOnArguments } from './cost';
 import { ErrorCode } from './errors';
 
 /**
  * One request cannot ask for unbounded work: a depth limit (fragments followed, cycles cut) and a
- * complexity budget (graphql-query-complexity; list fields declare their cost through `complexity`
- * in their field options, everything else costs 1). Used for HTTP (Apollo plugin) and graphql-ws.
+ * complexity budget (graphql-query-complexity with the API's cost rules in cost.ts: pages and lists multiply,
+ * Kubernetes-backed fields cost extra). Used for HTTP (Apollo plugin) and graphql-ws.
  */
 export interface QueryLimits {
   maxDepth: number;
@@ -85,7 +86,7 @@ function evaluate(
       query: document,
       variables: variables ?? {},
       operationName: operationName ?? undefined,
-      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+      estimators: [fieldExtensionsEstimator(), apiCostEstimator()],
     });
   } catch (err) {
     // getComplexity throws on invalid variables or unknown operations; validation reports those better.
@@ -128,7 +129,7 @@ function containsVariable(value: ValueNode): boolean {
 
 /**
  * Whether the complexity of `document` can change with its variables: only a field whose cost is a function
- * of its arguments (`complexity: ({ args }) => ...`) given a variable argument, or `@skip`/`@include` with a
+ * of its arguments (a page size, or `complexity: ({ args }) => ...`) given a variable argument, or `@skip`/`@include` with a
  * variable condition, can make it change. Depth never depends on variables.
  */
 export function complexityDependsOnVariables(schema: GraphQLSchema, document: DocumentNode): boolean {
@@ -138,9 +139,9 @@ export function complexityDependsOnVariables(schema: GraphQLSchema, document: Do
     document,
     visitWithTypeInfo(typeInfo, {
       Field(node) {
-        const complexity = typeInfo.getFieldDef()?.extensions?.complexity;
+        const field = typeInfo.getFieldDef();
         // Unknown fields are conservatively variable-dependent (validation refuses them anyway).
-        if ((typeof complexity === 'function' || !typeInfo.getFieldDef()) && node.arguments?.some((a) => containsVariable(a.value))) depends = true;
+        if ((!field || costDependsOnArguments(field)) && node.arguments?.some((a) => containsVariable(a.value))) depends = true;
       },
       Directive(node) {
         if (node.arguments?.some((a) => containsVariable(a.value))) depends = true;

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger';
 import type { AppMetrics } from '../http/metrics';
 import type { Caller, GraphQLContext } from './context';
 import type { ValidatedDocumentCache } from './document-cache';
-import { createErrorFormatter } from './errors';
+import { createErrorFormatter, ErrorCode } from './errors';
 import type { LimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 
@@ -48,7 +48,26 @@ export interface GraphQLWsServerOptions {
   keepAliveMs?: number;
   /** A send waits for the socket to drain above this many buffered bytes. */
   highWaterMark?: number;
+  /** Abuse limits (config STREAMSPACE_GRAPHQL_WS_*). */
+  limits: WsLimits;
 }
+
+export interface WsLimits {
+  /** Largest message in bytes (ws closes the socket with 1009 beyond). */
+  maxPayload: number;
+  /** An anonymous socket (no token) is closed after this long. */
+  anonymousTimeoutMs: number;
+  /** Open sockets per user; one more is closed with WS_CLOSE_TOO_MANY_SOCKETS. */
+  maxSocketsPerUser: number;
+  /** Active subscriptions per user across sockets (per socket for anonymous ones); more are refused. */
+  maxSubscriptionsPerUser: number;
+}
+
+/** Close codes of the limits. */
+export const WS_CLOSE_AUTHENTICATION_REQUIRED = 4401;
+export const WS_CLOSE_TOO_MANY_SOCKETS = 4429;
+/** Time a new socket has to send connection_init (graphql-ws then closes it with 4408). */
+export const WS_CONNECTION_INIT_TIMEOUT_MS = 3000;
 
 /** Longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -84,6 +103,8 @@ interface Operation {
   type: string;
   started: bigint;
   failed: boolean;
+  /** Counted against the subscription limit (released when it ends). */
+  counted?: boolean;
 }
 
 interface Extra {
@@ -92,6 +113,8 @@ interface Extra {
   caller: Caller | null;
   expiry?: NodeJS.Timeout;
   operations: Map<string, Operation>;
+  /** Active subscriptions of an anonymous socket (a user's are counted across sockets). */
+  anonymousSubscriptions: number;
 }
 
 export interface GraphQLWsServer {
@@ -104,9 +127,28 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
   const { schema, documents, checkLimits, logger, metrics } = options;
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   const highWaterMark = options.highWaterMark ?? 1024 * 1024;
-  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path, handleProtocols });
+  const { limits } = options;
+  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path, handleProtocols, maxPayload: limits.maxPayload });
   /** Open sockets with who they act for (set once connection_init was accepted). */
   const sockets = new Set<Extra>();
+  /** Active subscriptions by user id. */
+  const subscriptionsByUser = new Map<string, number>();
+  const subscriptionCount = (extra: Extra) => (extra.caller ? (subscriptionsByUser.get(extra.caller.id) ?? 0) : extra.anonymousSubscriptions);
+  const addSubscriptions = (extra: Extra, delta: number) => {
+    if (!extra.caller) {
+      extra.anonymousSubscriptions += delta;
+      return;
+    }
+    const n = (subscriptionsByUser.get(extra.caller.id) ?? 0) + delta;
+    if (n > 0) subscriptionsByUser.set(extra.caller.id, n);
+    else subscriptionsByUser.delete(extra.caller.id);
+  };
+  /** Gives back a subscription's slot (once). */
+  const release = (extra: Extra, op: Operation) => {
+    if (!op.counted) return;
+    op.counted = false;
+    addSubscriptions(extra, -1);
+  };
 
   const formatErrors = (errors: readonly GraphQLError[], requestId: string | undefined) => {
     const format = createErrorFormatter(logger, () => requestId);
@@ -116,22 +158,33 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
     const op = extra.operations.get(id);
     if (!op) return;
     extra.operations.delete(id);
+    release(extra, op);
     const seconds = op.type === 'subscription' ? undefined : Number(process.hrtime.bigint() - op.started) / 1e9;
     metrics.recordWsOperation(op.name, op.type, outcome ?? (op.failed ? 'error' : 'success'), seconds);
   };
 
   const serverOptions: ServerOptions<Record<string, unknown>, Extra> = {
     schema,
+    connectionInitWaitTimeout: WS_CONNECTION_INIT_TIMEOUT_MS,
     onConnect: async (ctx) => {
       const authenticated = await options.authenticate(ctx.connectionParams).catch(() => null);
       if (!authenticated) return false;
-      ctx.extra.caller = authenticated.caller;
-      if (authenticated.expiresAtMs !== undefined) {
-        const socket = ctx.extra.socket;
-        ctx.extra.expiry = setTimeout(
-          () => socket.close(options.tokenExpiredCloseCode, 'Access token expired'),
-          Math.min(MAX_TIMER_MS, Math.max(0, authenticated.expiresAtMs - Date.now())),
-        );
+      const socket = ctx.extra.socket;
+      const caller = authenticated.caller;
+      if (caller) {
+        let open = 0;
+        for (const other of sockets) if (other.caller?.id === caller.id) open++;
+        if (open >= limits.maxSocketsPerUser) {
+          socket.close(WS_CLOSE_TOO_MANY_SOCKETS, `Too many sockets: at most ${limits.maxSocketsPerUser} per user`);
+          return false;
+        }
+      }
+      ctx.extra.caller = caller;
+      // A token's socket lives until the token expires; an anonymous one only briefly.
+      const closeAtMs = authenticated.expiresAtMs ?? (caller ? undefined : Date.now() + limits.anonymousTimeoutMs);
+      if (closeAtMs !== undefined) {
+        const [code, reason] = caller ? [options.tokenExpiredCloseCode, 'Access token expired'] : [WS_CLOSE_AUTHENTICATION_REQUIRED, 'Authentication required'];
+        ctx.extra.expiry = setTimeout(() => socket.close(code, reason), Math.min(MAX_TIMER_MS, Math.max(0, closeAtMs - Date.now())));
         ctx.extra.expiry.unref();
       }
       return true;
@@ -156,6 +209,17 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
         op.type = operation.operation;
         op.name ??= operation.name?.value;
       }
+      if (op.type === 'subscription') {
+        if (subscriptionCount(extra) >= limits.maxSubscriptionsPerUser) {
+          return [
+            new GraphQLError(`Too many subscriptions: at most ${limits.maxSubscriptionsPerUser} at once per user; end one first`, {
+              extensions: { code: ErrorCode.LIMIT_EXCEEDED, details: { maxSubscriptions: limits.maxSubscriptionsPerUser } },
+            }),
+          ];
+        }
+        op.counted = true;
+        addSubscriptions(extra, 1);
+      }
       try {
         checkLimits(validDocument, payload.variables, payload.operationName);
       } catch (err) {
@@ -170,6 +234,12 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
         contextValue: op.context,
       };
       return args;
+    },
+    // A subscription the client completes never reaches onComplete: release its slot when its stream ends.
+    onOperation: (ctx, id, _payload, _args, result) => {
+      const op = ctx.extra.operations.get(id);
+      if (!op?.counted || !(Symbol.asyncIterator in result)) return;
+      return releasedAtEnd(result, () => release(ctx.extra, op));
     },
     onNext: (ctx, id, _payload, _args, result) => {
       if (!('errors' in result) || !result.errors?.length) return;
@@ -228,9 +298,13 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       return new Promise<void>((resolve) => socket.send(data, () => resolve()));
     };
 
-    const extra: Extra = { socket, request, caller: null, operations: new Map() };
+    const extra: Extra = { socket, request, caller: null, operations: new Map(), anonymousSubscriptions: 0 };
     sockets.add(extra);
-    socket.once('close', () => sockets.delete(extra));
+    socket.once('close', () => {
+      sockets.delete(extra);
+      // Subscriptions end with their socket: release what they held against the user's limit.
+      for (const op of extra.operations.values()) release(extra, op);
+    });
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -269,6 +343,34 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       await new Promise<void>((resolve, reject) => wsServer.close((err) => (err ? reject(err) : resolve())));
     },
   };
+}
+
+/** `source`, calling `onEnd` once when it finishes, fails or is returned early. */
+function releasedAtEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const end = <R>(r: R) => {
+    onEnd();
+    return r;
+  };
+  const wrapped: AsyncGenerator<T> = {
+    [Symbol.asyncIterator]: () => wrapped,
+    next: async () => {
+      try {
+        const r = await it.next();
+        return r.done ? end(r) : r;
+      } catch (err) {
+        onEnd();
+        throw err;
+      }
+    },
+    return: async (value) => end(((await it.return?.(value as never)) ?? { done: true, value }) as IteratorResult<T>),
+    throw: async (err) => {
+      onEnd();
+      if (it.throw) return it.throw(err);
+      throw err;
+    },
+  };
+  return wrapped;
 }
 
 function ignoreWriteError() {

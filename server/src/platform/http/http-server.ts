@@ -37,10 +37,13 @@ export interface HttpServer {
 }
 
 /** The Express app and its HTTP server (not listening yet: the routes come first, see `mountRoutes`). */
-export function createHttpServer(): HttpServer {
+export function createHttpServer(options: { trustProxy?: string[] } = {}): HttpServer {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Only the configured proxies may set X-Forwarded-For: trusting every private range would let any pod in the
+  // cluster (a user's session among them) pick its own client IP, escaping the per-IP login limit and forging audit IPs.
+  const trusted = options.trustProxy ?? ['loopback'];
+  app.set('trust proxy', trusted.length ? trusted : false);
   return { app, server: http.createServer(app) };
 }
 
