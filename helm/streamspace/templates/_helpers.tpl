@@ -32,8 +32,18 @@ app.kubernetes.io/component: server
 {{- end -}}
 {{- end -}}
 
+{{/* Where sessions run: sessionNamespace (deprecated), else sessions.namespace, else "<release>-sessions". */}}
 {{- define "streamspace.sessionNamespace" -}}
-{{- default .Release.Namespace .Values.sessionNamespace -}}
+{{- if .Values.sessionNamespace -}}
+{{- .Values.sessionNamespace -}}
+{{- else -}}
+{{- default (printf "%s-sessions" .Release.Name | trunc 63 | trimSuffix "-") .Values.sessions.namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when sessions have a namespace of their own (not the release's). */}}
+{{- define "streamspace.dedicatedSessionNamespace" -}}
+{{- if ne (include "streamspace.sessionNamespace" .) .Release.Namespace -}}true{{- end -}}
 {{- end -}}
 
 {{- define "streamspace.externalDatabase" -}}

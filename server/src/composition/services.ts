@@ -135,7 +135,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, audit, pubSub, jobs, logger, cleanup });
   const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
-  const clusterAdmin = createClusterAdmin({ cluster, audit });
+  const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace });
 
   await cleanup.start(
     'jobs',

@@ -61,6 +61,7 @@ export const ENV_DOCS = {
   STREAMSPACE_QUOTA_MEMORY: { default: '16Gi', doc: 'Default quota: memory across a user\'s running sessions.' },
   STREAMSPACE_PORTAL_ANNOUNCEMENT: { default: '', doc: 'Default text of the banner at the top of the user portal (at most 500 characters; empty: no banner).' },
   STREAMSPACE_NAMESPACE: { default: 'streamspace', doc: 'Namespace of Sessions, Templates and session workloads.' },
+  STREAMSPACE_PLATFORM_NAMESPACE: { default: '(in a cluster: the pod\'s own namespace)', doc: 'Namespace of the platform\'s own pods and Secret: the admin console refuses exec, logs, apply and delete there (the Helm chart sets the release namespace). Keep sessions out of it.' },
   STREAMSPACE_INSTALL_CRDS: { default: 'true', doc: 'Create or update the StreamSpace CRDs (crds/) at start; turn off when Helm or an operator installs them.' },
   STREAMSPACE_LEADER_ELECTION: { default: 'true', doc: 'Elect one leader among replicas (Lease streamspace-leader) to run the reconciler and jobs; false means this replica always leads.' },
   STREAMSPACE_LEADER_LEASE_DURATION: { default: '15s', doc: 'Leader lease duration; a dead leader is replaced after this long (renewed every third of it).' },

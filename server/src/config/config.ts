@@ -141,6 +141,7 @@ export const envSchema = z.object({
   STREAMSPACE_PORTAL_ANNOUNCEMENT: z.string().max(500, { message: 'must be at most 500 characters' }).default(''),
   // Sessions and templates.
   STREAMSPACE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).default('streamspace'),
+  STREAMSPACE_PLATFORM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a namespace name (DNS label)' }).max(63).optional(),
   STREAMSPACE_INSTALL_CRDS: booleanFromEnv.default(true),
   STREAMSPACE_LEADER_ELECTION: booleanFromEnv.default(true),
   STREAMSPACE_LEADER_LEASE_DURATION: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(15_000),
@@ -221,6 +222,12 @@ export interface AppConfig {
   localRealNode: 'auto' | 'off';
   /** KUBECONFIG as given (unresolved list of files); undefined means ~/.kube/config. */
   kubeconfig: string | undefined;
+  /**
+   * Namespace of the platform's own pods and Secret: the admin console refuses exec, logs, apply and delete there
+   * (an exec into the platform's pod would read its ServiceAccount token). Unset: in a cluster, the pod's own
+   * namespace; out of a cluster, none.
+   */
+  platformNamespace: string | undefined;
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
   /** Proxies whose X-Forwarded-For is believed (Express 'trust proxy'); empty: none. */
@@ -437,6 +444,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     cluster: e.STREAMSPACE_CLUSTER,
     localRealNode: e.STREAMSPACE_LOCAL_REAL_NODE,
     kubeconfig: e.KUBECONFIG,
+    platformNamespace: e.STREAMSPACE_PLATFORM_NAMESPACE,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
     trustProxy: e.STREAMSPACE_TRUST_PROXY,

@@ -53,6 +53,11 @@ function golden(name: string, raw: string) {
 
 const CASES: Record<string, Record<string, string>> = {
   default: {},
+  'shared-namespace-no-internet': {
+    sessionNamespace: 'streamspace',
+    'sessions.networkPolicy.internetEgress': 'false',
+    'sessions.networkPolicy.apiServerCIDRs[0]': '203.0.113.10/32',
+  },
   'external-db-ha': {
     replicaCount: '3',
     'database.url': 'postgres://streamspace:s3cret-db@db:5432/streamspace',
@@ -68,6 +73,12 @@ const CASES: Record<string, Record<string, string>> = {
     'gateway.appsDomain': 'apps.example.com',
     'gateway.ingress.tlsSecret': 'apps-wildcard-tls',
   },
+};
+
+const CLUSTER_SCOPED = ['ClusterRoleBinding', 'ClusterRole', 'Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+
+type Policy = KubernetesObject & {
+  spec: { podSelector: Record<string, unknown>; policyTypes: string[]; egress?: { to: { ipBlock?: { cidr: string; except?: string[] } }[] }[] };
 };
 
 describe('Helm chart (helm template, golden files, real API server)', function () {
@@ -117,6 +128,41 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     expect(objects(await template({})).filter((o) => o.kind === 'Ingress')).to.have.length(0);
   });
 
+  it('runs sessions in a namespace of their own, labelled for Pod Security, with a LimitRange, network and admission policies', async () => {
+    const rendered = objects(await template({}));
+    const ns = rendered.find((o) => o.kind === 'Namespace')!;
+    expect(ns.metadata!.name).to.equal('streamspace-sessions');
+    expect(ns.metadata!.labels).to.include({
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
+    const env = (rendered.find((o) => o.kind === 'Deployment') as KubernetesObject & { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env;
+    expect(env.find((e) => e.name === 'STREAMSPACE_NAMESPACE')!.value).to.equal('streamspace-sessions');
+    expect(env.find((e) => e.name === 'STREAMSPACE_PLATFORM_NAMESPACE')!.value).to.equal('streamspace');
+    for (const kind of ['LimitRange', 'NetworkPolicy', 'Role']) {
+      expect(rendered.filter((o) => o.kind === kind).map((o) => o.metadata!.namespace), kind).to.satisfy((nss: string[]) => nss.length > 0 && nss.every((n) => n === 'streamspace-sessions'));
+    }
+    const egress = rendered.find((o) => o.metadata!.name === 'streamspace-sessions-egress') as Policy;
+    expect(egress.spec.podSelector).to.deep.equal({});
+    const blocks = egress.spec.egress!.flatMap((r) => r.to).flatMap((t) => (t.ipBlock ? [t.ipBlock] : []));
+    expect(blocks[0]).to.deep.equal({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] });
+    expect(blocks[1]).to.deep.equal({ cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] });
+    expect(rendered.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding')).to.have.nested.property('spec.matchResources.namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name', 'streamspace-sessions');
+
+    // The older layout (sessions beside the platform): no namespace of its own, policies only for session pods;
+    // internet egress off leaves DNS only; the API server's address is blocked where it is given.
+    const shared = objects(await template(CASES['shared-namespace-no-internet']));
+    expect(shared.filter((o) => o.kind === 'Namespace')).to.deep.equal([]);
+    const sharedEgress = shared.find((o) => o.metadata!.name === 'streamspace-sessions-egress') as Policy;
+    expect(sharedEgress.spec.podSelector).to.deep.equal({ matchExpressions: [{ key: 'stream.streamspace.io/session', operator: 'Exists' }] });
+    expect(JSON.stringify(sharedEgress.spec.egress)).not.to.contain('ipBlock');
+    expect(sharedEgress.spec.egress).to.have.length(1);
+    const withApi = objects(await template({ 'sessions.networkPolicy.apiServerCIDRs[0]': '203.0.113.10/32' }));
+    const apiBlocked = (withApi.find((o) => o.metadata!.name === 'streamspace-sessions-egress') as Policy).spec.egress!.flatMap((r) => r.to);
+    expect(apiBlocked[1]!.ipBlock!.except).to.include('203.0.113.10/32');
+  });
+
   it('refuses bad values with clear messages', async () => {
     // A wrong type, a wrong nested type, an unknown key: refused by values.schema.json, naming the value.
     expect(await templateFails({ replicaCount: 'two' })).to.match(/replicaCount.*(integer|number)/is);
@@ -131,6 +177,8 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     expect(await templateFails({ 'sessions.ingress': 'host', 'sessions.domain': 'apps.example.com' })).to.match(/sessions\.ingress=host routes straight to sessions, around the session gateway/);
     expect(await templateFails({ 'ingress.enabled': 'true', 'ingress.host': 'ss.example.com', 'gateway.appsDomain': 'ss.example.com' })).to.match(/gateway\.appsDomain must differ from ingress\.host/);
     expect(await templateFails({ 'gateway.mode': 'open' })).to.match(/gateway\/mode|gateway\.mode/);
+    expect(await templateFails({ 'sessions.networkPolicy.blockedCIDRs[0]': 'everything' })).to.match(/blockedCIDRs/);
+    expect(await templateFails({ 'sessions.podSecurity.enforce': 'lenient' })).to.match(/podSecurity/);
   });
 
   it('applies to a real API server (server-side dry run)', async function () {
@@ -140,7 +188,7 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     const client = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
     for (const values of Object.values(CASES)) {
       for (const obj of objects(await template(values, namespace))) {
-        obj.metadata = { ...obj.metadata, namespace: ['ClusterRoleBinding', 'ClusterRole'].includes(obj.kind!) ? undefined : namespace };
+        obj.metadata = { ...obj.metadata, namespace: CLUSTER_SCOPED.includes(obj.kind!) ? undefined : namespace };
         try {
           await client.create(obj, undefined, 'All');
         } catch (err) {

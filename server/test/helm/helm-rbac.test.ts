@@ -29,6 +29,7 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
   this.timeout(120_000);
   let helm: string;
   let releaseNs: string;
+  let sessionsNs: string;
   let otherNs: string;
   let extraNs: string;
   let sa: string;
@@ -42,11 +43,12 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
     helm = (await run('bash', [path.join(repo, 'scripts', 'helm', 'ensure-helm.sh')], { maxBuffer: 1024 * 1024 })).stdout.trim();
     const cluster = await getTestCluster();
     releaseNs = await createTestNamespace('rbac');
+    sessionsNs = await createTestNamespace('rbac-sessions');
     otherNs = await createTestNamespace('rbac-other');
     extraNs = await createTestNamespace('rbac-extra');
     authz = cluster.kubeConfig.makeApiClient(AuthorizationV1Api);
     client = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-    const objects = (await render(helm, release, releaseNs, [`rbac.writeNamespaces[0]=${extraNs}`])).filter((o) => RBAC_KINDS.includes(o.kind!));
+    const objects = (await render(helm, release, releaseNs, [`rbac.writeNamespaces[0]=${extraNs}`, `sessions.namespace=${sessionsNs}`])).filter((o) => RBAC_KINDS.includes(o.kind!));
     for (const obj of objects) {
       if (!obj.kind!.startsWith('Cluster')) obj.metadata = { ...obj.metadata, namespace: obj.metadata?.namespace ?? releaseNs };
       await client.create(obj);
@@ -95,7 +97,7 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
   });
 
   it('may run sessions in the session namespace: CRDs, workloads, Services, claims, pods, logs, shell, events, its Lease, read Secrets', async () => {
-    const ns = releaseNs;
+    const ns = sessionsNs;
     await expectAll(
       [
         ['create', 'sessions.stream.streamspace.io', ns],
@@ -113,6 +115,7 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
         ['create', 'pods/exec', ns],
         ['create', 'events', ns],
         ['get', 'secrets', ns],
+        ['get', 'configmaps', ns],
         ['update', 'leases.coordination.k8s.io', ns],
       ],
       true,
@@ -163,6 +166,28 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
         ['update', 'secrets', releaseNs],
         ['list', 'secrets', releaseNs],
         ['create', 'serviceaccounts/token', releaseNs],
+      ],
+      false,
+    );
+  });
+
+  it('keeps the platform\'s own namespace out of reach: its Secret, its pods\' logs and shells, its workloads', async () => {
+    // Sessions run in a namespace of their own by default, so the session Role does not cover the release's.
+    const defaults = await render(helm, 'streamspace', 'streamspace', []);
+    const role = defaults.find((o) => o.kind === 'Role')!;
+    expect(role.metadata!.namespace).to.equal('streamspace-sessions');
+    await expectAll(
+      [
+        ['get', 'secrets', releaseNs],
+        ['list', 'secrets', releaseNs],
+        ['get', 'pods/log', releaseNs],
+        ['create', 'pods/exec', releaseNs],
+        ['delete', 'pods', releaseNs],
+        ['patch', 'deployments.apps', releaseNs],
+        ['create', 'pods', releaseNs],
+        ['list', 'secrets', sessionsNs],
+        ['create', 'secrets', sessionsNs],
+        ['update', 'configmaps', sessionsNs],
       ],
       false,
     );

@@ -65,6 +65,7 @@ const RULES: Record<string, Rule> = {
   'Mutation.createTemplate': 'admin',
   'Mutation.updateTemplate': 'admin',
   'Mutation.deleteTemplate': 'admin',
+  'Mutation.approveTemplateSecurity': 'admin',
   'Mutation.installCatalogTemplate': 'admin',
   'Mutation.addRepository': 'admin',
   'Mutation.updateRepository': 'admin',

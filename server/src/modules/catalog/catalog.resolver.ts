@@ -1,5 +1,7 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { Role, requireCaller } from '../../platform/graphql/authorization';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Role, isAdmin, requireCaller } from '../../platform/graphql/authorization';
+import { specForUser } from '../templates/template-security';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
 import type { CatalogServices } from './catalog.module';
@@ -51,6 +53,14 @@ export class CatalogResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<CatalogCategoryType[]> {
     return this.deps.catalog.catalogTemplates.categories(requireCaller(ctx), filter);
+  }
+
+  /** Field-level authorization: env values (and which Secrets env reads) are for admins only. */
+  @FieldResolver(() => GraphQLJSONObject)
+  manifest(@Root() template: CatalogTemplateType, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
+    const manifest = template.manifest;
+    if (isAdmin(ctx.caller) || typeof manifest.spec !== 'object' || manifest.spec === null) return manifest;
+    return { ...manifest, spec: specForUser(manifest.spec as Record<string, unknown>) };
   }
 
   @Authorized(Role.ADMIN)

@@ -5,6 +5,8 @@ import { AppError, ErrorCode, badInput, notFound } from '../../platform/graphql/
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import type { TemplateService } from '../templates/template.service';
+import type { TemplateSpec } from '../templates/template.crd';
+import { securityExceptions } from '../templates/template-security';
 import { CatalogSort, type CatalogCategoryType, type CatalogInstallResultType, type CatalogTemplateFilter, type CatalogTemplateType } from './dto/catalog-template.type';
 
 /** Annotations an installed Template carries about where it came from. */
@@ -57,6 +59,7 @@ export function toCatalogTemplateType(r: Row): CatalogTemplateType {
     sourceCommit: r.source_commit,
     installCount: r.install_count,
     manifest: r.manifest,
+    securityExceptions: securityExceptions((r.manifest.spec ?? {}) as Pick<TemplateSpec, 'security'>),
     updatedAt: r.updated_at,
   };
 }
@@ -237,7 +240,9 @@ export class CatalogService {
           { spec: manifest.spec, annotations: pickCatalogAnnotations(manifest.metadata.annotations) },
         )
       : [];
-    await templates.applyYaml(stringify(manifest), source);
+    // Never approved by installing: a template from a repository that asks for security exceptions starts no session
+    // until an admin approves them (approveTemplateSecurity), after reading them in securityExceptions.
+    await templates.applyYaml(stringify(manifest), source, { approveSecurity: false });
     // TypeORM answers an UPDATE ... RETURNING with [rows, affected].
     const [updated]: [Row[], number] = await this.deps.dataSource.query(
       `UPDATE catalog_templates t SET install_count = t.install_count + 1 FROM repositories r WHERE t.id = $1 AND r.id = t.repository_id RETURNING ${SELECT}`,

@@ -9,6 +9,7 @@ import { isObjectName, resourcePath } from './cluster-kinds';
 import type { ClusterResources } from './cluster-resources.service';
 import { channel } from './cluster-stream';
 import { fromKube } from './cluster.errors';
+import { PlatformGuard, type GuardedOperation } from './cluster-guard';
 import { PodExecStreamEnum, PodShellEventKindEnum, type PodExecOutputType, type PodShellEventType } from './dto/cluster.type';
 
 export const MAX_LOG_TAIL_LINES = 10_000;
@@ -47,7 +48,17 @@ export class ClusterPods {
   /** Open interactive shells of this process, by id: input reaches them only here (see podShellInput). */
   private readonly shells = new Map<string, { ownerId: string; stdin: PassThrough; terminal: TerminalStream }>();
 
-  constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService; resources: ClusterResources }) {}
+  constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService; resources: ClusterResources; guard: PlatformGuard }) {}
+
+  /** Refuses (audited, outcome failure) an operation on one of the platform's own pods. */
+  private async guard(op: GuardedOperation, action: string, ns: string, name: string, source: AuditSource | undefined, extra: Record<string, unknown> = {}): Promise<void> {
+    if (ns !== this.deps.guard.platformNamespace) return;
+    const pod = await this.deps.resources.readRaw(kindOf('Pod'), ns, name);
+    const reason = this.deps.guard.refusal(op, 'Pod', ns, name, pod?.metadata?.labels);
+    if (!reason) return;
+    await this.deps.audit.record({ action, resourceType: 'cluster-resource', resourceId: `Pod/${ns}/${name}`, outcome: 'failure', changes: { ...extra, namespace: ns, pod: name, refused: reason }, source: source ?? {} });
+    throw PlatformGuard.refused(reason);
+  }
 
   private logQuery(container: string | null | undefined, tailLines: number | null | undefined) {
     const tail = tailLines ?? DEFAULT_LOG_TAIL_LINES;
@@ -57,10 +68,11 @@ export class ClusterPods {
   }
 
   /** The last lines of a container's log (what `kubectl logs --tail` prints). */
-  async podLogs(namespace: string, name: string, container: string | null | undefined, tailLines: number | null | undefined): Promise<string> {
+  async podLogs(namespace: string, name: string, container: string | null | undefined, tailLines: number | null | undefined, source?: AuditSource): Promise<string> {
     const info = kindOf('Pod');
     const ns = checkNamespace(info, namespace, true)!;
     const query = this.logQuery(container, tailLines);
+    await this.guard('logs', 'cluster.pod.logs', ns, checkName(name), source);
     try {
       return await requireKubeConfig(this.deps.kubeConfig)
         .makeApiClient(CoreV1Api)
@@ -74,10 +86,11 @@ export class ClusterPods {
    * Follows a container's log (`kubectl logs -f`). The request is made before the stream is returned, so a
    * refusal of the API server (no such pod, a kubelet it cannot reach) fails the subscription at once.
    */
-  async followPodLogs(namespace: string, name: string, container: string | null | undefined, tailLines: number | null | undefined): Promise<AsyncGenerator<string[]>> {
+  async followPodLogs(namespace: string, name: string, container: string | null | undefined, tailLines: number | null | undefined, source?: AuditSource): Promise<AsyncGenerator<string[]>> {
     const info = kindOf('Pod');
     const ns = checkNamespace(info, namespace, true)!;
     const query = this.logQuery(container, tailLines);
+    await this.guard('logs', 'cluster.pod.logs', ns, checkName(name), source);
     const abort = new AbortController();
     let res: Awaited<ReturnType<typeof kubeGetStream>>;
     try {
@@ -118,6 +131,7 @@ export class ClusterPods {
     if (!command.length || command.length > 64 || command.some((c) => typeof c !== 'string' || c.length > 4096)) {
       throw badInput('command must have 1 to 64 arguments of at most 4096 characters');
     }
+    await this.guard('exec', 'cluster.pod.exec', checkNamespace(kindOf('Pod'), namespace, true)!, checkName(name), source, { command });
     const { ns, target, resourceId } = await this.execTarget(namespace, name, container);
     const changes = { namespace: ns, pod: name, container: target, command };
 
@@ -175,6 +189,7 @@ export class ClusterPods {
   ): Promise<AsyncGenerator<PodShellEventType>> {
     const cmd = command?.length ? command : ['/bin/sh'];
     if (cmd.length > 64 || cmd.some((c) => typeof c !== 'string' || c.length > 4096)) throw badInput('command must have 1 to 64 arguments of at most 4096 characters');
+    await this.guard('exec', 'cluster.pod.shell', checkNamespace(kindOf('Pod'), namespace, true)!, checkName(name), source, { command: cmd });
     const { ns, target, resourceId } = await this.execTarget(namespace, name, container);
     const shellId = randomUUID();
     const changes = { namespace: ns, pod: name, container: target, command: cmd, shellId };

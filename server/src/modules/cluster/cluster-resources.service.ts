@@ -10,6 +10,7 @@ import { kubeSend } from './cluster-kube-request';
 import { ManifestError, parseManifest, prepareApply, sanitizeObject, secretKeys, statusSummary, type KubeObject } from './cluster-manifest';
 import { channel } from './cluster-stream';
 import { fromKube, invalidManifest } from './cluster.errors';
+import { PlatformGuard } from './cluster-guard';
 import {
   ClusterChangeTypeEnum,
   type ClusterNamespaceType,
@@ -65,7 +66,7 @@ export function toClusterResource(info: KindInfo, raw: KubeObject): ClusterResou
  * kinds. Every change is audited; every object passes through toClusterResource, which redacts Secrets.
  */
 export class ClusterResources {
-  constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService }) {}
+  constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService; guard: PlatformGuard }) {}
 
   async nodes(): Promise<ClusterNodeType[]> {
     let list: ObjectList;
@@ -203,6 +204,21 @@ export class ClusterResources {
     const resourceId = [info.kind, namespace, name].filter(Boolean).join('/');
     const kc = requireKubeConfig(this.deps.kubeConfig);
     const current = await this.readRaw(info, namespace, name);
+    // The object as stored and as applied must both be outside the platform's own (a label cannot smuggle one in).
+    const refusal =
+      this.deps.guard.refusal('apply', info.kind, namespace, name, current?.metadata?.labels ?? object.metadata?.labels) ??
+      this.deps.guard.refusal('apply', info.kind, namespace, name, object.metadata?.labels);
+    if (refusal) {
+      await this.deps.audit.record({
+        action: 'cluster.apply',
+        resourceType: 'cluster-resource',
+        resourceId,
+        outcome: 'failure',
+        changes: { kind: info.kind, namespace: namespace ?? null, name, created: !current, force, refused: refusal },
+        source,
+      });
+      throw PlatformGuard.refused(refusal);
+    }
     let body: KubeObject;
     try {
       body = prepareApply(info, object, current);
@@ -242,6 +258,14 @@ export class ClusterResources {
     const ns = checkNamespace(info, namespace, true);
     checkName(name);
     const resourceId = [info.kind, ns, name].filter(Boolean).join('/');
+    if (ns && ns === this.deps.guard.platformNamespace) {
+      const current = await this.readRaw(info, ns, name);
+      const refusal = this.deps.guard.refusal('delete', info.kind, ns, name, current?.metadata?.labels);
+      if (refusal) {
+        await this.deps.audit.record({ action: 'cluster.delete', resourceType: 'cluster-resource', resourceId, outcome: 'failure', changes: { kind: info.kind, namespace: ns, name, refused: refusal }, source });
+        throw PlatformGuard.refused(refusal);
+      }
+    }
     try {
       await kubeSend(requireKubeConfig(this.deps.kubeConfig), 'DELETE', resourcePath(info, ns, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
     } catch (err) {

@@ -75,10 +75,11 @@ export class ClusterResolver {
   podLogs(
     @Arg('namespace', { description: 'Namespace of the pod.' }) namespace: string,
     @Arg('name', { description: 'Pod name.' }) name: string,
+    @Ctx() ctx: GraphQLContext,
     @Arg('container', () => String, { nullable: true, description: 'Container (default: the only or first one).' }) container?: string | null,
     @Arg('tailLines', () => Int, { nullable: true, description: 'How many lines from the end, 1-10000 (default 500).' }) tailLines?: number | null,
   ): Promise<string> {
-    return this.deps.clusterAdmin.pods.podLogs(namespace, name, container, tailLines);
+    return this.deps.clusterAdmin.pods.podLogs(namespace, name, container, tailLines, ctx);
   }
 
   @Authorized(Role.ADMIN)
@@ -109,8 +110,8 @@ export class ClusterResolver {
   @Authorized(Role.ADMIN)
   @Subscription(() => PodLogChunkType, {
     description: 'Follows a container\'s log (kubectl logs -f): the last tailLines lines, then new lines as they are written.',
-    subscribe: ({ args, info }) =>
-      clusterOf(info).pods.followPodLogs(args.namespace as string, args.name as string, args.container as string | null, args.tailLines as number | null),
+    subscribe: ({ args, info, context }) =>
+      clusterOf(info).pods.followPodLogs(args.namespace as string, args.name as string, args.container as string | null, args.tailLines as number | null, context as GraphQLContext),
   })
   podLogStream(
     @Root() lines: string[],

@@ -200,4 +200,27 @@ describe('session manifest builders (pure)', () => {
     delete s.metadata.uid;
     expect(() => buildDeployment(s, template(), config)).to.throw(/no uid/);
   });
+
+  describe('pod security', () => {
+    it('runs every session restricted by default: non-root uid 1000, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
+      const pod = buildDeployment(session(), template(), config).spec!.template.spec!;
+      expect(pod.securityContext).to.deep.equal({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.containers[0]!.securityContext).to.deep.equal({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      expect(pod.hostNetwork ?? false).to.equal(false);
+      expect(pod.automountServiceAccountToken).to.equal(false);
+    });
+
+    it('applies a template\'s exceptions: its own non-root ids, or root with added baseline capabilities, never privilege escalation', () => {
+      const ids = buildDeployment(session(), template({ security: { runAsUser: 2000, runAsGroup: 3000 } }), config).spec!.template.spec!;
+      expect(ids.securityContext).to.deep.include({ runAsNonRoot: true, runAsUser: 2000, runAsGroup: 3000, fsGroup: 3000 });
+      const root = buildDeployment(session(), template({ security: { runAsRoot: true, addCapabilities: ['chown', 'CAP_SETUID', 'SETGID'] } }), config).spec!.template.spec!;
+      expect(root.securityContext).to.deep.equal({ seccompProfile: { type: 'RuntimeDefault' } });
+      expect(root.containers[0]!.securityContext).to.deep.equal({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['CHOWN', 'SETUID', 'SETGID'] } });
+    });
+
+    it('passes envFrom through', () => {
+      const c = buildDeployment(session(), template({ envFrom: [{ prefix: 'APP_', configMapRef: { name: 'settings' } }] }), config).spec!.template.spec!.containers[0]!;
+      expect(c.envFrom).to.deep.equal([{ prefix: 'APP_', configMapRef: { name: 'settings' } }]);
+    });
+  });
 });

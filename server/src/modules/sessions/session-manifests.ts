@@ -3,18 +3,22 @@ import type {
   V1Container,
   V1ContainerPort,
   V1Deployment,
+  V1EnvFromSource,
   V1EnvVar,
   V1Ingress,
   V1NetworkPolicy,
   V1OwnerReference,
   V1PersistentVolumeClaim,
+  V1PodSecurityContext,
+  V1SecurityContext,
   V1Probe,
   V1Service,
   V1ServicePort,
   V1Toleration,
   V1Volume,
 } from '@kubernetes/client-node';
-import type { ResourceRequirements, TemplateManifest } from '../templates/template.crd';
+import type { ResourceRequirements, TemplateManifest, TemplateSecurity } from '../templates/template.crd';
+import { DEFAULT_SESSION_UID } from '../templates/template-security';
 import type { SessionManifest, SessionWorkloadConfig } from './session.crd';
 
 /**
@@ -167,6 +171,31 @@ function readinessProbe(template: TemplateManifest): V1Probe {
   return { tcpSocket: { port: primary.port as never }, ...timing };
 }
 
+/**
+ * The pod and container security of a session: the Pod Security Standards' restricted profile (non-root, no
+ * privilege escalation, every capability dropped, RuntimeDefault seccomp) unless the template asks for an exception
+ * an admin approved (the reconciler starts nothing before that): runAsRoot keeps the image's user, addCapabilities
+ * adds baseline capabilities back. Without runAsRoot the uid is forced (default 1000), so an image whose user is root
+ * still runs as non-root.
+ */
+export function sessionSecurity(security: TemplateSecurity | undefined): { pod: V1PodSecurityContext; container: V1SecurityContext } {
+  const s = security ?? {};
+  const seccompProfile = { type: 'RuntimeDefault' };
+  const capabilities = { drop: ['ALL'], ...(s.addCapabilities?.length ? { add: [...s.addCapabilities] } : {}) };
+  if (s.runAsRoot) {
+    return {
+      pod: { seccompProfile, ...(s.fsGroup ? { fsGroup: s.fsGroup } : {}) },
+      container: { allowPrivilegeEscalation: false, capabilities },
+    };
+  }
+  const uid = s.runAsUser ?? DEFAULT_SESSION_UID;
+  const gid = s.runAsGroup ?? DEFAULT_SESSION_UID;
+  return {
+    pod: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: s.fsGroup ?? gid, seccompProfile },
+    container: { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities },
+  };
+}
+
 export function buildDeployment(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): V1Deployment {
   const labels = sessionLabels(session);
   const spec = template.spec;
@@ -201,12 +230,16 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
         { name, emptyDir: {} },
   );
 
+  const envFrom: V1EnvFromSource[] = (spec.envFrom ?? []).map((e) => ({ ...e }) as V1EnvFromSource);
+  const security = sessionSecurity(spec.security);
   const resources = effectiveResources(session, template);
   const container: V1Container = {
     name: APP_CONTAINER,
     image: spec.baseImage,
     ports: containerPorts,
     env,
+    ...(envFrom.length ? { envFrom } : {}),
+    securityContext: security.container,
     resources: { requests: stringQuantities(resources.requests), limits: stringQuantities(resources.limits) },
     volumeMounts: mounts.map((m) => ({ ...m })),
     readinessProbe: readinessProbe(template),
@@ -230,6 +263,7 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
       template: {
         metadata: { labels },
         spec: {
+          securityContext: security.pod,
           containers: [container],
           volumes,
           ...podPlacement(config),

@@ -17,6 +17,8 @@ import { isConflict, isNotFound } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { normalizeTemplate } from '../templates/template-normalize';
+import { envObjectLabels, type EnvObjectLabels } from '../templates/template-env-objects';
+import { envReferences, isSecurityApproved, notApprovedMessage, referenceProblem } from '../templates/template-security';
 import { templateObjects, type TemplateManifest } from '../templates/template.crd';
 import { buildSessionChildren, homeClaimConflict, LABEL_SESSION, sessionUrl } from './session-manifests';
 import { decideStatus, statusChanged } from './session-status';
@@ -66,6 +68,7 @@ export class SessionReconciler implements ControllerDefinition {
   private readonly core: CoreV1Api;
   private readonly networking: NetworkingV1Api;
   private readonly objects: KubernetesObjectApi;
+  private readonly envObjectLabels: EnvObjectLabels;
   /** Reconciles done (for tests and metrics). */
   reconciles = 0;
 
@@ -75,6 +78,7 @@ export class SessionReconciler implements ControllerDefinition {
     this.core = kc.makeApiClient(CoreV1Api);
     this.networking = kc.makeApiClient(NetworkingV1Api);
     this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.envObjectLabels = envObjectLabels(options.kube);
   }
 
   private now(): Date {
@@ -166,11 +170,20 @@ export class SessionReconciler implements ControllerDefinition {
   // ---- templates -------------------------------------------------------------------------------
 
   /** The validated template for a session, or why it cannot be used. */
-  private resolveTemplate(name: string): { template: TemplateManifest } | { reason: 'TemplateNotFound' | 'TemplateInvalid'; message: string } {
+  private async resolveTemplate(name: string): Promise<{ template: TemplateManifest } | { reason: 'TemplateNotFound' | 'TemplateInvalid' | 'TemplateNotApproved'; message: string }> {
     const obj = this.templates.get(name, this.options.kube.namespace);
     if (!obj) return { reason: 'TemplateNotFound', message: `Template "${name}" does not exist in namespace ${this.options.kube.namespace}` };
     const r = normalizeTemplate({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata!.name }, spec: obj.spec });
     if (!r.ok) return { reason: 'TemplateInvalid', message: `Template "${name}" is invalid: ${r.errors.join('; ')}` };
+    // Exceptions to the restricted pod security run only once an admin approved exactly these.
+    if (!isSecurityApproved({ metadata: obj.metadata ?? {}, spec: r.template.spec })) return { reason: 'TemplateNotApproved', message: notApprovedMessage(name, r.template.spec) };
+    // Env may read only Secrets and ConfigMaps labelled for sessions, also when the Template was made with kubectl.
+    const problems: string[] = [];
+    for (const ref of envReferences(r.template.spec)) {
+      const problem = referenceProblem(ref, await this.envObjectLabels(ref.kind, ref.name), this.options.kube.namespace);
+      if (problem) problems.push(problem);
+    }
+    if (problems.length) return { reason: 'TemplateInvalid', message: `Template "${name}" is invalid: ${problems.join('; ')}` };
     return { template: { ...r.template, metadata: { ...r.template.metadata, namespace: this.options.kube.namespace } } };
   }
 
@@ -203,7 +216,7 @@ export class SessionReconciler implements ControllerDefinition {
       this.enqueueAfter(name, endsAt.getTime() - now.getTime() + 50);
     }
 
-    const resolved = this.resolveTemplate(session.spec.template);
+    const resolved = await this.resolveTemplate(session.spec.template);
     const deployment = this.deployments.get(name, namespace);
     const pods = this.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_SESSION] === name);
     let url: string | undefined;

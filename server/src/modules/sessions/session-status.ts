@@ -16,7 +16,7 @@ export const IMAGE_PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', '
 export interface Observed {
   session: SessionManifest;
   /** The template problem, if any: not found or invalid. */
-  templateProblem?: { reason: 'TemplateNotFound' | 'TemplateInvalid' | 'HomeClaimConflict'; message: string };
+  templateProblem?: { reason: 'TemplateNotFound' | 'TemplateInvalid' | 'TemplateNotApproved' | 'HomeClaimConflict'; message: string };
   deployment?: V1Deployment;
   pods: V1Pod[];
   url?: string;

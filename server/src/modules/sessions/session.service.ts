@@ -12,12 +12,13 @@ import { isNotFound, noCluster } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { checkResources, isDnsLabel, normalizeTemplate } from '../templates/template-normalize';
+import { isSecurityApproved, notApprovedMessage } from '../templates/template-security';
 import type { AppTypeEnum, ResourcesType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
 import { SessionStartup } from './session-startup.service';
 import type { StateChange } from './session-state';
 import type { SessionTable } from './session-table';
-import { badTransition, invalidSessionInput, unknownTemplate, unusableTemplate } from './session.errors';
+import { badTransition, invalidSessionInput, unapprovedTemplate, unknownTemplate, unusableTemplate } from './session.errors';
 import { SessionEntity } from './session.entity';
 import { sessionObjects, type SessionManifest, type SessionSpec, type SessionState } from './session.crd';
 import type { CreateSessionInput, SessionFilterInput } from './dto/session.input';
@@ -168,6 +169,7 @@ export class SessionService {
     if (!templateObj) throw unknownTemplate(input.template);
     const normalized = normalizeTemplate({ apiVersion: templateObj.apiVersion, kind: templateObj.kind, metadata: { name: templateObj.metadata.name }, spec: templateObj.spec });
     if (!normalized.ok) throw unusableTemplate(input.template, normalized.errors.join('; '));
+    if (!isSecurityApproved({ metadata: templateObj.metadata, spec: normalized.template.spec })) throw unapprovedTemplate(input.template, notApprovedMessage(input.template, normalized.template.spec));
 
     // The session's resources are frozen at creation (template defaults + overrides), so quota usage and
     // the Deployment agree even if the template changes later.

@@ -182,4 +182,26 @@ describe('template normalization (pure)', () => {
     expect(names.size).to.equal(187);
     expect(appTypes).to.deep.equal({ desktop: 84, webapp: 111 });
   });
+
+  describe('security exceptions and env references', () => {
+    it('accepts baseline capabilities (upper-cased, CAP_ prefix dropped, duplicates removed) and refuses the others', () => {
+      const r = normalizeTemplate({ ...ours(), spec: { ...ours().spec, security: { runAsRoot: true, addCapabilities: ['chown', 'CAP_SETUID', 'CHOWN'] } } });
+      expect(r.ok && r.template.spec.security).to.deep.equal({ runAsRoot: true, addCapabilities: ['CHOWN', 'SETUID'] });
+      const errors = errorsOf({ ...ours(), spec: { ...ours().spec, security: { addCapabilities: ['SYS_ADMIN', 'NET_RAW'], runAsUser: 0, privileged: true } } });
+      expect(errors.join('\n')).to.match(/spec\.security\.addCapabilities\[0\]: must be one of AUDIT_WRITE/);
+      expect(errors.join('\n')).to.match(/spec\.security\.addCapabilities\[1\]: must be one of/);
+      expect(errors).to.include('spec.security.runAsUser: must be between 1 and 2147483647');
+      expect(errors).to.include('spec.security.privileged: is not a known field');
+      expect(errorsOf({ ...ours(), spec: { ...ours().spec, security: { runAsRoot: true, runAsUser: 5 } } })).to.include('spec.security: set runAsRoot or runAsUser, not both');
+    });
+
+    it('reads envFrom and refuses one that names both or neither kind', () => {
+      const r = normalizeTemplate({ ...ours(), spec: { ...ours().spec, envFrom: [{ secretRef: { name: 'tok', optional: true } }] } });
+      expect(r.ok && r.template.spec.envFrom).to.deep.equal([{ secretRef: { name: 'tok', optional: true } }]);
+      expect(errorsOf({ ...ours(), spec: { ...ours().spec, envFrom: [{ secretRef: { name: 'a' }, configMapRef: { name: 'b' } }, { prefix: 'X_' }] } })).to.deep.equal([
+        'spec.envFrom[0]: must name a Secret or a ConfigMap, not both',
+        'spec.envFrom[1]: must name a Secret (secretRef) or a ConfigMap (configMapRef)',
+      ]);
+    });
+  });
 });

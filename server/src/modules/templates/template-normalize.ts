@@ -1,13 +1,16 @@
 import { parseAllDocuments } from 'yaml';
 import { STREAMSPACE_API_VERSION } from '../../platform/kube/streamspace-api';
 import { isNonNegativeQuantity } from './quantity';
+import { BASELINE_CAPABILITIES } from './template-security';
 import {
   APP_TYPES,
   LEGACY_GROUP,
   type AppType,
   type ResourceRequirements,
+  type TemplateEnvFrom,
   type TemplateEnvVar,
   type TemplateManifest,
+  type TemplateSecurity,
   type TemplateSpec,
 } from './template.crd';
 
@@ -56,6 +59,8 @@ const COMMON_SPEC_FIELDS = [
   'maxConcurrentUsers',
   'autoScaling',
   'idleTimeout',
+  'envFrom',
+  'security',
 ];
 const LEGACY_ONLY_SPEC_FIELDS = ['kasmvnc'];
 
@@ -288,6 +293,57 @@ function normalizeSpec(c: Checker, s: Obj, legacy: boolean, name: string): Templ
         ...(valueFrom ? { valueFrom: valueFrom as TemplateEnvVar['valueFrom'] } : {}),
       });
     });
+  }
+
+  // envFrom: every key of a Secret or ConfigMap
+  const envFrom = c.arr(s.envFrom, 'spec.envFrom', 32);
+  if (envFrom) {
+    spec.envFrom = [];
+    envFrom.forEach((e, i) => {
+      const path = `spec.envFrom[${i}]`;
+      const o = c.obj(e, path);
+      if (!o) return;
+      c.known(o, path, ['prefix', 'secretRef', 'configMapRef']);
+      const prefix = c.str(o.prefix, `${path}.prefix`, { max: 256, pattern: ENV_NAME, patternHint: 'must be a valid environment variable name' });
+      const item: TemplateEnvFrom = prefix !== undefined ? { prefix } : {};
+      for (const ref of ['secretRef', 'configMapRef'] as const) {
+        const r = c.obj(o[ref], `${path}.${ref}`);
+        if (!r) continue;
+        c.known(r, `${path}.${ref}`, ['name', 'optional']);
+        const refName = c.str(r.name, `${path}.${ref}.name`, { required: true, max: 253 });
+        const optional = c.bool(r.optional, `${path}.${ref}.optional`);
+        if (refName) item[ref] = { name: refName, ...(optional !== undefined ? { optional } : {}) };
+      }
+      if (item.secretRef && item.configMapRef) c.add(path, 'must name a Secret or a ConfigMap, not both');
+      else if (!item.secretRef && !item.configMapRef) c.add(path, 'must name a Secret (secretRef) or a ConfigMap (configMapRef)');
+      else spec.envFrom!.push(item);
+    });
+  }
+
+  // security: exceptions to the restricted pod security (approved by an admin, see template-security.ts)
+  const secIn = c.obj(s.security, 'spec.security');
+  if (secIn) {
+    c.known(secIn, 'spec.security', ['runAsRoot', 'runAsUser', 'runAsGroup', 'fsGroup', 'addCapabilities']);
+    const security: TemplateSecurity = {};
+    const runAsRoot = c.bool(secIn.runAsRoot, 'spec.security.runAsRoot');
+    if (runAsRoot !== undefined) security.runAsRoot = runAsRoot;
+    for (const k of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+      const v = c.int(secIn[k], `spec.security.${k}`, 1, 2147483647);
+      if (v !== undefined) security[k] = v;
+    }
+    if (security.runAsRoot && security.runAsUser !== undefined) c.add('spec.security', 'set runAsRoot or runAsUser, not both');
+    const capsIn = c.arr(secIn.addCapabilities, 'spec.security.addCapabilities', 16);
+    if (capsIn) {
+      const caps: string[] = [];
+      capsIn.forEach((cap, i) => {
+        const capPath = `spec.security.addCapabilities[${i}]`;
+        const value = typeof cap === 'string' ? cap.toUpperCase().replace(/^CAP_/, '') : cap;
+        const ok = c.oneOf(value, capPath, BASELINE_CAPABILITIES);
+        if (ok && !caps.includes(ok)) caps.push(ok);
+      });
+      if (caps.length) security.addCapabilities = caps;
+    }
+    if (Object.keys(security).length) spec.security = security;
   }
 
   // volumeMounts

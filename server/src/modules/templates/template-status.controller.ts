@@ -5,6 +5,7 @@ import type { Informer } from '../../platform/kube/informer';
 import { isConflict } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import { normalizeTemplate } from './template-normalize';
+import { isSecurityApproved, notApprovedMessage } from './template-security';
 import { templateObjects, type TemplateManifest, type TemplateStatus } from './template.crd';
 
 /**
@@ -57,7 +58,10 @@ export class TemplateStatusController implements ControllerDefinition {
     const obj = this.templates.get(name, kube.namespace);
     if (!obj) return;
     const r = normalizeTemplate({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name }, spec: obj.spec });
-    const status: TemplateStatus = { valid: r.ok, message: r.ok ? 'The template is valid' : `Template "${name}" is invalid: ${r.errors.join('; ')}`, observedGeneration: obj.metadata.generation };
+    // A template whose security exceptions no admin approved cannot start sessions: not valid (yet), and it says why.
+    const approved = r.ok && isSecurityApproved({ metadata: obj.metadata, spec: r.template.spec });
+    const message = !r.ok ? `Template "${name}" is invalid: ${r.errors.join('; ')}` : approved ? 'The template is valid' : notApprovedMessage(name, r.template.spec);
+    const status: TemplateStatus = { valid: approved, message, observedGeneration: obj.metadata.generation };
     if (obj.status?.valid === status.valid && obj.status?.message === status.message && obj.status?.observedGeneration === status.observedGeneration) return;
     await templateObjects(kube).patchStatus(name, { status });
   }

@@ -32,6 +32,25 @@ export interface TemplateEnvVar {
   };
 }
 
+/** Every key of a Secret or ConfigMap as variables (only ones labelled for sessions, see template-security.ts). */
+export interface TemplateEnvFrom {
+  prefix?: string;
+  secretRef?: { name: string; optional?: boolean };
+  configMapRef?: { name: string; optional?: boolean };
+}
+
+/**
+ * Exceptions to the restricted pod security of sessions. runAsRoot and addCapabilities are exceptions an admin must
+ * approve (see template-security.ts); runAsUser/runAsGroup/fsGroup only choose which non-root ids to use.
+ */
+export interface TemplateSecurity {
+  runAsRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+  addCapabilities?: string[];
+}
+
 export interface TemplateVolumeMount {
   name: string;
   mountPath: string;
@@ -60,6 +79,7 @@ export interface TemplateSpec {
   vnc?: { enabled?: boolean; port?: number; protocol?: 'rfb' | 'websocket' | 'http' | 'https' };
   ports?: TemplatePort[];
   env?: TemplateEnvVar[];
+  envFrom?: TemplateEnvFrom[];
   volumeMounts?: TemplateVolumeMount[];
   defaultResources?: ResourceRequirements;
   capabilities?: string[];
@@ -68,6 +88,8 @@ export interface TemplateSpec {
   autoScaling?: { enabled?: boolean; minReplicas?: number; maxReplicas?: number; targetConnections?: number };
   /** Hibernate this template's sessions after this long without connections (a session's idleTimeout wins). */
   idleTimeout?: string;
+  /** Exceptions to the restricted pod security (approved by an admin before use). */
+  security?: TemplateSecurity;
 }
 
 export interface TemplateStatus {

@@ -1,8 +1,10 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { Role } from '../../platform/graphql/authorization';
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Role, isAdmin } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import type { TemplateService } from './template.service';
+import { specForUser } from './template-security';
 import { TemplateType } from './dto/template.type';
 import { CreateTemplateInput, TemplateSpecInput } from './dto/template.input';
 import { TemplateFilterInput } from './dto/template-filter.input';
@@ -47,6 +49,21 @@ export class TemplateResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<TemplateType> {
     return this.deps.templates.update(name, input, ctx);
+  }
+
+  /** Field-level authorization: a template's literal env values (and which Secrets it reads) are for admins only. */
+  @FieldResolver(() => GraphQLJSONObject)
+  spec(@Root() template: TemplateType, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
+    return isAdmin(ctx.caller) ? template.spec : specForUser(template.spec);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => TemplateType, {
+    description:
+      'Approves the security exceptions a template asks for now (securityExceptions), so its sessions may start; audited. Templates installed from a catalog need this; a later change of the exceptions needs a new approval.',
+  })
+  approveTemplateSecurity(@Arg('name', { description: 'The template to approve.' }) name: string, @Ctx() ctx: GraphQLContext): Promise<TemplateType> {
+    return this.deps.templates.approveSecurity(name, ctx);
   }
 
   @Authorized(Role.ADMIN)

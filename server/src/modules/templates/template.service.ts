@@ -1,9 +1,10 @@
 import type { AuditService, AuditSource } from '../audit/audit.service';
-import { badInput, notFound } from '../../platform/graphql/errors';
+import { AppError, ErrorCode, badInput, notFound } from '../../platform/graphql/errors';
 import { isConflict, isNotFound, kubeMessage, kubeStatusCode, noCluster } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type CustomResourceClient, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import { invalidTemplate, templateExists } from './template.errors';
 import { isDnsLabel, normalizeTemplate, normalizeTemplateYaml } from './template-normalize';
+import { APPROVAL_ANNOTATION, envReferences, isSecurityApproved, referenceProblem, securityExceptions, securityFingerprint } from './template-security';
 import { templateObjects, type TemplateManifest, type TemplateSpec } from './template.crd';
 import type { ResourceListType, TemplateType } from './dto/template.type';
 import { AppTypeEnum } from './dto/template.type';
@@ -33,6 +34,8 @@ export function toTemplateType(obj: TemplateObject): TemplateType {
     vncPort: s.vnc?.enabled !== false ? (s.vnc?.port ?? null) : null,
     defaultResources: s.defaultResources ? { requests: resourceList(s.defaultResources.requests), limits: resourceList(s.defaultResources.limits) } : null,
     capabilities: s.capabilities ?? [],
+    securityExceptions: securityExceptions(s),
+    securityApproved: isSecurityApproved({ metadata: obj.metadata, spec: s }),
     valid: obj.status?.valid ?? null,
     message: obj.status?.message ?? null,
     createdAt: obj.metadata.creationTimestamp ? new Date(obj.metadata.creationTimestamp) : null,
@@ -65,8 +68,70 @@ function mergeSpec(base: Record<string, unknown>, input: TemplateSpecInput): Rec
  */
 export class TemplateService {
   constructor(
-    private readonly deps: { kube: StreamSpaceApi | null; audit: AuditService; cache?: TemplateCache },
+    private readonly deps: {
+      kube: StreamSpaceApi | null;
+      audit: AuditService;
+      cache?: TemplateCache;
+      /**
+       * Labels of a Secret or ConfigMap in the session namespace (null: it does not exist), to check what a
+       * template's env may read; without it (no cluster) references cannot be checked and writes are refused.
+       */
+      envObjectLabels?: (kind: 'Secret' | 'ConfigMap', name: string) => Promise<Record<string, string> | null>;
+    },
   ) {}
+
+  /** Refuses a template whose env names a Secret or ConfigMap not labelled for sessions (the platform's own Secret included). */
+  async checkEnvReferences(template: TemplateManifest): Promise<void> {
+    const refs = envReferences(template.spec);
+    if (!refs.length) return;
+    const lookup = this.deps.envObjectLabels;
+    if (!lookup) throw invalidTemplate(['spec.env: Secret and ConfigMap references cannot be checked without a cluster']);
+    const namespace = this.objects().namespace;
+    const problems: string[] = [];
+    for (const ref of refs) {
+      const problem = referenceProblem(ref, await lookup(ref.kind, ref.name), namespace);
+      if (problem) problems.push(problem);
+    }
+    if (problems.length) throw invalidTemplate(problems);
+  }
+
+  /**
+   * Annotations for a template an admin wrote: an approval of its exceptions (the admin authored them), never one
+   * copied from the input. `approve: false` (catalog installs) keeps only an earlier approval, which counts only while
+   * it matches the exceptions.
+   */
+  private approvalAnnotations(template: TemplateManifest, approve: boolean, existing: TemplateObject | null): Record<string, string> | undefined {
+    const annotations = { ...(template.metadata.annotations ?? {}) };
+    delete annotations[APPROVAL_ANNOTATION];
+    const fingerprint = securityFingerprint(template.spec);
+    const earlier = existing?.metadata.annotations?.[APPROVAL_ANNOTATION];
+    if (fingerprint && approve) annotations[APPROVAL_ANNOTATION] = fingerprint;
+    else if (fingerprint && earlier) annotations[APPROVAL_ANNOTATION] = earlier;
+    return Object.keys(annotations).length ? annotations : undefined;
+  }
+
+  /** An admin approves the security exceptions a template asks for now (a later change of them needs a new approval). */
+  async approveSecurity(name: string, source: AuditSource): Promise<TemplateType> {
+    const existing = await this.getObject(name);
+    if (!existing) throw notFound('Template', name);
+    const fingerprint = securityFingerprint(existing.spec);
+    if (!fingerprint) throw badInput(`Template "${name}" asks for no security exceptions; there is nothing to approve`, { name });
+    let saved: TemplateObject;
+    try {
+      saved = await this.objects().replace(name, { ...existing, metadata: { ...existing.metadata, annotations: { ...(existing.metadata.annotations ?? {}), [APPROVAL_ANNOTATION]: fingerprint } } });
+    } catch (err) {
+      if (isConflict(err)) throw new AppError(ErrorCode.CONFLICT, `Template "${name}" changed while it was being approved; look at it again`, { name });
+      throw err;
+    }
+    await this.deps.audit.record({
+      action: 'template.approve-security',
+      resourceType: 'template',
+      resourceId: name,
+      changes: { exceptions: securityExceptions(existing.spec), fingerprint },
+      source,
+    });
+    return toTemplateType(saved);
+  }
 
   private objects(): CustomResourceClient<TemplateObject> {
     if (!this.deps.kube) throw noCluster('sessions and templates');
@@ -115,17 +180,20 @@ export class TemplateService {
   }
 
   /** Creates or updates from YAML in either format. */
-  async applyYaml(yaml: string, source: AuditSource): Promise<TemplateType> {
+  async applyYaml(yaml: string, source: AuditSource, options: { approveSecurity?: boolean } = {}): Promise<TemplateType> {
     const r = normalizeTemplateYaml(yaml);
     if (!r.ok) throw invalidTemplate(r.errors);
+    await this.checkEnvReferences(r.template);
     const existing = await this.getObject(r.template.metadata.name);
-    const saved = existing ? await this.replace(existing, r.template) : await this.create(r.template);
+    const annotations = this.approvalAnnotations(r.template, options.approveSecurity ?? true, existing);
+    const template = { ...r.template, metadata: { ...r.template.metadata, annotations } };
+    const saved = existing ? await this.replace(existing, template) : await this.create(template);
     await this.deps.cache?.observed(saved.metadata.name, saved.metadata.resourceVersion ?? null);
     await this.deps.audit.record({
       action: 'template.apply',
       resourceType: 'template',
       resourceId: saved.metadata.name,
-      changes: { created: !existing, format: r.format, spec: r.template.spec },
+      changes: { created: !existing, format: r.format, spec: r.template.spec, securityExceptions: securityExceptions(r.template.spec), securityApproved: isSecurityApproved(saved) },
       source,
     });
     return toTemplateType(saved);
@@ -137,7 +205,7 @@ export class TemplateService {
     const r = normalizeTemplate(manifest);
     if (!r.ok) throw invalidTemplate(r.errors);
     if (await this.getObject(input.name)) throw templateExists(input.name);
-    const saved = await this.create(r.template);
+    const saved = await this.create({ ...r.template, metadata: { ...r.template.metadata, annotations: this.approvalAnnotations(r.template, true, null) } });
     await this.deps.cache?.observed(saved.metadata.name, saved.metadata.resourceVersion ?? null);
     await this.deps.audit.record({ action: 'template.create', resourceType: 'template', resourceId: input.name, changes: { spec: r.template.spec }, source });
     return toTemplateType(saved);
@@ -154,6 +222,8 @@ export class TemplateService {
     };
     const r = normalizeTemplate(manifest);
     if (!r.ok) throw invalidTemplate(r.errors);
+    await this.checkEnvReferences(r.template);
+    // An update through the API keeps the approval state: the input cannot change the security exceptions.
     const saved = await this.replace(existing, r.template);
     await this.deps.cache?.observed(name, saved.metadata.resourceVersion ?? null);
     await this.deps.audit.record({ action: 'template.update', resourceType: 'template', resourceId: name, changes: { input: { ...input } }, source });

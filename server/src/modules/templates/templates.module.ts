@@ -6,6 +6,7 @@ import type { AuditService } from '../audit/audit.service';
 import { TemplateCache } from './template-cache';
 import { TemplateStatusController } from './template-status.controller';
 import { TemplateService } from './template.service';
+import { envObjectLabels } from './template-env-objects';
 
 /**
  * Templates: Template objects in the cluster (every call fails with "no cluster" when there is none) and, with a
@@ -25,5 +26,5 @@ export function createTemplates(deps: {
   // Every replica reads templates from its own watch cache (started on first use).
   const cache = new TemplateCache({ kube: deps.kube, logger: deps.logger });
   deps.cleanup?.push('template cache', () => cache.stop());
-  return new TemplateService({ kube: deps.kube, audit: deps.audit, cache });
+  return new TemplateService({ kube: deps.kube, audit: deps.audit, cache, envObjectLabels: envObjectLabels(deps.kube) });
 }

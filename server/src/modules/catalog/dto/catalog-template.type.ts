@@ -52,8 +52,15 @@ export class CatalogTemplateType {
   @Field(() => Int, { description: 'How many times it was installed.' })
   installCount!: number;
 
-  @Field(() => GraphQLJSONObject, { description: 'The Template manifest, normalized to stream.streamspace.io/v1alpha1.' })
+  @Field(() => GraphQLJSONObject, {
+    description: 'The Template manifest, normalized to stream.streamspace.io/v1alpha1. Only admins see env values and the Secrets and ConfigMaps env reads.',
+  })
   manifest!: Record<string, unknown>;
+
+  @Field(() => [String], {
+    description: 'Exceptions to the restricted pod security the template asks for (run as root, added capabilities); once installed, it starts no session until an admin approves them.',
+  })
+  securityExceptions!: string[];
 
   @Field({ description: 'When the catalog entry last changed.' })
   updatedAt!: Date;

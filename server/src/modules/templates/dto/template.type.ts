@@ -72,6 +72,17 @@ export class TemplateType {
   @Field(() => [String], { description: 'Features the app offers, e.g. Audio, Clipboard.' })
   capabilities!: string[];
 
+  @Field(() => [String], {
+    description:
+      'Exceptions to the restricted pod security this template asks for (run as root, added Linux capabilities), in words; empty for most templates.',
+  })
+  securityExceptions!: string[];
+
+  @Field(() => Boolean, {
+    description: 'False while the template asks for security exceptions no admin has approved (approveTemplateSecurity); no session of it can start until then.',
+  })
+  securityApproved!: boolean;
+
   @Field(() => Boolean, { nullable: true, description: 'Result of validation by the server; null until validated.' })
   valid!: boolean | null;
 
@@ -81,6 +92,8 @@ export class TemplateType {
   @Field(() => Date, { nullable: true, description: 'When the Template object was created.' })
   createdAt!: Date | null;
 
-  @Field(() => GraphQLJSONObject, { description: 'The whole spec as stored (stream.streamspace.io/v1alpha1).' })
+  @Field(() => GraphQLJSONObject, {
+    description: 'The whole spec as stored (stream.streamspace.io/v1alpha1). Only admins see env values and the Secrets and ConfigMaps env reads; others get env names only.',
+  })
   spec!: Record<string, unknown>;
 }
