@@ -67,6 +67,8 @@ function serverEnvironment(port: number, dataDir: string, extra: Record<string, 
     STREAMSPACE_CLUSTER: 'none',
     // Local mode stays simulated unless a test asks for the real node (STREAMSPACE_LOCAL_REAL_NODE: 'auto').
     STREAMSPACE_LOCAL_REAL_NODE: 'off',
+    // The session gateway on a free port (its apps domain follows: apps.localhost:<that port>).
+    STREAMSPACE_GATEWAY_PORT: '0',
     LOG_LEVEL: 'info',
     ...extra,
   }

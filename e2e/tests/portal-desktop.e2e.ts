@@ -55,8 +55,10 @@ describe('portal: a desktop session in the noVNC viewer (real Xvnc desktop behin
         STREAMSPACE_CLUSTER: 'local',
         STREAMSPACE_ADMIN_USERNAME: 'admin',
         STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        // Sessions are reached at http://<host>/sessions/<name>/ as behind a path-routing ingress; the host is the
-        // websockify bridge in front of a real VNC desktop (kwok pods run no containers).
+        // The configuration without the session gateway: sessions reached at http://<host>/sessions/<name>/ as
+        // behind a path-routing ingress; the host is the websockify bridge in front of a real VNC desktop (kwok pods
+        // run no containers). The gateway's path is covered on the real node (portal-real-desktop.e2e.ts).
+        STREAMSPACE_GATEWAY_MODE: 'off',
         STREAMSPACE_SESSION_INGRESS: 'path',
         STREAMSPACE_SESSION_HOST: desktop.host,
       },

@@ -11,10 +11,8 @@ import { createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
 import { launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { freePort, startServer } from '../support/server'
 import type { RunningServer } from '../support/server'
-import { startSessionIngress } from '../support/session-ingress'
-import type { SessionIngress } from '../support/session-ingress'
 import { waitFor } from '../support/wait'
 
 const ADMIN_PASSWORD = 'e2e-admin-password'
@@ -42,7 +40,7 @@ function near(actual: [number, number, number], expected: [number, number, numbe
 
 describe('portal: the demo desktop runs for real on the local real node (Xvnc in a pod, noVNC in Chromium)', function () {
   let server: RunningServer
-  let ingress: SessionIngress
+  let gatewayPort = 0
   let admin: ApiSession
   let browser: BrowserSession
   let page: Page
@@ -52,7 +50,9 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
 
   before(async function () {
     this.timeout(CLUSTER_START_TIMEOUT_MS + 120_000)
-    ingress = await startSessionIngress()
+    // Sessions are reached only through the platform's session gateway (on by default): every session on its own
+    // host of the apps domain, http://<random id>.apps.localhost:<gateway port>, which Chromium resolves to loopback.
+    gatewayPort = await freePort()
     server = await startServer({
       name: 'portal-real-desktop-server',
       startTimeoutMs: CLUSTER_START_TIMEOUT_MS,
@@ -61,25 +61,10 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
         STREAMSPACE_LOCAL_REAL_NODE: 'auto',
         STREAMSPACE_ADMIN_USERNAME: 'admin',
         STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        STREAMSPACE_SESSION_INGRESS: 'path',
-        STREAMSPACE_SESSION_HOST: ingress.host,
+        STREAMSPACE_GATEWAY_PORT: String(gatewayPort),
       },
     })
     admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
-    // The session's Service, through kube-proxy (the ClusterIP is reachable from this host).
-    ingress.resolve = async (session) => {
-      const data = await graphql<{ clusterResource: { yaml: string } | null }>(
-        server.origin,
-        admin,
-        'query E2eService($ns: String, $name: String!) { clusterResource(kind: Service, namespace: $ns, name: $name) { yaml } }',
-        { ns: NAMESPACE, name: session },
-      )
-      const yaml = data.clusterResource?.yaml ?? ''
-      const ip = /^\s*clusterIP: (\S+)$/m.exec(yaml)?.[1]
-      const port = /^\s*- name: \S+\n\s*port: (\d+)$/m.exec(yaml)?.[1] ?? /^\s*port: (\d+)$/m.exec(yaml)?.[1]
-      if (!ip || !port) throw new Error(`no ClusterIP/port for session ${session}`)
-      return { host: ip, port: Number(port) }
-    }
     // The demo templates exist only when the real node runs: otherwise fail with the server's one-line reason.
     await waitFor('the demo desktop template', async () => {
       const { templates } = await graphql<{ templates: { name: string }[] }>(server.origin, admin, '{ templates { name } }')
@@ -100,7 +85,6 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
       const exit = await server.stop()
       expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
     }
-    await ingress?.stop()
   })
 
   it('launches the demo desktop: the pod runs Xvnc and the viewer shows its real pixels', async function () {
@@ -194,8 +178,11 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
     await view.frame.waitFor({ state: 'attached', timeout: 120_000 })
     const rita = await signInApi(server.origin, USER.username, USER.password)
     const { session } = await graphql<{ session: { name: string; podName: string | null; url: string | null } }>(server.origin, rita, 'query E2eSess($id: ID!) { session(id: $id) { name podName url } }', { id: view.sessionId() })
-    expect(session.url).to.match(new RegExp(`^http://${ingress.host}/sessions/[a-z0-9-]+/$`))
-    expect(await view.frame.getAttribute('src')).to.match(new RegExp(`^http://${ingress.host}/sessions/[a-z0-9-]+/`))
+    // The frame opens the gateway's single-use ticket URL on the session's own host; the Service's own address
+    // stays inside the cluster.
+    expect(session.url).to.match(/^http:\/\/[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+\/$/)
+    const src = (await view.frame.getAttribute('src'))!
+    expect(src).to.match(new RegExp(`^http://[a-z2-7]{26}\\.apps\\.localhost:${gatewayPort}/\\.streamspace/redeem\\?ticket=[\\w-]{43}&next=%2F$`))
     const app = page.frameLocator('[data-testid="session-frame"]')
     await app.locator('#greeting').waitFor({ state: 'visible', timeout: 60_000 })
     expect((await app.locator('#greeting').innerText()).trim()).to.equal('Hello from a real container')
@@ -203,5 +190,20 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
     expect(session.podName).to.match(new RegExp(`^${session.name}-`))
     expect((await app.locator('#pod').innerText()).trim()).to.equal(session.name)
     await saveScreenshot(page, this.test!.fullTitle(), '04-real-webapp')
+
+    // Another browser (no session, not signed in): the spent ticket URL and the session's bare address give
+    // nothing of the app.
+    const stranger = await launchBrowser()
+    try {
+      const replay = await stranger.page.goto(src)
+      expect(replay?.status()).to.equal(401)
+      expect(await stranger.page.content()).not.to.contain('Hello from a real container')
+      const bare = await stranger.page.goto(`${new URL(src).origin}/`)
+      expect(bare?.status()).to.equal(401)
+      expect(await stranger.page.content()).not.to.contain('Hello from a real container')
+      await saveScreenshot(stranger.page, this.test!.fullTitle(), '05-stranger-refused')
+    } finally {
+      await stranger.close()
+    }
   })
 })

@@ -211,7 +211,8 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
     expect(await page.evaluate(() => (window as unknown as Record<string, boolean>)['__sawProgress'])).to.equal(true)
     expect(await view.frame.getAttribute('title')).to.equal('Code Editor (web app)')
     const src = await view.frame.getAttribute('src')
-    expect(src, 'the iframe shows the session URL').to.match(/^https?:\/\//)
+    // Through the session gateway (on by default): a single-use ticket on the session's own host of the apps domain.
+    expect(src, 'the iframe opens the gateway ticket URL').to.match(/^http:\/\/[a-z2-7]{26}\.apps\.localhost:\d+\/\.streamspace\/redeem\?ticket=[\w-]{43}&next=%2F$/)
     await saveScreenshot(page, testName(this), '02-session-view')
 
     const running = await graphql<{ session: { phase: string; url: string | null } }>(
@@ -221,7 +222,8 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
       { id: sessionId },
     )
     expect(running.session.phase).to.equal('Running')
-    expect(running.session.url).to.equal(src)
+    // The session's own address stays inside the cluster; only the gateway reaches it.
+    expect(running.session.url).to.match(/^http:\/\/[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+\/$/)
   })
 
   it('shows the session in My sessions, live, with its connection and idle explanation; heartbeats ride the socket', async function () {

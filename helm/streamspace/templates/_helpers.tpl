@@ -57,4 +57,28 @@ app.kubernetes.io/component: server
 {{- if and (eq .Values.sessions.ingress "path") (not .Values.sessions.host) -}}
 {{- fail "sessions.ingress=path needs sessions.host" -}}
 {{- end -}}
+{{- if and (ne .Values.gateway.mode "off") (ne .Values.sessions.ingress "none") -}}
+{{- fail (printf "sessions.ingress=%s routes straight to sessions, around the session gateway: keep sessions.ingress=none (the apps domain goes to the gateway) or set gateway.mode=off" .Values.sessions.ingress) -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (ne .Values.gateway.mode "off") (eq (include "streamspace.appsDomain" . | splitList ":" | first) .Values.ingress.host) -}}
+{{- fail "gateway.appsDomain must differ from ingress.host: sessions on the platform's origin could act as the platform" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The apps domain: set, or apps.<ingress host> when the chart's Ingress is on (else the server's local default). */}}
+{{- define "streamspace.appsDomain" -}}
+{{- if .Values.gateway.appsDomain -}}
+{{- .Values.gateway.appsDomain -}}
+{{- else if .Values.ingress.enabled -}}
+{{- printf "apps.%s" .Values.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The platform's external URL: set, or from the chart's Ingress (https when it has a TLS secret). */}}
+{{- define "streamspace.publicUrl" -}}
+{{- if .Values.auth.publicUrl -}}
+{{- .Values.auth.publicUrl -}}
+{{- else if .Values.ingress.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" (ne .Values.ingress.tlsSecret "")) .Values.ingress.host -}}
+{{- end -}}
 {{- end -}}

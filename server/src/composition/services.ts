@@ -182,6 +182,17 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   };
 }
 
+/**
+ * The origins whose pages may open a session's WebSocket (the portal's viewer): the public URL's and the trusted
+ * ones; without a public URL, this server's own port on the loopback names (a local run).
+ */
+function platformOrigins(config: AppConfig): string[] {
+  const own = config.auth.publicUrl
+    ? [new URL(config.auth.publicUrl).origin]
+    : ['localhost', '127.0.0.1', '[::1]'].map((host) => `http://${host}:${config.port}`);
+  return [...own, ...config.auth.trustedOrigins];
+}
+
 /** The session gateway; connectSession then answers its single-use ticket URLs instead of the session's own URL. */
 async function startSessionGateway(
   config: AppConfig,
@@ -199,7 +210,7 @@ async function startSessionGateway(
         logger,
         kubeConfig: deps.cluster.kubeConfig,
         heartbeat: (connectionId, userId) => connections.heartbeats.beat(connectionId, userId),
-        platformOrigins: [...(config.auth.publicUrl ? [new URL(config.auth.publicUrl).origin] : [`http://localhost:${config.port}`]), ...config.auth.trustedOrigins],
+        platformOrigins: platformOrigins(config),
       }),
     (g) => g.stop(),
     { limitMs: 2000 },

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, type GatewayConfig } from '../../src/config/config';
 import { startGateway, type Gateway } from '../../src/modules/gateway/gateway.module';
-import { serviceUpstream } from '../../src/modules/gateway/gateway-upstream';
+import { sessionPodUpstream } from '../../src/modules/gateway/gateway-upstream';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { newLabel } from '../../src/modules/gateway/gateway-address';
 import { attachPostgresBridge, createAppPubSub, type PostgresBridge } from '../../src/platform/graphql/pubsub';
@@ -332,7 +332,7 @@ describe('session gateway on the real control plane', function () {
     expectNothingOfTheApp(await request(port, daveIn.host, '/', { cookie: daveIn.cookie }), [401, 403]);
   });
 
-  it("wired in the app: connectSession's URL is a ticket for the app's own gateway, whose upstream is the session's own Service", async () => {
+  it("wired in the app: connectSession's URL is a ticket for the app's own gateway, whose upstream is a ready pod of the session's own Service", async () => {
     const appGateway = app.services.gateway!;
     expect(appGateway, 'the app started its gateway').to.not.equal(null);
     const appGatewayPort = (appGateway.server.address() as { port: number }).port;
@@ -341,13 +341,25 @@ describe('session gateway on the real control plane', function () {
     expect(url.host).to.match(new RegExp(`^[a-z2-7]{26}\\.apps\\.localhost:${appGatewayPort}$`));
     expect(url.pathname).to.equal('/.streamspace/redeem');
     const entered = await enter(url, appGatewayPort);
-    // The default upstream comes from the Session: its Service's ClusterIP and port, whatever the request says.
+    // The default upstream comes from the Session: a ready pod its Service selects, at the Service's port, whatever
+    // the request says.
     const decision = await appGateway.service.check(url.host.split('.')[0], entered.cookie.split('=')[1]);
     expect(decision.ok).to.equal(true);
-    const grant = (decision as { ok: true; grant: Parameters<ReturnType<typeof serviceUpstream>>[0] }).grant;
+    const grant = (decision as { ok: true; grant: Parameters<ReturnType<typeof sessionPodUpstream>>[0] }).grant;
     expect(grant).to.include({ sessionId: aliceSession.id, sessionName: aliceSession.name, userId: alice.id, connectionId: conn.connectionId });
     const svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: aliceSession.name, namespace: grant.namespace });
-    expect(await serviceUpstream(kc)(grant)).to.include({ host: svc.spec!.clusterIP, port: svc.spec!.ports![0].port });
+    const selector = Object.entries(svc.spec!.selector!).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: grant.namespace, labelSelector: selector });
+    const readyIps = pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => p.status!.podIP);
+    expect(readyIps).to.have.length.greaterThan(0);
+    const target = await sessionPodUpstream(kc)(grant);
+    expect(target.port).to.equal(svc.spec!.ports![0].port);
+    expect(readyIps).to.include(target.host);
+    // A session of someone else's name in the grant cannot be reached by editing the request: the grant is the input.
+    await sessionPodUpstream(kc)({ ...grant, sessionName: 'no-such-session' }).then(
+      () => expect.fail('resolved a session that does not exist'),
+      (err: Error) => expect(err.message).to.match(/not found|no-such-session/i),
+    );
     // A second use of connectSession's URL is refused.
     expectNothingOfTheApp(await request(appGatewayPort, url.host, url.pathname + url.search), 401);
   });

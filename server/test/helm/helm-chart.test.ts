@@ -58,10 +58,9 @@ const CASES: Record<string, Record<string, string>> = {
     'auth.oidc.clientSecret': 'oidc-s3cret',
     'ingress.enabled': 'true',
     'ingress.host': 'streamspace.example.com',
-    'sessions.ingress': 'host',
-    'sessions.domain': 'apps.example.com',
     'rbac.clusterAdmin': 'false',
     'gateway.appsDomain': 'apps.example.com',
+    'gateway.ingress.tlsSecret': 'apps-wildcard-tls',
   },
 };
 
@@ -93,6 +92,25 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     expect(deployment).to.have.nested.property('spec.replicas', 3);
   });
 
+  it('routes the apps domain (every session host) to the gateway, and derives it from the Ingress host', async () => {
+    const rendered = objects(await template(CASES['external-db-ha']));
+    const apps = rendered.find((o) => o.kind === 'Ingress' && o.metadata?.name === 'streamspace-apps') as KubernetesObject & {
+      spec: { tls: { hosts: string[]; secretName: string }[]; rules: { host: string; http: { paths: { backend: { service: { port: { name: string } } } }[] } }[] };
+    };
+    expect(apps, 'the apps Ingress').to.not.equal(undefined);
+    expect(apps.spec.rules[0].host).to.equal('*.apps.example.com');
+    expect(apps.spec.rules[0].http.paths[0].backend.service.port.name).to.equal('gateway');
+    expect(apps.spec.tls[0]).to.deep.equal({ hosts: ['*.apps.example.com'], secretName: 'apps-wildcard-tls' });
+    const derived = objects(await template({ 'ingress.enabled': 'true', 'ingress.host': 'ss.example.org', 'ingress.tlsSecret': 'ss-tls' }));
+    const env = (derived.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0].env;
+    const value = (name: string) => env.find((e) => e.name === name)?.value;
+    expect(value('STREAMSPACE_GATEWAY_MODE')).to.equal('host');
+    expect(value('STREAMSPACE_APPS_DOMAIN')).to.equal('apps.ss.example.org');
+    expect(value('STREAMSPACE_PUBLIC_URL')).to.equal('https://ss.example.org');
+    // No Ingress of the chart: no apps Ingress either (a port-forward reaches the gateway at apps.localhost:8081).
+    expect(objects(await template({})).filter((o) => o.kind === 'Ingress')).to.have.length(0);
+  });
+
   it('refuses bad values with clear messages', async () => {
     expect(await templateFails({ replicaCount: '2' })).to.match(/replicaCount > 1 needs an external PostgreSQL/);
     expect(await templateFails({ logLevel: 'loud' })).to.match(/logLevel/);
@@ -100,6 +118,10 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     expect(await templateFails({ 'auth.oidc.enabled': 'true' })).to.match(/auth\.oidc\.enabled needs auth\.oidc\.issuer/);
     expect(await templateFails({ 'sessions.ingress': 'host' })).to.match(/sessions\.ingress=host needs sessions\.domain/);
     expect(await templateFails({ unknownKey: 'x' })).to.match(/unknownKey|additional properties/i);
+    // The gateway (on by default) is the only way into sessions.
+    expect(await templateFails({ 'sessions.ingress': 'host', 'sessions.domain': 'apps.example.com' })).to.match(/sessions\.ingress=host routes straight to sessions, around the session gateway/);
+    expect(await templateFails({ 'ingress.enabled': 'true', 'ingress.host': 'ss.example.com', 'gateway.appsDomain': 'ss.example.com' })).to.match(/gateway\.appsDomain must differ from ingress\.host/);
+    expect(await templateFails({ 'gateway.mode': 'open' })).to.match(/gateway\/mode|gateway\.mode/);
   });
 
   it('applies to a real API server (server-side dry run)', async function () {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { secureContext } from './gateway.module';
 import { cookieFor, ticketParam } from './gateway.proxy';
+import { pickFor } from './gateway-upstream';
 
 describe('gateway cookie and upgrade tickets', () => {
   it('is partitioned SameSite=None in a secure context and Lax on plain http', () => {
@@ -21,5 +22,14 @@ describe('gateway cookie and upgrade tickets', () => {
     expect(ticketParam('/websockify?ticket=abc')).to.deep.equal({ value: 'abc', rest: '/websockify' });
     expect(ticketParam('/websockify?token=x')).to.equal(null);
     expect(ticketParam('/websockify')).to.equal(null);
+  });
+});
+
+describe('gateway upstream choice', () => {
+  it('keeps a connection on one pod and spreads connections over the ready pods', () => {
+    const pods = ['10.0.0.3', '10.0.0.1', '10.0.0.2'];
+    expect(pickFor('conn-a', pods)).to.equal(pickFor('conn-a', [...pods].reverse()));
+    const chosen = new Set(Array.from({ length: 60 }, (_, i) => pickFor(`conn-${i}`, pods)));
+    expect(chosen.size).to.equal(3);
   });
 });

@@ -1,25 +1,69 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { Grant } from './gateway.service';
 import type { UpstreamResolver } from './gateway.proxy';
 
+/** A pod the session's Service selects, ready and addressable (not terminating). */
+function readyAddress(pod: V1Pod): string | null {
+  if (pod.metadata?.deletionTimestamp || !pod.status?.podIP) return null;
+  const ready = pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  return ready ? pod.status.podIP : null;
+}
+
+/** One of several ready pods, always the same for a connection (a viewer stays on the pod it started on). */
+export function pickFor(connectionId: string, addresses: string[]): string {
+  const sorted = [...addresses].sort();
+  const n = createHash('sha256').update(connectionId).digest().readUInt32BE(0);
+  return sorted[n % sorted.length];
+}
+
 /**
- * The default upstream: the session's own Service (named after the Session, in the Session's namespace), by its
- * ClusterIP and first port (the app's primary port). Cached briefly: a Service's ClusterIP never changes while
- * it exists.
+ * The default upstream: a ready pod of the session's own Service (named after the Session, in the Session's
+ * namespace; never a host taken from the request), at the Service's first port (the app's primary port; its
+ * targetPort is that same number). Pod addresses rather than the ClusterIP: the gateway needs no kube-proxy rule
+ * (which may lag the pod's readiness) and a multi-pod session keeps each connection on one pod.
+ * The Service (selector, port) is cached for `serviceCacheMs`, the ready pods for `podCacheMs` (a woken session
+ * has a new pod; `forget` drops both after a connection failure).
  */
-export function serviceUpstream(kubeConfig: KubeConfig, cacheMs = 30_000): UpstreamResolver {
+export function sessionPodUpstream(kubeConfig: KubeConfig, options: { serviceCacheMs?: number; podCacheMs?: number } = {}): UpstreamResolver {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const cache = new Map<string, { at: number; host: string; port: number }>();
-  return async (grant) => {
-    const key = `${grant.namespace}/${grant.sessionName}`;
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < cacheMs) return hit;
+  const serviceCacheMs = options.serviceCacheMs ?? 30_000;
+  const podCacheMs = options.podCacheMs ?? 2_000;
+  const services = new Map<string, { at: number; selector: string; port: number }>();
+  const pods = new Map<string, { at: number; addresses: string[] }>();
+  const bounded = <V>(m: Map<string, V>) => m.size > 10_000 && m.clear();
+
+  async function service(key: string, grant: Grant) {
+    const hit = services.get(key);
+    if (hit && Date.now() - hit.at < serviceCacheMs) return hit;
     const svc = await core.readNamespacedService({ name: grant.sessionName, namespace: grant.namespace });
-    const host = svc.spec?.clusterIP;
+    const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     const port = svc.spec?.ports?.[0]?.port;
-    if (!host || host === 'None' || !port) throw new Error(`Service ${key} has no ClusterIP and port`);
-    const entry = { at: Date.now(), host, port };
-    if (cache.size > 10_000) cache.clear();
-    cache.set(key, entry);
+    if (!selector || !port) throw new Error(`Service ${key} has no selector and port`);
+    const entry = { at: Date.now(), selector, port };
+    bounded(services);
+    services.set(key, entry);
     return entry;
+  }
+
+  const resolve = async (grant: Grant) => {
+    const key = `${grant.namespace}/${grant.sessionName}`;
+    const svc = await service(key, grant);
+    let ready = pods.get(key);
+    if (!ready || Date.now() - ready.at >= podCacheMs || ready.addresses.length === 0) {
+      const list = await core.listNamespacedPod({ namespace: grant.namespace, labelSelector: svc.selector });
+      ready = { at: Date.now(), addresses: list.items.map(readyAddress).filter((a): a is string => a !== null) };
+      bounded(pods);
+      pods.set(key, ready);
+    }
+    if (!ready.addresses.length) throw new Error(`session ${key} has no ready pod`);
+    return { host: pickFor(grant.connectionId, ready.addresses), port: svc.port };
   };
+  return Object.assign(resolve, {
+    forget(grant: Grant) {
+      const key = `${grant.namespace}/${grant.sessionName}`;
+      services.delete(key);
+      pods.delete(key);
+    },
+  });
 }

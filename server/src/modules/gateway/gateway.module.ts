@@ -8,7 +8,7 @@ import type { AppsLocation } from './gateway-address';
 import { GatewayActivity } from './gateway-activity';
 import { createGatewayHandlers, type GatewayHandlers, type UpstreamResolver } from './gateway.proxy';
 import { GatewayService } from './gateway.service';
-import { serviceUpstream } from './gateway-upstream';
+import { sessionPodUpstream } from './gateway-upstream';
 
 export interface Gateway {
   service: GatewayService;
@@ -53,7 +53,7 @@ export function secureContext(location: AppsLocation): boolean {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   if (config.mode === 'off') throw new Error('gateway: STREAMSPACE_GATEWAY_MODE=off');
-  const upstreamFor = options.upstreamFor ?? (options.kubeConfig ? serviceUpstream(options.kubeConfig) : null);
+  const upstreamFor = options.upstreamFor ?? (options.kubeConfig ? sessionPodUpstream(options.kubeConfig) : null);
   if (!upstreamFor) throw new Error('gateway: no cluster to find session Services in');
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,10 @@ import type { GatewayService, Grant } from './gateway.service';
 import { createViewerRelay, VIEWER_METHODS } from './gateway-viewer';
 
 /** Where a session's traffic goes: computed from the Session the grant names, never from the request. */
-export type UpstreamResolver = (grant: Grant) => Promise<{ host: string; port: number }>;
+export type UpstreamResolver = ((grant: Grant) => Promise<{ host: string; port: number }>) & {
+  /** Drops what is cached for the grant's session (its pod went away). */
+  forget?: (grant: Grant) => void;
+};
 
 export interface GatewayHandlerDeps {
   service: GatewayService;
@@ -105,6 +108,8 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   });
   proxy.on('error', (err, req, resOrSocket) => {
     log.warn({ err: err.message, url: req.url }, 'gateway: upstream failed');
+    const grant = grants.get(req);
+    if (grant) deps.upstreamFor.forget?.(grant);
     if (resOrSocket instanceof http.ServerResponse) {
       if (!resOrSocket.headersSent) {
         resOrSocket.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -165,6 +170,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     if (grant.viewOnly && !VIEWER_METHODS.has(req.method ?? '')) return refuse(res, { status: 403, reason: `view-only: ${req.method}` });
     const target = await deps.upstreamFor(grant);
     prepareUpstreamRequest(req, routed);
+    grants.set(req, grant);
     deps.activity?.(grant);
     // A long response (a stream, a long poll) is an open socket too: it is cut when access ends.
     const unregister = service.register({ grant, close: () => res.destroy() });
@@ -181,6 +187,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     const origin = req.headers.origin;
     const own = new URL(sessionBase(service.location, routed.label)).origin;
     if (origin && origin !== own && !(deps.allowedOrigins ?? []).includes(origin)) {
+      log.info({ label: routed.label, origin }, "gateway: upgrade from a foreign origin refused (the portal's own origin is STREAMSPACE_PUBLIC_URL or one of STREAMSPACE_TRUSTED_ORIGINS)");
       return refuseUpgrade(socket, { status: 403, reason: `foreign origin ${origin}` });
     }
     // A viewer's socket (noVNC in the portal) carries its single-use ticket itself: a page on another site
