@@ -15,6 +15,8 @@ export interface ViewerRelayDeps {
   logger: Logger;
   /** Called for traffic of the grant (counts as activity). */
   activity?: (grant: Grant) => void;
+  /** After the session failed to answer: the next upstream lookup starts afresh. */
+  forget?: (grant: Grant) => void;
   /** Registers the relay with the gateway (closed when access ends); returns the unregister function. */
   register: (grant: Grant, close: () => void) => () => void;
 }
@@ -70,6 +72,7 @@ export function createViewerRelay(deps: ViewerRelayDeps) {
     });
     upstream.once('error', (err) => {
       log.warn({ err: err.message, session: grant.sessionName }, 'gateway: viewer upstream failed');
+      deps.forget?.(grant);
       closeBoth(1011);
     });
     upstream.once('unexpected-response', (_r, res) => {

@@ -127,6 +127,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   const relayViewer = createViewerRelay({
     logger: deps.logger,
     activity: deps.activity,
+    forget: (grant) => deps.upstreamFor.forget?.(grant),
     register: (grant, close) => service.register({ grant, close }),
   });
 
