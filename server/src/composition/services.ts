@@ -211,6 +211,7 @@ async function startSessionGateway(
         kubeConfig: deps.cluster.kubeConfig,
         heartbeat: (connectionId, userId) => connections.heartbeats.beat(connectionId, userId),
         platformOrigins: platformOrigins(config),
+        portalUrl: config.auth.publicUrl ?? `http://localhost:${config.port}`,
       }),
     (g) => g.stop(),
     { limitMs: 2000 },

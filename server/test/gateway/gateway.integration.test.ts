@@ -61,6 +61,7 @@ describe('session gateway on the real control plane', function () {
       // Computed from the Session (its name) in production; here every session's "Service" is the loopback app.
       upstreamFor: async () => ({ host: '127.0.0.1', port: upstream.port }),
       platformOrigins: [app.url],
+      portalUrl: app.url,
       clock: () => now,
     });
   }
@@ -305,6 +306,19 @@ describe('session gateway on the real control plane', function () {
     await A.ok('mutation H($id: ID!) { hibernateSession(id: $id) { id } }', { id: s.id });
     await expectClosedWithin(ws, since);
     expectNothingOfTheApp(await request(port, host, '/', { cookie }), [401, 404]);
+    // A browser opening the hibernated session's address (a bookmark, an old tab) gets one link to the session in
+    // the portal, which signs the user in, checks access and offers to wake it; still nothing of the app.
+    const page = await request(port, host, '/', { cookie, accept: 'text/html,application/xhtml+xml' });
+    expectNothingOfTheApp(page, [401, 404]);
+    expect(page.headers['content-type']).to.match(/^text\/html/);
+    expect(page.body).to.contain(`href="${app.url}/sessions/${s.id}"`);
+    expect(page.body).to.contain('Open in StreamSpace');
+    // Without a cookie (another browser), and for the spent ticket, the same page; an unknown host stays a plain 404.
+    expect((await request(port, host, '/', { accept: 'text/html' })).body).to.contain(`/sessions/${s.id}"`);
+    expect((await request(port, host, url.pathname + url.search, { accept: 'text/html' })).body).to.contain(`/sessions/${s.id}"`);
+    const unknown = await request(port, `${newLabel()}.apps.localhost:${port}`, '/', { accept: 'text/html' });
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body).not.to.contain('/sessions/');
   });
 
   it('disabling the user, or demoting an admin using a session that is not theirs, closes their sockets within 1 s', async () => {

@@ -37,6 +37,8 @@ export interface GatewayOptions {
   upstreamFor?: UpstreamResolver;
   /** The platform's origins (the portal may open a session's WebSocket). */
   platformOrigins?: string[];
+  /** The portal's base URL (a refused session address links to the session there). */
+  portalUrl?: string;
   clock?: () => Date;
 }
 
@@ -83,6 +85,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     activity: activity ? (g) => activity.touch(g) : undefined,
     cookieSecure: secureContext(location),
     allowedOrigins: options.platformOrigins,
+    portalSessionUrl: options.portalUrl ? (id) => `${options.portalUrl!.replace(/\/+$/, '')}/sessions/${encodeURIComponent(id)}` : undefined,
     logger: options.logger,
   });
   server.on('request', handlers.handleRequest);

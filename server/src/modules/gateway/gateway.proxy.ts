@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { Logger } from '../../platform/logging/logger';
 import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, type Routed } from './gateway-address';
-import { REFUSAL_TEXT, type GatewayRefusal } from './gateway.errors';
+import { REFUSAL_TEXT, refusalPage, type GatewayRefusal } from './gateway.errors';
 import type { GatewayService, Grant } from './gateway.service';
 import { createViewerRelay, VIEWER_METHODS } from './gateway-viewer';
 
@@ -26,6 +26,8 @@ export interface GatewayHandlerDeps {
   cookieSecure: boolean;
   /** Origins besides the session's own allowed to open its WebSockets (the portal's). */
   allowedOrigins?: string[];
+  /** The portal's address of a session (a refused page links there to sign in and wake it). */
+  portalSessionUrl?: (sessionId: string) => string;
   logger: Logger;
 }
 
@@ -39,8 +41,18 @@ export interface GatewayHandlers {
 /** Headers of the platform that must never reach a session's app. */
 const STRIPPED_REQUEST_HEADERS = ['authorization', 'proxy-authorization', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto', 'x-real-ip'];
 
-function refuse(res: http.ServerResponse, refusal: GatewayRefusal) {
+function refuse(res: http.ServerResponse, refusal: GatewayRefusal, page?: string) {
   if (res.headersSent) return void res.destroy();
+  if (page) {
+    res.writeHead(refusal.status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    });
+    return void res.end(page);
+  }
   res.writeHead(refusal.status, {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
@@ -137,7 +149,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     const result = await service.redeem(routed.label, query.get('ticket') ?? '');
     if (!result.ok) {
       log.info({ label: routed.label, status: result.refusal.status, reason: result.refusal.reason }, 'gateway: ticket refused');
-      return refuse(res, result.refusal);
+      return refuse(res, result.refusal, refusalPageFor(req, await service.sessionOfLabel(routed.label), result.refusal.status));
     }
     const base = new URL(sessionBase(service.location, routed.label)).pathname.replace(/\/$/, '');
     const cookie = cookieFor(result.cookie, routed.cookiePath, deps.cookieSecure);
@@ -151,13 +163,24 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     log.info({ session: result.grant.sessionName, connection: result.grant.connectionId, user: result.grant.userId }, 'gateway: ticket redeemed');
   }
 
-  /** The access check; a 401 for a label that is no session becomes 404 (a guessed name learns nothing). */
+  /**
+   * The access check; a 401 for a label that is no session becomes 404 (a guessed name learns nothing). A refusal
+   * of a known session's address carries the session's id (for the page linking to it in the portal).
+   */
   async function checked(routed: Routed, cookieHeader: string | undefined, fresh: boolean) {
     const decision = await service.check(routed.label, gatewayCookie(cookieHeader), { fresh });
-    if (!decision.ok && decision.refusal.status === 401 && !(await service.knownLabel(routed.label))) {
-      return { ok: false as const, refusal: { status: 404 as const, reason: 'unknown session address' } };
+    if (decision.ok) return decision;
+    const sessionId = await service.sessionOfLabel(routed.label);
+    if (!sessionId && decision.refusal.status === 401) {
+      return { ok: false as const, refusal: { status: 404 as const, reason: 'unknown session address' }, sessionId: null };
     }
-    return decision;
+    return { ...decision, sessionId };
+  }
+
+  /** A browser's navigation (GET for HTML) to a known session gets the page linking to the portal. */
+  function refusalPageFor(req: http.IncomingMessage, sessionId: string | null, status: GatewayRefusal['status']): string | undefined {
+    if (!sessionId || !deps.portalSessionUrl || req.method !== 'GET' || !(req.headers.accept ?? '').includes('text/html')) return undefined;
+    return refusalPage(status, deps.portalSessionUrl(sessionId));
   }
 
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse) {
@@ -165,7 +188,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     if (!routed) return refuse(res, { status: 404, reason: 'not a session address' });
     if (routed.upstreamPath === REDEEM_PATH || routed.upstreamPath.startsWith(`${REDEEM_PATH}?`)) return redeem(req, res, routed);
     const decision = await checked(routed, req.headers.cookie, false);
-    if (!decision.ok) return refuse(res, decision.refusal);
+    if (!decision.ok) return refuse(res, decision.refusal, refusalPageFor(req, decision.sessionId, decision.refusal.status));
     const { grant } = decision;
     // A viewer reads: anything that could change the app (POST, PUT, DELETE, ...) is refused.
     if (grant.viewOnly && !VIEWER_METHODS.has(req.method ?? '')) return refuse(res, { status: 403, reason: `view-only: ${req.method}` });

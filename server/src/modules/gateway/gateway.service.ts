@@ -250,10 +250,10 @@ export class GatewayService {
     return decision;
   }
 
-  /** Whether a label belongs to a session (unknown labels answer 404 before any cookie is looked at). */
-  async knownLabel(label: string): Promise<boolean> {
-    const rows = (await this.deps.dataSource.query('SELECT 1 FROM gateway_hosts WHERE label = $1', [label])) as unknown[];
-    return rows.length > 0;
+  /** The session a label belongs to, or null (unknown labels answer 404 before any cookie is looked at). */
+  async sessionOfLabel(label: string): Promise<string | null> {
+    const rows = (await this.deps.dataSource.query('SELECT session_id FROM gateway_hosts WHERE label = $1', [label])) as { session_id: string }[];
+    return rows[0]?.session_id ?? null;
   }
 
   /** Ends gateway access now, on every replica: open sockets in scope are checked again and closed when refused. */
