@@ -12,6 +12,7 @@ import { FavoriteEntity } from '../modules/favorites/favorite.entity';
 import { GatewayHostEntity } from '../modules/gateway/gateway-host.entity';
 import { GatewayTicketEntity } from '../modules/gateway/gateway-ticket.entity';
 import { SessionEntity } from '../modules/sessions/session.entity';
+import { SessionShareEntity } from '../modules/sharing/session-share.entity';
 import { UserEntity } from '../modules/users/user.entity';
 
 /** Every entity of the application; the migrations must create exactly these tables (migrations:check). */
@@ -30,4 +31,5 @@ export const ENTITIES = [
   LoginRateLimitEntity,
   GatewayHostEntity,
   GatewayTicketEntity,
+  SessionShareEntity,
 ];

@@ -9,6 +9,7 @@ import { SettingsResolver } from '../modules/configuration/settings.resolver';
 import { ConnectionResolver, SessionConnectionsResolver } from '../modules/connections/connection.resolver';
 import { FavoriteResolver, RecentAppResolver } from '../modules/favorites/favorite.resolver';
 import { SessionResolver } from '../modules/sessions/session.resolver';
+import { SessionAccessResolver, SharingResolver } from '../modules/sharing/sharing.resolver';
 import { SystemResolver } from '../modules/system/system.resolver';
 import { TemplateResolver } from '../modules/templates/template.resolver';
 import { UsersResolver } from '../modules/users/users.resolver';
@@ -31,6 +32,8 @@ export const RESOLVERS: NonEmptyArray<ResolverClass<AppServices>> = [
   RecentAppResolver,
   ConnectionResolver,
   SessionConnectionsResolver,
+  SharingResolver,
+  SessionAccessResolver,
   ClusterResolver,
   SettingsResolver,
 ];

@@ -21,6 +21,8 @@ import { createQuotas } from '../modules/quotas/quotas.module';
 import type { SessionRuntime } from '../modules/sessions/session-runtime';
 import type { SessionService } from '../modules/sessions/session.service';
 import { createSessions } from '../modules/sessions/sessions.module';
+import { createSharing } from '../modules/sharing/sharing.module';
+import type { SharingService } from '../modules/sharing/sharing.service';
 import type { BuildInfo } from '../modules/system/build-info';
 import { createSystem } from '../modules/system/system.module';
 import type { TemplateService } from '../modules/templates/template.service';
@@ -85,6 +87,8 @@ export interface AppServices {
   favorites: FavoriteService;
   /** Admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches. */
   clusterAdmin: ClusterService;
+  /** Sessions' access lists: share with users as viewer or collaborator. */
+  sharing: SharingService;
   /** The session gateway on its own port: the only way into sessions (null when off or without a cluster). */
   gateway: Gateway | null;
 }
@@ -133,6 +137,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   });
   await catalog.repositories.seedDefault(config.catalog.defaultRepository);
   const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, audit, pubSub, jobs, logger, cleanup });
+  const sharing = createSharing({ dataSource, namespace: config.sessions.namespace, audit, sessions: sessions.service, connections, pubSub, logger });
   const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
   const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace });
@@ -170,6 +175,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     sessions: sessions.service,
     sessionRuntime: sessions.runtime,
     connections,
+    sharing,
     favorites,
     clusterAdmin,
     gateway,

@@ -385,7 +385,11 @@ describe('connections on the real control plane', function () {
     await A.waitPhase(s.id, 'Running');
     const replicas = async () => (await apps.readNamespacedDeployment({ name: s.name, namespace: ns })).spec?.replicas;
     expect(await replicas()).to.equal(1);
-    // Other users may connect to a multi-user session.
+    // Other users join a multi-user session through its access list, not by knowing its id.
+    expect((await B.connectRaw(s.id)).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+    for (const who of [bob, carol]) {
+      await A.ok('mutation S($id: ID!, $u: String!) { shareSession(sessionId: $id, username: $u, role: COLLABORATOR) { user } }', { id: s.id, u: who.username });
+    }
     const ca = await A.connect(s.id);
     const cb = await B.connect(s.id);
     const cc = await C.connect(s.id);

@@ -14,6 +14,8 @@ export interface Upstream {
   port: number;
   /** Every request the upstream saw (method, url, headers). */
   seen: { method?: string; url?: string; headers: http.IncomingHttpHeaders }[];
+  /** Every WebSocket message the upstream received, with the socket's path (tests tell clients apart by query). */
+  received: { url: string; data: Buffer }[];
   /** Upstream-side WebSockets currently open. */
   openSockets(): number;
   close(): Promise<void>;
@@ -21,6 +23,7 @@ export interface Upstream {
 
 export async function startUpstream(): Promise<Upstream> {
   const seen: Upstream['seen'] = [];
+  const received: Upstream['received'] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method, url: req.url, headers: req.headers });
     if (req.url?.startsWith('/echo')) {
@@ -43,12 +46,16 @@ export async function startUpstream(): Promise<Upstream> {
   wss.on('connection', (ws, req) => {
     seen.push({ method: 'WS', url: req.url, headers: req.headers });
     ws.send(APP_GREETING);
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('message', (data, isBinary) => {
+      received.push({ url: req.url ?? '', data: Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer) });
+      ws.send(data, { binary: isBinary });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     seen,
+    received,
     openSockets: () => [...wss.clients].filter((c) => c.readyState === WebSocket.OPEN).length,
     async close() {
       for (const c of wss.clients) c.terminate();
@@ -87,9 +94,9 @@ export interface OpenWs {
 }
 
 /** A WebSocket through the gateway; rejects with the HTTP status when the upgrade is refused. */
-export function openWs(port: number, host: string, path: string, headers: Record<string, string> = {}): Promise<OpenWs> {
+export function openWs(port: number, host: string, path: string, headers: Record<string, string> = {}, protocols: string[] = []): Promise<OpenWs> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { host, ...headers } });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, protocols, { headers: { host, ...headers } });
     const messages: string[] = [];
     let closedAt: (t: number) => void;
     const closed = new Promise<number>((r) => (closedAt = r));

@@ -10,6 +10,7 @@ import { noCluster } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService, AuditSource } from '../audit/audit.service';
+import { sessionAccess, type SessionAccess } from '../sharing/session-access';
 import type { SessionProgressType } from '../sessions/dto/session-progress.type';
 import type { SessionSpec } from '../sessions/session.crd';
 import { SessionEntity } from '../sessions/session.entity';
@@ -17,7 +18,7 @@ import { toSessionType, type SessionService } from '../sessions/session.service'
 import { templateObjects, type TemplateSpec } from '../templates/template.crd';
 import { ConnectionCounts } from './connection-counts';
 import { ConnectionEntity } from './connection.entity';
-import { tooManyConnections } from './connection.errors';
+import { tooManyConnections, viewerCannotStart } from './connection.errors';
 import { ConnectionObjects } from './connection-objects';
 import type { ClientConnectionType, ConnectSessionResultType } from './dto/connection.type';
 import { HeartbeatBatcher } from './heartbeat-batcher';
@@ -106,15 +107,16 @@ export class ConnectionService {
     return obj ? ((obj.spec ?? {}) as Partial<TemplateSpec>) : null;
   }
 
-  /** Owner, admin, or any signed-in user for a session of a multi-user template; else NOT_FOUND. */
-  private async visibleSession(caller: Caller, id: string, forConnect: boolean): Promise<{ row: SessionEntity; template: Awaited<ReturnType<ConnectionService['templateSpec']>> }> {
+  /**
+   * Owner, admin, or an entry of the session's access list (multi-user templates included: being on the list is
+   * what lets someone join); else NOT_FOUND, exactly like a session that does not exist.
+   */
+  private async visibleSession(caller: Caller, id: string, forConnect: boolean): Promise<{ row: SessionEntity; access: SessionAccess; template: Awaited<ReturnType<ConnectionService['templateSpec']>> }> {
     const row = await this.sessionRow(id);
     if (!row) throw notFound('Session', id);
-    const owner = isAdmin(caller) || row.username === caller.username;
-    if (owner && !forConnect) return { row, template: null };
-    const template = await this.templateSpec(row.template);
-    if (!owner && !template?.multiUser) throw notFound('Session', id);
-    return { row, template };
+    const access = await sessionAccess(this.deps.dataSource, caller, row);
+    if (!access) throw notFound('Session', id);
+    return { row, access, template: forConnect ? await this.templateSpec(row.template) : null };
   }
 
   /** Connections of a session (owner or admin): open ones first, newest first. */
@@ -166,9 +168,11 @@ export class ConnectionService {
    * allows) and wait until its pod is Ready (or fail with why not), then records the connection.
    */
   async connect(caller: Caller, sessionId: string, source: AuditSource & { userAgent?: string }): Promise<ConnectSessionResultType> {
-    const { row: first, template } = await this.visibleSession(caller, sessionId, true);
+    const { row: first, template, access } = await this.visibleSession(caller, sessionId, true);
     const sessions = this.deps.sessions;
     if (!sessions) throw noCluster('sessions and templates');
+    // A viewer only watches: starting the owner's session (and its cost) is for the owner and collaborators.
+    if (access === 'VIEWER' && first.state !== 'running') throw viewerCannotStart(first.name, first.state);
     const spec = first.spec as Partial<SessionSpec>;
     const limit = this.limitOf(spec, template);
     if (limit && first.activeConnections >= limit.maximum) {
@@ -227,7 +231,7 @@ export class ConnectionService {
 
   /** sessionProgress: the start-up steps of a session the caller may connect to. */
   async progress(caller: Caller, sessionId: string): Promise<AsyncIterableIterator<SessionProgressType>> {
-    const { row } = await this.visibleSession(caller, sessionId, true);
+    const { row } = await this.visibleSession(caller, sessionId, false);
     if (!this.deps.sessions) throw noCluster('sessions and templates');
     return this.deps.sessions.startup.progress(row);
   }

@@ -52,7 +52,7 @@ describe('gateway addresses (unit)', () => {
     expect(gatewayCookie('a=1')).to.equal(undefined);
   });
 
-  it('access decisions: cookie, then live connection, then owner/admin and not disabled, then running', () => {
+  it('access decisions: cookie, then live connection, then owner/admin/access list and not disabled, then running', () => {
     const row = {
       grant_id: 'g',
       cookie_hash: 'h',
@@ -68,6 +68,8 @@ describe('gateway addresses (unit)', () => {
       owner_id: 'u',
       state: 'running',
       phase: 'Running',
+      share_role: null as string | null,
+      app_type: 'desktop',
     };
     const status = (r: Partial<typeof row> | undefined, label = 'l') => {
       const d = decide(r ? { ...row, ...r } : undefined, label);
@@ -81,6 +83,16 @@ describe('gateway addresses (unit)', () => {
     expect(status({ owner_id: 'someone-else', role: 'admin' })).to.equal(200);
     expect(status({ disabled: true, role: 'admin' })).to.equal(403);
     expect(status({ state: 'hibernated', phase: 'Hibernated' })).to.equal(404);
+    // The session's access list: a viewer and a collaborator are in; a viewer's grant is view-only.
+    const grant = (r: Partial<typeof row>) => {
+      const d = decide({ ...row, ...r }, 'l');
+      return d.ok ? d.grant.viewOnly : d.refusal.status;
+    };
+    expect(grant({ owner_id: 'someone-else', share_role: 'VIEWER' })).to.equal(true);
+    expect(grant({ owner_id: 'someone-else', share_role: 'COLLABORATOR' })).to.equal(false);
+    expect(grant({ owner_id: 'someone-else', share_role: 'VIEWER', role: 'admin' })).to.equal(false);
+    expect(grant({})).to.equal(false);
+    expect(grant({ owner_id: 'someone-else', share_role: 'VIEWER', disabled: true })).to.equal(403);
   });
 
   it('activity: one heartbeat per connection per interval, on a fixed clock', () => {

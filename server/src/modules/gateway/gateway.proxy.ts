@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/logging/logger';
 import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, type Routed } from './gateway-address';
 import { REFUSAL_TEXT, refusalPage, type GatewayRefusal } from './gateway.errors';
 import type { GatewayService, Grant } from './gateway.service';
+import { createViewerRelay, VIEWER_METHODS } from './gateway-viewer';
 
 /** Where a session's traffic goes: computed from the Session the grant names, never from the request. */
 export type UpstreamResolver = ((grant: Grant) => Promise<{ host: string; port: number }>) & {
@@ -135,6 +136,13 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     proxyReq.once('upgrade', () => socket.on('data', () => deps.activity!(grant)));
   });
 
+  const relayViewer = createViewerRelay({
+    logger: deps.logger,
+    activity: deps.activity,
+    forget: (grant) => deps.upstreamFor.forget?.(grant),
+    register: (grant, close) => service.register({ grant, close }),
+  });
+
   async function redeem(req: http.IncomingMessage, res: http.ServerResponse, routed: Routed) {
     if (req.method !== 'GET') return refuse(res, { status: 404, reason: 'redeem needs GET' });
     const query = new URL(routed.upstreamPath, 'http://x').searchParams;
@@ -182,6 +190,8 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     const decision = await checked(routed, req.headers.cookie, false);
     if (!decision.ok) return refuse(res, decision.refusal, refusalPageFor(req, decision.sessionId, decision.refusal.status));
     const { grant } = decision;
+    // A viewer reads: anything that could change the app (POST, PUT, DELETE, ...) is refused.
+    if (grant.viewOnly && !VIEWER_METHODS.has(req.method ?? '')) return refuse(res, { status: 403, reason: `view-only: ${req.method}` });
     const target = await deps.upstreamFor(grant);
     prepareUpstreamRequest(req, routed);
     grants.set(req, grant);
@@ -218,6 +228,11 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     const { grant } = decision;
     const target = await deps.upstreamFor(grant);
     prepareUpstreamRequest(req, routed);
+    if (grant.viewOnly) {
+      // The gateway terminates a viewer's WebSocket itself to drop their input (gateway-viewer.ts).
+      deps.activity?.(grant);
+      return relayViewer(req, socket, head, target, grant);
+    }
     grants.set(req, grant);
     const unregister = service.register({ grant, close: () => socket.destroy() });
     socket.once('close', unregister);

@@ -27,6 +27,10 @@ export interface Grant {
   namespace: string;
   userId: string;
   connectionId: string;
+  /** A VIEWER on the session's access list: the gateway drops their input (RFB input events, unsafe HTTP methods). */
+  viewOnly: boolean;
+  /** desktop (RFB over websockify) or webapp: how input is recognised for viewers. */
+  appType: string;
 }
 
 export type AccessDecision = { ok: true; grant: Grant } | { ok: false; refusal: GatewayRefusal };
@@ -71,24 +75,28 @@ interface AccessRow {
   owner_id: string | null;
   state: string;
   phase: string;
+  share_role: string | null;
+  app_type: string;
 }
 
 /** Every check, in the order of the issue: cookie -> live connection -> caller still allowed -> session running. */
 const ACCESS_SQL = `SELECT t.id AS grant_id, t.cookie_hash, h.label, t.session_id, s.name AS session_name, s.namespace,
     t.user_id, t.connection_id, (c.disconnected_at IS NULL) AS connection_open, u.disabled, u.role,
-    s.user_id AS owner_id, s.state, s.phase
+    s.user_id AS owner_id, s.state, s.phase, sh.role AS share_role, s.app_type
   FROM gateway_tickets t
   JOIN gateway_hosts h ON h.session_id = t.session_id
   JOIN sessions s ON s.id = t.session_id
   JOIN connections c ON c.id = t.connection_id
   JOIN users u ON u.id = t.user_id
+  LEFT JOIN session_shares sh ON sh.session_id = t.session_id AND sh.user_id = t.user_id
   WHERE t.cookie_hash = ANY($1::text[])`;
 
 export function decide(row: AccessRow | undefined, label: string): AccessDecision {
   if (!row || row.label !== label) return { ok: false, refusal: refused(401, 'no valid gateway cookie for this session') };
   if (!row.connection_open) return { ok: false, refusal: refused(401, 'the connection has ended') };
-  // Owner or admin for now; the session's access list will add shared users here.
-  if (row.disabled || !(row.owner_id === row.user_id || row.role === 'admin')) return { ok: false, refusal: refused(403, 'the user may no longer use this session') };
+  // The owner, an admin, or an entry of the session's access list (VIEWER or COLLABORATOR).
+  const full = row.owner_id === row.user_id || row.role === 'admin';
+  if (row.disabled || !(full || row.share_role)) return { ok: false, refusal: refused(403, 'the user may no longer use this session') };
   if (row.state !== 'running' || row.phase !== 'Running') return { ok: false, refusal: refused(404, 'the session is not running') };
   return {
     ok: true,
@@ -101,6 +109,8 @@ export function decide(row: AccessRow | undefined, label: string): AccessDecisio
       namespace: row.namespace,
       userId: row.user_id,
       connectionId: row.connection_id,
+      viewOnly: !full && row.share_role === 'VIEWER',
+      appType: row.app_type,
     },
   };
 }
@@ -291,6 +301,9 @@ export class GatewayService {
       const target = targets.find((t) => t.grant.cookieHash === h)!;
       const d = decide(byHash.get(h), target.grant.label);
       if (!d.ok) refusedHashes.set(h, d.refusal.reason);
+      // A role change (collaborator <-> viewer) closes the socket: it was set up for the old role; the client
+      // reconnects with a fresh ticket and gets the new one.
+      else if (d.grant.viewOnly !== target.grant.viewOnly) refusedHashes.set(h, 'the role on the access list changed');
     }
     let closed = 0;
     for (const [hash, reason] of refusedHashes) closed += this.closeWhere((g) => g.cookieHash === hash, reason);

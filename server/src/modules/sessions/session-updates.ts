@@ -8,7 +8,8 @@ import type { SessionType } from './dto/session.type';
  * `sessionUpdated(id)`: the session as it is now, then each time it changes; the stream ends when the session
  * is deleted. It listens before it reads, so a change between the read and the first event is never lost
  * (a client that opens the view while the pod turns Ready, or that resubscribes after its socket restarted,
- * still ends up with the current state). An id the caller may not see fails at once with NOT_FOUND.
+ * still ends up with the current state). An id the caller may not see fails at once with NOT_FOUND; the stream
+ * ends when the caller is removed from the session's access list.
  */
 export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService, caller: Caller, id: string): Promise<AsyncGenerator<SessionType>> {
   const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
@@ -30,8 +31,10 @@ export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService
         if (next.done) return;
         pending = iterator.next();
         const change = next.value;
-        if (change.session.id !== id || !sessions.canSee(caller, change.session)) continue;
+        if (change.session.id !== id) continue;
         if (change.type === 'DELETED') return;
+        // Someone on the access list stops getting updates once removed from it.
+        if (!sessions.canSee(caller, change.session) && !(await sessions.access(caller, change.session))) return;
         yield toSessionType(change.session);
       }
     } finally {

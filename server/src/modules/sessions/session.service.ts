@@ -6,6 +6,7 @@ import { ANNOTATION_USER_ID, effectiveResources } from './session-manifests';
 import { isAdmin } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
+import { sessionAccess, type SessionAccess } from '../sharing/session-access';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { isNotFound, noCluster } from '../../platform/kube/kube-errors';
@@ -102,9 +103,14 @@ export class SessionService {
     return sessionObjects(this.deps.kube);
   }
 
-  /** Whether this caller may see the row. */
+  /** Whether this caller owns the row or is an admin (who may change it). */
   canSee(caller: Caller, row: Pick<SessionEntity, 'username'>): boolean {
     return isAdmin(caller) || row.username === caller.username;
+  }
+
+  /** The caller's access to the row: owner, admin, or an entry of its access list (null: none). */
+  access(caller: Caller, row: Pick<SessionEntity, 'id' | 'username'>): Promise<SessionAccess | null> {
+    return sessionAccess(this.deps.dataSource, caller, row);
   }
 
   async list(caller: Caller, filter: SessionFilterInput = {}, first?: number, after?: string): Promise<Connection<SessionType>> {
@@ -136,8 +142,11 @@ export class SessionService {
     return row;
   }
 
+  /** One session for its owner, an admin, or someone on its access list; NOT_FOUND for anyone else. */
   async get(caller: Caller, id: string): Promise<SessionType> {
-    return toSessionType(await this.row(caller, id));
+    const row = await this.findRow(id);
+    if (!row || !(await this.access(caller, row))) throw notFound('Session', id);
+    return toSessionType(row);
   }
 
   async create(caller: Caller, input: CreateSessionInput, source: AuditSource): Promise<SessionType> {
