@@ -30,7 +30,7 @@ function testName(context: Mocha.Context): string {
 /** Waits until the page's requests have settled and no progress bar is left. */
 async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle')
-  await page.locator('h1').filter({ hasText: /\S/ }).first().waitFor({ state: 'visible' })
+  await page.locator('main').filter({ hasText: /\S/ }).first().waitFor({ state: 'visible' })
   await waitFor('loading indicators to go', async () => ((await page.locator('.v-progress-linear--active[role="progressbar"]').count()) === 0 ? true : undefined), { timeoutMs: 15_000 }).catch(() => undefined)
 }
 
