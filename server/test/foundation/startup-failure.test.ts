@@ -126,8 +126,8 @@ describe('start-up failure releases everything already started, newest first', f
       Object.defineProperty(RepositoryService.prototype, 'seedDefault', original);
     }
     expect(failure?.message).to.equal('seedDefault failed');
-    // The database, the cluster, the settings listener and the session runtime (mirror) had started.
-    expect(stack.started).to.deep.equal(['database', 'cluster', 'pub/sub bridge', 'settings', 'session runtime']);
+    // The database, the cluster, the settings listener, the templates' watch cache and the session runtime had started.
+    expect(stack.started).to.deep.equal(['database', 'cluster', 'pub/sub bridge', 'settings', 'template cache', 'session runtime']);
     await expectAllReleased(stack, databaseUrl);
   });
 

@@ -189,6 +189,8 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     for (const values of Object.values(CASES)) {
       for (const obj of objects(await template(values, namespace))) {
         obj.metadata = { ...obj.metadata, namespace: CLUSTER_SCOPED.includes(obj.kind!) ? undefined : namespace };
+        // The chart's session namespace may exist already (a real install in the same cluster keeps it): a unique name.
+        if (obj.kind === 'Namespace') obj.metadata.name = `${namespace}-${obj.metadata.name}`.slice(0, 63);
         try {
           await client.create(obj, undefined, 'All');
         } catch (err) {
