@@ -15,12 +15,13 @@ set -euo pipefail
 KNP_VERSION=v0.8.0
 HERE="$(cd "$(dirname "$0")" && pwd -P)"
 MAIN="$HERE/netpol-agent/main.go"
-# The recipe's hash covers this script and the agent's source: changing either builds a new cache entry.
-RECIPE="$(cat "$0" "$MAIN" | sha256sum | cut -c1-12)"
+# The agent's source hash and a recipe number (bump it when the build below changes) key the cache entry.
+RECIPE="2-$(sha256sum <"$MAIN" | cut -c1-12)"
 MIN_GO_MINOR=23
 
-log() { printf '[k8s-netpol-build] %s\n' "$*" >&2; }
-die() { printf '[k8s-netpol-build] error: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=k8s-netpol-build
+# shellcheck source=scripts/k8s/lib.sh
+source "$HERE/lib.sh"
 
 if [[ -n "${STREAMSPACE_K8S_NETPOL_AGENT:-}" ]]; then
   [[ -x "$STREAMSPACE_K8S_NETPOL_AGENT" ]] || die "STREAMSPACE_K8S_NETPOL_AGENT '$STREAMSPACE_K8S_NETPOL_AGENT' is not an executable"
@@ -37,41 +38,12 @@ mkdir -p "$CACHE_ROOT"
 
 cache_complete() { [[ -f "$DEST/stamp" && "$(cat "$DEST/stamp")" == "$STAMP_TEXT" && -x "$DEST/bin/netpol-agent" ]]; }
 
-if [[ "${STREAMSPACE_K8S_FORCE:-}" != 1 ]] && cache_complete; then
-  log "cache hit: $DEST"
-  echo "$DEST/bin/netpol-agent"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "Go is not installed (or not on PATH); it builds the NetworkPolicy agent (or set STREAMSPACE_K8S_NETPOL_AGENT)"
-GOVER="$(go env GOVERSION 2>/dev/null || true)"
-if [[ ! "$GOVER" =~ ^go1\.([0-9]+) ]] || ((BASH_REMATCH[1] < MIN_GO_MINOR)); then
-  die "Go 1.${MIN_GO_MINOR} or newer is required, found '${GOVER:-unknown}'"
-fi
-
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE_ROOT/.$KEY.lock"
-  if ! flock -n 9; then
-    log "another build of $KEY is running; waiting for it"
-    flock 9
-  fi
-  if [[ "${STREAMSPACE_K8S_FORCE:-}" != 1 ]] && cache_complete; then
-    log "cache hit: $DEST"
-    echo "$DEST/bin/netpol-agent"
-    exit 0
-  fi
-fi
-
-TMP="$(mktemp -d "$CACHE_ROOT/.tmp-$KEY.XXXXXX")"
-cleanup() { rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$TMP/bin"
-SRC="$CACHE_ROOT/src/$KEY"
+cache_hit_exit "$DEST/bin/netpol-agent"
+require_go "$MIN_GO_MINOR" "; it builds the NetworkPolicy agent (or set STREAMSPACE_K8S_NETPOL_AGENT)"
+lock_cache_key "$DEST/bin/netpol-agent"
+begin_build
 rm -rf "$SRC"
 mkdir -p "$SRC"
-START=$SECONDS
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
 # A wrapper module: our main package, the controller package at the pinned version, and the versions of
 # client-go and the rest that kube-network-policies itself requires (go get keeps them; nothing is upgraded).
@@ -84,10 +56,4 @@ log "building netpol-agent (kube-network-policies $KNP_VERSION) ..."
 (cd "$SRC" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/bin/netpol-agent" .)
 "$TMP/bin/netpol-agent" --help >/dev/null 2>&1 || [[ $? == 2 ]] || die "the built agent does not run"
 
-echo "$STAMP_TEXT" >"$TMP/stamp"
-chmod 755 "$TMP"
-rm -rf "$DEST"
-mv -T "$TMP" "$DEST"
-trap - EXIT
-log "built $KEY in $((SECONDS - START))s: $DEST"
-echo "$DEST/bin/netpol-agent"
+finish_build "$DEST/bin/netpol-agent"

@@ -18,8 +18,9 @@ RECIPE=1
 BINARIES=(kubelet kube-proxy)
 MIN_GO_MINOR=24
 
-log() { printf '[k8s-node-build] %s\n' "$*" >&2; }
-die() { printf '[k8s-node-build] error: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=k8s-node-build
+# shellcheck source=scripts/k8s/lib.sh
+source "$(dirname "$0")/lib.sh"
 [[ -n "$K8S_VERSION" ]] || die "cannot read K8S_VERSION from build.sh"
 
 ASSETS="${STREAMSPACE_K8S_NODE_ASSETS:-}"
@@ -42,69 +43,16 @@ cache_complete() {
   for b in "${BINARIES[@]}"; do [[ -x "$DEST/bin/$b" ]] || return 1; done
 }
 
-if [[ "${STREAMSPACE_K8S_FORCE:-}" != 1 ]] && cache_complete; then
-  log "cache hit: $DEST"
-  echo "$DEST/bin"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "Go is not installed (or not on PATH); it builds kubelet and kube-proxy (or set STREAMSPACE_K8S_NODE_ASSETS)"
-GOVER="$(go env GOVERSION 2>/dev/null || true)"
-if [[ ! "$GOVER" =~ ^go1\.([0-9]+) ]] || ((BASH_REMATCH[1] < MIN_GO_MINOR)); then
-  die "Go 1.${MIN_GO_MINOR} or newer is required, found '${GOVER:-unknown}'"
-fi
-
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE_ROOT/.$KEY.lock"
-  if ! flock -n 9; then
-    log "another build of $KEY is running; waiting for it"
-    flock 9
-  fi
-  if [[ "${STREAMSPACE_K8S_FORCE:-}" != 1 ]] && cache_complete; then
-    log "cache hit: $DEST"
-    echo "$DEST/bin"
-    exit 0
-  fi
-fi
-
-TMP="$(mktemp -d "$CACHE_ROOT/.tmp-$KEY.XXXXXX")"
-cleanup() { rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$TMP/bin"
-SRC="$CACHE_ROOT/src/$KEY"
-mkdir -p "$SRC"
-START=$SECONDS
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
+cache_hit_exit "$DEST/bin"
+require_go "$MIN_GO_MINOR" "; it builds kubelet and kube-proxy (or set STREAMSPACE_K8S_NODE_ASSETS)"
+lock_cache_key "$DEST/bin"
+begin_build
 
 # The same wrapper module as build.sh: k8s.io/kubernetes with its staging modules replaced by their releases.
 log "resolving k8s.io/kubernetes $K8S_VERSION"
-K8S_MOD="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-[[ -f "$K8S_MOD" ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the module proxy ($(go env GOPROXY))"
-STAGING_VERSION="v0.${K8S_VERSION#v1.}"
-{
-  echo "module streamspace.local/k8s-node-build"
-  echo
-  echo "go $(sed -n 's/^go \([0-9.]*\)$/\1/p' "$K8S_MOD")"
-  echo
-  echo "require k8s.io/kubernetes $K8S_VERSION"
-  echo
-  echo "replace ("
-  sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$K8S_MOD" | while read -r m; do
-    echo "	$m => $m $STAGING_VERSION"
-  done
-  echo ")"
-} >"$SRC/go.mod"
-rm -f "$SRC/go.sum"
 CMDS=(k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
-(cd "$SRC" && go get "${CMDS[@]/%/@$K8S_VERSION}" >&2)
-
-minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
-LDFLAGS="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  LDFLAGS+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  LDFLAGS+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
-done
+k8s_wrapper_module "$SRC" streamspace.local/k8s-node-build "$K8S_VERSION" "${CMDS[@]}"
+LDFLAGS="$(k8s_ldflags "$K8S_VERSION")"
 for cmd in "${CMDS[@]}"; do
   name="${cmd##*/}"
   t=$SECONDS
@@ -114,10 +62,4 @@ for cmd in "${CMDS[@]}"; do
 done
 
 "$TMP/bin/kubelet" --version >&2
-echo "$STAMP_TEXT" >"$TMP/stamp"
-chmod 755 "$TMP"
-rm -rf "$DEST"
-mv -T "$TMP" "$DEST"
-trap - EXIT
-log "built $KEY in $((SECONDS - START))s: $DEST"
-echo "$DEST/bin"
+finish_build "$DEST/bin"
