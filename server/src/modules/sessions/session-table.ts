@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { In, Not, type DataSource } from 'typeorm';
+import { In, Not, type DataSource, type EntityManager } from 'typeorm';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { Informer } from '../../platform/kube/informer';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
@@ -111,18 +111,23 @@ export class SessionTable {
     return this.informer?.get(name, this.namespace);
   }
 
-  private async userId(username: string): Promise<string | null> {
+  private async userId(username: string, manager?: EntityManager): Promise<string | null> {
     if (this.userIds.has(username)) return this.userIds.get(username)!;
-    const user = await this.options.dataSource.getRepository(UserEntity).findOne({ where: { username }, select: { id: true } });
+    const user = await (manager ?? this.options.dataSource.manager).getRepository(UserEntity).findOne({ where: { username }, select: { id: true } });
     const id = user?.id ?? null;
     if (id) this.userIds.set(username, id);
     return id;
   }
 
-  async upsert(obj: SessionManifest): Promise<SessionEntity> {
-    const repo = this.options.dataSource.getRepository(SessionEntity);
-    const row = sessionRow(obj, await this.userId(obj.spec.user));
-    const stale = await this.options.dataSource.transaction(async (m) => {
+  /**
+   * Writes one Session's row. `manager`: the caller's transaction (the quota lock's), so the row is written on the
+   * connection that holds the lock (nested as a savepoint) and no second pool connection is needed.
+   */
+  async upsert(obj: SessionManifest, manager?: EntityManager): Promise<SessionEntity> {
+    const db = manager ?? this.options.dataSource.manager;
+    const repo = db.getRepository(SessionEntity);
+    const row = sessionRow(obj, await this.userId(obj.spec.user, manager));
+    const stale = await db.transaction(async (m) => {
       // The watch and the API call that created the Session write the same row at nearly the same moment (on any
       // replica). ON CONFLICT (id) alone does not cover a concurrent insert that collides on (namespace, name)
       // first, so writers of one session take turns.
