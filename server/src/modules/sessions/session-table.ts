@@ -119,13 +119,18 @@ export class SessionTable {
     return id;
   }
 
+  /** Writes one Session's row and publishes the change (SESSION_UPDATED) to this replica's subscribers. */
+  async upsert(obj: SessionManifest): Promise<SessionEntity> {
+    return this.announce(await this.write(obj));
+  }
+
   /**
-   * Writes one Session's row. `manager`: the caller's transaction (the quota lock's), so the row is written on the
-   * connection that holds the lock (nested as a savepoint) and no second pool connection is needed.
+   * Writes one Session's row without publishing it. With `manager` (the caller's transaction, the quota lock's) the
+   * row is written on the connection that holds the lock, nested as a savepoint, so no second pool connection is
+   * needed; the caller announces it once that transaction has committed (before, other connections cannot see it).
    */
-  async upsert(obj: SessionManifest, manager?: EntityManager): Promise<SessionEntity> {
+  async write(obj: SessionManifest, manager?: EntityManager): Promise<{ saved: SessionEntity; stale: boolean }> {
     const db = manager ?? this.options.dataSource.manager;
-    const repo = db.getRepository(SessionEntity);
     const row = sessionRow(obj, await this.userId(obj.spec.user, manager));
     const stale = await db.transaction(async (m) => {
       // The watch and the API call that created the Session write the same row at nearly the same moment (on any
@@ -141,10 +146,14 @@ export class SessionTable {
       await m.getRepository(SessionEntity).upsert(row as never, ['id']);
       return false;
     });
-    const saved = (await repo.findOneBy({ id: row.id })) ?? row;
-    if (stale) return saved; // the table already holds something newer, and its event was sent
-    await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: saved } satisfies SessionChange);
-    return saved;
+    const saved = (await db.getRepository(SessionEntity).findOneBy({ id: row.id })) ?? row;
+    return { saved, stale };
+  }
+
+  /** Publishes a written row (a stale write is not: the table already holds something newer, and its event was sent). */
+  async announce(written: { saved: SessionEntity; stale: boolean }): Promise<SessionEntity> {
+    if (!written.stale) await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: written.saved } satisfies SessionChange);
+    return written.saved;
   }
 
   private async remove(obj: SessionManifest) {

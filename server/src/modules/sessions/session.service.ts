@@ -217,20 +217,21 @@ export class SessionService {
       spec,
     };
     // Check, create and write the row under the user's quota lock: parallel creates cannot all pass the check.
-    const row = await this.deps.quotas.serialized(caller.id, async (manager) => {
+    const written = await this.deps.quotas.serialized(caller.id, async (manager) => {
       await this.deps.quotas.check(caller.id, { sessions: 1, runningSessions: 1, ...resourcesOf(effective) }, manager);
       const created = await this.objects().create(body);
-      const saved = await this.writeToTable(created, manager);
-      await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: saved.id, changes: { name: created.metadata.name, input: { ...input } }, source }, manager);
-      return saved;
+      const result = await this.table().write(created, manager);
+      await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: result.saved.id, changes: { name: created.metadata.name, input: { ...input } }, source }, manager);
+      return result;
     });
-    return toSessionType(row);
+    // Announced once committed: a subscriber reading the row must find it.
+    return toSessionType(await this.table().announce(written));
   }
 
   /** Writes the API server's answer to the session table at once, so the caller can read its session immediately. */
-  private async writeToTable(obj: SessionManifest, manager?: EntityManager): Promise<SessionEntity> {
+  private table(): SessionTable {
     if (!this.deps.sessionTable) throw noCluster('sessions and templates');
-    return this.deps.sessionTable.upsert(obj, manager);
+    return this.deps.sessionTable;
   }
 
   /**
@@ -249,7 +250,7 @@ export class SessionService {
         if (isNotFound(err)) throw notFound('Session', row.id);
         throw err;
       }
-      const saved = await this.writeToTable(updated, manager);
+      const written = await this.table().write(updated, manager);
       await this.deps.audit.record(
         {
           action: change.action,
@@ -261,10 +262,11 @@ export class SessionService {
         },
         manager,
       );
-      return saved;
+      return written;
     };
-    // Waking counts against the running-session, CPU and memory quota: under the user's quota lock, like a create.
-    return userId ? this.deps.quotas.serialized(userId, apply) : apply();
+    // Waking counts against the running-session, CPU and memory quota: under the user's quota lock, like a create;
+    // the row is announced once committed.
+    return this.table().announce(await (userId ? this.deps.quotas.serialized(userId, apply) : apply()));
   }
 
   private async setState(caller: Caller, id: string, action: 'hibernate' | 'wake', source: AuditSource): Promise<SessionType> {
