@@ -111,6 +111,13 @@ describe('catalog: ssh repositories need pinned host keys (real sshd)', function
     expect(refused.templateCount).to.equal(2);
     expect(await catalogNames(id)).to.deep.equal(['alpha', 'beta']);
 
+    // Moving an https repository to an ssh URL without a pin is refused like an unpinned create.
+    const keyless = await add({ name: 'ssh-keyless', url: 'https://example.test/r.git' });
+    expect(keyless.errors, JSON.stringify(keyless.errors)).to.equal(undefined);
+    const toSsh = await update(keyless.data!.addRepository.id, { url: sshd.url(source.dir) });
+    expect(toSsh.errors?.[0]?.extensions?.code).to.equal('BAD_USER_INPUT');
+    expect(toSsh.errors?.[0]?.message).to.match(/needs a pinned host key/);
+
     // Pinning the new key (after checking its fingerprint) lets the sync through.
     const repinned = await update(id, { knownHosts: sshd.knownHostsLine('host_b') });
     expect(repinned.errors, JSON.stringify(repinned.errors)).to.equal(undefined);

@@ -115,7 +115,8 @@ export class RepositoryService {
       changes.authSecretRef = auth.secretName;
     }
     if (input.knownHosts != null) changes.knownHosts = this.checkKnownHostsInput(input.knownHosts);
-    this.checkPinned({ ...current, ...changes });
+    // Checked when the source or its trust changes (other edits, such as pausing autoSync, stay possible).
+    if (input.url != null || input.auth != null || input.knownHosts != null) this.checkPinned({ ...current, ...changes });
     if (input.syncInterval != null) changes.syncInterval = this.checkInterval(input.syncInterval);
     if (input.autoSync != null) changes.autoSync = input.autoSync;
     if (input.public != null) changes.public = input.public;
