@@ -14,6 +14,8 @@ export type AddRepositoryInput = {
   autoSync?: boolean | null | undefined;
   /** Branch to sync (default main). */
   branch?: string | null | undefined;
+  /** Pinned ssh host keys, known_hosts lines as `ssh-keyscan HOST` prints them (check them against the host's published fingerprint). An ssh URL needs them here, in the auth Secret's known_hosts key, or platform-wide (STREAMSPACE_GIT_SSH_KNOWN_HOSTS); unknown host keys are refused. */
+  knownHosts?: string | null | undefined;
   /** Unique name: lower-case letters, digits and "-", at most 63 characters. */
   name: string;
   /** Directory inside the repository holding the templates (default: the root). */

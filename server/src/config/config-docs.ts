@@ -29,6 +29,10 @@ export const ENV_DOCS = {
   STREAMSPACE_DB_HEALTH_TIMEOUT: { default: '2s', doc: 'Time limit of the database check in `/readyz`.' },
   STREAMSPACE_GIT_ALLOW_FILE: { default: 'false', doc: 'Allow `file://` catalog repositories (tests and air-gapped mirrors).' },
   STREAMSPACE_GIT_TIMEOUT: { default: '5m', doc: 'Time limit of one git clone or fetch.' },
+  STREAMSPACE_GIT_SSH_KNOWN_HOSTS: {
+    default: '(none)',
+    doc: 'Pinned ssh host keys trusted for every ssh catalog repository: known_hosts lines (as `ssh-keyscan` prints them), one per line. An ssh repository needs these, its own `knownHosts` or a `known_hosts` key in its auth Secret.',
+  },
   STREAMSPACE_CATALOG_MAX_FILE_SIZE: { default: '1048576', doc: 'Largest catalog file read, in bytes; larger files are skipped with an error.' },
   STREAMSPACE_CATALOG_MAX_FILES: { default: '20000', doc: 'Most files read from one catalog repository.' },
   STREAMSPACE_CATALOG_REPOSITORY: { default: '', doc: 'Git URL of the template catalog added on first start (only while there is no repository); unset: start with an empty catalog.' },

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { checkKnownHosts } from '../modules/catalog/git-url';
 
 /**
  * Every environment variable the server reads, validated once at start.
@@ -101,6 +102,17 @@ export const envSchema = z.object({
   STREAMSPACE_DB_HEALTH_TIMEOUT: durationFromEnv.default(2_000),
   STREAMSPACE_GIT_ALLOW_FILE: booleanFromEnv.default(false),
   STREAMSPACE_GIT_TIMEOUT: durationFromEnv.default(300_000),
+  STREAMSPACE_GIT_SSH_KNOWN_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return checkKnownHosts(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   STREAMSPACE_CATALOG_MAX_FILE_SIZE: intFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
   STREAMSPACE_CATALOG_MAX_FILES: intFromEnv(1, 1_000_000).default(20_000),
   STREAMSPACE_CATALOG_REPOSITORY: z
@@ -304,6 +316,8 @@ export interface CatalogConfig {
   gitAllowFile: boolean;
   /** A git command that prints nothing for this long is stopped. */
   gitTimeoutMs: number;
+  /** Platform-wide pinned ssh host keys (known_hosts lines) trusted for every ssh repository, '' when none. */
+  gitSshKnownHosts: string;
   /** Largest template, icon or README file read from a repository, in bytes. */
   maxFileSize: number;
   /** Most template files read from one repository; the rest are skipped with an error. */
@@ -492,6 +506,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     catalog: {
       gitAllowFile: e.STREAMSPACE_GIT_ALLOW_FILE,
       gitTimeoutMs: e.STREAMSPACE_GIT_TIMEOUT,
+      gitSshKnownHosts: e.STREAMSPACE_GIT_SSH_KNOWN_HOSTS,
       maxFileSize: e.STREAMSPACE_CATALOG_MAX_FILE_SIZE,
       maxFiles: e.STREAMSPACE_CATALOG_MAX_FILES,
       defaultRepository: e.STREAMSPACE_CATALOG_REPOSITORY ? { url: e.STREAMSPACE_CATALOG_REPOSITORY, branch: e.STREAMSPACE_CATALOG_REPOSITORY_BRANCH } : undefined,

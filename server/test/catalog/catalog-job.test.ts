@@ -42,7 +42,7 @@ describe('scheduled repository sync (leader only)', function () {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-catalog-job-'));
     runner = new JobRunner(leadership, logger);
     catalog = createCatalog({
-      config: { gitAllowFile: true, gitTimeoutMs: 60_000, maxFileSize: 1 << 20, maxFiles: 1000, defaultRepository: undefined },
+      config: { gitAllowFile: true, gitTimeoutMs: 60_000, maxFileSize: 1 << 20, maxFiles: 1000, gitSshKnownHosts: '', defaultRepository: undefined },
       dataDir,
       dataSource: db.dataSource,
       logger,

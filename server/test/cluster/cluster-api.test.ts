@@ -357,12 +357,12 @@ describe('cluster: admin API on the real control plane', function () {
       expect(err.extensions?.code, err.message).to.equal('SERVICE_UNAVAILABLE');
       // client-node only says "Unexpected server response: 500"; the reason comes from the API server itself.
       expect(err.message).to.match(/could not run the command in pod web: .*500.*cannot reach the node's kubelet: .+/);
-      const audit = await gql<{ auditLog: { edges: { node: { outcome: string; resourceId: string; changes: { command: string[]; error: string } } }[] } }>(
+      const audit = await gql<{ auditLog: { edges: { node: { outcome: string; resourceId: string; changes: { command: { program: string; args: string[] }; error: string } } }[] } }>(
         '{ auditLog(filter: { action: "cluster.pod.exec" }) { edges { node { outcome resourceId changes } } } }',
       );
       const row = audit.data!.auditLog.edges[0]!.node;
       expect(row).to.include({ outcome: 'failure', resourceId: `Pod/${ns}/web` });
-      expect(row.changes.command).to.deep.equal(['cat', '/etc/hostname']);
+      expect(row.changes.command).to.deep.equal({ program: 'cat', argCount: 1, args: ['/etc/hostname'] });
       expect(row.changes.error).to.be.a('string').and.not.equal('');
     });
 
@@ -379,13 +379,13 @@ describe('cluster: admin API on the real control plane', function () {
       }
       expect(err.extensions?.code, err.message).to.equal('SERVICE_UNAVAILABLE');
       expect(err.message).to.match(/could not open a shell in pod web: .*cannot reach the node's kubelet: .+/);
-      const audit = await gql<{ auditLog: { edges: { node: { outcome: string; resourceId: string; changes: { command: string[]; container: string } } }[] } }>(
+      const audit = await gql<{ auditLog: { edges: { node: { outcome: string; resourceId: string; changes: { command: { program: string }; container: string } } }[] } }>(
         '{ auditLog(filter: { action: "cluster.pod.shell" }) { edges { node { outcome resourceId changes } } } }',
       );
       const row = audit.data!.auditLog.edges[0]!.node;
       expect(row).to.include({ outcome: 'failure', resourceId: `Pod/${ns}/web` });
       expect(row.changes).to.include({ container: 'app' });
-      expect(row.changes.command).to.deep.equal(['/bin/sh']);
+      expect(row.changes.command).to.deep.equal({ program: '/bin/sh', argCount: 0, args: [] });
       const input = await gql('mutation { podShellInput(shellId: "00000000-0000-0000-0000-000000000000", data: "ls\\n", cols: 80, rows: 24) }');
       expect(input.errors?.[0]?.extensions?.code).to.equal('NOT_FOUND');
     });

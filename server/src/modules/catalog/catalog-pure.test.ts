@@ -1,8 +1,13 @@
 import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { classifyPath, isSafeRepoPath, parseManifest } from './catalog-layout';
 import { diffObjects, searchTokens } from './catalog.service';
-import { GitInputError, checkBranch, checkGitUrl, normalizeRepoPath, redactSecrets } from './git-url';
+import { GitCache, NoPinnedHostKeyError, sshCommand, sshHost } from './git-cache';
+import { GitInputError, checkBranch, checkGitUrl, checkKnownHosts, normalizeRepoPath, redactSecrets } from './git-url';
+import { CredentialsError, pinnedKnownHosts } from './repository-credentials';
 import { designTemplate } from '../../../test/catalog/git-fixture';
 
 describe('catalog pure rules', () => {
@@ -110,6 +115,60 @@ describe('catalog pure rules', () => {
     });
     it('lists field-level changes', () => {
       expect(diffObjects({ spec: { a: 1, b: [1] } }, { spec: { a: 2, b: [1], c: 'x' } })).to.deep.equal(['spec.a: 1 -> 2', 'spec.c: (none) -> "x"']);
+    });
+  });
+
+  describe('ssh host keys', () => {
+    // An ed25519 public key blob: string "ssh-ed25519" + 32 key bytes.
+    const blob = (type: string, len = 32) => Buffer.concat([Buffer.from([0, 0, 0, type.length]), Buffer.from(type), Buffer.from([0, 0, 0, len]), Buffer.alloc(len, 7)]).toString('base64');
+    const line = `github.com ssh-ed25519 ${blob('ssh-ed25519')}`;
+
+    it('accepts known_hosts lines and refuses what is not a host key', () => {
+      expect(checkKnownHosts(`# pinned\n\n${line}\n[git.example.test]:2222 ssh-ed25519 ${blob('ssh-ed25519')} comment\n`)).to.equal(`${line}\n[git.example.test]:2222 ssh-ed25519 ${blob('ssh-ed25519')} comment`);
+      expect(checkKnownHosts(`@cert-authority *.example.test ssh-ed25519 ${blob('ssh-ed25519')}`)).to.match(/^@cert-authority/);
+      expect(checkKnownHosts(null)).to.equal('');
+      const bad = (text: string) => {
+        try {
+          checkKnownHosts(text);
+        } catch (err) {
+          expect(err).to.be.instanceOf(GitInputError);
+          return (err as Error).message;
+        }
+        throw new Error('expected a refusal');
+      };
+      expect(bad('github.com')).to.match(/line 1 must be "host keytype key"/);
+      expect(bad('github.com ssh-dss AAAA')).to.match(/unknown key type "ssh-dss"/);
+      expect(bad(`github.com ssh-rsa ${blob('ssh-ed25519')}`)).to.match(/not a valid ssh-rsa public key/);
+      expect(bad(`@revoked github.com ssh-ed25519 ${blob('ssh-ed25519')}`)).to.match(/only the @cert-authority marker/);
+      expect(bad('x'.repeat(70_000))).to.match(/longer than/);
+    });
+
+    it('builds an ssh command that checks host keys strictly against the pinned file only', () => {
+      const cmd = sshCommand('/tmp/kh', '/tmp/id');
+      for (const option of ['StrictHostKeyChecking=yes', "UserKnownHostsFile='/tmp/kh'", 'GlobalKnownHostsFile=/dev/null', 'UpdateHostKeys=no', 'BatchMode=yes', 'IdentitiesOnly=yes', 'IdentityAgent=none']) {
+        expect(cmd).to.include(`-o ${option}`);
+      }
+      expect(cmd).to.include("-i '/tmp/id'");
+      expect(cmd).not.to.match(/accept-new|StrictHostKeyChecking=no/);
+      expect(sshCommand('/tmp/kh', null)).to.include('-o IdentityFile=none');
+      expect(sshHost('ssh://git@host.test:2222/r.git')).to.equal('[host.test]:2222');
+      expect(sshHost('ssh://git@host.test/r.git')).to.equal('host.test');
+      expect(sshHost('git@host.test:org/r.git')).to.equal('host.test');
+    });
+
+    it('combines the repository\'s, the Secret\'s and the platform\'s pins, and refuses an ssh fetch with none', async () => {
+      const secretLine = `secret.test ssh-ed25519 ${blob('ssh-ed25519')}`;
+      expect(pinnedKnownHosts({ knownHosts: line }, { type: 'ssh', privateKey: 'k', knownHosts: secretLine }, 'p.test x')).to.equal(`${line}\n${secretLine}\np.test x`);
+      expect(pinnedKnownHosts({ knownHosts: null }, { type: 'none' }, '')).to.equal('');
+      expect(() => pinnedKnownHosts({ knownHosts: null }, { type: 'ssh', privateKey: 'k', knownHosts: 'junk' }, '')).to.throw(CredentialsError, /known_hosts key of the auth Secret is not valid/);
+      const dir = path.join(os.tmpdir(), `streamspace-unpinned-${process.pid}`);
+      const cache = new GitCache(dir, { timeoutMs: 1000, allowFile: false });
+      // Refused before anything runs (the cache directory is never created).
+      let error: unknown;
+      await cache.fetch('ssh://git@host.test/r.git', 'main', { type: 'none' }, '').catch((err: unknown) => (error = err));
+      expect(error).to.be.instanceOf(NoPinnedHostKeyError);
+      expect(fs.existsSync(dir)).to.equal(false);
+      expect((error as Error).message).to.match(/ssh repository host\.test has no pinned host key/);
     });
   });
 });

@@ -6,6 +6,7 @@ import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { classifyPath, iconContentType, isSafeRepoPath, parseManifest, relativeToPrefix, type ParsedCatalogTemplate } from './catalog-layout';
 import { GitCache, type GitCredentials, type TreeEntry } from './git-cache';
 import { redactSecrets } from './git-url';
+import { pinnedKnownHosts } from './repository-credentials';
 import { RepositoryEntity, type FileError } from './repository.entity';
 
 /**
@@ -62,6 +63,8 @@ export interface CatalogSyncOptions {
   maxFiles: number;
   /** Resolves the repository's credentials (from its Kubernetes Secret). */
   credentials: (repo: RepositoryEntity) => Promise<GitCredentials>;
+  /** Platform-wide pinned ssh host keys (STREAMSPACE_GIT_SSH_KNOWN_HOSTS), '' when none. */
+  platformKnownHosts?: string;
 }
 
 /** Stored errors per repository are capped; the last entry then says how many were left out. */
@@ -120,7 +123,8 @@ export class CatalogSyncService {
       secrets = credentialValues(creds);
       const git = new GitCache(this.cacheDirOf(repositoryId), { timeoutMs: this.options.gitTimeoutMs, allowFile: this.options.allowFile });
       const fetchStart = performance.now();
-      const head = await git.fetch(repo.url, repo.branch, creds);
+      // An ssh fetch trusts only these host keys; none pinned, or a different key, fails here and the last good catalog stays.
+      const head = await git.fetch(repo.url, repo.branch, creds, pinnedKnownHosts(repo, creds, this.options.platformKnownHosts ?? ''));
       const fetchMs = performance.now() - fetchStart;
 
       let outcome: SyncOutcome;

@@ -50,6 +50,7 @@ export function createCatalog(options: CreateCatalogOptions): CatalogServices {
     maxFileSize: options.config.maxFileSize,
     maxFiles: options.config.maxFiles,
     credentials: (repo) => loadCredentials(repo, options.kube),
+    platformKnownHosts: options.config.gitSshKnownHosts,
   });
   const repositoryObjects = new TemplateRepositoryObjects(options.kube, logger);
   const repositories = new RepositoryService({
@@ -60,6 +61,7 @@ export function createCatalog(options: CreateCatalogOptions): CatalogServices {
     logger,
     allowFile: options.config.gitAllowFile,
     clusterConfigured: options.kube !== null,
+    platformKnownHosts: options.config.gitSshKnownHosts,
   });
   const catalogTemplates = new CatalogService({ dataSource: options.dataSource, audit: options.audit, templates: options.templates });
   options.jobs?.register(repositorySyncJob(repositories));

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { checkBranch, checkGitUrl, redactSecrets } from './git-url';
+import { checkBranch, checkGitUrl, redactSecrets, type GitUrlKind } from './git-url';
 
 /**
  * The git cache: a bare local clone of one repository branch, kept under the data directory. Syncing fetches the
@@ -102,16 +102,27 @@ export class GitCache {
     await this.git().raw(['init', '--quiet', '--bare']);
   }
 
-  /** Fetches `branch` from `url` and returns the commit it points at. */
-  async fetch(url: string, branch: string, creds: GitCredentials): Promise<string> {
-    checkGitUrl(url, { allowFile: this.options.allowFile });
+  /**
+   * Fetches `branch` from `url` and returns the commit it points at. An ssh URL needs `knownHosts` (the pinned
+   * host keys: the repository's, its Secret's and the platform's known_hosts lines): ssh runs with
+   * StrictHostKeyChecking=yes against exactly those, so an unknown or changed host key fails the fetch.
+   */
+  async fetch(url: string, branch: string, creds: GitCredentials, knownHosts = ''): Promise<string> {
+    const kind = checkGitUrl(url, { allowFile: this.options.allowFile });
     checkBranch(branch);
-    await this.ensure();
-    const { env, cleanup } = authEnvironment(url, creds);
+    const { env, cleanup } = authEnvironment(url, kind, creds, knownHosts);
     try {
+      await this.ensure();
       await this.git(env).raw(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', url, `+refs/heads/${branch}:${SYNC_REF}`]);
     } catch (err) {
-      throw new GitError(redactSecrets(`git fetch failed: ${(err as Error).message.trim()}`, credentialSecrets(creds)));
+      const message = (err as Error).message.trim();
+      if (kind === 'ssh' && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No [A-Z0-9-]+ host key is known for/i.test(message)) {
+        throw new GitError(
+          `the ssh host key of ${sshHost(url)} does not match the pinned known_hosts (host key verification failed): ` +
+            'check the server\'s fingerprint and update the repository\'s knownHosts; nothing was fetched',
+        );
+      }
+      throw new GitError(redactSecrets(`git fetch failed: ${message}`, credentialSecrets(creds)));
     } finally {
       cleanup();
     }
@@ -199,45 +210,87 @@ export class GitCache {
   }
 }
 
+/** The host (and port, as known_hosts writes it: `[host]:port`) an ssh URL connects to. */
+export function sshHost(url: string): string {
+  const scp = /^[^@]+@([^:]+):/.exec(url);
+  if (scp && !url.includes('://')) return scp[1]!;
+  try {
+    const u = new URL(url);
+    return u.port && u.port !== '22' ? `[${u.hostname}]:${u.port}` : u.hostname;
+  } catch {
+    return 'the server';
+  }
+}
+
+export class NoPinnedHostKeyError extends GitError {
+  constructor(url: string) {
+    super(
+      `ssh repository ${sshHost(url)} has no pinned host key: give the repository's knownHosts (lines from ` +
+        '`ssh-keyscan`, checked against the server\'s published fingerprint), a known_hosts key in its auth Secret, or ' +
+        'STREAMSPACE_GIT_SSH_KNOWN_HOSTS; unknown host keys are never accepted',
+    );
+    this.name = 'NoPinnedHostKeyError';
+  }
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The ssh command git runs for an ssh URL: no user or system ssh configuration, no agent or default keys (only the
+ * repository's key, when it has one), no prompts, and host keys checked strictly against `knownHostsFile` alone
+ * (never learned, never updated). Pure, for the unit tests.
+ */
+export function sshCommand(knownHostsFile: string, keyFile: string | null): string {
+  return [
+    'ssh',
+    '-F /dev/null',
+    ...(keyFile ? [`-i ${quote(keyFile)}`, '-o IdentitiesOnly=yes'] : ['-o IdentityFile=none', '-o IdentitiesOnly=yes']),
+    '-o IdentityAgent=none',
+    '-o BatchMode=yes',
+    '-o StrictHostKeyChecking=yes',
+    `-o UserKnownHostsFile=${quote(knownHostsFile)}`,
+    '-o GlobalKnownHostsFile=/dev/null',
+    '-o UpdateHostKeys=no',
+    '-o CheckHostIP=no',
+  ].join(' ');
+}
+
 /**
  * Credentials reach git only through the child's environment (never argv, which other local users
  * can read, and never the repository's config on disk): an Authorization header scoped to the
- * repository's origin for basic/token, a private key in a 0600 temp file for ssh.
+ * repository's origin for basic/token, a private key in a 0600 temp file for ssh. Every ssh URL (with or without
+ * a key) gets the strict ssh command and the pinned host keys; none pinned is an error before anything runs.
  */
-function authEnvironment(url: string, creds: GitCredentials): { env: Record<string, string>; cleanup: () => void } {
+function authEnvironment(url: string, kind: GitUrlKind, creds: GitCredentials, knownHosts: string): { env: Record<string, string>; cleanup: () => void } {
   const noop = () => undefined;
-  if (creds.type === 'none') return { env: {}, cleanup: noop };
-  if (creds.type === 'basic' || creds.type === 'token') {
-    let origin: string;
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'https:') throw new Error('not https');
-      origin = `${u.protocol}//${u.host}/`;
-    } catch {
-      throw new GitError(`${creds.type} authentication needs an https:// repository URL`);
+  if (kind === 'ssh') {
+    if (creds.type === 'basic' || creds.type === 'token') throw new GitError(`${creds.type} authentication needs an https:// repository URL`);
+    if (!knownHosts.trim()) throw new NoPinnedHostKeyError(url);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-ssh-'));
+    let keyFile: string | null = null;
+    if (creds.type === 'ssh') {
+      keyFile = path.join(dir, 'id');
+      fs.writeFileSync(keyFile, creds.privateKey.endsWith('\n') ? creds.privateKey : `${creds.privateKey}\n`, { mode: 0o600 });
     }
-    const user = creds.type === 'basic' ? creds.username : (creds.username ?? 'x-access-token');
-    const pass = creds.type === 'basic' ? creds.password : creds.token;
-    const header = `Authorization: Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    return {
-      env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${origin}.extraHeader`, GIT_CONFIG_VALUE_0: header },
-      cleanup: noop,
-    };
+    const knownHostsFile = path.join(dir, 'known_hosts');
+    fs.writeFileSync(knownHostsFile, `${knownHosts.trim()}\n`, { mode: 0o600 });
+    return { env: { GIT_SSH_COMMAND: sshCommand(knownHostsFile, keyFile) }, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamspace-ssh-'));
-  const keyFile = path.join(dir, 'id');
-  fs.writeFileSync(keyFile, creds.privateKey.endsWith('\n') ? creds.privateKey : `${creds.privateKey}\n`, { mode: 0o600 });
-  const knownHosts = path.join(dir, 'known_hosts');
-  fs.writeFileSync(knownHosts, creds.knownHosts ?? '', { mode: 0o600 });
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [
-    'ssh',
-    '-F /dev/null',
-    `-i ${quote(keyFile)}`,
-    '-o IdentitiesOnly=yes',
-    '-o BatchMode=yes',
-    `-o UserKnownHostsFile=${quote(knownHosts)}`,
-    `-o StrictHostKeyChecking=${creds.knownHosts ? 'yes' : 'accept-new'}`,
-  ].join(' ');
-  return { env: { GIT_SSH_COMMAND: command }, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  if (creds.type === 'none') return { env: {}, cleanup: noop };
+  if (creds.type === 'ssh') throw new GitError('ssh authentication needs an ssh repository URL (ssh://host/path or user@host:path)');
+  let origin: string;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'https:') throw new Error('not https');
+    origin = `${u.protocol}//${u.host}/`;
+  } catch {
+    throw new GitError(`${creds.type} authentication needs an https:// repository URL`);
+  }
+  const user = creds.type === 'basic' ? creds.username : (creds.username ?? 'x-access-token');
+  const pass = creds.type === 'basic' ? creds.password : creds.token;
+  const header = `Authorization: Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  return {
+    env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${origin}.extraHeader`, GIT_CONFIG_VALUE_0: header },
+    cleanup: noop,
+  };
 }

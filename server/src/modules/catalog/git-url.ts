@@ -14,7 +14,7 @@ export type GitUrlKind = 'https' | 'ssh' | 'file';
 
 export class GitInputError extends Error {
   constructor(
-    public readonly field: 'url' | 'branch' | 'path',
+    public readonly field: 'url' | 'branch' | 'path' | 'knownHosts',
     message: string,
   ) {
     super(message);
@@ -104,4 +104,38 @@ export function redactSecrets(message: string, secrets: readonly string[] = []):
   out = out.replace(/(authorization:\s*)(basic|bearer)\s+\S+/gi, '$1$2 ***');
   for (const secret of secrets) if (secret && secret.length >= 4) out = out.split(secret).join('***');
   return out;
+}
+
+/** Largest known_hosts text accepted (a repository field or the platform-wide setting). */
+export const MAX_KNOWN_HOSTS = 64 * 1024;
+const KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+
+/**
+ * Checks known_hosts lines (what `ssh-keyscan -t ed25519 HOST` prints, checked against the host's published
+ * fingerprint): each non-empty, non-comment line is `[@cert-authority] hosts keytype base64-key [comment]`, with a
+ * known key type and a key that decodes and names that type. Returns the lines normalised ('' when there are none).
+ */
+export function checkKnownHosts(text: string | null | undefined): string {
+  const raw = text ?? '';
+  if (raw.length > MAX_KNOWN_HOSTS) throw new GitInputError('knownHosts', `known_hosts is longer than ${MAX_KNOWN_HOSTS} characters`);
+  const lines: string[] = [];
+  raw.split(/\r?\n/).forEach((line, i) => {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith('#')) return;
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(trimmed)) throw new GitInputError('knownHosts', `known_hosts line ${i + 1} contains control characters`);
+    const fields = trimmed.split(/\s+/);
+    if (fields[0] === '@cert-authority') fields.shift();
+    else if (fields[0]?.startsWith('@')) throw new GitInputError('knownHosts', `known_hosts line ${i + 1}: only the @cert-authority marker is accepted`);
+    const [hosts, type, key] = fields;
+    if (!hosts || !type || !key) throw new GitInputError('knownHosts', `known_hosts line ${i + 1} must be "host keytype key" (as printed by ssh-keyscan)`);
+    if (!KEY_TYPES.test(type)) throw new GitInputError('knownHosts', `known_hosts line ${i + 1}: unknown key type "${type.slice(0, 40)}"`);
+    const blob = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, 'base64') : Buffer.alloc(0);
+    const nameLength = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+    if (nameLength <= 0 || blob.length < 4 + nameLength || blob.toString('latin1', 4, 4 + nameLength) !== type) {
+      throw new GitInputError('knownHosts', `known_hosts line ${i + 1}: the key is not a valid ${type} public key`);
+    }
+    lines.push(trimmed);
+  });
+  return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { kubeStatusCode } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { GitCredentials } from './git-cache';
+import { GitInputError, checkKnownHosts } from './git-url';
 import type { RepositoryEntity } from './repository.entity';
 
 /**
@@ -53,3 +54,20 @@ export async function loadCredentials(repo: Pick<RepositoryEntity, 'authType' | 
   }
 }
 
+
+/**
+ * The host keys an ssh sync trusts: the repository's own knownHosts, the known_hosts key of its ssh Secret and the
+ * platform-wide STREAMSPACE_GIT_SSH_KNOWN_HOSTS, together ('' when none is pinned: an ssh fetch then refuses).
+ */
+export function pinnedKnownHosts(repo: Pick<RepositoryEntity, 'knownHosts'>, creds: GitCredentials, platform: string): string {
+  let fromSecret = '';
+  if (creds.type === 'ssh' && creds.knownHosts) {
+    try {
+      fromSecret = checkKnownHosts(creds.knownHosts);
+    } catch (err) {
+      if (err instanceof GitInputError) throw new CredentialsError(`the known_hosts key of the auth Secret is not valid: ${err.message}`);
+      throw err;
+    }
+  }
+  return [repo.knownHosts ?? '', fromSecret, platform].map((t) => t.trim()).filter(Boolean).join('\n');
+}

@@ -41,6 +41,10 @@ export class RepositoryEntity {
   @Column({ name: 'auth_secret_ref', type: 'varchar', length: 253, nullable: true })
   authSecretRef!: string | null;
 
+  /** Pinned ssh host keys (known_hosts lines; public, not secret) for an ssh URL. */
+  @Column({ name: 'known_hosts', type: 'text', nullable: true })
+  knownHosts!: string | null;
+
   @Column({ name: 'sync_interval', type: 'varchar', length: 16, default: '1h' })
   syncInterval!: string;
 

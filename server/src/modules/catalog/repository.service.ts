@@ -4,7 +4,7 @@ import { AppError, ErrorCode, badInput, notFound } from '../../platform/graphql/
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { CatalogSyncError, type CatalogSyncService } from './catalog-sync.service';
-import { GitInputError, checkBranch, checkGitUrl, normalizeRepoPath } from './git-url';
+import { GitInputError, checkBranch, checkGitUrl, checkKnownHosts, normalizeRepoPath } from './git-url';
 import type { TemplateRepositoryObjects } from './repository-object';
 import { RepositoryEntity } from './repository.entity';
 import type { AddRepositoryInput, RepositoryAuthInput, UpdateRepositoryInput } from './dto/repository.input';
@@ -25,6 +25,8 @@ export interface RepositoryServiceDeps {
   allowFile: boolean;
   /** Whether a Kubernetes cluster is configured (credentials live in Secrets). */
   clusterConfigured: boolean;
+  /** Platform-wide pinned ssh host keys (STREAMSPACE_GIT_SSH_KNOWN_HOSTS), '' when none. */
+  platformKnownHosts: string;
 }
 
 export function toRepositoryType(r: RepositoryEntity): RepositoryType {
@@ -36,6 +38,7 @@ export function toRepositoryType(r: RepositoryEntity): RepositoryType {
     path: r.path,
     authType: r.authType as RepositoryAuthType,
     authSecretName: r.authSecretRef,
+    knownHosts: r.knownHosts,
     syncInterval: r.syncInterval,
     autoSync: r.autoSync,
     public: r.public,
@@ -81,11 +84,13 @@ export class RepositoryService {
       path: this.checkPath(input.path ?? ''),
       authType: auth.type,
       authSecretRef: auth.secretName,
+      knownHosts: this.checkKnownHostsInput(input.knownHosts),
       syncInterval: this.checkInterval(input.syncInterval ?? '1h'),
       autoSync: input.autoSync ?? true,
       public: input.public ?? true,
       allowedUsers: this.checkUsers(input.allowedUsers ?? []),
     };
+    this.checkPinned(values);
     const saved = await this.deps.dataSource.transaction(async (tx) => {
       if (await tx.getRepository(RepositoryEntity).existsBy({ name: input.name })) {
         throw new AppError(ErrorCode.CONFLICT, `A repository named "${input.name}" already exists`, { name: input.name });
@@ -109,6 +114,9 @@ export class RepositoryService {
       changes.authType = auth.type;
       changes.authSecretRef = auth.secretName;
     }
+    if (input.knownHosts != null) changes.knownHosts = this.checkKnownHostsInput(input.knownHosts);
+    // Checked when the source or its trust changes (other edits, such as pausing autoSync, stay possible).
+    if (input.url != null || input.auth != null || input.knownHosts != null) this.checkPinned({ ...current, ...changes });
     if (input.syncInterval != null) changes.syncInterval = this.checkInterval(input.syncInterval);
     if (input.autoSync != null) changes.autoSync = input.autoSync;
     if (input.public != null) changes.public = input.public;
@@ -215,6 +223,29 @@ export class RepositoryService {
       if (err instanceof GitInputError) throw badInput(err.message, { field: 'url' });
       throw err;
     }
+  }
+
+  private checkKnownHostsInput(text: string | null | undefined): string | null {
+    try {
+      return checkKnownHosts(text) || null;
+    } catch (err) {
+      if (err instanceof GitInputError) throw badInput(err.message, { field: 'knownHosts' });
+      throw err;
+    }
+  }
+
+  /**
+   * An ssh URL must have pinned host keys before anything connects: its own knownHosts, the platform's, or (auth
+   * type ssh) its Secret's known_hosts key, which the sync checks (it cannot be read here).
+   */
+  private checkPinned(repo: Pick<RepositoryEntity, 'url' | 'authType' | 'knownHosts'>): void {
+    if (checkGitUrl(repo.url, { allowFile: this.deps.allowFile }) !== 'ssh') return;
+    if (repo.knownHosts || this.deps.platformKnownHosts || repo.authType === 'ssh') return;
+    throw badInput(
+      'An ssh repository URL needs a pinned host key: give knownHosts (known_hosts lines from `ssh-keyscan HOST`, checked against the ' +
+        "server's published fingerprint), use auth type ssh with a known_hosts key in its Secret, or set STREAMSPACE_GIT_SSH_KNOWN_HOSTS",
+      { field: 'knownHosts' },
+    );
   }
 
   private checkBranchInput(branch: string): string {

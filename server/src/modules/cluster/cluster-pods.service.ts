@@ -5,6 +5,7 @@ import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
 import { kubeGetJson, kubeGetStream } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
+import { auditedCommand } from './cluster-audit';
 import { isObjectName, resourcePath } from './cluster-kinds';
 import type { ClusterResources } from './cluster-resources.service';
 import { channel } from './cluster-stream';
@@ -67,30 +68,51 @@ export class ClusterPods {
     return { tailLines: tail, container: container || undefined };
   }
 
-  /** The last lines of a container's log (what `kubectl logs --tail` prints). */
+  /** The last lines of a container's log (what `kubectl logs --tail` prints). Audited (`cluster.pod.logs`), success or failure. */
   async podLogs(namespace: string, name: string, container: string | null | undefined, tailLines: number | null | undefined, source?: AuditSource): Promise<string> {
     const info = kindOf('Pod');
     const ns = checkNamespace(info, namespace, true)!;
     const query = this.logQuery(container, tailLines);
     await this.guard('logs', 'cluster.pod.logs', ns, checkName(name), source);
+    const audit = this.logAudit(ns, name, query, false, source);
+    let text: string;
     try {
-      return await requireKubeConfig(this.deps.kubeConfig)
+      text = await requireKubeConfig(this.deps.kubeConfig)
         .makeApiClient(CoreV1Api)
         .readNamespacedPodLog({ namespace: ns, name: checkName(name), container: query.container, tailLines: query.tailLines, limitBytes: MAX_LOG_BYTES });
     } catch (err) {
-      throw fromKube(err, { what: `reading the log of pod ${name}` });
+      const mapped = fromKube(err, { what: `reading the log of pod ${name}` });
+      await audit('failure', mapped.message);
+      throw mapped;
     }
+    await audit('success');
+    return text;
+  }
+
+  /** Records one read of a pod's log: who (the source), which pod, namespace and container, and whether it worked. */
+  private logAudit(ns: string, name: string, query: { container?: string; tailLines: number }, follow: boolean, source: AuditSource | undefined) {
+    return (outcome: 'success' | 'failure', error?: string) =>
+      this.deps.audit.record({
+        action: 'cluster.pod.logs',
+        resourceType: 'cluster-resource',
+        resourceId: `Pod/${ns}/${name}`,
+        outcome,
+        changes: { namespace: ns, pod: name, container: query.container ?? null, tailLines: query.tailLines, follow, ...(error ? { error } : {}) },
+        source: source ?? {},
+      });
   }
 
   /**
    * Follows a container's log (`kubectl logs -f`). The request is made before the stream is returned, so a
-   * refusal of the API server (no such pod, a kubelet it cannot reach) fails the subscription at once.
+   * refusal of the API server (no such pod, a kubelet it cannot reach) fails the subscription at once. Audited once,
+   * when the stream opens or fails to (`cluster.pod.logs` with follow: true).
    */
   async followPodLogs(namespace: string, name: string, container: string | null | undefined, tailLines: number | null | undefined, source?: AuditSource): Promise<AsyncGenerator<string[]>> {
     const info = kindOf('Pod');
     const ns = checkNamespace(info, namespace, true)!;
     const query = this.logQuery(container, tailLines);
     await this.guard('logs', 'cluster.pod.logs', ns, checkName(name), source);
+    const audit = this.logAudit(ns, name, query, true, source);
     const abort = new AbortController();
     let res: Awaited<ReturnType<typeof kubeGetStream>>;
     try {
@@ -100,7 +122,17 @@ export class ClusterPods {
         query: { follow: true, container: query.container, tailLines: query.tailLines },
       });
     } catch (err) {
-      throw fromKube(err, { what: `following the log of pod ${name}` });
+      const mapped = fromKube(err, { what: `following the log of pod ${name}` });
+      await audit('failure', mapped.message);
+      throw mapped;
+    }
+    try {
+      await audit('success');
+    } catch (err) {
+      // No audit row, no stream.
+      abort.abort();
+      res.destroy();
+      throw err;
     }
     const ch = channel<string[]>(() => {
       abort.abort();
@@ -131,9 +163,10 @@ export class ClusterPods {
     if (!command.length || command.length > 64 || command.some((c) => typeof c !== 'string' || c.length > 4096)) {
       throw badInput('command must have 1 to 64 arguments of at most 4096 characters');
     }
-    await this.guard('exec', 'cluster.pod.exec', checkNamespace(kindOf('Pod'), namespace, true)!, checkName(name), source, { command });
+    await this.guard('exec', 'cluster.pod.exec', checkNamespace(kindOf('Pod'), namespace, true)!, checkName(name), source, { command: auditedCommand(command) });
     const { ns, target, resourceId } = await this.execTarget(namespace, name, container);
-    const changes = { namespace: ns, pod: name, container: target, command };
+    // Never the arguments as typed: they may hold passwords (the rules are in cluster-audit.ts).
+    const changes = { namespace: ns, pod: name, container: target, command: auditedCommand(command) };
 
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -189,10 +222,10 @@ export class ClusterPods {
   ): Promise<AsyncGenerator<PodShellEventType>> {
     const cmd = command?.length ? command : ['/bin/sh'];
     if (cmd.length > 64 || cmd.some((c) => typeof c !== 'string' || c.length > 4096)) throw badInput('command must have 1 to 64 arguments of at most 4096 characters');
-    await this.guard('exec', 'cluster.pod.shell', checkNamespace(kindOf('Pod'), namespace, true)!, checkName(name), source, { command: cmd });
+    await this.guard('exec', 'cluster.pod.shell', checkNamespace(kindOf('Pod'), namespace, true)!, checkName(name), source, { command: auditedCommand(cmd) });
     const { ns, target, resourceId } = await this.execTarget(namespace, name, container);
     const shellId = randomUUID();
-    const changes = { namespace: ns, pod: name, container: target, command: cmd, shellId };
+    const changes = { namespace: ns, pod: name, container: target, command: auditedCommand(cmd), shellId };
     const stdin = new PassThrough();
     const terminal = new TerminalStream();
     let socket: { close(): void } | undefined;

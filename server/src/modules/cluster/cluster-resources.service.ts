@@ -6,6 +6,7 @@ import { kubeGetJson } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
 import { resourcePath, type KindInfo } from './cluster-kinds';
+import { auditedManifest } from './cluster-audit';
 import { kubeSend } from './cluster-kube-request';
 import { ManifestError, parseManifest, prepareApply, sanitizeObject, secretKeys, statusSummary, type KubeObject } from './cluster-manifest';
 import { channel } from './cluster-stream';
@@ -214,7 +215,7 @@ export class ClusterResources {
         resourceType: 'cluster-resource',
         resourceId,
         outcome: 'failure',
-        changes: { kind: info.kind, namespace: namespace ?? null, name, created: !current, force, refused: refusal },
+        changes: { kind: info.kind, namespace: namespace ?? null, name, created: !current, force, manifest: auditedManifest(info.kind, object), refused: refusal },
         source,
       });
       throw PlatformGuard.refused(refusal);
@@ -232,8 +233,8 @@ export class ClusterResources {
         resourceType: 'cluster-resource',
         resourceId,
         outcome,
-        // Never the manifest itself: a Secret's values must not reach the audit log either.
-        changes: { kind: info.kind, namespace: namespace ?? null, name, created: !current, force, ...extra },
+        // The manifest as written, with a Secret's values (and other secret-looking values) redacted: cluster-audit.ts.
+        changes: { kind: info.kind, namespace: namespace ?? null, name, created: !current, force, manifest: auditedManifest(info.kind, object), ...extra },
         source,
       });
     let saved: KubeObject;

@@ -12,9 +12,9 @@ export interface QuotaRequest {
   sessions: number;
   /** Sessions that will be running (1 for both createSession and wakeSession). */
   runningSessions: number;
-  /** CPU cores the session asks for (its requests, else limits). */
+  /** CPU cores the session may use (its limits, else requests). */
   cpu: number;
-  /** Bytes of memory the session asks for (its requests, else limits). */
+  /** Bytes of memory the session may use (its limits, else requests). */
   memory: number;
   /** A session already counted in the usage that this request replaces (the one being woken). */
   excludeSessionId?: string;
@@ -36,12 +36,19 @@ export interface QuotaDefaultsSource {
 
 export const QUOTA_FIELDS = ['maxSessions', 'maxRunningSessions', 'cpu', 'memory'] as const;
 
-/** CPU and memory of a session's `resources` ({requests, limits} with Kubernetes quantities). */
+/**
+ * CPU and memory a session counts for, from its `resources` ({requests, limits} with Kubernetes quantities): the
+ * limits (what it may use), else the requests. Counting requests let a session with a small request and a large
+ * limit use far more than the quota.
+ */
 export function resourcesOf(resources: unknown): { cpu: number; memory: number } {
   const r = (resources ?? {}) as { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
-  const pick = (name: string) => parseQuantity(r.requests?.[name]) ?? parseQuantity(r.limits?.[name]) ?? 0;
+  const pick = (name: string) => parseQuantity(r.limits?.[name]) ?? parseQuantity(r.requests?.[name]) ?? 0;
   return { cpu: pick('cpu'), memory: pick('memory') };
 }
+
+/** Two-key advisory lock space of the quota check (the second key is the user's id, hashed). */
+const QUOTA_LOCK_CLASS = 'streamspace.quota';
 
 /**
  * Per-user limits: default limits (runtime settings whose defaults come from the environment, so an
@@ -52,6 +59,8 @@ export function resourcesOf(resources: unknown): { cpu: number; memory: number }
  */
 export class QuotaService {
   private readonly defaults: QuotaDefaultsSource;
+  /** The tail of each user's queue on this process: one transaction (one pool connection) per user waits for the lock. */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -96,8 +105,37 @@ export class QuotaService {
   }
 
   /**
+   * Runs `work` (check, create or wake, write the session row) in one transaction holding the user's quota lock, a
+   * PostgreSQL advisory transaction lock keyed by the user id, so checks of one user never interleave on any
+   * replica: the next check sees the row the previous one wrote. `work` must do its database writes with the
+   * manager it is given (a second pool connection could be the one the waiters hold). On one process the user's
+   * callers queue in memory first, so waiting holds no pool connection.
+   */
+  async serialized<T>(userId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const previous = this.queues.get(userId) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.locked(userId, work),
+      () => this.locked(userId, work),
+    );
+    const tail = run.catch(() => undefined);
+    this.queues.set(userId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(userId) === tail) this.queues.delete(userId);
+    }
+  }
+
+  private locked<T>(userId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [QUOTA_LOCK_CLASS, userId]);
+      return work(manager);
+    });
+  }
+
+  /**
    * Throws QUOTA_EXCEEDED (with limit, used and requested for the first limit crossed) when the request
-   * does not fit. Pass the EntityManager of the transaction that creates or wakes the session.
+   * does not fit. Pass the EntityManager of the transaction that creates or wakes the session (from serialized()).
    */
   async check(userId: string, requested: QuotaRequest, manager?: EntityManager): Promise<void> {
     const limits = await this.limitsFor(userId, manager);
@@ -123,4 +161,50 @@ export class QuotaService {
 
 function round(n: number): string {
   return String(Math.round(n * 100) / 100);
+}
+
+/** What one session may ask for at most, per resource, and where that maximum comes from. */
+export interface ResourceMaximum {
+  cpu: { value: number; from: 'template' | 'quota' };
+  memory: { value: number; from: 'template' | 'quota' };
+}
+
+/**
+ * The most one session may ask for: the template's limits (an admin wrote them), else the user's whole CPU or
+ * memory quota (an admin's setting as well). A user may lower what the template gives, never raise it.
+ */
+export function resourceMaximum(templateResources: unknown, limits: Pick<QuotaLimits, 'cpu' | 'memory'>): ResourceMaximum {
+  const t = (templateResources ?? {}) as { limits?: Record<string, unknown> };
+  const pick = (name: 'cpu' | 'memory') => {
+    const fromTemplate = parseQuantity(t.limits?.[name]);
+    return fromTemplate !== null ? { value: fromTemplate, from: 'template' as const } : { value: limits[name], from: 'quota' as const };
+  };
+  return { cpu: pick('cpu'), memory: pick('memory') };
+}
+
+/**
+ * Refuses (QUOTA_EXCEEDED, reason ResourcesAboveMaximum, with the resource, the field, what was asked and the
+ * maximum) a session's own requests or limits above `maximum`.
+ */
+export function checkResourceMaximum(asked: unknown, maximum: ResourceMaximum): void {
+  const r = (asked ?? {}) as { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+  for (const field of ['limits', 'requests'] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const value = parseQuantity(r[field]?.[resource]);
+      if (value === null) continue;
+      const max = maximum[resource];
+      if (value > max.value + 1e-9) {
+        const show = (n: number) => (resource === 'cpu' ? `${round(n)} CPU cores` : `${round(n / 2 ** 30)} GiB of memory`);
+        const by = max.from === 'template' ? "the template's limit" : 'your quota';
+        throw new AppError(ErrorCode.QUOTA_EXCEEDED, `Resources above the maximum: ${resource} ${field} of ${show(value)} > ${by} of ${show(max.value)}`, {
+          reason: 'ResourcesAboveMaximum',
+          resource,
+          field,
+          requested: value,
+          maximum: max.value,
+          maximumFrom: max.from,
+        });
+      }
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { In, Not, type DataSource } from 'typeorm';
+import { In, Not, type DataSource, type EntityManager } from 'typeorm';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { Informer } from '../../platform/kube/informer';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
@@ -111,18 +111,28 @@ export class SessionTable {
     return this.informer?.get(name, this.namespace);
   }
 
-  private async userId(username: string): Promise<string | null> {
+  private async userId(username: string, manager?: EntityManager): Promise<string | null> {
     if (this.userIds.has(username)) return this.userIds.get(username)!;
-    const user = await this.options.dataSource.getRepository(UserEntity).findOne({ where: { username }, select: { id: true } });
+    const user = await (manager ?? this.options.dataSource.manager).getRepository(UserEntity).findOne({ where: { username }, select: { id: true } });
     const id = user?.id ?? null;
     if (id) this.userIds.set(username, id);
     return id;
   }
 
+  /** Writes one Session's row and publishes the change (SESSION_UPDATED) to this replica's subscribers. */
   async upsert(obj: SessionManifest): Promise<SessionEntity> {
-    const repo = this.options.dataSource.getRepository(SessionEntity);
-    const row = sessionRow(obj, await this.userId(obj.spec.user));
-    const stale = await this.options.dataSource.transaction(async (m) => {
+    return this.announce(await this.write(obj));
+  }
+
+  /**
+   * Writes one Session's row without publishing it. With `manager` (the caller's transaction, the quota lock's) the
+   * row is written on the connection that holds the lock, nested as a savepoint, so no second pool connection is
+   * needed; the caller announces it once that transaction has committed (before, other connections cannot see it).
+   */
+  async write(obj: SessionManifest, manager?: EntityManager): Promise<{ saved: SessionEntity; stale: boolean }> {
+    const db = manager ?? this.options.dataSource.manager;
+    const row = sessionRow(obj, await this.userId(obj.spec.user, manager));
+    const stale = await db.transaction(async (m) => {
       // The watch and the API call that created the Session write the same row at nearly the same moment (on any
       // replica). ON CONFLICT (id) alone does not cover a concurrent insert that collides on (namespace, name)
       // first, so writers of one session take turns.
@@ -136,10 +146,14 @@ export class SessionTable {
       await m.getRepository(SessionEntity).upsert(row as never, ['id']);
       return false;
     });
-    const saved = (await repo.findOneBy({ id: row.id })) ?? row;
-    if (stale) return saved; // the table already holds something newer, and its event was sent
-    await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: saved } satisfies SessionChange);
-    return saved;
+    const saved = (await db.getRepository(SessionEntity).findOneBy({ id: row.id })) ?? row;
+    return { saved, stale };
+  }
+
+  /** Publishes a written row (a stale write is not: the table already holds something newer, and its event was sent). */
+  async announce(written: { saved: SessionEntity; stale: boolean }): Promise<SessionEntity> {
+    if (!written.stale) await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: written.saved } satisfies SessionChange);
+    return written.saved;
   }
 
   private async remove(obj: SessionManifest) {

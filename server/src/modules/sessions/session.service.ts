@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditService, AuditSource } from '../audit/audit.service';
-import { resourcesOf, type QuotaService } from '../quotas/quota.service';
+import { checkResourceMaximum, resourceMaximum, resourcesOf, type QuotaService } from '../quotas/quota.service';
 import { ANNOTATION_USER_ID, effectiveResources } from './session-manifests';
 import { isAdmin } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
@@ -12,6 +12,7 @@ import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { isNotFound, noCluster } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
+import { parseQuantity } from '../templates/quantity';
 import { checkResources, isDnsLabel, normalizeTemplate } from '../templates/template-normalize';
 import { isSecurityApproved, notApprovedMessage } from '../templates/template-security';
 import type { AppTypeEnum, ResourcesType } from '../templates/dto/template.type';
@@ -184,7 +185,15 @@ export class SessionService {
     // the Deployment agree even if the template changes later.
     const draft: SessionManifest = { apiVersion: STREAMSPACE_API_VERSION, kind: 'Session', metadata: { name: 'draft' }, spec: { user: caller.username, template: input.template, resources } };
     const effective = effectiveResources(draft, normalized.template);
-    await this.deps.quotas.check(caller.id, { sessions: 1, runningSessions: 1, ...resourcesOf(effective) });
+    // A user may lower what the template gives, never raise it above the template's (or their quota's) maximum.
+    checkResourceMaximum(resources, resourceMaximum(normalized.template.spec.defaultResources, await this.deps.quotas.limitsFor(caller.id)));
+    for (const name of ['cpu', 'memory'] as const) {
+      const request = parseQuantity(effective.requests?.[name]);
+      const limit = parseQuantity(effective.limits?.[name]);
+      if (request !== null && limit !== null && request > limit) {
+        throw invalidSessionInput([`resources.requests.${name}: must not be more than the limit (${String(effective.limits?.[name])})`]);
+      }
+    }
 
     const spec: SessionSpec = {
       user: caller.username,
@@ -207,16 +216,22 @@ export class SessionService {
       metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace, annotations: { [ANNOTATION_USER_ID]: caller.id } },
       spec,
     };
-    const created = await this.objects().create(body);
-    const row = await this.writeToTable(created);
-    await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: row.id, changes: { name: created.metadata.name, input: { ...input } }, source });
-    return toSessionType(row);
+    // Check, create and write the row under the user's quota lock: parallel creates cannot all pass the check.
+    const written = await this.deps.quotas.serialized(caller.id, async (manager) => {
+      await this.deps.quotas.check(caller.id, { sessions: 1, runningSessions: 1, ...resourcesOf(effective) }, manager);
+      const created = await this.objects().create(body);
+      const result = await this.table().write(created, manager);
+      await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: result.saved.id, changes: { name: created.metadata.name, input: { ...input } }, source }, manager);
+      return result;
+    });
+    // Announced once committed: a subscriber reading the row must find it.
+    return toSessionType(await this.table().announce(written));
   }
 
   /** Writes the API server's answer to the session table at once, so the caller can read its session immediately. */
-  private async writeToTable(obj: SessionManifest): Promise<SessionEntity> {
+  private table(): SessionTable {
     if (!this.deps.sessionTable) throw noCluster('sessions and templates');
-    return this.deps.sessionTable.upsert(obj);
+    return this.deps.sessionTable;
   }
 
   /**
@@ -225,27 +240,33 @@ export class SessionService {
    * A Session that no longer exists answers NOT_FOUND.
    */
   async changeState(row: SessionEntity, to: SessionState, change: StateChange): Promise<SessionEntity> {
-    if (to === 'running') {
-      const userId = row.userId ?? change.quotaUserId;
-      if (userId) await this.deps.quotas.check(userId, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id });
-    }
-    let updated: SessionManifest;
-    try {
-      updated = await this.objects().patch(row.name, { spec: { state: to } });
-    } catch (err) {
-      if (isNotFound(err)) throw notFound('Session', row.id);
-      throw err;
-    }
-    const saved = await this.writeToTable(updated);
-    await this.deps.audit.record({
-      action: change.action,
-      resourceType: 'session',
-      resourceId: row.id,
-      changes: { state: { from: row.state, to }, ...change.details },
-      ...(change.source ? { source: change.source } : {}),
-      ...(change.actor === null ? { actor: null } : {}),
-    });
-    return saved;
+    const userId = to === 'running' ? (row.userId ?? change.quotaUserId) : undefined;
+    const apply = async (manager?: EntityManager) => {
+      if (userId) await this.deps.quotas.check(userId, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id }, manager);
+      let updated: SessionManifest;
+      try {
+        updated = await this.objects().patch(row.name, { spec: { state: to } });
+      } catch (err) {
+        if (isNotFound(err)) throw notFound('Session', row.id);
+        throw err;
+      }
+      const written = await this.table().write(updated, manager);
+      await this.deps.audit.record(
+        {
+          action: change.action,
+          resourceType: 'session',
+          resourceId: row.id,
+          changes: { state: { from: row.state, to }, ...change.details },
+          ...(change.source ? { source: change.source } : {}),
+          ...(change.actor === null ? { actor: null } : {}),
+        },
+        manager,
+      );
+      return written;
+    };
+    // Waking counts against the running-session, CPU and memory quota: under the user's quota lock, like a create;
+    // the row is announced once committed.
+    return this.table().announce(await (userId ? this.deps.quotas.serialized(userId, apply) : apply()));
   }
 
   private async setState(caller: Caller, id: string, action: 'hibernate' | 'wake', source: AuditSource): Promise<SessionType> {

@@ -27,6 +27,14 @@ export class AddRepositoryInput {
   @Field(() => RepositoryAuthInput, { nullable: true, description: 'Credentials (default: none).' })
   auth?: RepositoryAuthInput | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Pinned ssh host keys, known_hosts lines as `ssh-keyscan HOST` prints them (check them against the host\'s published fingerprint). ' +
+      'An ssh URL needs them here, in the auth Secret\'s known_hosts key, or platform-wide (STREAMSPACE_GIT_SSH_KNOWN_HOSTS); unknown host keys are refused.',
+  })
+  knownHosts?: string | null;
+
   @Field(() => String, { nullable: true, description: 'Sync interval such as 30m or 1h (default 1h, at least 1m).' })
   syncInterval?: string | null;
 
@@ -53,6 +61,9 @@ export class UpdateRepositoryInput {
 
   @Field(() => RepositoryAuthInput, { nullable: true, description: 'New authentication.' })
   auth?: RepositoryAuthInput | null;
+
+  @Field(() => String, { nullable: true, description: 'New pinned ssh host keys (known_hosts lines); an empty string removes them.' })
+  knownHosts?: string | null;
 
   @Field(() => String, { nullable: true, description: 'New sync interval such as 30m or 1h.' })
   syncInterval?: string | null;

@@ -69,6 +69,9 @@ export class RepositoryType {
   @Field(() => String, { nullable: true, description: 'Name of the Secret with the credentials (the credentials themselves are never returned).' })
   authSecretName!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'Pinned ssh host keys (known_hosts lines) of an ssh URL; public keys, not secrets.' })
+  knownHosts!: string | null;
+
   @Field({ description: 'How often the background job syncs it, e.g. 1h.' })
   syncInterval!: string;
 
