@@ -37,7 +37,15 @@ export class ValidatedDocumentCache {
       if (err instanceof GraphQLError) return [err];
       throw err;
     }
-    const errors = validate(this.schema, document, this.rules);
+    let errors: readonly GraphQLError[];
+    try {
+      errors = validate(this.schema, document, this.rules);
+    } catch (err) {
+      // Some rules evaluate directive arguments before their own rule has checked them (SingleFieldSubscriptionsRule
+      // with `@skip(if: "x")`) and throw a GraphQLError: that is a refusal of the document, not a server fault.
+      if (!(err instanceof GraphQLError)) throw err;
+      errors = [err];
+    }
     if (errors.length) {
       this.options.onInvalid?.(errors);
       return errors;

@@ -72,8 +72,10 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
     if (typeof code === 'string' && PASS_THROUGH_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return formatted;
     }
-    // graphql-js errors without a code (e.g. variable coercion) are client mistakes, not bugs.
-    if (original instanceof GraphQLError && !original.originalError && !code) {
+    // graphql-js errors without a code are client mistakes, not bugs: validation errors, and request errors such as
+    // a variable that cannot be coerced (no path, wrapping the scalar's own GraphQLError). graphql-ws sends these
+    // uncoded where Apollo (HTTP) has already coded them; a wrapped non-GraphQL error (a bug) stays masked.
+    if (original instanceof GraphQLError && !code && (!original.originalError || (!original.path && original.originalError instanceof GraphQLError))) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
     }
     const id = requestId();

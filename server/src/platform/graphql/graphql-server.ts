@@ -70,7 +70,13 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
       validationDidStart: async () => async (errors) => {
         if (errors) hideFieldSuggestions(errors.filter((e): e is GraphQLError => e instanceof GraphQLError));
       },
-      didResolveOperation: async ({ document, request, operationName }) => {
+      didResolveOperation: async ({ document, request, operationName, operation }) => {
+        // Apollo would run a subscription over HTTP as a query: its resolvers then see no event and fail.
+        if (operation?.operation === 'subscription') {
+          throw new GraphQLError('Subscriptions are served over graphql-ws (the graphql-transport-ws protocol) at this URL', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        }
         checkLimits(document, request.variables, operationName);
       },
     }),
