@@ -203,7 +203,7 @@ class WsConnection {
 export class FuzzRunner {
   readonly stats = emptyStats();
   private readonly pools: Pools = { ids: [], names: ['fuzz-template'] };
-  private readonly sockets = new Map<Identity, WsConnection>();
+  private readonly sockets = new Map<Identity, Promise<WsConnection>>();
   private readonly onUnhandled = (reason: unknown) => {
     this.stats.crashes++;
     this.stats.serverErrorLogs.push(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`);
@@ -219,12 +219,29 @@ export class FuzzRunner {
     return identity === 'anonymous' ? undefined : this.target.credentials(identity).accessToken;
   }
 
+  /** The identity's socket, opened once for all workers (concurrent opens would pile up against the per-user limit). */
   private async socket(identity: Identity): Promise<WsConnection> {
     const existing = this.sockets.get(identity);
-    if (existing?.open) return existing;
-    const conn = await WsConnection.open(this.target.app.wsUrl, this.token(identity));
-    this.sockets.set(identity, conn);
-    return conn;
+    if (existing) {
+      const conn = await existing.catch(() => undefined);
+      if (conn?.open) return conn;
+      if (this.sockets.get(identity) !== existing) return this.socket(identity);
+      conn?.close();
+    }
+    const opening = WsConnection.open(this.target.app.wsUrl, this.token(identity));
+    this.sockets.set(identity, opening);
+    try {
+      return await opening;
+    } catch (err) {
+      if (this.sockets.get(identity) === opening) this.sockets.delete(identity);
+      throw err;
+    }
+  }
+
+  private async closeSockets() {
+    const all = [...this.sockets.values()];
+    this.sockets.clear();
+    for (const s of all) (await s.catch(() => undefined))?.close();
   }
 
   /** Sends `count` generated requests in batches of `batchSize`, checking health and repairing identities between batches. */
@@ -246,8 +263,7 @@ export class FuzzRunner {
       }
     } finally {
       process.off('unhandledRejection', this.onUnhandled);
-      for (const s of this.sockets.values()) s.close();
-      this.sockets.clear();
+      await this.closeSockets();
     }
   }
 
@@ -258,8 +274,7 @@ export class FuzzRunner {
     );
     await this.sendAll(batch);
     await this.afterBatch();
-    for (const s of this.sockets.values()) s.close();
-    this.sockets.clear();
+    await this.closeSockets();
   }
 
   private async sendAll(batch: { index: number; identity: Identity; transport: Transport; request: FuzzRequest }[]): Promise<void> {
@@ -346,7 +361,6 @@ export class FuzzRunner {
 
   private closed(index: number, identity: Identity, request: FuzzRequest, code: number) {
     bump(this.stats.closeCodes, String(code));
-    this.sockets.delete(identity);
     if (!ACCEPTED_CLOSE_CODES.has(code)) {
       this.record(index, identity, 'ws', request, { codes: [`ws close ${code}`], problems: [`socket closed with ${code}`] }, '');
     }
@@ -373,8 +387,7 @@ export class FuzzRunner {
     app.logs.length = 0;
     await this.target.repair();
     // Sockets of repaired identities carry stale tokens: open fresh ones for the next batch.
-    for (const s of this.sockets.values()) s.close();
-    this.sockets.clear();
+    await this.closeSockets();
   }
 
   private harvestText(text: string) {

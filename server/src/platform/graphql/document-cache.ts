@@ -1,4 +1,35 @@
-import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, parse, SingleFieldSubscriptionsRule, validate, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+
+/**
+ * graphql-js's validate(), with the one way it throws instead of reporting turned into an error: the
+ * SingleFieldSubscriptionsRule evaluates `@skip`/`@include` arguments of a subscription's root fields before the
+ * rules that check them have run, and throws a GraphQLError for `@skip(if: "x")` or `@include` without `if`.
+ * That is a refusal of the document, not a server fault.
+ */
+export function validateDocument(schema: GraphQLSchema, document: DocumentNode, rules: readonly ValidationRule[]): readonly GraphQLError[] {
+  try {
+    return validate(schema, document, rules);
+  } catch (err) {
+    if (err instanceof GraphQLError) return [err];
+    throw err;
+  }
+}
+
+/**
+ * For the HTTP endpoint, whose validation Apollo runs itself (and answers 500 when validate() throws): the error
+ * validate() would throw for this document's subscriptions, as a coded validation error, or undefined. Only
+ * documents with a subscription are checked.
+ */
+export function thrownByValidation(schema: GraphQLSchema, document: DocumentNode): GraphQLError | undefined {
+  if (!document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription')) return undefined;
+  try {
+    validate(schema, document, [SingleFieldSubscriptionsRule]);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof GraphQLError)) throw err;
+    return new GraphQLError(err.message, { nodes: err.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+  }
+}
 
 /**
  * Parsed and validated documents, by query text, for one schema and one set of validation rules (as Apollo's
@@ -37,15 +68,7 @@ export class ValidatedDocumentCache {
       if (err instanceof GraphQLError) return [err];
       throw err;
     }
-    let errors: readonly GraphQLError[];
-    try {
-      errors = validate(this.schema, document, this.rules);
-    } catch (err) {
-      // Some rules evaluate directive arguments before their own rule has checked them (SingleFieldSubscriptionsRule
-      // with `@skip(if: "x")`) and throw a GraphQLError: that is a refusal of the document, not a server fault.
-      if (!(err instanceof GraphQLError)) throw err;
-      errors = [err];
-    }
+    const errors = validateDocument(this.schema, document, this.rules);
     if (errors.length) {
       this.options.onInvalid?.(errors);
       return errors;
