@@ -338,7 +338,7 @@ export class RequestGenerator {
     const fields = Object.values(root.getFields());
     const parts: string[] = [];
     for (let i = 0; i < count; i++) parts.push(this.fieldSelection(this.rng.pick(fields), 0, true));
-    if (this.rng.chance(0.03)) parts.push(`noSuchField${this.rng.int(10)}`);
+    if (this.rng.chance(0.01)) parts.push(`noSuchField${this.rng.int(10)}`);
     return `{ ${parts.join(' ')} }`;
   }
 
@@ -347,7 +347,7 @@ export class RequestGenerator {
     const alias = r.chance(root ? 0.2 : 0.08) ? `a${++this.aliasCounter % 100}: ` : '';
     const args = this.argumentsOf(field.args);
     const sub = this.selectionSetOf(field.type, depth + 1);
-    const directive = r.chance(0.03) ? r.pick([' @include(if: true)', ' @skip(if: false)', ' @skip(if: "x")', ' @deprecated', ' @include']) : '';
+    const directive = r.chance(0.01) ? r.pick([' @include(if: true)', ' @skip(if: false)', ' @skip(if: "x")', ' @deprecated', ' @include']) : '';
     return `${alias}${field.name}${args}${directive}${sub}`;
   }
 
@@ -357,10 +357,10 @@ export class RequestGenerator {
     for (const arg of args) {
       const required = isNonNullType(arg.type) && arg.defaultValue === undefined;
       // Required arguments are usually given (resolvers then run); optional ones now and then.
-      if (required ? r.chance(0.03) : r.chance(0.5)) continue;
+      if (required ? r.chance(0.01) : r.chance(0.5)) continue;
       out.push(`${arg.name}: ${this.argumentValue(arg.name, arg.type)}`);
     }
-    if (r.chance(0.03)) out.push(`noSuchArg: ${this.literal(this.wrongJson())}`);
+    if (r.chance(0.01)) out.push(`noSuchArg: ${this.literal(this.wrongJson())}`);
     return out.length ? `(${out.join(', ')})` : '';
   }
 
@@ -371,18 +371,18 @@ export class RequestGenerator {
       const variable = `v${++this.varCounter % 1000}`;
       const declared = r.chance(0.9) ? String(type) : r.pick(['String', 'Int', 'ID!', '[String]', 'Boolean!', 'JSON', 'NoSuchType']);
       this.varDefs.push(`$${variable}: ${declared}`);
-      if (!r.chance(0.05)) this.variables[variable] = r.chance(0.12) ? this.wrongJson() : this.value(name, type, 0);
+      if (!r.chance(0.03)) this.variables[variable] = r.chance(0.05) ? this.wrongJson() : this.value(name, type, 0);
       return `$${variable}`;
     }
-    if (r.chance(0.1)) return this.literal(this.wrongJson());
+    if (r.chance(0.04)) return this.literal(this.wrongJson());
     return this.literal(this.value(name, type, 0));
   }
 
   /** A JSON value for an input type: mostly of the right shape. */
   value(name: string, type: GraphQLInputType, depth: number): unknown {
     const r = this.rng;
-    if (isNonNullType(type)) return r.chance(0.02) ? null : this.value(name, type.ofType, depth);
-    if (r.chance(0.04)) return null;
+    if (isNonNullType(type)) return r.chance(0.01) ? null : this.value(name, type.ofType, depth);
+    if (r.chance(0.02)) return null;
     if (isListType(type)) {
       if (r.chance(0.1)) return this.value(name, type.ofType, depth + 1); // a single item for a list: coerced
       const n = r.weighted([[40, 0], [40, r.range(1, 3)], [15, r.range(4, 20)], [5, r.range(100, 2000)]]);
@@ -533,8 +533,8 @@ export class RequestGenerator {
 
   private selectionSetOf(type: GraphQLOutputType, depth: number): string {
     const named = getNamedType(type);
-    if (isLeafType(named)) return this.rng.chance(0.01) ? ' { id }' : '';
-    if (this.rng.chance(0.01)) return ''; // a missing selection: a validation error
+    if (isLeafType(named)) return this.rng.chance(0.003) ? ' { id }' : '';
+    if (this.rng.chance(0.003)) return ''; // a missing selection: a validation error
     return ` ${this.selections(named, depth)}`;
   }
 
@@ -643,11 +643,4 @@ export class RequestGenerator {
     ])();
     return { rawFrame: frame, operationType: 'malformed' };
   }
-}
-
-/** The names of the root fields a document's chosen operation calls (for coverage). */
-export function rootFieldNames(schema: GraphQLSchema): string[] {
-  return [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((t) =>
-    t ? Object.keys(t.getFields()).map((f) => `${t.name}.${f}`) : [],
-  );
 }
