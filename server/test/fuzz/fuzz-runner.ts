@@ -86,7 +86,7 @@ export function emptyStats(): FuzzStats {
 const bump = (m: Record<string, number>, k: string, n = 1) => (m[k] = (m[k] ?? 0) + n);
 
 /** One graphql-ws socket speaking graphql-transport-ws by hand (the fuzzer sends what a client library would refuse to). */
-class WsConnection {
+export class WsConnection {
   private nextId = 0;
   private readonly handlers = new Map<string, (msg: Record<string, unknown> | null) => void>();
   closeCode: number | null = null;
@@ -158,7 +158,7 @@ class WsConnection {
   }
 
   /** Runs one operation: its results and errors, or the close code if the socket closed meanwhile. */
-  run(payload: Record<string, unknown>, subscription: boolean): Promise<{ errors: GraphQLErrorShape[]; data: unknown[]; closeCode: number | null; timedOut: boolean }> {
+  run(payload: Record<string, unknown>, subscription: boolean, windowMs = SUBSCRIPTION_WINDOW_MS): Promise<{ errors: GraphQLErrorShape[]; data: unknown[]; closeCode: number | null; timedOut: boolean }> {
     const id = String(++this.nextId);
     return new Promise((resolve) => {
       const errors: GraphQLErrorShape[] = [];
@@ -190,7 +190,7 @@ class WsConnection {
           finish();
         } else if (msg.type === 'complete') finish();
       });
-      if (subscription) windowTimer = setTimeout(complete, SUBSCRIPTION_WINDOW_MS);
+      if (subscription) windowTimer = setTimeout(complete, windowMs);
       this.socket.send(JSON.stringify({ id, type: 'subscribe', payload }), () => {});
     });
   }

@@ -7,7 +7,7 @@ import { buildSchema } from 'graphql';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signIn, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
-import { FuzzRunner, formatSummary, heapAfterGc, type FuzzStats } from './fuzz-runner';
+import { FuzzRunner, formatSummary, heapAfterGc, WsConnection, type FuzzStats } from './fuzz-runner';
 import type { FuzzRequest, Transport } from './generator';
 
 /**
@@ -118,6 +118,40 @@ describe('GraphQL API fuzz (real PostgreSQL and kube-apiserver)', function () {
     expect(sent).to.be.greaterThanOrEqual(corpus.length * 3);
     expect(runner.stats.failures, failureReport(runner.stats, 0)).to.deep.equal([]);
     expect(runner.stats.healthFailures + runner.stats.crashes).to.equal(0);
+  });
+
+  // Found by the fuzz run (a listener-count warning): a subscription completed while it waited for an event kept its
+  // topic listener and, until the socket closed, the caller's subscription slot. More completed subscriptions than
+  // the per-user limit (50) on one socket must all be accepted.
+  it('gives back the slot and listener of a subscription completed while it waits for an event', async function () {
+    this.timeout(3 * 60_000);
+    const user = identities.user!;
+    const created = await app.gql<{ createSession: { id: string } }>(
+      'mutation C($input: CreateSessionInput!) { createSession(input: $input) { id } }',
+      { input: { template: 'fuzz-template' } },
+      user.headers,
+    );
+    expect(created.body.errors, JSON.stringify(created.body.errors)).to.equal(undefined);
+    const sessionId = created.body.data!.createSession.id;
+    const waiting = [
+      { query: 'subscription { mySharesChanged { kind } }' },
+      { query: 'subscription S($id: ID!) { sessionSharesChanged(sessionId: $id) { kind } }', variables: { id: sessionId } },
+      { query: 'subscription S($id: ID!) { connectionCountChanged(sessionId: $id) { totalConnections } }', variables: { id: sessionId } },
+      { query: 'subscription S($id: ID!) { sessionUpdated(id: $id) { id } }', variables: { id: sessionId } },
+      { query: 'subscription { announcementChanged }' },
+    ];
+    const socket = await WsConnection.open(app.wsUrl, user.accessToken);
+    try {
+      for (const payload of waiting) {
+        for (let i = 0; i < 55; i++) {
+          const { errors, closeCode } = await socket.run(payload, true, 20);
+          expect(closeCode, payload.query).to.equal(null);
+          expect(errors, `${payload.query} #${i}: ${JSON.stringify(errors)}`).to.deep.equal([]);
+        }
+      }
+    } finally {
+      socket.close();
+    }
   });
 
   it(`answers ${OPS} generated requests without a crash, a 5xx, an unmasked or internal error, with bounded memory`, async function () {
