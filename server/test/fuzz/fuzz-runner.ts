@@ -47,6 +47,8 @@ export interface FuzzStats {
   failures: Failure[];
   /** Error-level lines the server logged for requests (masked errors' details). */
   serverErrorLogs: string[];
+  /** The slowest requests (for the summary: where the run's time goes). */
+  slowest: { ms: number; what: string }[];
 }
 
 export interface Credentials {
@@ -80,6 +82,7 @@ export function emptyStats(): FuzzStats {
     crashes: 0,
     failures: [],
     serverErrorLogs: [],
+    slowest: [],
   };
 }
 
@@ -299,8 +302,17 @@ export class FuzzRunner {
   async send(index: number, identity: Identity, transport: Transport, request: FuzzRequest): Promise<void> {
     bump(this.stats.sent, `${identity}/${transport}`);
     bump(this.stats.operationTypes, request.operationType);
-    if (transport === 'http') return this.sendHttp(index, identity, request);
-    return this.sendWs(index, identity, request);
+    const started = performance.now();
+    if (transport === 'http') await this.sendHttp(index, identity, request);
+    else await this.sendWs(index, identity, request);
+    const ms = performance.now() - started;
+    const { slowest } = this.stats;
+    if (slowest.length < 5 || ms > slowest[slowest.length - 1]!.ms) {
+      const text = typeof request.payload?.query === 'string' ? request.payload.query : (request.rawFrame ?? request.raw?.body ?? '');
+      slowest.push({ ms, what: `#${index} ${identity}/${transport}: ${text.slice(0, 140).replace(/\s+/g, ' ')}` });
+      slowest.sort((a, b) => b.ms - a.ms);
+      slowest.length = Math.min(slowest.length, 5);
+    }
   }
 
   private async sendHttp(index: number, identity: Identity, request: FuzzRequest): Promise<void> {
@@ -452,5 +464,7 @@ export function formatSummary(stats: FuzzStats, seed: number, memory: { before: 
     `crashes ${stats.crashes}, failed health checks ${stats.healthFailures}/${stats.healthChecks}, HTTP 5xx ${stats.http5xx}, masked internal errors ${stats.internalErrors}, timeouts ${stats.timeouts}, failing answers ${stats.failures.length}`,
   );
   lines.push(`heap after GC: before ${mb(memory.before.heapUsed)}, after ${mb(memory.after.heapUsed)} (${mb(memory.after.heapUsed - memory.before.heapUsed)}); RSS before ${mb(memory.before.rss)}, after ${mb(memory.after.rss)}`);
+  lines.push('slowest requests:');
+  for (const s of stats.slowest) lines.push(`  ${s.ms.toFixed(0)} ms ${s.what}`);
   return lines.join('\n');
 }
