@@ -36,16 +36,18 @@ export function thrownByValidation(schema: GraphQLSchema, document: DocumentNode
  * document store does for HTTP): clients send the same few operations over and over (a heartbeat every 30 s),
  * and parsing and validation are the dearest steps of a small operation. Only documents that passed validation
  * are kept, so a changed or invalid text is parsed and validated again (and refused again) every time.
- * Least recently used documents are dropped beyond `max`, and texts longer than `maxTextLength` are never kept,
- * so a client cannot fill the server's memory with distinct documents.
+ * Least recently used documents are dropped beyond `max` documents or `maxTotalLength` characters of text, and
+ * texts longer than `maxTextLength` are never kept, so a client cannot fill the server's memory with distinct
+ * documents (1000 documents of 64 KB each, and their trees, would have held a few hundred MB).
  */
 export class ValidatedDocumentCache {
   private readonly documents = new Map<string, DocumentNode>();
+  private totalLength = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly rules: readonly ValidationRule[],
-    private readonly options: { max?: number; maxTextLength?: number; parseOptions?: ParseOptions; onInvalid?: (errors: readonly GraphQLError[]) => void } = {},
+    private readonly options: { max?: number; maxTextLength?: number; maxTotalLength?: number; parseOptions?: ParseOptions; onInvalid?: (errors: readonly GraphQLError[]) => void } = {},
   ) {}
 
   get size(): number {
@@ -74,8 +76,15 @@ export class ValidatedDocumentCache {
       return errors;
     }
     if (query.length <= (this.options.maxTextLength ?? 64 * 1024)) {
-      if (this.documents.size >= (this.options.max ?? 1000)) this.documents.delete(this.documents.keys().next().value!);
+      const max = this.options.max ?? 1000;
+      const maxTotal = this.options.maxTotalLength ?? 4 * 1024 * 1024;
+      while (this.documents.size && (this.documents.size >= max || this.totalLength + query.length > maxTotal)) {
+        const oldest = this.documents.keys().next().value!;
+        this.documents.delete(oldest);
+        this.totalLength -= oldest.length;
+      }
       this.documents.set(query, document);
+      this.totalLength += query.length;
     }
     return document;
   }
