@@ -95,6 +95,11 @@ function evaluate(
   } catch (err) {
     // getComplexity throws on invalid variables or unknown operations; validation reports those better.
     if (err instanceof GraphQLError) return { verdict: { ok: true }, measured: false };
+    // It recurses once per nested selection set, inline fragments included (which add no depth): a document of
+    // thousands of nested `... on Query {` overflows the stack. Nothing that deep is a reasonable operation.
+    if (err instanceof RangeError) {
+      return { verdict: { ok: false, message: 'Query selections are nested too deeply to measure their complexity', details: { maxDepth: limits.maxDepth } }, measured: true };
+    }
     throw err;
   }
   if (complexity > limits.maxComplexity) {
