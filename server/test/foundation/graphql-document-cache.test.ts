@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { GraphQLBoolean, GraphQLError, GraphQLInt, GraphQLList, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, specifiedRules } from 'graphql';
+import { GraphQLBoolean, GraphQLError, GraphQLInt, GraphQLList, GraphQLObjectType, GraphQLSchema, GraphQLString, buildSchema, parse, specifiedRules } from 'graphql';
 import WebSocket from 'ws';
 import { ValidatedDocumentCache } from '../../src/platform/graphql/document-cache';
 import { complexityDependsOnVariables, createLimitsChecker } from '../../src/platform/graphql/limits';
@@ -49,6 +49,23 @@ describe('GraphQL: validated-document cache and cached limit verdicts (unit)', (
     cache.get('{ plain }');
     expect(cache.size).to.equal(2);
     expect(cache.get('{ hello }')).to.equal(a);
+  });
+
+  it('keeps at most maxTotalLength characters of text, dropping the least recently used', () => {
+    const cache = new ValidatedDocumentCache(schema, specifiedRules, { max: 100, maxTotalLength: 100 });
+    const text = (i: number) => `{ hello } # ${String(i).padStart(30, '0')}`;
+    for (let i = 0; i < 10; i++) cache.get(text(i));
+    expect(cache.size).to.equal(Math.floor(100 / text(0).length));
+    // The newest is kept: it is returned from the cache (the same object) on the next get.
+    expect(cache.get(text(9))).to.equal(cache.get(text(9)));
+  });
+
+  it('returns a validation rule that throws (a subscription with @skip(if: "x")) as the refusal', () => {
+    const subscriptionSchema = buildSchema('type Query { a: Int } type Subscription { s: Int t: Int }');
+    const cache = new ValidatedDocumentCache(subscriptionSchema, specifiedRules);
+    const refused = cache.get('subscription { s @skip(if: "x") }');
+    expect(refused).to.be.an('array').with.length(1);
+    expect((refused as GraphQLError[])[0]).to.be.instanceOf(GraphQLError);
   });
 
   it('knows when complexity can depend on variables', () => {

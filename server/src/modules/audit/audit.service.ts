@@ -45,14 +45,25 @@ export const REDACTED = '[REDACTED]';
  * Removes secrets from audit changes: any field whose name contains password, token, secret, key,
  * credential, authorization or cookie is replaced with "[REDACTED]", at any depth.
  */
+/** A lone UTF-16 surrogate (half of a pair): PostgreSQL's json refuses its `\uD800` escape. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** `s` with lone surrogates replaced by U+FFFD, as text columns store them (the driver encodes them so). */
+function wellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (depth > 20) return REDACTED;
+  if (typeof value === 'string') return wellFormed(value);
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
   if (value instanceof Date) return value.toISOString();
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined ? REDACTED : redactSecrets(v, depth + 1);
+      out[wellFormed(k)] = SECRET_KEY.test(k) && v !== null && v !== undefined ? REDACTED : redactSecrets(v, depth + 1);
     }
     return out;
   }
@@ -90,6 +101,7 @@ export class AuditService {
   async list(filter: AuditFilter, first?: number, after?: string): Promise<Connection<AuditLogEntity>> {
     const size = pageSize(first);
     const qb = this.dataSource.getRepository(AuditLogEntity).createQueryBuilder('a');
+    if (filter.actorId && !USER_ID.test(filter.actorId)) throw badInput('actorId is not a user id', { actorId: filter.actorId });
     if (filter.actorId) qb.andWhere('a.actor_id = :actorId', { actorId: filter.actorId });
     if (filter.actorUsername) qb.andWhere('a.actor_username = :actorUsername', { actorUsername: filter.actorUsername });
     if (filter.action) {

@@ -164,7 +164,7 @@ export class CatalogService {
         sql.where.push(`(lower(t.display_name), t.id) > (${sql.p(String(k))}, ${sql.p(String(id))}::uuid)`);
       }
     }
-    if (after && !/^[0-9a-f-]{36}$/i.test(String(decodeCursor(after, 2)[1]))) throw badInput('The `after` cursor is not valid', { after });
+    if (after && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(String(decodeCursor(after, 2)[1]))) throw badInput('The `after` cursor is not valid', { after });
     const where = sql.where.length ? `WHERE ${sql.where.join(' AND ')}` : '';
     const rows: Row[] = await this.deps.dataSource.query(`SELECT ${select} ${from} ${where} ${orderBy} LIMIT ${size + 1}`, sql.params);
     const connection = toConnection(rows, size, count as number, Boolean(after), keyOf);
@@ -196,7 +196,7 @@ export class CatalogService {
     if (byName) {
       sql.where.push(`r.name = ${sql.p(byName.repository)}`, `t.name = ${sql.p(byName.name)}`);
     } else {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
       sql.where.push(`t.id = ${sql.p(id)}::uuid`);
     }
     const rows: Row[] = await this.deps.dataSource.query(

@@ -67,7 +67,7 @@ export class RepositoryService {
   }
 
   async get(id: string): Promise<RepositoryEntity> {
-    const repo = /^[0-9a-f-]{36}$/i.test(id) ? await this.repos.findOneBy({ id }) : null;
+    const repo = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await this.repos.findOneBy({ id }) : null;
     if (!repo) throw notFound('Repository', id);
     return repo;
   }

@@ -42,6 +42,10 @@ export const ANNOUNCEMENT_MAX_LENGTH = 500;
 const MAX_QUOTA_COUNT = 10_000;
 
 /** A whole number in [0, max]: a JSON number, or a string of digits as in the environment. */
+/** NUL, or a UTF-16 surrogate that is not half of a pair. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what it looks for
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function parseCount(value: unknown): number | null {
   const n = typeof value === 'string' && /^[0-9]+$/.test(value.trim()) ? Number(value.trim()) : value;
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_QUOTA_COUNT ? n : null;
@@ -107,10 +111,11 @@ export const SETTINGS: readonly SettingDefinition[] = [
     label: 'Portal announcement',
     description: 'A short text shown as a dismissible banner at the top of the user portal; empty for none.',
     kind: SettingValueKind.TEXT,
-    rule: `a text of at most ${ANNOUNCEMENT_MAX_LENGTH} characters (may be empty)`,
+    rule: `a text of at most ${ANNOUNCEMENT_MAX_LENGTH} characters (may be empty), without NUL or unpaired surrogate characters`,
     envVariable: 'STREAMSPACE_PORTAL_ANNOUNCEMENT',
     defaultFrom: (c) => c.portalAnnouncement ?? '',
-    parse: (v) => (typeof v === 'string' && v.trim().length <= ANNOUNCEMENT_MAX_LENGTH ? v.trim() : null),
+    // PostgreSQL's jsonb cannot hold NUL or an unpaired surrogate (`\ud800`): such a text is not one it can keep.
+    parse: (v) => (typeof v === 'string' && v.trim().length <= ANNOUNCEMENT_MAX_LENGTH && !UNSTORABLE_TEXT.test(v) ? v.trim() : null),
   },
 ];
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter, on } from 'node:events';
 import type { DataSource } from 'typeorm';
 import type { AppConfig, QuotaLimits } from '../../config/config';
-import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { endingWithSource, type AppPubSub } from '../../platform/graphql/pubsub';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { ConfigurationEntity } from './configuration.entity';
@@ -139,9 +139,14 @@ export class SettingsService {
    * The announcement now, then each time it changes (on this replica or another): for `announcementChanged`.
    * It listens before it reads, so a change in between is not lost; one read of the table serves every subscriber.
    */
-  async *announcements(): AsyncGenerator<string | null> {
+  announcements(): AsyncGenerator<string | null> {
     const stop = new AbortController();
     const loads = on(this.events, 'loaded', { signal: stop.signal });
+    // A client's complete aborts the wait for the next load at once (see endingWithSource).
+    return endingWithSource(this.announcementStream(stop, loads), () => stop.abort());
+  }
+
+  private async *announcementStream(stop: AbortController, loads: AsyncIterable<unknown>): AsyncGenerator<string | null> {
     try {
       let last = await this.announcement();
       yield last;

@@ -1,3 +1,4 @@
+import { filter } from '@graphql-yoga/subscription';
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireCaller } from '../../platform/graphql/authorization';
@@ -16,9 +17,12 @@ export interface ConnectionResolverDeps {
   pubSub: AppPubSub;
 }
 
-/** Filters an event stream (keeps the source's return() so the subscription ends cleanly). */
-async function* filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGenerator<T> {
-  for await (const v of source) if (keep(v)) yield v;
+/**
+ * Filters an event stream. A Repeater, not an async generator: the client's complete ends it and its topic listener
+ * at once, even while it waits for an event (an async generator would handle return() only at its next yield).
+ */
+function filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGenerator<T> {
+  return filter(keep)(source);
 }
 
 @Resolver()

@@ -1,4 +1,4 @@
-import type { AppPubSub } from '../../platform/graphql/pubsub';
+import { endingWithSource, type AppPubSub } from '../../platform/graphql/pubsub';
 import type { Caller } from '../../platform/graphql/context';
 import { SESSION_UPDATED, type SessionChange } from './session-table';
 import { toSessionType, type SessionService } from './session.service';
@@ -23,7 +23,7 @@ export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService
     await changes.return?.();
     throw err;
   }
-  return (async function* stream(): AsyncGenerator<SessionType> {
+  const stream = (async function* stream(): AsyncGenerator<SessionType> {
     try {
       yield current;
       for (;;) {
@@ -41,4 +41,5 @@ export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService
       await changes.return?.();
     }
   })();
+  return endingWithSource(stream, () => changes.return?.());
 }

@@ -11,6 +11,9 @@ import type { RefreshTokenService } from '../auth/refresh-token.service';
 import { UserEntity } from './user.entity';
 import { lastAdmin, notLocalUser, usernameTaken, wrongPassword } from './user.errors';
 
+/** The shape of a user id (a uuid column): anything else names no user. */
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** Per-user overrides kept in users.quota; absent fields use the configured defaults. */
@@ -83,7 +86,7 @@ export class UsersService {
   }
 
   findById(id: string): Promise<UserEntity | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+    if (!USER_ID.test(id)) return Promise.resolve(null);
     return this.dataSource.getRepository(UserEntity).findOneBy({ id });
   }
 
@@ -144,6 +147,8 @@ export class UsersService {
   async update(id: string, data: UpdateUserData, source: AuditSource): Promise<UserEntity> {
     if (data.role !== undefined && data.role !== null) checkRole(data.role);
     checkEmail(data.email);
+    // Not a user id at all: PostgreSQL would refuse it as a uuid.
+    if (!USER_ID.test(id)) throw notFound('User', id);
     const updated = await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });

@@ -37,6 +37,18 @@ export class AppError extends Error {
 export const notFound = (what: string, id: string) => new AppError(ErrorCode.NOT_FOUND, `${what} "${id}" was not found`, { id });
 export const badInput = (message: string, details?: Record<string, unknown>) => new AppError(ErrorCode.BAD_USER_INPUT, message, details);
 
+/**
+ * PostgreSQL cannot store the NUL character in text (22021, "invalid byte sequence for encoding UTF8: 0x00") nor
+ * `\u0000` in jsonb (22P05). Any text argument may carry one, and the database is the one place that refuses it,
+ * so its refusal is the client's error wherever it happens (the statement failed: nothing was written).
+ */
+const NUL_REFUSALS = new Set(['22021', '22P05']);
+
+function refusedNul(err: unknown): boolean {
+  const driver = (err as { driverError?: { code?: unknown } } | null)?.driverError;
+  return typeof driver?.code === 'string' && NUL_REFUSALS.has(driver.code);
+}
+
 /** Codes produced by graphql-js / Apollo itself that are safe to pass through unmasked. */
 const PASS_THROUGH_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
@@ -68,12 +80,22 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
         extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) },
       };
     }
+    if (refusedNul(original)) {
+      return {
+        message: 'Text must not contain the NUL character (\\u0000)',
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: ErrorCode.BAD_USER_INPUT },
+      };
+    }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PASS_THROUGH_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return formatted;
     }
-    // graphql-js errors without a code (e.g. variable coercion) are client mistakes, not bugs.
-    if (original instanceof GraphQLError && !original.originalError && !code) {
+    // graphql-js errors without a code are client mistakes, not bugs: validation errors, and request errors such as
+    // a variable that cannot be coerced (no path, wrapping the scalar's own GraphQLError). graphql-ws sends these
+    // uncoded where Apollo (HTTP) has already coded them; a wrapped non-GraphQL error (a bug) stays masked.
+    if (original instanceof GraphQLError && !code && (!original.originalError || (!original.path && original.originalError instanceof GraphQLError))) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
     }
     const id = requestId();

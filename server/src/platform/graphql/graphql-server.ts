@@ -4,12 +4,12 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type RequestHandler } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type GraphQLSchema } from 'graphql';
 import type { AppConfig } from '../../config/config';
 import type { AppMetrics } from '../http/metrics';
 import { logScope, type Logger } from '../logging/logger';
 import type { Caller, GraphQLContext } from './context';
-import { ValidatedDocumentCache } from './document-cache';
+import { thrownByValidation, ValidatedDocumentCache } from './document-cache';
 import { armorValidationRules, hideFieldSuggestions } from './armor';
 import { createErrorFormatter } from './errors';
 import { createLimitsChecker } from './limits';
@@ -45,6 +45,27 @@ export interface GraphQLServer {
 }
 
 /** Apollo Server over HTTP and our graphql-ws adapter (ws-server.ts) on one port, with the same limits and errors. */
+/**
+ * Answers 400 for a document validate() would throw on instead of reporting (see thrownByValidation), which Apollo
+ * would answer with a 500. Only texts that mention a subscription are parsed here.
+ */
+function refuseUnvalidatableSubscriptions(schema: GraphQLSchema): RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as { query?: unknown } | undefined;
+    const query = req.method === 'POST' ? body?.query : req.query.query;
+    if (typeof query !== 'string' || !query.includes('subscription')) return next();
+    let error: GraphQLError | undefined;
+    try {
+      error = thrownByValidation(schema, parse(query, { maxTokens: 10_000 }));
+    } catch {
+      return next(); // a syntax error: Apollo reports it
+    }
+    if (!error) return next();
+    hideFieldSuggestions([error]);
+    res.status(400).json({ errors: [error.toJSON()] });
+  };
+}
+
 export async function startGraphQLServer(options: GraphQLServerOptions): Promise<GraphQLServer> {
   const { httpServer, schema, config, logger, metrics } = options;
   const checkLimits = createLimitsChecker(schema, { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity });
@@ -70,7 +91,13 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
       validationDidStart: async () => async (errors) => {
         if (errors) hideFieldSuggestions(errors.filter((e): e is GraphQLError => e instanceof GraphQLError));
       },
-      didResolveOperation: async ({ document, request, operationName }) => {
+      didResolveOperation: async ({ document, request, operationName, operation }) => {
+        // Apollo would run a subscription over HTTP as a query: its resolvers then see no event and fail.
+        if (operation?.operation === 'subscription') {
+          throw new GraphQLError('Subscriptions are served over graphql-ws (the graphql-transport-ws protocol) at this URL', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        }
         checkLimits(document, request.variables, operationName);
       },
     }),
@@ -102,6 +129,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
 
   const handlers: RequestHandler[] = [
     express.json({ limit: '1mb' }),
+    refuseUnvalidatableSubscriptions(schema),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => ({
         requestId: (req as Request & { id: string }).id,

@@ -1,6 +1,7 @@
 import { getComplexity, fieldExtensionsEstimator } from 'graphql-query-complexity';
 import {
   GraphQLError,
+  getOperationAST,
   Kind,
   TypeInfo,
   visit,
@@ -79,6 +80,9 @@ function evaluate(
   if (depth > limits.maxDepth) {
     return { verdict: { ok: false, message: `Query depth ${depth} exceeds the maximum of ${limits.maxDepth}`, details: { depth, maxDepth: limits.maxDepth } }, measured: true };
   }
+  // graphql-query-complexity fails with a TypeError when operationName names no operation (an anonymous one
+  // among them): execution reports the unknown operation to the client.
+  if (!getOperationAST(document, operationName)) return { verdict: { ok: true }, measured: false };
   let complexity: number;
   try {
     complexity = getComplexity({
@@ -91,6 +95,11 @@ function evaluate(
   } catch (err) {
     // getComplexity throws on invalid variables or unknown operations; validation reports those better.
     if (err instanceof GraphQLError) return { verdict: { ok: true }, measured: false };
+    // It recurses once per nested selection set, inline fragments included (which add no depth): a document of
+    // thousands of nested `... on Query {` overflows the stack. Nothing that deep is a reasonable operation.
+    if (err instanceof RangeError) {
+      return { verdict: { ok: false, message: 'Query selections are nested too deeply to measure their complexity', details: { maxDepth: limits.maxDepth } }, measured: true };
+    }
     throw err;
   }
   if (complexity > limits.maxComplexity) {

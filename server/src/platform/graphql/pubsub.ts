@@ -60,6 +60,21 @@ export function createAppPubSub(): AppPubSub {
   };
 }
 
+/**
+ * `stream` (an async generator reading a topic), whose return() ends its `source` first. An async generator handles
+ * return() only at a `yield`: one waiting for its next event would otherwise keep listening, and graphql-ws's
+ * complete (and our ws-server's release of the caller's subscription slot, which waits for return()) would hang
+ * until an event it passes on arrives, which may be never.
+ */
+export function endingWithSource<T>(stream: AsyncGenerator<T>, endSource: () => unknown): AsyncGenerator<T> {
+  const returnStream = stream.return.bind(stream);
+  stream.return = async (value) => {
+    await endSource();
+    return returnStream(value);
+  };
+  return stream;
+}
+
 export const PUBSUB_CHANNEL = 'streamspace_events';
 /** NOTIFY payloads must stay under 8000 bytes; larger events travel through the pubsub_messages table. */
 const MAX_INLINE_BYTES = 7000;

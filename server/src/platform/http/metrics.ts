@@ -2,6 +2,10 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
+/** Distinct operation names labelled before new ones are counted together (the clients' own are far fewer). */
+export const MAX_OPERATION_NAMES = 500;
+const OTHER_OPERATIONS = '(other)';
+
 /**
  * Prometheus metrics of one server instance (its own registry, so tests can run several servers in
  * one process): process metrics, HTTP requests by route, GraphQL operations by name.
@@ -39,8 +43,23 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Operation names seen so far (label values). Clients choose them, so each new name would add series (a histogram's
+   * are a dozen) for as long as the process lives: beyond MAX_OPERATION_NAMES, new names are counted as `(other)`.
+   */
+  private readonly operationNames = new Set<string>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The label value for an operation name: itself (capped in length) while fewer than MAX_OPERATION_NAMES are known. */
+  operationLabel(operationName: string | null | undefined): string {
+    const name = (operationName ?? 'anonymous').slice(0, 64);
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES) return OTHER_OPERATIONS;
+    this.operationNames.add(name);
+    return name;
   }
 
   /** Express middleware; the route label is the matched route pattern, never the raw URL (bounded cardinality). */
@@ -59,14 +78,14 @@ export class AppMetrics {
     };
   }
 
-  /** Apollo plugin: counts every operation; names are capped in length to bound label values. */
+  /** Apollo plugin: counts every operation; names are capped in length and number to bound label values. */
   apolloPlugin(): ApolloServerPlugin {
     return {
       requestDidStart: async () => {
         const start = process.hrtime.bigint();
         return {
           willSendResponse: async (ctx) => {
-            const operationName = (ctx.operationName ?? ctx.request.operationName ?? 'anonymous').slice(0, 64);
+            const operationName = this.operationLabel(ctx.operationName ?? ctx.request.operationName);
             const operationType = ctx.operation?.operation ?? 'unknown';
             const outcome = ctx.errors?.length ? 'error' : 'success';
             this.graphqlOperations.inc({ operation_name: operationName, operation_type: operationType, outcome });
@@ -83,7 +102,7 @@ export class AppMetrics {
    * (`seconds`; a subscription's lifetime is not a request duration).
    */
   recordWsOperation(operationName: string | undefined, operationType: string, outcome: 'success' | 'error', seconds?: number) {
-    const name = (operationName ?? 'anonymous').slice(0, 64);
+    const name = this.operationLabel(operationName);
     this.graphqlOperations.inc({ operation_name: name, operation_type: operationType, outcome });
     if (seconds !== undefined) this.graphqlDuration.observe({ operation_name: name, operation_type: operationType }, seconds);
   }
