@@ -138,12 +138,15 @@ describe('identity: local sign-in, tokens, refresh rotation, logout', () => {
 
   it('changes a password: the old one stops working, other sign-ins are revoked', async () => {
     const u = await createUserAndToken(app);
+    const elsewhere = await signIn(app, u.username, u.password);
     const wrong = await app.gql('mutation { changePassword(currentPassword: "nope-nope", newPassword: "another-password-1") }', undefined, u.headers);
     expect(wrong.body.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
     const ok = await app.gql('mutation($c: String!) { changePassword(currentPassword: $c, newPassword: "another-password-1") }', { c: u.password }, u.headers);
     expect(ok.body.data).to.deep.equal({ changePassword: true });
     expect((await postLogin(app, u.username, u.password)).status).to.equal(401);
-    expect((await postCookie(app, '/auth/refresh', u.refreshCookie)).status).to.equal(401);
+    expect((await postCookie(app, '/auth/refresh', elsewhere.refreshCookie)).status).to.equal(401);
+    // The sign-in the password was changed from stays signed in.
+    expect((await postCookie(app, '/auth/refresh', u.refreshCookie)).status).to.equal(200);
     await signIn(app, u.username, 'another-password-1');
     const rows = await auditRows(app, 'user.change_password');
     expect(rows.map((r) => r.outcome)).to.deep.equal(['failure', 'success']);
