@@ -108,6 +108,21 @@ describe('security: signing keys (retirement, private halves, pinned algorithm)'
     }
   });
 
+  it('a rotation on one replica makes every replica sign with the new key at once', async () => {
+    const replica = await startTestApp({ DATABASE_URL: databaseUrl });
+    try {
+      const before = decodeProtectedHeader((await signInAsAdmin(replica)).accessToken).kid;
+      const admin = await signInAsAdmin(app);
+      const rotated = await app.gql<{ rotateSigningKey: string }>('mutation { rotateSigningKey }', undefined, admin.headers);
+      const newKid = rotated.body.data!.rotateSigningKey;
+      expect(newKid).not.to.equal(before);
+      // The other replica had the old key cached; the rotation reaches it over the pub/sub.
+      await waitUntil(async () => decodeProtectedHeader((await signInAsAdmin(replica)).accessToken).kid === newKid, 'the other replica to sign with the new key', 10_000);
+    } finally {
+      await replica.stop();
+    }
+  });
+
   it("verifies with the key's own algorithm: HS256 (public key as the secret) and alg none are refused", async () => {
     const admin = await signInAsAdmin(app);
     const kid = decodeProtectedHeader(admin.accessToken).kid!;
