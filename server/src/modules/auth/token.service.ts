@@ -60,7 +60,7 @@ export class TokenService {
     private readonly options: { signingKeyPem?: string; accessTokenTtlMs: number },
   ) {}
 
-  /** Called after a rotation committed (with the retired kid's successor); the auth module tells the other replicas. */
+  /** Called after a rotation committed (with the new kid); the auth module tells the other replicas. */
   onRotated(listener: (kid: string) => void): void {
     this.rotatedListeners.add(listener);
   }
@@ -145,8 +145,6 @@ export class TokenService {
     if (this.options.signingKeyPem) throw new Error('The signing key comes from STREAMSPACE_JWT_SIGNING_KEY; rotate it there');
     const kid = await this.dataSource.transaction(async (manager) => {
       await manager.getRepository(SigningKeyEntity).update({ retiredAt: IsNull() }, { retiredAt: new Date(), privateJwk: null });
-      // Keys retired before private halves were deleted at retirement lose theirs now.
-      await manager.getRepository(SigningKeyEntity).createQueryBuilder().update().set({ privateJwk: null }).where('retired_at IS NOT NULL AND private_jwk IS NOT NULL').execute();
       return (await this.insertGeneratedKey(manager.getRepository(SigningKeyEntity))).kid;
     });
     this.forgetKeys();

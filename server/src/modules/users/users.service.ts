@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open as openFile } from 'node:fs/promises';
+import { chmod, mkdir, open as openFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DataSource, type EntityManager } from 'typeorm';
 import type { QuotaLimits } from '../../config/config';
@@ -215,16 +215,21 @@ export class UsersService {
     const repo = this.dataSource.getRepository(UserEntity);
     if ((await repo.count()) > 0) return { created: false };
     const generated = password ? undefined : randomBytes(18).toString('base64url');
-    // Written before the account exists: an unwritable path stops the start-up before there is an admin nobody can sign in as.
-    if (generated) await writeSecretFile(passwordFile, `${generated}\n`);
+    // Written (beside the file) before the account exists, so an unwritable path stops the start-up before there is an
+    // admin nobody can sign in as; moved into place once the account exists, so the file never holds a losing
+    // replica's password.
+    const pending = generated ? `${passwordFile}.${process.pid}.pending` : undefined;
+    if (pending) await writeSecretFile(pending, `${generated}\n`);
     try {
       await this.create({ username, password: password ?? generated, role: Role.ADMIN, displayName: 'Administrator' }, { caller: null, requestId: 'bootstrap' });
     } catch (err) {
+      if (pending) await rm(pending, { force: true });
       // Another replica created it at the same moment.
       if ((await repo.count()) > 0) return { created: false };
       throw err;
     }
-    if (generated) {
+    if (pending) {
+      await rename(pending, passwordFile);
       // Never the password itself: logs are shipped, kept and read by more people than the admin.
       this.logger.warn({ username, passwordFile }, `Bootstrap admin "${username}" created; its generated password is in ${passwordFile} (mode 0600). Sign in, change it, and delete the file.`);
       return { created: true, passwordFile };
