@@ -1,11 +1,17 @@
 import type http from 'node:http';
+import type { Request } from 'express';
+import { GraphQLError } from 'graphql';
 import path from 'node:path';
 import { buildAppSchema } from './composition/resolvers';
 import { readinessChecks } from './composition/readiness';
 import { createServices, type AppServices } from './composition/services';
 import type { AppConfig } from './config/config';
+import { Role } from './platform/graphql/authorization';
+import type { Caller } from './platform/graphql/context';
+import { USER_SIGNED_OUT, type SignedOutEvent } from './modules/auth/auth.module';
 import { authRoutes } from './modules/auth/auth.routes';
 import { callerFromRequest, tokenFromConnectionParams, WS_CLOSE_TOKEN_EXPIRED } from './modules/auth/identity';
+import type { AuthService } from './modules/auth/auth.service';
 import { oidcRoutes } from './modules/auth/oidc.routes';
 import { catalogAssetRoutes } from './modules/catalog/catalog-assets.routes';
 import { beaconRoutes } from './modules/connections/beacon.routes';
@@ -70,6 +76,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       { limitMs: config.shutdownTimeoutMs + 1000 },
     );
     closeSocketsOnAccessChange(services, graphql, cleanup);
+    closeSocketsOnSignOut(services, graphql, cleanup);
 
     const root = path.resolve(__dirname, __filename.endsWith('.ts') ? '../..' : '../../../..');
     mountRoutes(app, {
@@ -77,6 +84,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       metrics: services.metrics,
       auth: config.auth,
       readiness: () => readinessChecks(services),
+      isAdmin: (req) => isAdminForHealth(auth, req),
+      metricsToken: config.metricsToken,
       ide: config.graphql.ide,
       routes: [
         authRoutes(auth, config.auth),
@@ -119,4 +128,33 @@ function closeSocketsOnAccessChange({ pubSub, logger }: AppServices, graphql: Gr
       if (closed) logger.info({ userId, sockets: closed }, 'closed the sockets of a user whose access changed');
     }
   })().catch((err: Error) => logger.error({ err }, 'user access change listener failed'));
+}
+
+/**
+ * Sign-ins of a user ended (sign-out, password change; on any replica): the sockets opened with their access tokens
+ * close (4401). Those tokens no longer authenticate, so such a socket cannot come back; others reconnect at once.
+ */
+function closeSocketsOnSignOut({ pubSub, logger }: AppServices, graphql: GraphQLServer, cleanup: CleanupStack): void {
+  const signOuts = pubSub.subscribeTopic<SignedOutEvent>(USER_SIGNED_OUT);
+  cleanup.push('sign-out listener', () => signOuts.return());
+  void (async () => {
+    for await (const { userId, familyId, exceptFamilyId } of signOuts) {
+      const ended = (caller: Caller) => (familyId ? caller.sid === familyId : !exceptFamilyId || caller.sid !== exceptFamilyId);
+      const closed = graphql.closeSocketsOf(userId, WS_CLOSE_TOKEN_EXPIRED, 'Signed out; authenticate again', ended);
+      if (closed) logger.info({ userId, sockets: closed }, 'closed the sockets of a sign-in that ended');
+    }
+  })().catch((err: Error) => logger.error({ err }, 'sign-out listener failed'));
+}
+
+/**
+ * Whether /readyz details and /metrics go to this request: an admin's valid access token. While the database is
+ * down (when /readyz details matter most) the token's own verified claims decide, since the user row cannot be read.
+ */
+async function isAdminForHealth(auth: AuthService, req: Request): Promise<boolean> {
+  try {
+    return (await callerFromRequest(auth, req))?.role === Role.ADMIN;
+  } catch (err) {
+    if (err instanceof GraphQLError) return false; // a bad, expired or revoked token
+    return (await auth.claimsOf(req.get('authorization')).catch(() => null))?.role === Role.ADMIN;
+  }
 }

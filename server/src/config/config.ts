@@ -100,6 +100,7 @@ export const envSchema = z.object({
   KUBECONFIG: z.string().optional(),
   STREAMSPACE_SHUTDOWN_TIMEOUT: durationFromEnv.default(10_000),
   STREAMSPACE_DB_HEALTH_TIMEOUT: durationFromEnv.default(2_000),
+  STREAMSPACE_METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   STREAMSPACE_GIT_ALLOW_FILE: booleanFromEnv.default(false),
   STREAMSPACE_GIT_TIMEOUT: durationFromEnv.default(300_000),
   STREAMSPACE_GIT_SSH_KNOWN_HOSTS: z
@@ -127,12 +128,14 @@ export const envSchema = z.object({
   STREAMSPACE_TRUSTED_ORIGINS: originList.default([]),
   STREAMSPACE_ADMIN_USERNAME: usernameFromEnv.default('admin'),
   STREAMSPACE_ADMIN_PASSWORD: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
+  STREAMSPACE_ADMIN_PASSWORD_FILE: z.string().min(1).optional(),
   STREAMSPACE_JWT_SIGNING_KEY: z
     .string()
     .refine((v) => /-----BEGIN PRIVATE KEY-----/.test(v), { message: 'expected a PKCS#8 PEM private key (EC P-256, Ed25519 or RSA)' })
     .optional(),
   STREAMSPACE_ACCESS_TOKEN_TTL: durationFromEnv.pipe(z.number().min(1000, { message: 'must be at least 1s' })).default(15 * 60_000),
   STREAMSPACE_REFRESH_TOKEN_TTL: durationFromEnv.pipe(z.number().min(60_000, { message: 'must be at least 1m' })).default(30 * 24 * 3_600_000),
+  STREAMSPACE_REFRESH_ABSOLUTE_LIFETIME: durationFromEnv.pipe(z.number().min(60_000, { message: 'must be at least 1m' })).default(30 * 24 * 3_600_000),
   STREAMSPACE_COOKIE_SECURE: z.enum(['auto', 'true', 'false'], { message: 'expected auto, true or false' }).default('auto'),
   STREAMSPACE_LOGIN_RATE_LIMIT_PER_IP: intFromEnv(1, 100_000).default(30),
   STREAMSPACE_LOGIN_RATE_LIMIT_PER_USERNAME: intFromEnv(1, 100_000).default(10),
@@ -242,6 +245,8 @@ export interface AppConfig {
   platformNamespace: string | undefined;
   shutdownTimeoutMs: number;
   dbHealthTimeoutMs: number;
+  /** When set, GET /metrics answers only `Authorization: Bearer <this>` (or an admin's access token). */
+  metricsToken: string | undefined;
   /** Proxies whose X-Forwarded-For is believed (Express 'trust proxy'); empty: none. */
   trustProxy: string[];
   build: { commit?: string; buildDate?: string };
@@ -333,10 +338,14 @@ export interface AuthConfig {
   trustedOrigins: string[];
   adminUsername: string;
   adminPassword: string | undefined;
+  /** Where a generated bootstrap admin password is written (mode 0600); never to the log. */
+  adminPasswordFile: string;
   /** PKCS#8 PEM; when unset a key is generated and kept in the database. */
   signingKeyPem: string | undefined;
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
+  /** A sign-in's refresh tokens are not exchanged after this long from the sign-in, however often they rotated. */
+  refreshAbsoluteLifetimeMs: number;
   cookieSecure: 'auto' | 'true' | 'false';
   loginRateLimit: { perIp: number; perUsername: number; windowMs: number };
   /** Present when OIDC login is configured (issuer, client id and secret all set). */
@@ -375,7 +384,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values must never be echoed in an error (they may carry credentials). */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'STREAMSPACE_ADMIN_PASSWORD', 'STREAMSPACE_JWT_SIGNING_KEY', 'STREAMSPACE_OIDC_CLIENT_SECRET']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'STREAMSPACE_ADMIN_PASSWORD', 'STREAMSPACE_JWT_SIGNING_KEY', 'STREAMSPACE_OIDC_CLIENT_SECRET', 'STREAMSPACE_METRICS_TOKEN']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
   // Empty strings count as unset, so `FOO=` in a .env file means "use the default".
@@ -461,6 +470,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     platformNamespace: e.STREAMSPACE_PLATFORM_NAMESPACE,
     shutdownTimeoutMs: e.STREAMSPACE_SHUTDOWN_TIMEOUT,
     dbHealthTimeoutMs: e.STREAMSPACE_DB_HEALTH_TIMEOUT,
+    metricsToken: e.STREAMSPACE_METRICS_TOKEN,
     trustProxy: e.STREAMSPACE_TRUST_PROXY,
     build: { commit: e.STREAMSPACE_COMMIT, buildDate: e.STREAMSPACE_BUILD_DATE },
     sessions: {
@@ -516,9 +526,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       trustedOrigins: e.STREAMSPACE_TRUSTED_ORIGINS,
       adminUsername: e.STREAMSPACE_ADMIN_USERNAME,
       adminPassword: e.STREAMSPACE_ADMIN_PASSWORD,
+      adminPasswordFile: path.resolve(cwd, e.STREAMSPACE_ADMIN_PASSWORD_FILE ?? path.join(e.STREAMSPACE_DATA_DIR, 'bootstrap-admin-password')),
       signingKeyPem: e.STREAMSPACE_JWT_SIGNING_KEY,
       accessTokenTtlMs: e.STREAMSPACE_ACCESS_TOKEN_TTL,
       refreshTokenTtlMs: e.STREAMSPACE_REFRESH_TOKEN_TTL,
+      refreshAbsoluteLifetimeMs: e.STREAMSPACE_REFRESH_ABSOLUTE_LIFETIME,
       cookieSecure: e.STREAMSPACE_COOKIE_SECURE,
       loginRateLimit: {
         perIp: e.STREAMSPACE_LOGIN_RATE_LIMIT_PER_IP,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app';
+import { signInAsAdmin } from '../support/auth';
 
 describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
   let app: TestApp;
@@ -56,7 +57,8 @@ describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
   });
 
   it('serves Prometheus metrics with HTTP and GraphQL counts by operation name', async () => {
-    await app.gql('query MetricsProbe { version { version } }');
+    // An authenticated caller's name gets its own label (anonymous names are counted as `other`: metrics-bounds.test.ts).
+    await app.gql('query MetricsProbe { version { version } }', undefined, (await signInAsAdmin(app)).headers);
     const res = await fetch(`${app.url}/metrics`);
     expect(res.status).to.equal(200);
     const text = await res.text();
@@ -70,7 +72,7 @@ describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
     const health = await fetch(`${app.url}/healthz`);
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.equal({ status: 'ok' });
-    const ready = await fetch(`${app.url}/readyz`);
+    const ready = await fetch(`${app.url}/readyz`, { headers: (await signInAsAdmin(app)).headers });
     expect(ready.status).to.equal(200);
     const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
     expect(body.checks.find((c) => c.name === 'database')?.ok).to.equal(true);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { startPostgres, type PostgresServer } from '../../src/platform/database/postgres-server';
 import { startTestApp, type TestApp } from '../support/app';
+import { signInAsAdmin } from '../support/auth';
 import { waitUntil } from '../support/wait';
 
 
@@ -22,17 +23,22 @@ describe('/readyz follows the database without a restart', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers 503 while PostgreSQL is down and 200 once it is back', async () => {
-    expect((await fetch(`${app.url}/readyz`)).status).to.equal(200);
+  it('answers 503 while PostgreSQL is down and 200 once it is back; details only to an admin', async () => {
+    const { headers } = await signInAsAdmin(app);
+    expect((await fetch(`${app.url}/readyz`, { headers })).status).to.equal(200);
 
     await pg.stop();
-    const down = await fetch(`${app.url}/readyz`);
+    const down = await fetch(`${app.url}/readyz`, { headers });
     expect(down.status).to.equal(503);
     const body = (await down.json()) as { status: string; checks: { name: string; ok: boolean; error?: string }[] };
     expect(body.status).to.equal('not ready');
     const db = body.checks.find((c) => c.name === 'database')!;
     expect(db.ok).to.equal(false);
     expect(db.error).to.be.a('string').and.not.match(/password/i);
+    // Anyone else learns the status, not the host or the error.
+    const anonymous = await fetch(`${app.url}/readyz`);
+    expect(anonymous.status).to.equal(503);
+    expect(await anonymous.json()).to.deep.equal({ status: 'not ready' });
     // The process itself is still healthy: liveness must not restart pods for a database outage.
     expect((await fetch(`${app.url}/healthz`)).status).to.equal(200);
 

@@ -126,8 +126,8 @@ describe('start-up failure releases everything already started, newest first', f
       Object.defineProperty(RepositoryService.prototype, 'seedDefault', original);
     }
     expect(failure?.message).to.equal('seedDefault failed');
-    // The database, the cluster, the settings listener, the templates' watch cache and the session runtime had started.
-    expect(stack.started).to.deep.equal(['database', 'cluster', 'pub/sub bridge', 'settings', 'template cache', 'session runtime']);
+    // The database, the cluster, the key rotation and settings listeners, the templates' watch cache and the session runtime had started.
+    expect(stack.started).to.deep.equal(['database', 'cluster', 'pub/sub bridge', 'signing key rotation listener', 'settings', 'template cache', 'session runtime']);
     await expectAllReleased(stack, databaseUrl);
   });
 
@@ -135,7 +135,7 @@ describe('start-up failure releases everything already started, newest first', f
     const databaseUrl = await createTestDatabase('startup_failure');
     const stack = new FaultyStack(null, databaseUrl);
     const app = await start(stack, databaseUrl);
-    expect(stack.started.at(-1)).to.equal('user access listener');
+    expect(stack.started.slice(-2)).to.deep.equal(['user access listener', 'sign-out listener']);
     await app.stop();
     await expectAllReleased(stack, databaseUrl);
   });

@@ -163,6 +163,34 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     expect(apiBlocked[1]!.ipBlock!.except).to.include('203.0.113.10/32');
   });
 
+  it('switches the GraphQL IDE and introspection off by default; values switch them on', async () => {
+    const envOf = (yamlText: string) => {
+      const deployment = objects(yamlText).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+      const env = deployment.spec.template.spec.containers[0].env;
+      return (name: string) => env.find((e) => e.name === name)?.value;
+    };
+    const production = envOf(await template({}));
+    expect(production('STREAMSPACE_GRAPHQL_IDE')).to.equal('false');
+    expect(production('STREAMSPACE_GRAPHQL_INTROSPECTION')).to.equal('false');
+    const development = envOf(await template({ 'graphql.ide': 'true', 'graphql.introspection': 'true' }));
+    expect(development('STREAMSPACE_GRAPHQL_IDE')).to.equal('true');
+    expect(development('STREAMSPACE_GRAPHQL_INTROSPECTION')).to.equal('true');
+    expect(await templateFails({ 'graphql.ide': 'yes-please' })).to.match(/graphql\/ide.*boolean/is);
+  });
+
+  it('takes the /metrics token from a Secret when one is named, never as a plain value', async () => {
+    const containerEnv = (yamlText: string) =>
+      (objects(yamlText).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string; valueFrom?: unknown }[] }[] } } } })
+        .spec.template.spec.containers[0].env;
+    expect(containerEnv(await template({})).map((e) => e.name)).not.to.include('STREAMSPACE_METRICS_TOKEN');
+    const env = containerEnv(await template({ 'metrics.tokenSecret.name': 'prometheus-scrape' }));
+    expect(env.find((e) => e.name === 'STREAMSPACE_METRICS_TOKEN')).to.deep.equal({
+      name: 'STREAMSPACE_METRICS_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'prometheus-scrape', key: 'token' } },
+    });
+    expect(await templateFails({ 'metrics.tokenSecret.token': 'x' })).to.match(/metrics\/tokenSecret.*additional properties/is);
+  });
+
   it('refuses bad values with clear messages', async () => {
     // A wrong type, a wrong nested type, an unknown key: refused by values.schema.json, naming the value.
     expect(await templateFails({ replicaCount: 'two' })).to.match(/replicaCount.*(integer|number)/is);

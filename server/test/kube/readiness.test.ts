@@ -5,6 +5,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { freePort } from '../../src/platform/kube/local-cluster/ports';
 import { startTestApp, type TestApp } from '../support/app';
+import { signInAsAdmin } from '../support/auth';
 import { getTestCluster, KUBE_START_TIMEOUT_MS, type LocalCluster } from '../support/kube';
 
 interface Readyz {
@@ -12,8 +13,9 @@ interface Readyz {
   checks: { name: string; ok: boolean; error?: string; simulated?: boolean; mode?: string; version?: string; target?: string }[];
 }
 
+/** /readyz as an admin sees it (anonymous callers get the status only). */
 async function readyz(app: TestApp): Promise<{ status: number; body: Readyz }> {
-  const res = await fetch(`${app.url}/readyz`);
+  const res = await fetch(`${app.url}/readyz`, { headers: (await signInAsAdmin(app)).headers });
   return { status: res.status, body: (await res.json()) as Readyz };
 }
 

@@ -7,7 +7,7 @@ import { AuditLogEntity } from './audit-log.entity';
 
 /** Where an audited action came from; a GraphQLContext fits as it is. */
 export interface AuditSource {
-  caller?: Pick<Caller, 'id' | 'username'> | null;
+  caller?: Pick<Caller, 'id' | 'username' | 'sid'> | null;
   requestId?: string;
   clientIp?: string;
 }

@@ -96,7 +96,7 @@ export class AuthService {
       await this.audit.record({ action: 'auth.login', resourceType: 'user', resourceId: user.id, actor: user, changes: details, source }, manager);
       return issued;
     });
-    const access = await this.tokens.issue({ id: user.id, username: user.username, role: user.role });
+    const access = await this.tokens.issue({ id: user.id, username: user.username, role: user.role, sid: refresh.familyId });
     return {
       ...access,
       user: { id: user.id, username: user.username, role: user.role },
@@ -121,6 +121,9 @@ export class AuthService {
           source,
         });
       }
+      if (result.reason === 'lifetime_ended') {
+        throw new AuthFailure(401, 'sign_in_expired', 'This sign-in has reached its maximum lifetime (STREAMSPACE_REFRESH_ABSOLUTE_LIFETIME); sign in again');
+      }
       throw new AuthFailure(401, 'invalid_refresh_token', 'The sign-in has expired or was revoked; sign in again');
     }
     const user = await this.users.findById(result.userId);
@@ -128,11 +131,14 @@ export class AuthService {
       await this.refreshTokens.revokeFamily(result.familyId);
       throw new AuthFailure(user ? 403 : 401, user ? 'account_disabled' : 'invalid_refresh_token', user ? 'This account is disabled' : 'Not signed in');
     }
-    const access = await this.tokens.issue({ id: user.id, username: user.username, role: user.role });
+    const access = await this.tokens.issue({ id: user.id, username: user.username, role: user.role, sid: result.familyId });
     return { ...access, user: { id: user.id, username: user.username, role: user.role }, refreshToken: result.token, refreshExpiresAt: result.expiresAt };
   }
 
-  /** Revokes the sign-in the refresh token belongs to (its whole family). */
+  /**
+   * Revokes the sign-in the refresh token belongs to (its whole family): its access tokens stop working, and its
+   * open graphql-ws sockets close on every replica.
+   */
   async logout(token: string | undefined, source: AuditSource & ClientMeta): Promise<void> {
     const row = token ? await this.refreshTokens.find(token) : null;
     if (!row) return;
@@ -141,6 +147,17 @@ export class AuthService {
       await this.refreshTokens.revokeFamily(row.familyId, manager);
       await this.audit.record({ action: 'auth.logout', resourceType: 'user', resourceId: row.userId, actor: user ? { id: user.id, username: user.username } : null, source }, manager);
     });
+    this.refreshTokens.announceSignOut({ userId: row.userId, familyId: row.familyId });
+  }
+
+  /**
+   * The claims of a bearer token, checked by signature and expiry only (no database read): for what must answer
+   * while the database is down (/readyz details). Null without a header; throws InvalidTokenError for a bad token.
+   */
+  async claimsOf(authorization: string | undefined | null): Promise<Caller | null> {
+    if (!authorization) return null;
+    const { id, username, role } = await this.tokens.verify(bearerToken(authorization));
+    return { id, username, role };
   }
 
   /**
@@ -149,13 +166,19 @@ export class AuthService {
    */
   async authenticate(authorization: string | undefined | null): Promise<AuthenticatedCaller | null> {
     if (!authorization) return null;
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    const token = match ? match[1] : authorization.includes(' ') ? undefined : authorization.trim();
-    if (!token) throw new InvalidTokenError('Expected "Authorization: Bearer <token>"');
-    const claims = await this.tokens.verify(token);
-    const user = await this.users.findById(claims.id);
+    const claims = await this.tokens.verify(bearerToken(authorization));
+    const [user, revoked] = await Promise.all([this.users.findById(claims.id), claims.sid ? this.refreshTokens.isFamilyRevoked(claims.sid) : false]);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists');
     if (user.disabled) throw new InvalidTokenError('This account is disabled');
-    return { caller: { id: user.id, username: user.username, role: user.role }, expiresAtMs: claims.exp * 1000 };
+    if (revoked) throw new InvalidTokenError('This sign-in has ended (signed out or password changed); sign in again');
+    return { caller: { id: user.id, username: user.username, role: user.role, ...(claims.sid ? { sid: claims.sid } : {}) }, expiresAtMs: claims.exp * 1000 };
   }
+}
+
+/** The token of `Bearer <token>` (or a bare token, as graphql-ws connectionParams may carry it). */
+function bearerToken(authorization: string): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  const token = match ? match[1] : authorization.includes(' ') ? undefined : authorization.trim();
+  if (!token) throw new InvalidTokenError('Expected "Authorization: Bearer <token>"');
+  return token;
 }

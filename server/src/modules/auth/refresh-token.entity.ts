@@ -25,6 +25,10 @@ export class RefreshTokenEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
+  /** When the family's sign-in happened: no token of the family is exchanged after the absolute lifetime from here. */
+  @Column({ name: 'family_started_at', type: 'timestamptz', default: () => 'now()' })
+  familyStartedAt!: Date;
+
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { IsNull, Not, type DataSource, type EntityManager } from 'typeorm';
 import { RefreshTokenEntity } from './refresh-token.entity';
 
 export interface ClientMeta {
@@ -10,28 +10,57 @@ export interface ClientMeta {
 export type RotateResult =
   | { ok: true; userId: string; familyId: string; token: string; expiresAt: Date }
   | { ok: false; reason: 'unknown' | 'expired' | 'revoked' }
+  | { ok: false; reason: 'lifetime_ended'; userId: string; familyId: string }
   | { ok: false; reason: 'reused'; userId: string; familyId: string };
 
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** Sign-ins of a user ended (sign-out, password change): their open sockets close on every replica. */
+export interface SignedOutEvent {
+  userId: string;
+  /** Only this sign-in (refresh family) ended. */
+  familyId?: string;
+  /** Every sign-in but this one ended. Neither set: every sign-in ended. */
+  exceptFamilyId?: string;
+}
+
 /**
  * Refresh tokens: random 256-bit strings, only their hash stored. A refresh exchanges the token for a
  * new one of the same family and marks the old one used; presenting a used token again means it was
- * copied, so the whole family (every token since that sign-in) is revoked.
+ * copied, so the whole family (every token since that sign-in) is revoked. Rotation extends a family by the
+ * token lifetime each time, but never beyond the absolute lifetime counted from the sign-in.
  */
 export class RefreshTokenService {
+  private readonly signedOutListeners = new Set<(event: SignedOutEvent) => void>();
+
   constructor(
     private readonly dataSource: DataSource,
-    private readonly ttlMs: number,
+    private readonly options: { ttlMs: number; absoluteLifetimeMs: number },
   ) {}
 
-  async issue(userId: string, meta: ClientMeta, manager?: EntityManager, familyId: string = randomUUID()): Promise<{ token: string; expiresAt: Date; familyId: string }> {
+  /** Called once sign-ins ended (committed); the auth module tells every replica, which closes their sockets. */
+  onSignedOut(listener: (event: SignedOutEvent) => void): void {
+    this.signedOutListeners.add(listener);
+  }
+
+  announceSignOut(event: SignedOutEvent): void {
+    for (const listener of this.signedOutListeners) listener(event);
+  }
+
+  async issue(
+    userId: string,
+    meta: ClientMeta,
+    manager?: EntityManager,
+    family: { id: string; startedAt: Date } = { id: randomUUID(), startedAt: new Date() },
+  ): Promise<{ token: string; expiresAt: Date; familyId: string }> {
     const token = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(Date.now() + this.ttlMs);
+    const expiresAt = new Date(Math.min(Date.now() + this.options.ttlMs, family.startedAt.getTime() + this.options.absoluteLifetimeMs));
+    const familyId = family.id;
     await (manager ?? this.dataSource.manager).getRepository(RefreshTokenEntity).insert({
       familyId,
+      familyStartedAt: family.startedAt,
       userId,
       tokenHash: hashRefreshToken(token),
       expiresAt,
@@ -51,9 +80,13 @@ export class RefreshTokenService {
         await this.revokeFamily(row.familyId, manager);
         return { ok: false, reason: 'reused', userId: row.userId, familyId: row.familyId } as const;
       }
+      if (row.familyStartedAt.getTime() + this.options.absoluteLifetimeMs <= Date.now()) {
+        await this.revokeFamily(row.familyId, manager);
+        return { ok: false, reason: 'lifetime_ended', userId: row.userId, familyId: row.familyId } as const;
+      }
       if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' } as const;
       await repo.update({ id: row.id }, { usedAt: new Date() });
-      const next = await this.issue(row.userId, meta, manager, row.familyId);
+      const next = await this.issue(row.userId, meta, manager, { id: row.familyId, startedAt: row.familyStartedAt });
       return { ok: true, userId: row.userId, familyId: row.familyId, token: next.token, expiresAt: next.expiresAt } as const;
     });
   }
@@ -70,11 +103,18 @@ export class RefreshTokenService {
     return result.affected ?? 0;
   }
 
-  /** Signs a user out everywhere (disabled, password changed). */
-  async revokeAllForUser(userId: string, manager?: EntityManager): Promise<number> {
+  /** Signs a user out everywhere (disabled), or everywhere but one sign-in (`exceptFamilyId`: password changed there). */
+  async revokeAllForUser(userId: string, manager?: EntityManager, exceptFamilyId?: string): Promise<number> {
     const result = await (manager ?? this.dataSource.manager)
       .getRepository(RefreshTokenEntity)
-      .update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+      .update({ userId, revokedAt: IsNull(), ...(exceptFamilyId ? { familyId: Not(exceptFamilyId) } : {}) }, { revokedAt: new Date() });
     return result.affected ?? 0;
+  }
+
+  /** Whether a sign-in was revoked (signed out, password changed elsewhere, reuse): its access tokens stop working. */
+  async isFamilyRevoked(familyId: string): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(familyId)) return true;
+    const rows = (await this.dataSource.query('SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1', [familyId])) as unknown[];
+    return rows.length > 0;
   }
 }

@@ -2,7 +2,8 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 /**
  * Keys that sign access tokens when STREAMSPACE_JWT_SIGNING_KEY is not set. The newest active key
- * signs; retired keys still verify tokens issued before a rotation until those expire.
+ * signs; a retired key has no private half any more and verifies tokens for one access-token lifetime after its
+ * retirement (the longest any token it signed can live), then none.
  */
 @Entity('signing_keys')
 export class SigningKeyEntity {
@@ -13,8 +14,9 @@ export class SigningKeyEntity {
   @Column({ type: 'varchar', length: 16 })
   algorithm!: string;
 
-  @Column({ name: 'private_jwk', type: 'jsonb', select: false })
-  privateJwk!: Record<string, unknown>;
+  /** Deleted (null) when the key is retired: a retired key can never sign again, even from a database dump. */
+  @Column({ name: 'private_jwk', type: 'jsonb', select: false, nullable: true })
+  privateJwk!: Record<string, unknown> | null;
 
   @Column({ name: 'public_jwk', type: 'jsonb' })
   publicJwk!: Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, importPKCS8, jwtVerify, SignJWT, decodeProtectedHeader, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, importPKCS8, importSPKI, jwtVerify, SignJWT, decodeProtectedHeader, type CryptoKey, type JWK } from 'jose';
 import { IsNull, type DataSource, type Repository } from 'typeorm';
 import type { Caller } from '../../platform/graphql/context';
 import { SigningKeyEntity } from './signing-key.entity';
@@ -17,6 +17,11 @@ export interface AccessTokenClaims extends Caller {
   exp: number;
 }
 
+/** PubSub topic: a signing key was retired ({ kid }); every replica forgets what it cached about its keys. */
+export const SIGNING_KEY_ROTATED = 'SIGNING_KEY_ROTATED';
+/** A key believed active is read again after this long (a safety net besides SIGNING_KEY_ROTATED). */
+const ACTIVE_KEY_RECHECK_MS = 60_000;
+
 export class InvalidTokenError extends Error {
   constructor(message: string) {
     super(message);
@@ -30,24 +35,47 @@ interface SigningKey {
   key: CryptoKey | Uint8Array;
 }
 
+/** What verifies tokens of one kid: the public key, its one algorithm, and when it was retired. */
+interface VerificationKey {
+  key: CryptoKey;
+  alg: string;
+  retiredAt: Date | null;
+  loadedAt: number;
+}
+
 /**
  * Signs and verifies access tokens (short-lived JWTs). The key comes from STREAMSPACE_JWT_SIGNING_KEY,
  * or is generated once and kept in the signing_keys table, so every replica shares it. `rotate()`
- * makes a new key; the old one keeps verifying tokens it signed until they expire.
+ * makes a new key and deletes the private half of the old one; the old one keeps verifying tokens it signed
+ * for one access-token lifetime after its retirement (no token it signed can be valid longer), then nothing.
+ * Verification uses the algorithm stored with the key, never the token's `alg` header.
  */
 export class TokenService {
   private signing: Promise<SigningKey> | undefined;
-  private readonly verifying = new Map<string, Promise<CryptoKey | Uint8Array | null>>();
+  private readonly verifying = new Map<string, Promise<VerificationKey | null>>();
+  private readonly rotatedListeners = new Set<(kid: string) => void>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: { signingKeyPem?: string; accessTokenTtlMs: number },
   ) {}
 
-  async issue(user: Caller, now = new Date()): Promise<AccessToken> {
+  /** Called after a rotation committed (with the new kid); the auth module tells the other replicas. */
+  onRotated(listener: (kid: string) => void): void {
+    this.rotatedListeners.add(listener);
+  }
+
+  /** Another replica rotated: sign with the new key, and read every key's retirement again. */
+  forgetKeys(): void {
+    this.signing = undefined;
+    this.verifying.clear();
+  }
+
+  /** `sid` names the sign-in (refresh-token family) the token belongs to, so signing out ends its tokens too. */
+  async issue(user: Caller & { sid?: string }, now = new Date()): Promise<AccessToken> {
     const key = await this.signingKey();
     const expiresAt = new Date(now.getTime() + this.options.accessTokenTtlMs);
-    const accessToken = await new SignJWT({ username: user.username, role: user.role })
+    const accessToken = await new SignJWT({ username: user.username, role: user.role, ...(user.sid ? { sid: user.sid } : {}) })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
       .setSubject(user.id)
       .setIssuer(TOKEN_ISSUER)
@@ -60,7 +88,7 @@ export class TokenService {
   }
 
   /** The caller a token names; throws InvalidTokenError when it is malformed, forged or expired. */
-  async verify(token: string): Promise<AccessTokenClaims> {
+  async verify(token: string, now = Date.now()): Promise<AccessTokenClaims & { sid?: string }> {
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
@@ -68,14 +96,15 @@ export class TokenService {
       throw new InvalidTokenError('The access token is malformed');
     }
     if (!kid) throw new InvalidTokenError('The access token has no key id');
-    const key = await this.verificationKey(kid);
-    if (!key) throw new InvalidTokenError('The access token was signed by an unknown key');
+    const key = await this.verificationKey(kid, now);
+    if (!key) throw new InvalidTokenError('The access token was signed by an unknown or retired key');
     try {
-      const { payload } = await jwtVerify(token, key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, typ: 'at+jwt' });
+      const { payload } = await jwtVerify(token, key.key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, typ: 'at+jwt', algorithms: [key.alg], currentDate: new Date(now) });
       if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.role !== 'string' || !payload.exp) {
         throw new InvalidTokenError('The access token lacks required claims');
       }
-      return { id: payload.sub, username: payload.username, role: payload.role, exp: payload.exp };
+      const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
+      return { id: payload.sub, username: payload.username, role: payload.role, exp: payload.exp, ...(sid ? { sid } : {}) };
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       const code = (err as { code?: string }).code;
@@ -99,23 +128,27 @@ export class TokenService {
   async verifyBlob(purpose: string, blob: string): Promise<Record<string, unknown> | null> {
     try {
       const kid = decodeProtectedHeader(blob).kid;
-      const key = kid ? await this.verificationKey(kid) : null;
+      const key = kid ? await this.verificationKey(kid, Date.now()) : null;
       if (!key) return null;
-      const { payload } = await jwtVerify(blob, key, { issuer: TOKEN_ISSUER, audience: purpose, typ: purpose });
+      const { payload } = await jwtVerify(blob, key.key, { issuer: TOKEN_ISSUER, audience: purpose, typ: purpose, algorithms: [key.alg] });
       return payload as Record<string, unknown>;
     } catch {
       return null;
     }
   }
 
-  /** Generates a new signing key in the database and retires the current one (no-op with a configured key). */
+  /**
+   * Generates a new signing key in the database and retires the current one, deleting its private half (it never
+   * signs again; its public half verifies for one more access-token lifetime). Not with a configured key.
+   */
   async rotate(): Promise<string> {
     if (this.options.signingKeyPem) throw new Error('The signing key comes from STREAMSPACE_JWT_SIGNING_KEY; rotate it there');
     const kid = await this.dataSource.transaction(async (manager) => {
-      await manager.getRepository(SigningKeyEntity).update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+      await manager.getRepository(SigningKeyEntity).update({ retiredAt: IsNull() }, { retiredAt: new Date(), privateJwk: null });
       return (await this.insertGeneratedKey(manager.getRepository(SigningKeyEntity))).kid;
     });
-    this.signing = undefined;
+    this.forgetKeys();
+    for (const listener of this.rotatedListeners) listener(kid);
     return kid;
   }
 
@@ -137,15 +170,15 @@ export class TokenService {
     let row = await repo
       .createQueryBuilder('k')
       .addSelect('k.privateJwk')
-      .where('k.retired_at IS NULL')
+      .where('k.retired_at IS NULL AND k.private_jwk IS NOT NULL')
       .orderBy('k.created_at', 'DESC')
       .getOne();
-    if (!row) {
+    if (!row?.privateJwk) {
       // Two replicas starting together may both get here; each inserts its own key, and verification
       // finds either by kid, so that is harmless.
       row = await this.insertGeneratedKey(repo);
     }
-    return { kid: row.kid, alg: row.algorithm, key: (await importJWK(row.privateJwk as JWK, row.algorithm)) as CryptoKey };
+    return { kid: row.kid, alg: row.algorithm, key: (await importJWK(row.privateJwk! as JWK, row.algorithm)) as CryptoKey };
   }
 
   private async insertGeneratedKey(repo: Repository<SigningKeyEntity>): Promise<SigningKeyEntity> {
@@ -159,26 +192,34 @@ export class TokenService {
     return row;
   }
 
-  private verificationKey(kid: string): Promise<CryptoKey | Uint8Array | null> {
+  /** The key of `kid` while it may verify: active, or retired less than one access-token lifetime before `now`. */
+  private async verificationKey(kid: string, now: number): Promise<VerificationKey | null> {
     let found = this.verifying.get(kid);
-    if (!found) {
+    const cached = found ? await found.catch(() => null) : null;
+    // A key believed active may have been retired by another replica: read it again now and then.
+    if (!found || (cached && !cached.retiredAt && now - cached.loadedAt > ACTIVE_KEY_RECHECK_MS && !this.options.signingKeyPem)) {
       found = this.loadVerificationKey(kid);
       this.verifying.set(kid, found);
       // Unknown kids are not cached, so a key made by another replica is found on the next try.
       void found.then((k) => (k ? undefined : this.verifying.delete(kid)), () => this.verifying.delete(kid));
     }
-    return found;
+    const key = await found;
+    if (!key) return null;
+    if (key.retiredAt && now >= key.retiredAt.getTime() + this.options.accessTokenTtlMs) return null;
+    return key;
   }
 
-  private async loadVerificationKey(kid: string): Promise<CryptoKey | Uint8Array | null> {
+  private async loadVerificationKey(kid: string): Promise<VerificationKey | null> {
     const pem = this.options.signingKeyPem;
     if (pem) {
-      const key = await this.signingKey();
-      return key.kid === kid ? key.key : null;
+      const { alg, kid: pemKid } = describePem(pem);
+      if (pemKid !== kid) return null;
+      const spki = createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+      return { key: await importSPKI(spki, alg), alg, retiredAt: null, loadedAt: Date.now() };
     }
     const row = await this.dataSource.getRepository(SigningKeyEntity).findOneBy({ kid });
     if (!row) return null;
-    return (await importJWK(row.publicJwk as JWK, row.algorithm)) as CryptoKey;
+    return { key: (await importJWK(row.publicJwk as JWK, row.algorithm)) as CryptoKey, alg: row.algorithm, retiredAt: row.retiredAt, loadedAt: Date.now() };
   }
 }
 

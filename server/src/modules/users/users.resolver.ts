@@ -86,8 +86,9 @@ export class UsersResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => String, {
     description:
-      'Generates a new key for signing access tokens and retires the current one (admin only); tokens signed ' +
-      'with the old key stay valid until they expire. Returns the new key id. Not available when the key comes from configuration.',
+      'Generates a new key for signing access tokens and retires the current one (admin only): its private half is ' +
+      'deleted, and tokens it signed stay valid for at most one access-token lifetime. Returns the new key id. Not ' +
+      'available when the key comes from configuration.',
   })
   async rotateSigningKey(@Ctx() ctx: GraphQLContext): Promise<string> {
     const kid = await this.deps.tokens.rotate();

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open as openFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { type DataSource, type EntityManager } from 'typeorm';
 import type { QuotaLimits } from '../../config/config';
 import { ROLES, Role } from '../../platform/graphql/authorization';
@@ -194,12 +196,16 @@ export class UsersService {
       throw wrongPassword();
     }
     const passwordHash = await hashPassword(newPassword);
+    // The sign-in the change was made from (the access token's `sid`), when it is the user's own.
+    const keptFamilyId = source.caller?.id === user.id ? source.caller.sid : undefined;
     await this.dataSource.transaction(async (manager) => {
       await manager.getRepository(UserEntity).update({ id: user.id }, { passwordHash });
-      // Every other browser signed in with the old password has to sign in again.
-      await this.refreshTokens.revokeAllForUser(user.id, manager);
+      // Every other browser signed in with the old password has to sign in again; this one stays signed in.
+      await this.refreshTokens.revokeAllForUser(user.id, manager, keptFamilyId);
       await this.audit.record({ action: 'user.change_password', resourceType: 'user', resourceId: user.id, changes: { password: newPassword }, source }, manager);
     });
+    // Their open sockets close too (on every replica), and their access tokens stop working (the sign-in is revoked).
+    this.refreshTokens.announceSignOut({ userId: user.id, ...(keptFamilyId ? { exceptFamilyId: keptFamilyId } : {}) });
   }
 
   async recordLogin(userId: string, manager: EntityManager): Promise<void> {
@@ -207,27 +213,34 @@ export class UsersService {
   }
 
   /**
-   * First start: creates the admin from STREAMSPACE_ADMIN_USERNAME / STREAMSPACE_ADMIN_PASSWORD, or with
-   * a generated password printed once to the log. Does nothing when any user exists.
+   * First start: creates the admin from STREAMSPACE_ADMIN_USERNAME / STREAMSPACE_ADMIN_PASSWORD, or with a
+   * generated password written to `passwordFile` (mode 0600; the log says only where). Does nothing when any user exists.
    */
-  async bootstrapAdmin(username: string, password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
+  async bootstrapAdmin(username: string, password: string | undefined, passwordFile: string): Promise<{ created: boolean; passwordFile?: string }> {
     const repo = this.dataSource.getRepository(UserEntity);
     if ((await repo.count()) > 0) return { created: false };
     const generated = password ? undefined : randomBytes(18).toString('base64url');
+    // Written (beside the file) before the account exists, so an unwritable path stops the start-up before there is an
+    // admin nobody can sign in as; moved into place once the account exists, so the file never holds a losing
+    // replica's password.
+    const pending = generated ? `${passwordFile}.${process.pid}.pending` : undefined;
+    if (pending) await writeSecretFile(pending, `${generated}\n`);
     try {
       await this.create({ username, password: password ?? generated, role: Role.ADMIN, displayName: 'Administrator' }, { caller: null, requestId: 'bootstrap' });
     } catch (err) {
+      if (pending) await rm(pending, { force: true });
       // Another replica created it at the same moment.
       if ((await repo.count()) > 0) return { created: false };
       throw err;
     }
-    if (generated) {
-      // Printed once, on purpose: there is no other way to learn it. Change it after the first sign-in.
-      this.logger.warn({ username }, `Bootstrap admin "${username}" created with generated password: ${generated}`);
-    } else {
-      this.logger.info({ username }, `Bootstrap admin "${username}" created from STREAMSPACE_ADMIN_PASSWORD`);
+    if (pending) {
+      await rename(pending, passwordFile);
+      // Never the password itself: logs are shipped, kept and read by more people than the admin.
+      this.logger.warn({ username, passwordFile }, `Bootstrap admin "${username}" created; its generated password is in ${passwordFile} (mode 0600). Sign in, change it, and delete the file.`);
+      return { created: true, passwordFile };
     }
-    return { created: true, generatedPassword: generated };
+    this.logger.info({ username }, `Bootstrap admin "${username}" created from STREAMSPACE_ADMIN_PASSWORD`);
+    return { created: true };
   }
 
   /**
@@ -298,4 +311,17 @@ function mergeQuota(current: QuotaOverrides | null, change: UpdateUserData['quot
     }
   }
   return Object.keys(next).length ? next : null;
+}
+
+/** Writes `text` to a file only its owner can read (0600, also when it existed with wider rights), creating the directory (0700). */
+async function writeSecretFile(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const handle = await openFile(file, 'w', 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(text, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  await chmod(file, 0o600);
 }

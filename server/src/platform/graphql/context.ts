@@ -6,6 +6,8 @@ export interface Caller {
   id: string;
   username: string;
   role: string;
+  /** The sign-in (refresh-token family) the access token belongs to, when the token names one. */
+  sid?: string;
 }
 
 /** Built fresh for every HTTP request and every graphql-ws subscription. */

@@ -39,7 +39,7 @@ export interface GraphQLServer {
   /** POST/GET handlers for GRAPHQL_PATH (JSON body parser included). */
   handlers: RequestHandler[];
   /** Closes every socket authenticated as this user (they reconnect and authenticate again); returns how many. */
-  closeSocketsOf(userId: string, code: number, reason: string): number;
+  closeSocketsOf(userId: string, code: number, reason: string, which?: (caller: Caller) => boolean): number;
   /** Stops listening, drains HTTP requests, then closes the sockets. */
   stop(): Promise<void>;
 }
@@ -143,7 +143,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
   ];
   return {
     handlers,
-    closeSocketsOf: (userId, code, reason) => wsServer.closeSocketsOf(userId, code, reason),
+    closeSocketsOf: (userId, code, reason, which) => wsServer.closeSocketsOf(userId, code, reason, which),
     stop: () => apollo.stop(),
   };
 }

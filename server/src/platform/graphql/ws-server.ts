@@ -118,8 +118,11 @@ interface Extra {
 }
 
 export interface GraphQLWsServer {
-  /** Closes every socket authenticated as this user (they reconnect and authenticate again); returns how many. */
-  closeSocketsOf(userId: string, code: number, reason: string): number;
+  /**
+   * Closes every socket authenticated as this user (they reconnect and authenticate again), or only those whose
+   * caller `which` picks; returns how many.
+   */
+  closeSocketsOf(userId: string, code: number, reason: string, which?: (caller: Caller) => boolean): number;
   dispose(): Promise<void>;
 }
 
@@ -160,7 +163,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
     extra.operations.delete(id);
     release(extra, op);
     const seconds = op.type === 'subscription' ? undefined : Number(process.hrtime.bigint() - op.started) / 1e9;
-    metrics.recordWsOperation(op.name, op.type, outcome ?? (op.failed ? 'error' : 'success'), seconds);
+    metrics.recordWsOperation(op.name, op.type, outcome ?? (op.failed ? 'error' : 'success'), seconds, Boolean(extra.caller));
   };
 
   const serverOptions: ServerOptions<Record<string, unknown>, Extra> = {
@@ -195,7 +198,8 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       const request = extra.request;
       const op: Operation = {
         context: new OperationContext(logger, extra.caller, request.socket.remoteAddress, request.headers['user-agent']),
-        name: payload.operationName ?? undefined,
+        // Until the document names it: a bare operationName in the payload is the client's word only.
+        name: payload.operationName ? 'other' : undefined,
         type: 'unknown',
         started: process.hrtime.bigint(),
         failed: false,
@@ -207,7 +211,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       const operation = getOperationAST(validDocument, payload.operationName);
       if (operation) {
         op.type = operation.operation;
-        op.name ??= operation.name?.value;
+        op.name = operation.name?.value;
       }
       if (op.type === 'subscription') {
         if (subscriptionCount(extra) >= limits.maxSubscriptionsPerUser) {
@@ -328,10 +332,10 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
   });
 
   return {
-    closeSocketsOf(userId, code, reason) {
+    closeSocketsOf(userId, code, reason, which) {
       let closed = 0;
       for (const extra of sockets) {
-        if (extra.caller?.id !== userId) continue;
+        if (extra.caller?.id !== userId || (which && !which(extra.caller))) continue;
         extra.socket.close(code, reason);
         closed++;
       }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 
 export interface ReadinessCheck {
   name: string;
@@ -8,15 +8,16 @@ export interface ReadinessCheck {
 
 /**
  * /healthz: the process is alive (no dependency checks, so a database outage never restarts pods).
- * /readyz: every dependency answers; 503 with the failing check's message otherwise, recovering by
- * itself once the dependency is back.
+ * /readyz: every dependency answers; 503 otherwise, recovering by itself once the dependency is back. Anyone
+ * (a kubelet probe, a load balancer) gets the status only; the checks, with their targets and error messages,
+ * go only to callers `showDetails` accepts (an admin's bearer token), since hosts and raw errors help an attacker.
  */
-export function healthRoutes(checks: () => ReadinessCheck[]): Router {
+export function healthRoutes(checks: () => ReadinessCheck[], showDetails: (req: Request) => Promise<boolean>): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const results = await Promise.all(
       checks().map(async (c) => {
         try {
@@ -28,7 +29,9 @@ export function healthRoutes(checks: () => ReadinessCheck[]): Router {
       }),
     );
     const ready = results.every((r) => r.ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
+    res.setHeader('Cache-Control', 'no-store');
+    const status = ready ? 'ready' : 'not ready';
+    res.status(ready ? 200 : 503).json((await showDetails(req).catch(() => false)) ? { status, checks: results } : { status });
   });
   return router;
 }

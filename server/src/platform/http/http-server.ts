@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -53,6 +53,10 @@ export interface RoutesOptions {
   /** CORS is allowed for the trusted origins only. */
   auth: AuthConfig;
   readiness: () => ReadinessCheck[];
+  /** Whether the caller is an admin (a valid bearer access token with the admin role): /readyz details, /metrics. */
+  isAdmin: (req: Request) => Promise<boolean>;
+  /** When set, /metrics answers only this bearer token (or an admin). */
+  metricsToken: string | undefined;
   /** Serve the GraphQL IDE (GET /graphql from a browser). */
   ide: boolean;
   /** The modules' own HTTP routes (sign-in, beacons, assets), in order. */
@@ -77,9 +81,14 @@ export function mountRoutes(app: express.Express, options: RoutesOptions): void 
     }),
   );
   app.use(metrics.httpMiddleware());
-  app.use(healthRoutes(options.readiness));
+  app.use(healthRoutes(options.readiness, options.isAdmin));
   for (const route of options.routes) app.use(route);
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (options.metricsToken && !bearerMatches(req, options.metricsToken) && !(await options.isAdmin(req).catch(() => false))) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+      res.status(401).json({ error: 'unauthorized', message: 'GET /metrics needs Authorization: Bearer <STREAMSPACE_METRICS_TOKEN>' });
+      return;
+    }
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
@@ -98,6 +107,14 @@ export function mountRoutes(app: express.Express, options: RoutesOptions): void 
       message: status === 500 ? `Internal server error (request id ${(req as Request & { id?: string }).id})` : err.message,
     });
   });
+}
+
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+function bearerMatches(req: Request, token: string): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization')?.trim() ?? '');
+  if (!match) return false;
+  const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
 }
 
 /** Listens on host:port; resolves with the URL clients use (localhost for a wildcard host). */

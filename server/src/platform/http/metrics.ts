@@ -2,9 +2,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** Distinct operation names labelled before new ones are counted together (the clients' own are far fewer). */
-export const MAX_OPERATION_NAMES = 500;
-const OTHER_OPERATIONS = '(other)';
+/** Most distinct operation names that get a label of their own; every other name is counted as `other`. */
+export const MAX_OPERATION_NAME_LABELS = 200;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /**
  * Prometheus metrics of one server instance (its own registry, so tests can run several servers in
@@ -43,21 +43,23 @@ export class AppMetrics {
     registers: [this.registry],
   });
 
-  /**
-   * Operation names seen so far (label values). Clients choose them, so each new name would add series (a histogram's
-   * are a dozen) for as long as the process lives: beyond MAX_OPERATION_NAMES, new names are counted as `(other)`.
-   */
+  /** Operation names that have a label of their own (see operationLabel). */
   private readonly operationNames = new Set<string>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** The label value for an operation name: itself (capped in length) while fewer than MAX_OPERATION_NAMES are known. */
-  operationLabel(operationName: string | null | undefined): string {
-    const name = (operationName ?? 'anonymous').slice(0, 64);
-    if (this.operationNames.has(name)) return name;
-    if (this.operationNames.size >= MAX_OPERATION_NAMES) return OTHER_OPERATIONS;
+  /**
+   * The `operation_name` label of an operation. Names come from clients, so they are bounded: an operation without a
+   * name is `anonymous`; a name already admitted keeps its label; a new name is admitted only from an authenticated
+   * caller whose document defines it (it parsed and named the operation), and only while fewer than
+   * MAX_OPERATION_NAME_LABELS are admitted. Anything else is `other`, so anonymous requests never create a series.
+   */
+  operationLabel(name: string | null | undefined, authenticated: boolean): string {
+    if (!name) return 'anonymous';
+    if (name === 'other' || this.operationNames.has(name)) return name;
+    if (!authenticated || !OPERATION_NAME.test(name) || this.operationNames.size >= MAX_OPERATION_NAME_LABELS) return 'other';
     this.operationNames.add(name);
     return name;
   }
@@ -78,14 +80,15 @@ export class AppMetrics {
     };
   }
 
-  /** Apollo plugin: counts every operation; names are capped in length and number to bound label values. */
-  apolloPlugin(): ApolloServerPlugin {
+  /** Apollo plugin: counts every operation, by a bounded label (operationLabel). */
+  apolloPlugin(): ApolloServerPlugin<{ caller?: unknown }> {
     return {
       requestDidStart: async () => {
         const start = process.hrtime.bigint();
         return {
           willSendResponse: async (ctx) => {
-            const operationName = this.operationLabel(ctx.operationName ?? ctx.request.operationName);
+            // The name the parsed document gives the operation that ran, never the request's bare operationName.
+            const operationName = this.operationLabel(ctx.operation?.name?.value ?? (ctx.request.operationName ? 'other' : null), Boolean(ctx.contextValue?.caller));
             const operationType = ctx.operation?.operation ?? 'unknown';
             const outcome = ctx.errors?.length ? 'error' : 'success';
             this.graphqlOperations.inc({ operation_name: operationName, operation_type: operationType, outcome });
@@ -101,8 +104,8 @@ export class AppMetrics {
    * (query, mutation or subscription) and outcome, and observes the duration of queries and mutations
    * (`seconds`; a subscription's lifetime is not a request duration).
    */
-  recordWsOperation(operationName: string | undefined, operationType: string, outcome: 'success' | 'error', seconds?: number) {
-    const name = this.operationLabel(operationName);
+  recordWsOperation(operationName: string | undefined, operationType: string, outcome: 'success' | 'error', seconds: number | undefined, authenticated: boolean) {
+    const name = this.operationLabel(operationName, authenticated);
     this.graphqlOperations.inc({ operation_name: name, operation_type: operationType, outcome });
     if (seconds !== undefined) this.graphqlDuration.observe({ operation_name: name, operation_type: operationType }, seconds);
   }
