@@ -1,0 +1,253 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { clientResponseHeaders, forwardHttp, forwardUpgrade, hostOnlyCookie, upstreamRequestHeaders, type ForwardedInfo } from './gateway-forward';
+
+const FWD: ForwardedInfo = { for: '10.1.2.3', host: 'abc.apps.example.com', proto: 'https' };
+
+/** Flat [name, value, ...] as a map of lower-case name -> values. */
+function asMap(flat: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) (out[flat[i].toLowerCase()] ??= []).push(flat[i + 1]);
+  return out;
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+function close(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+describe('gateway forwarding: request headers for the app', () => {
+  it('drops hop-by-hop headers, those the Connection header names, credentials and forgeable forwarding headers', () => {
+    const raw = [
+      'Host', 'abc.apps.example.com',
+      'Connection', 'keep-alive, X-Secret-Hop',
+      'Keep-Alive', 'timeout=5',
+      'X-Secret-Hop', 'must not pass',
+      'TE', 'trailers',
+      'Proxy-Authorization', 'Basic eA==',
+      'Authorization', 'Bearer platform-token',
+      'Forwarded', 'for=6.6.6.6',
+      'X-Forwarded-For', '6.6.6.6',
+      'X-Forwarded-Host', 'evil.example',
+      'X-Real-IP', '6.6.6.6',
+      'Expect', '100-continue',
+      'Cookie', 'streamspace_gateway=secret; app=1',
+      'Accept', 'text/html',
+    ];
+    const out = asMap(upstreamRequestHeaders(raw, 'app=1', FWD, false));
+    expect(Object.keys(out).sort()).to.deep.equal(['accept', 'cookie', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto']);
+    expect(out.host).to.deep.equal(['abc.apps.example.com']);
+    expect(out.cookie).to.deep.equal(['app=1']);
+    expect(out['x-forwarded-for']).to.deep.equal(['10.1.2.3']);
+    expect(out['x-forwarded-host']).to.deep.equal(['abc.apps.example.com']);
+    expect(out['x-forwarded-port']).to.deep.equal(['443']);
+    expect(out['x-forwarded-proto']).to.deep.equal(['https']);
+  });
+
+  it('sends no Cookie when none is left, keeps the port of the Host, and re-frames a chunked body', () => {
+    const out = asMap(upstreamRequestHeaders(['Host', 'abc.apps.localhost:8081', 'Transfer-Encoding', 'chunked', 'Cookie', 'streamspace_gateway=x'], undefined, { ...FWD, host: 'abc.apps.localhost:8081', proto: 'http' }, false));
+    expect(out.cookie).to.equal(undefined);
+    expect(out['transfer-encoding']).to.deep.equal(['chunked']);
+    expect(out['x-forwarded-port']).to.deep.equal(['8081']);
+    expect(out['x-forwarded-proto']).to.deep.equal(['http']);
+  });
+
+  it('keeps the WebSocket handshake of an upgrade with Connection: Upgrade and the client\'s Upgrade', () => {
+    const raw = ['Host', 'h', 'Connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'k', 'Sec-WebSocket-Version', '13', 'Sec-WebSocket-Protocol', 'binary'];
+    const out = asMap(upstreamRequestHeaders(raw, undefined, FWD, true));
+    expect(out.connection).to.deep.equal(['Upgrade']);
+    expect(out.upgrade).to.deep.equal(['websocket']);
+    expect(out['sec-websocket-key']).to.deep.equal(['k']);
+    expect(out['sec-websocket-protocol']).to.deep.equal(['binary']);
+    // A plain request never carries an Upgrade to the app.
+    expect(asMap(upstreamRequestHeaders(raw, undefined, FWD, false)).upgrade).to.equal(undefined);
+  });
+});
+
+describe('gateway forwarding: response headers for the client', () => {
+  it('drops hop-by-hop headers and those the app\'s Connection names; every Set-Cookie becomes host-only', () => {
+    const raw = [
+      'Content-Type', 'text/plain',
+      'Connection', 'keep-alive, X-Internal',
+      'Keep-Alive', 'timeout=5',
+      'X-Internal', 'hop',
+      'Transfer-Encoding', 'chunked',
+      'Set-Cookie', 'wide=1; Domain=apps.example.com; Path=/',
+      'Set-Cookie', 'own=2; Path=/; domain =.example.com; HttpOnly',
+      'Set-Cookie', 'plain=3; Path=/',
+    ];
+    const out = asMap(clientResponseHeaders(raw));
+    expect(Object.keys(out).sort()).to.deep.equal(['content-type', 'set-cookie']);
+    expect(out['set-cookie']).to.deep.equal(['wide=1; Path=/', 'own=2; Path=/; HttpOnly', 'plain=3; Path=/']);
+  });
+
+  it('keeps Connection and Upgrade of a 101', () => {
+    const out = asMap(clientResponseHeaders(['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Accept', 'a'], true));
+    expect(out).to.deep.equal({ connection: ['Upgrade'], upgrade: ['websocket'], 'sec-websocket-accept': ['a'] });
+  });
+
+  it('leaves cookies without a Domain untouched', () => {
+    expect(hostOnlyCookie('a=domain=b; Path=/')).to.equal('a=domain=b; Path=/');
+  });
+});
+
+describe('gateway forwarding over loopback', () => {
+  let app: http.Server;
+  let appPort: number;
+  let proxy: http.Server;
+  let proxyPort: number;
+  let agent: http.Agent;
+  const failures: Error[] = [];
+  const appSockets = new Set<Socket>();
+  let lastRequestClosed: Promise<void> = Promise.resolve();
+
+  before(async () => {
+    app = http.createServer((req, res) => {
+      lastRequestClosed = new Promise((resolve) => res.once('close', () => resolve()));
+      if (req.url === '/echo-body') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ body: Buffer.concat(chunks).toString(), headers: req.headers }));
+        });
+        return;
+      }
+      if (req.url === '/slow') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first\n'); // and nothing more until the client goes away
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': 'w=1; Domain=apps.localhost' });
+      res.end('hello');
+    });
+    app.on('connection', (s: Socket) => {
+      appSockets.add(s);
+      s.once('close', () => appSockets.delete(s));
+    });
+    const wss = new WebSocketServer({ noServer: true });
+    app.on('upgrade', (req, socket, head) => {
+      if (req.url === '/refuse') {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 7\r\nConnection: close\r\n\r\nno such');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d, binary) => ws.send(d, { binary })));
+    });
+    appPort = await listen(app);
+    agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const upgradeAgent = new http.Agent({ keepAlive: false });
+    proxy = http.createServer((req, res) => {
+      const headers = upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: req.headers.host ?? '', proto: 'http' }, false);
+      const target = req.url === '/down' ? { host: '127.0.0.1', port: 1 } : { host: '127.0.0.1', port: appPort };
+      forwardHttp(req, res, target, req.url ?? '/', headers, agent, {
+        failed(err) {
+          failures.push(err);
+          res.writeHead(502).end('bad gateway');
+        },
+      });
+    });
+    proxy.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      const headers = upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: req.headers.host ?? '', proto: 'http' }, true);
+      forwardUpgrade(req, socket, head, { host: '127.0.0.1', port: appPort }, req.url ?? '/', headers, upgradeAgent, {
+        failed: (err) => {
+          failures.push(err);
+          socket.destroy();
+        },
+        opened: (_up, closeBoth) => {
+          if (req.url === '/closed-by-gateway') setTimeout(closeBoth, 50);
+        },
+      });
+    });
+    proxyPort = await listen(proxy);
+  });
+
+  after(async () => {
+    agent.destroy();
+    await close(proxy);
+    await close(app);
+  });
+
+  function send(path: string, method = 'GET', body?: string[], extra: http.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxyPort, path, method, headers: { host: 'abc.apps.localhost', ...extra }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      for (const part of body ?? []) req.write(part);
+      req.end();
+    });
+  }
+
+  it('streams a chunked request body to the app and reuses one upstream connection for consecutive requests', async () => {
+    const first = await send('/echo-body', 'POST', ['part one, ', 'part two'], { 'transfer-encoding': 'chunked' });
+    const seen = JSON.parse(first.body) as { body: string; headers: Record<string, string> };
+    expect(seen.body).to.equal('part one, part two');
+    expect(seen.headers['transfer-encoding']).to.equal('chunked');
+    expect(seen.headers['x-forwarded-host']).to.equal('abc.apps.localhost');
+    const socketsBefore = appSockets.size;
+    for (let i = 0; i < 3; i++) expect((await send('/')).body).to.equal('hello');
+    expect(appSockets.size).to.equal(socketsBefore);
+  });
+
+  it('answers the app\'s response with its cookies host-only', async () => {
+    const res = await send('/');
+    expect(res.status).to.equal(200);
+    expect(res.headers['set-cookie']).to.deep.equal(['w=1']);
+  });
+
+  it('cancels the app\'s request when the client goes away mid-response', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxyPort, path: '/slow', headers: { host: 'abc.apps.localhost' }, agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.once('error', reject);
+      req.end();
+    });
+    await lastRequestClosed; // would hang (test timeout) if the app's request stayed open
+  });
+
+  it('reports an app that cannot be reached (the caller answers 502)', async () => {
+    const before = failures.length;
+    const res = await send('/down');
+    expect(res.status).to.equal(502);
+    expect(failures.length).to.equal(before + 1);
+  });
+
+  it('pipes a WebSocket both ways after the app\'s 101, relays a refused upgrade, and closes both sides on demand', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/ws`, { headers: { host: 'abc.apps.localhost' } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const echoed = new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
+    const big = Buffer.alloc(3 * 1024 * 1024, 5);
+    ws.send(big);
+    expect((await echoed).equals(big)).to.equal(true);
+    ws.close();
+
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const r = new WebSocket(`ws://127.0.0.1:${proxyPort}/refuse`, { headers: { host: 'abc.apps.localhost' } });
+      r.once('open', () => reject(new Error('upgraded')));
+      r.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+    });
+    expect(refused).to.deep.equal({ status: 404, body: 'no such' });
+
+    const cut = new WebSocket(`ws://127.0.0.1:${proxyPort}/closed-by-gateway`, { headers: { host: 'abc.apps.localhost' } });
+    await new Promise((resolve, reject) => cut.once('open', resolve).once('error', reject));
+    const code = await new Promise<number>((resolve) => cut.once('close', (c) => resolve(c)));
+    expect(code).to.equal(1006); // torn down, not a WebSocket close handshake
+  });
+});
