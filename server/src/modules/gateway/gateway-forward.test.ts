@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { clientResponseHeaders, forwardHttp, forwardUpgrade, hostOnlyCookie, upstreamRequestHeaders, type ForwardedInfo } from './gateway-forward';
+import { clientResponseHeaders, forwardHttp, forwardUpgrade, hostOnlyCookie, parseResponseHead, upgradeRequestHead, upstreamRequestHeaders, type ForwardedInfo } from './gateway-forward';
 
 const FWD: ForwardedInfo = { for: '10.1.2.3', host: 'abc.apps.example.com', proto: 'https' };
 
@@ -97,6 +97,32 @@ describe('gateway forwarding: response headers for the client', () => {
   });
 });
 
+describe('gateway forwarding: the upgrade handshake with the app', () => {
+  it('serialises the upgrade request and refuses what would split it (CR/LF in a value, a bad path)', () => {
+    expect(upgradeRequestHead('/websockify?x=1', ['Host', 'h', 'Upgrade', 'websocket'])).to.equal('GET /websockify?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n');
+    expect(() => upgradeRequestHead('/', ['X-A', 'v\r\nX-Injected: 1'])).to.throw();
+    expect(() => upgradeRequestHead('/a b', [])).to.throw();
+    expect(() => upgradeRequestHead('http://other/', [])).to.throw();
+  });
+
+  it('parses the app\'s response head however it is split, and refuses garbage and endless heads', () => {
+    const bytes = Buffer.concat([Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: abc=\r\n\r\n'), Buffer.from([0x82, 0x01, 0x78])]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const head = parseResponseHead(bytes.subarray(0, cut));
+      if (cut < bytes.length - 3) expect(head, `cut at ${cut}`).to.equal(null);
+    }
+    expect(parseResponseHead(bytes)).to.deep.equal({
+      status: 101,
+      message: 'Switching Protocols',
+      rawHeaders: ['Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Accept', 'abc='],
+      length: bytes.length - 3,
+    });
+    expect(() => parseResponseHead(Buffer.from('SSH-2.0-OpenSSH\r\n\r\n'))).to.throw();
+    expect(() => parseResponseHead(Buffer.from('HTTP/1.1 200 OK\r\nno colon\r\n\r\n'))).to.throw();
+    expect(() => parseResponseHead(Buffer.alloc(70 * 1024, 'a'))).to.throw();
+  });
+});
+
 describe('gateway forwarding over loopback', () => {
   let app: http.Server;
   let appPort: number;
@@ -137,11 +163,13 @@ describe('gateway forwarding over loopback', () => {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 7\r\nConnection: close\r\n\r\nno such');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d, binary) => ws.send(d, { binary })));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if (req.url === '/greet') ws.send('greeting right after the handshake');
+        ws.on('message', (d, binary) => ws.send(d, { binary }));
+      });
     });
     appPort = await listen(app);
     agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    const upgradeAgent = new http.Agent({ keepAlive: false });
     proxy = http.createServer((req, res) => {
       const headers = upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: req.headers.host ?? '', proto: 'http' }, false);
       const target = req.url === '/down' ? { host: '127.0.0.1', port: 1 } : { host: '127.0.0.1', port: appPort };
@@ -154,7 +182,8 @@ describe('gateway forwarding over loopback', () => {
     });
     proxy.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
       const headers = upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: req.headers.host ?? '', proto: 'http' }, true);
-      forwardUpgrade(req, socket, head, { host: '127.0.0.1', port: appPort }, req.url ?? '/', headers, upgradeAgent, {
+      const target = req.url === '/down' ? { host: '127.0.0.1', port: 1 } : { host: '127.0.0.1', port: appPort };
+      forwardUpgrade(req, socket, head, target, req.url ?? '/', headers, {
         failed: (err) => {
           failures.push(err);
           socket.destroy();
@@ -249,5 +278,38 @@ describe('gateway forwarding over loopback', () => {
     await new Promise((resolve, reject) => cut.once('open', resolve).once('error', reject));
     const code = await new Promise<number>((resolve) => cut.once('close', (c) => resolve(c)));
     expect(code).to.equal(1006); // torn down, not a WebSocket close handshake
+  });
+
+  it('relays what the app sends at once after its 101, and reports an app that cannot be reached', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/greet`, { headers: { host: 'abc.apps.localhost' } });
+    const greeting = await new Promise<string>((resolve, reject) => ws.once('message', (d: Buffer) => resolve(d.toString())).once('error', reject));
+    expect(greeting).to.equal('greeting right after the handshake');
+    ws.close();
+    const before = failures.length;
+    const down = new WebSocket(`ws://127.0.0.1:${proxyPort}/down`, { headers: { host: 'abc.apps.localhost' } });
+    await new Promise<void>((resolve) => down.once('error', () => resolve()));
+    expect(failures.length).to.equal(before + 1);
+  });
+
+  it('keeps every byte in order when the client reads slower than the app sends (reading pauses, nothing is overwritten)', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/ws`, { headers: { host: 'abc.apps.localhost' } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const raw = (ws as unknown as { _socket: Socket })._socket;
+    // 24 MB in 1 MB messages of distinct bytes, echoed by the app; the client stops reading for a while.
+    const parts = Array.from({ length: 24 }, (_, i) => Buffer.alloc(1024 * 1024, i));
+    const got: Buffer[] = [];
+    const all = new Promise<void>((resolve) =>
+      ws.on('message', (d: Buffer) => {
+        got.push(d);
+        if (got.length === parts.length) resolve();
+      }),
+    );
+    raw.pause();
+    for (const p of parts) ws.send(p);
+    await new Promise((r) => setTimeout(r, 300));
+    raw.resume();
+    await all;
+    got.forEach((d, i) => expect(d.equals(parts[i]), `message ${i}`).to.equal(true));
+    ws.close();
   });
 });

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -185,65 +185,179 @@ function statusHead(code: number, message: string | undefined, headers: string[]
   return `${head}\r\n`;
 }
 
+/** The upgrade request to the app, serialised (names and values checked as node's own client would). */
+export function upgradeRequestHead(path: string, headers: string[]): string {
+  if (!/^\/[\x21-\x7e]*$/.test(path)) throw new Error('gateway: invalid upstream path');
+  let head = `GET ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    http.validateHeaderName(headers[i]);
+    http.validateHeaderValue(headers[i], headers[i + 1]);
+    head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+export interface ResponseHead {
+  status: number;
+  message: string;
+  /** Flat [name, value, ...] as received. */
+  rawHeaders: string[];
+  /** Bytes of the head, CRLFCRLF included. */
+  length: number;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const MAX_HEAD = 64 * 1024;
+
+/** The app's response head at the start of buf; null while incomplete; throws on a malformed or oversized head. */
+export function parseResponseHead(buf: Buffer): ResponseHead | null {
+  const end = buf.indexOf(HEAD_END);
+  if (end < 0) {
+    if (buf.length > MAX_HEAD) throw new Error('gateway: the app sent an oversized response head');
+    return null;
+  }
+  const lines = buf.toString('latin1', 0, end).split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (!m) throw new Error('gateway: the app sent no HTTP response');
+  const rawHeaders: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(':');
+    if (colon <= 0) throw new Error('gateway: the app sent a malformed header line');
+    rawHeaders.push(lines[i].slice(0, colon).trim(), lines[i].slice(colon + 1).trim());
+  }
+  return { status: Number(m[1]), message: m[2] ?? '', rawHeaders, length: end + 4 };
+}
+
+/**
+ * Read buffers of the app's side of a relayed socket: the kernel fills one buffer per socket and the gateway writes
+ * from it, no allocation and no copy per chunk (node's default allocates a fresh 64 KB buffer for every read). It
+ * starts small (an idle socket holds little) and grows while reads fill it (a framebuffer stream: fewer, larger
+ * reads), back to small after a short read.
+ */
+const READ_MIN = 16 * 1024;
+const READ_MAX = 1024 * 1024;
+
 export interface UpgradeHooks extends ForwardHooks {
   /** Both sides are piped; `close()` destroys both (access ended). */
   opened(upstream: Socket, close: () => void): void;
 }
 
 /**
- * Forwards a WebSocket (or any) upgrade: the app's 101 goes back to the client and from then on the two sockets
- * are piped to each other, nothing else per chunk. An app that refuses the upgrade has its answer relayed, then
- * the client's socket is closed.
+ * Forwards a WebSocket (or any) upgrade on a connection of its own to the app: the app's 101 goes back to the
+ * client and from then on bytes are relayed both ways with nothing else per chunk (the app's side from a reused
+ * read buffer, paused while the client cannot take more; the client's side piped). An app that refuses the
+ * upgrade has its answer relayed, then the client's socket is closed.
  */
-export function forwardUpgrade(
-  req: http.IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  target: UpstreamAddress,
-  path: string,
-  headers: string[],
-  agent: http.Agent,
-  hooks: UpgradeHooks,
-): void {
-  const upstream = http.request({ host: target.host, port: target.port, method: req.method, path, headers, agent });
-  let settled = false;
-  upstream.on('error', (err) => {
-    if (settled) return;
-    settled = true;
-    hooks.failed(err, false);
+export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamAddress, path: string, headers: string[], hooks: UpgradeHooks): void {
+  let request: string;
+  try {
+    request = upgradeRequestHead(path, headers);
+  } catch (err) {
+    return hooks.failed(err as Error, false);
+  }
+  let state: 'head' | 'open' | 'refused' | 'done' = 'head';
+  let pending: Buffer | null = null;
+  let buffer = Buffer.allocUnsafe(READ_MIN);
+  let paused = false;
+  let lastRead = 0;
+  const resume = () => {
+    if (!paused) return;
+    paused = false;
+    up.resume();
+  };
+  /** Sends bytes of the app's to the client; false: the client has not taken them yet (reading pauses until it has). */
+  const relay = (bytes: Buffer): boolean => {
+    socket.write(bytes, resume);
+    if (socket.writableLength === 0) return true;
+    paused = true;
+    return false;
+  };
+  const fail = (err: Error) => {
+    if (state === 'done') return;
+    const before = state;
+    state = 'done';
+    up.destroy();
+    if (before === 'head') hooks.failed(err, false);
+    else socket.destroy();
+  };
+  const onHead = (bytes: Buffer): boolean => {
+    pending = pending ? Buffer.concat([pending, bytes]) : Buffer.from(bytes);
+    const answer = parseResponseHead(pending);
+    if (!answer) return true;
+    const rest = pending.subarray(answer.length);
+    pending = null;
+    up.setTimeout(0);
+    if (socket.destroyed || !socket.writable) {
+      state = 'done';
+      up.destroy();
+      return false;
+    }
+    if (answer.status === 101) {
+      state = 'open';
+      tuneSocket(socket);
+      tuneSocket(up);
+      socket.on('error', () => up.destroy());
+      socket.once('close', () => up.destroy());
+      socket.write(statusHead(101, answer.message, clientResponseHeaders(answer.rawHeaders, true)));
+      if (head.length) up.write(head);
+      socket.pipe(up);
+      hooks.opened(up, () => {
+        up.destroy();
+        socket.destroy();
+      });
+      return rest.length ? relay(rest) : true;
+    }
+    // The app did not switch protocols (a 404, a 401 of its own): its answer as it came, then close.
+    state = 'refused';
+    // The body goes on as the app framed it: its Transfer-Encoding stays (Content-Length is kept anyway).
+    const headers = clientResponseHeaders(answer.rawHeaders);
+    const te = rawValue(answer.rawHeaders, 'transfer-encoding');
+    if (te) headers.push('transfer-encoding', te);
+    headers.push('connection', 'close');
+    socket.write(statusHead(answer.status, answer.message, headers));
+    return rest.length ? relay(rest) : true;
+  };
+  const up = net.connect({
+    host: target.host,
+    port: target.port,
+    onread: {
+      buffer: () => {
+        // Grow while reads fill the buffer, shrink after a short one; else the same buffer again (no allocation).
+        if (lastRead === buffer.length && buffer.length < READ_MAX) buffer = Buffer.allocUnsafe(Math.min(READ_MAX, buffer.length * 4));
+        else if (lastRead < READ_MIN / 2 && buffer.length > READ_MIN && !paused) buffer = Buffer.allocUnsafe(READ_MIN);
+        return buffer;
+      },
+      callback: (n, buf) => {
+        lastRead = n;
+        const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
+        if (state === 'head') {
+          try {
+            return onHead(bytes);
+          } catch (err) {
+            fail(err as Error);
+            return false;
+          }
+        }
+        if (state === 'done' || socket.destroyed) return false;
+        return relay(bytes);
+      },
+    },
+  });
+  // A session that never answers the handshake: the client gets 502 instead of waiting for TCP to give up.
+  up.setTimeout(10_000, () => fail(new Error('gateway: the app did not answer the upgrade')));
+  up.on('error', fail);
+  up.on('end', () => {
+    if (state === 'head') fail(new Error('gateway: the app closed before answering'));
+    else if (state !== 'done') socket.end();
+  });
+  up.once('close', () => {
+    if (state === 'open' || state === 'refused') socket.end();
   });
   socket.once('close', () => {
-    if (!settled) upstream.destroy();
-  });
-  upstream.on('upgrade', (answer, up, upHead) => {
-    settled = true;
-    if (socket.destroyed || !socket.writable) return void up.destroy();
-    tuneSocket(socket);
-    tuneSocket(up);
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-    // A clean end of one side ends the other (pipe does that); a close of either ends the other too.
-    up.once('close', () => socket.end());
-    socket.once('close', () => up.end());
-    socket.write(statusHead(101, answer.statusMessage, clientResponseHeaders(answer.rawHeaders, true)));
-    if (upHead.length) socket.write(upHead);
-    if (head.length) up.write(head);
-    up.pipe(socket);
-    socket.pipe(up);
-    hooks.opened(up, () => {
+    if (state === 'head') {
+      state = 'done';
       up.destroy();
-      socket.destroy();
-    });
+    }
   });
-  upstream.on('response', (answer) => {
-    // The app did not switch protocols (a 404, a 401 of its own): relay its answer, then close.
-    settled = true;
-    if (socket.destroyed) return void answer.destroy();
-    const headers = clientResponseHeaders(answer.rawHeaders);
-    headers.push('connection', 'close');
-    socket.write(statusHead(answer.statusCode ?? 502, answer.statusMessage, headers));
-    answer.pipe(socket);
-    answer.on('error', () => socket.destroy());
-  });
-  upstream.end();
+  up.write(request);
 }

@@ -111,8 +111,6 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   const log = deps.logger.child({ component: 'gateway' });
   // Keep-alive to the session pods: a request reuses an idle connection instead of a TCP handshake of its own.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
-  // Upgraded sockets leave their agent; this one only bounds nothing and keeps no idle connection.
-  const upgradeAgent = new http.Agent({ keepAlive: false });
   const proto = service.location.scheme;
 
   /** What the app gets of the request's headers (gateway-forward.ts has the rules). */
@@ -227,7 +225,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     let close: () => void = () => void socket.destroy();
     const unregister = service.register({ grant, close: () => close() });
     socket.once('close', unregister);
-    forwardUpgrade(req, socket, head, target, routed.upstreamPath, headersFor(req, true), upgradeAgent, {
+    forwardUpgrade(req, socket, head, target, routed.upstreamPath, headersFor(req, true), {
       failed(err) {
         upstreamFailed(grant, err);
         refuseUpgradeWith(socket, 502, BAD_GATEWAY);
@@ -244,7 +242,6 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   return {
     close() {
       agent.destroy();
-      upgradeAgent.destroy();
     },
     handleRequest(req, res) {
       handleRequest(req, res).catch((err: Error) => {
