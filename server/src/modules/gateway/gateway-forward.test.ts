@@ -132,6 +132,7 @@ describe('gateway forwarding over loopback', () => {
   const failures: Error[] = [];
   const appSockets = new Set<Socket>();
   let lastRequestClosed: Promise<void> = Promise.resolve();
+  let wss: WebSocketServer;
 
   before(async () => {
     app = http.createServer((req, res) => {
@@ -157,7 +158,7 @@ describe('gateway forwarding over loopback', () => {
       appSockets.add(s);
       s.once('close', () => appSockets.delete(s));
     });
-    const wss = new WebSocketServer({ noServer: true });
+    wss = new WebSocketServer({ noServer: true });
     app.on('upgrade', (req, socket, head) => {
       if (req.url === '/refuse') {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 7\r\nConnection: close\r\n\r\nno such');
@@ -289,6 +290,15 @@ describe('gateway forwarding over loopback', () => {
     const down = new WebSocket(`ws://127.0.0.1:${proxyPort}/down`, { headers: { host: 'abc.apps.localhost' } });
     await new Promise<void>((resolve) => down.once('error', () => resolve()));
     expect(failures.length).to.equal(before + 1);
+  });
+
+  it('a client\'s close handshake reaches the app, and the app\'s side of the relay closes too', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/ws`, { headers: { host: 'abc.apps.localhost' } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const appSide = [...wss.clients].at(-1)!;
+    const appSaw = new Promise<number>((resolve) => appSide.once('close', (code) => resolve(code)));
+    ws.close(4001, 'bye');
+    expect(await appSaw).to.equal(4001);
   });
 
   it('keeps every byte in order when the client reads slower than the app sends (reading pauses, nothing is overwritten)', async () => {

@@ -297,7 +297,11 @@ export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: 
       tuneSocket(socket);
       tuneSocket(up);
       socket.on('error', () => up.destroy());
-      socket.once('close', () => up.destroy());
+      // The client is gone: what it sent last (a close frame) still reaches the app, then the app's side closes.
+      socket.once('close', () => {
+        up.end();
+        setTimeout(() => up.destroy(), 2000).unref();
+      });
       socket.write(statusHead(101, answer.message, clientResponseHeaders(answer.rawHeaders, true)));
       if (head.length) up.write(head);
       socket.pipe(up);
