@@ -20,7 +20,8 @@
  * Goals: >= 0.7x direct req/s, <= +2 ms p50, >= 0.8x direct WS MB/s, <= 50 KB per idle socket.
  * Run: npm run bench, or node --expose-gc -r @swc-node/register bench/gateway.bench.ts
  * Env: BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_CONCURRENCY (16), BENCH_WS_MB (256), BENCH_IDLE_SOCKETS (1000),
- *      BENCH_COMPARE_LIB=1 adds http-proxy-3 alone in this process (the gateway's previous forwarding core),
+ *      BENCH_COMPARE_LIB=1 adds, for HTTP, http-proxy-3 alone in this process (the gateway's previous forwarding
+ *      core) and the gateway's own forwarding core alone (gateway-forward.ts without routing and access check),
  *      BENCH_PROFILE=<dir> writes CPU profiles of this process (the gateway) during round 1's gateway figures only
  *      (gateway-http.cpuprofile, gateway-ws.cpuprofile; open them in Chrome DevTools or speedscope).
  */
@@ -376,10 +377,23 @@ async function main() {
     const bare = http.createServer((req, res) => lib.web(req, res, { target: { host: '127.0.0.1', port: upstreamPort, protocol: 'http:' }, agent: libAgent }));
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     targets.push(['http-proxy-3', { port: (bare.address() as { port: number }).port, host: 'bare' }]);
+    // The gateway's forwarding core alone (no routing, no access check): the floor of the gateway's own HTTP path.
+    const { forwardHttp, upstreamRequestHeaders } = await import('../src/modules/gateway/gateway-forward');
+    const coreAgent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+    const core = http.createServer((req, res) =>
+      forwardHttp(req, res, { host: '127.0.0.1', port: upstreamPort }, req.url ?? '/', upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: 'core', proto: 'http' }, false), coreAgent, {
+        failed: () => res.destroy(),
+      }),
+    );
+    await new Promise<void>((resolve) => core.listen(0, '127.0.0.1', resolve));
+    targets.push(['core alone', { port: (core.address() as { port: number }).port, host: 'core' }]);
     closeLib = () => {
       libAgent.destroy();
-      bare.closeAllConnections();
-      bare.close();
+      coreAgent.destroy();
+      for (const s of [bare, core]) {
+        s.closeAllConnections();
+        s.close();
+      }
     };
   }
 
@@ -453,7 +467,7 @@ async function main() {
     }
   }
   console.log(`\n  round | ws stream ${WS_MB} MB  |     MB/s |  cpu gen / up / gw | machine`);
-  const wsTargets = targets.filter(([n]) => n !== 'http-proxy-3');
+  const wsTargets = targets.filter(([n]) => n === 'direct' || n === 'gateway');
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 ? wsTargets : [...wsTargets].reverse();
     for (const [name, t] of order) {
