@@ -110,7 +110,7 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 function responseLength(buf: Buffer): { length: number; status: number } | null {
   const end = buf.indexOf(HEADER_END);
   if (end < 0) return null;
-  const head = buf.latin1Slice(0, end);
+  const head = buf.toString('latin1', 0, end);
   const status = Number(head.slice(9, 12));
   const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
   if (cl) {
@@ -195,7 +195,7 @@ function openRaw(t: Target): Promise<net.Socket> {
       const end = buf.indexOf(HEADER_END);
       if (end < 0) return;
       s.off('data', onData);
-      const status = Number(buf.latin1Slice(9, 12));
+      const status = Number(buf.toString('latin1', 9, 12));
       if (status !== 101) return reject(new Error(`upgrade status ${status}`));
       if (buf.length > end + 4) s.unshift(buf.subarray(end + 4));
       resolve(s);
