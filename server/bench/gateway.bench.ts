@@ -1,38 +1,65 @@
 /**
- * Session gateway benchmark: the same loopback upstream reached directly and through the gateway, in
- * one run. Prints, never asserts.
+ * Session gateway benchmark: the same loopback upstream reached directly and through the gateway, interleaved in
+ * one run, several rounds, the median of the rounds reported. Prints, never asserts.
  *
- *  http     requests/s and p50/p99 latency, keep-alive, at concurrency 1 and BENCH_CONCURRENCY (16); besides direct
- *           and the gateway, "bare lib" is http-proxy-3 alone in the same thread (no checks), so the gateway's own
- *           cost and the library's show apart
+ *  http     requests/s at BENCH_CONCURRENCY (16) keep-alive connections and p50/p99 latency at concurrency 1
+ *           (what the gateway adds to one request), 1 KB answers
  *  ws       WebSocket stream MB/s (upstream -> client, 64 KB binary frames, like a VNC framebuffer stream)
- *  idle     memory per idle proxied WebSocket with BENCH_IDLE_SOCKETS (1,000) open: the gateway thread's JS heap +
- *           external memory, and the whole process's RSS minus the same number of direct sockets
+ *  idle     memory per idle proxied WebSocket with BENCH_IDLE_SOCKETS (1,000) open: the gateway process's JS heap +
+ *           external memory, and its RSS
  *
- * Threads: the gateway runs in the main thread (with its real access check on a real PostgreSQL), the upstream
- * and the load generator each in a worker thread, so the generator does not steal the gateway's event loop
- * (the machine has 2 cores: all three still share them).
+ * Processes: the gateway runs in this process (its real access check on a real PostgreSQL); the upstream (node:http
+ * + ws) and the load generator are child processes of their own. The generator is lean (raw sockets, pre-built
+ * requests, no HTTP client library), like wrk: what it costs is the same for both targets, and a heavy client would
+ * hide the gateway's cost behind its own.
+ * Fairness on a shared machine: every round measures direct and gateway back to back (the order alternates), each
+ * after a warm-up; each figure is printed with the machine's CPU use during it (all cores, from /proc/stat) and how
+ * much of that was other work than the bench's own processes. CPU time per request (or per MB) of each process is
+ * printed too: with a core per process (a real deployment: the gateway is its own pod), the throughput ratio would
+ * be bounded by those, not by the sharing of two cores.
  * Goals: >= 0.7x direct req/s, <= +2 ms p50, >= 0.8x direct WS MB/s, <= 50 KB per idle socket.
  * Run: npm run bench, or node --expose-gc -r @swc-node/register bench/gateway.bench.ts
+ * Env: BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_CONCURRENCY (16), BENCH_WS_MB (256), BENCH_IDLE_SOCKETS (1000),
+ *      BENCH_COMPARE_LIB=1 adds, for HTTP, http-proxy-3 alone in this process (the gateway's previous forwarding
+ *      core) and the gateway's own forwarding core alone (gateway-forward.ts without routing and access check),
+ *      BENCH_PROFILE=<dir> writes CPU profiles of this process (the gateway) during round 1's gateway figures only
+ *      (gateway-http.cpuprofile, gateway-ws.cpuprofile; open them in Chrome DevTools or speedscope).
  */
 import 'reflect-metadata';
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import { Session } from 'node:inspector/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARM_SECONDS = 0.5;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const WS_MB = Number(process.env.BENCH_WS_MB ?? 256);
 const IDLE = Number(process.env.BENCH_IDLE_SOCKETS ?? 1000);
+const COMPARE_LIB = process.env.BENCH_COMPARE_LIB === '1';
+const PROFILE_DIR = process.env.BENCH_PROFILE;
 const FRAME = 64 * 1024;
+/** A 64 KB binary frame from a server: 2 bytes of header, 8 of extended length, no mask. */
+const FRAME_ON_WIRE = FRAME + 10;
 
-type Msg = { id: number; [k: string]: unknown };
+interface Cpu {
+  user: number;
+  system: number;
+}
+type Msg = { id: number; op?: string; [k: string]: unknown };
 
-// ---- upstream worker -------------------------------------------------------------------------
+function cpuSince(start: Cpu): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
+
+// ---- upstream process ------------------------------------------------------------------------
 
 function upstreamMain() {
   const body = Buffer.alloc(1024, 'a');
@@ -57,10 +84,15 @@ function upstreamMain() {
       pump();
     });
   });
-  server.listen(0, '127.0.0.1', () => parentPort!.postMessage({ port: (server.address() as { port: number }).port }));
+  let cpu = process.cpuUsage();
+  process.on('message', (msg: Msg) => {
+    if (msg.op === 'cpu-start') cpu = process.cpuUsage();
+    process.send!({ id: msg.id, cpu: cpuSince(cpu) });
+  });
+  server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
 }
 
-// ---- load generator worker -------------------------------------------------------------------
+// ---- load generator process: raw sockets -----------------------------------------------------
 
 interface Target {
   port: number;
@@ -68,75 +100,143 @@ interface Target {
   cookie?: string;
 }
 
-function headersFor(t: Target): Record<string, string> {
-  return { host: t.host, ...(t.cookie ? { cookie: t.cookie } : {}) };
+function requestBytes(t: Target): Buffer {
+  return Buffer.from(`GET / HTTP/1.1\r\nHost: ${t.host}\r\n${t.cookie ? `Cookie: ${t.cookie}\r\n` : ''}\r\n`, 'latin1');
 }
 
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** The length of the complete response at the start of buf (head + body), or -1 when it is not all there yet. */
+function responseLength(buf: Buffer): { length: number; status: number } | null {
+  const end = buf.indexOf(HEADER_END);
+  if (end < 0) return null;
+  const head = buf.toString('latin1', 0, end);
+  const status = Number(head.slice(9, 12));
+  const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
+  if (cl) {
+    const length = end + 4 + Number(cl[1]);
+    return buf.length >= length ? { length, status } : null;
+  }
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+    const last = buf.indexOf('\r\n0\r\n\r\n', end + 2);
+    if (last >= 0) return { length: last + 7, status };
+    if (buf.indexOf('0\r\n\r\n', end + 4) === end + 4) return { length: end + 9, status };
+    return null;
+  }
+  throw new Error(`a response without length: ${head.split('\r\n')[0]}`);
+}
+
+/** Closed-loop keep-alive requests on `concurrency` connections for `seconds` after a warm-up. */
 async function httpLoad(t: Target, concurrency: number, seconds: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const request = requestBytes(t);
   const latencies: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  const one = () =>
+  const started = performance.now();
+  const recordFrom = started + WARM_SECONDS * 1000;
+  const end = recordFrom + seconds * 1000;
+  let cpu: Cpu = process.cpuUsage();
+  let cpuSet = false;
+  let total = 0;
+  const conn = () =>
     new Promise<void>((resolve, reject) => {
-      const started = performance.now();
-      const req = http.request({ host: '127.0.0.1', port: t.port, path: '/', agent, headers: headersFor(t) }, (res) => {
-        if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-        res.resume();
-        res.on('end', () => {
-          latencies.push(performance.now() - started);
+      const s = net.connect(t.port, '127.0.0.1');
+      s.setNoDelay(true);
+      let buf: Buffer | null = null;
+      let sentAt = 0;
+      const send = () => {
+        sentAt = performance.now();
+        s.write(request);
+      };
+      s.on('connect', send);
+      s.on('error', reject);
+      s.on('data', (chunk: Buffer) => {
+        buf = buf ? Buffer.concat([buf, chunk]) : chunk;
+        const r = responseLength(buf);
+        if (!r) return;
+        if (r.status !== 200) return reject(new Error(`status ${r.status}`));
+        buf = buf.length > r.length ? buf.subarray(r.length) : null;
+        const now = performance.now();
+        total++;
+        if (now >= recordFrom) {
+          if (!cpuSet) {
+            cpuSet = true;
+            cpu = process.cpuUsage();
+          }
+          latencies.push(now - sentAt);
+        }
+        if (now < end) send();
+        else {
+          s.destroy();
           resolve();
-        });
+        }
       });
-      req.on('error', reject);
-      req.end();
     });
-  // Warm-up: connections and caches.
-  for (let i = 0; i < 200; i++) await one();
-  latencies.length = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) await one();
-    }),
-  );
-  const elapsed = (performance.now() - t0) / 1000;
-  agent.destroy();
+  await Promise.all(Array.from({ length: concurrency }, conn));
+  const elapsed = (performance.now() - recordFrom) / 1000;
+  const cpuSeconds = cpuSince(cpu);
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99), n: latencies.length };
+  return { rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99), n: latencies.length, total, cpuPerOp: (cpuSeconds / latencies.length) * 1e6 };
 }
 
-function openSocket(t: Target): Promise<WebSocket> {
+/** A WebSocket client handshake on a raw socket; resolves once the 101 arrived (rejects with the status otherwise). */
+function openRaw(t: Target): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/websockify`, { headers: headersFor(t), perMessageDeflate: false });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_r, res) => reject(new Error(`upgrade status ${res.statusCode}`)));
+    const s = net.connect(t.port, '127.0.0.1');
+    s.setNoDelay(true);
+    s.on('connect', () =>
+      s.write(
+        `GET /websockify HTTP/1.1\r\nHost: ${t.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${t.cookie ? `Cookie: ${t.cookie}\r\n` : ''}\r\n`,
+      ),
+    );
+    s.on('error', reject);
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const end = buf.indexOf(HEADER_END);
+      if (end < 0) return;
+      s.off('data', onData);
+      const status = Number(buf.toString('latin1', 9, 12));
+      if (status !== 101) return reject(new Error(`upgrade status ${status}`));
+      if (buf.length > end + 4) s.unshift(buf.subarray(end + 4));
+      resolve(s);
+    };
+    s.on('data', onData);
   });
+}
+
+/** A masked text frame from the client (RFC 6455 5.3), payload < 126 bytes. */
+function clientTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
 }
 
 async function wsStream(t: Target, mb: number) {
-  const ws = await openSocket(t);
-  const total = mb * 1024 * 1024;
+  const s = await openRaw(t);
+  const frames = Math.ceil((mb * 1024 * 1024) / FRAME);
+  const expected = frames * FRAME_ON_WIRE;
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     let got = 0;
-    ws.on('message', (d: Buffer) => {
+    s.on('data', (d: Buffer) => {
       got += d.length;
-      if (got >= total) resolve();
+      if (got >= expected) resolve();
     });
-    ws.send(`stream ${total}`);
+    s.write(clientTextFrame(`stream ${frames * FRAME}`));
   });
   const seconds = (performance.now() - t0) / 1000;
-  ws.close();
-  return { mbps: mb / seconds };
+  const cpuSeconds = cpuSince(cpu);
+  s.destroy();
+  return { mbps: mb / seconds, cpuPerOp: (cpuSeconds / mb) * 1e6 };
 }
 
-const idle: WebSocket[] = [];
+const idle: net.Socket[] = [];
 
 function generatorMain() {
-  parentPort!.on('message', (msg: Msg) => {
-    const reply = (r: Record<string, unknown>) => parentPort!.postMessage({ id: msg.id, ...r });
+  process.on('message', (msg: Msg) => {
+    const reply = (r: Record<string, unknown>) => process.send!({ id: msg.id, ...r });
     const t = msg.target as Target;
     const run = async () => {
       switch (msg.op) {
@@ -145,10 +245,10 @@ function generatorMain() {
         case 'ws':
           return wsStream(t, msg.mb as number);
         case 'open':
-          for (let i = 0; i < (msg.n as number); i++) idle.push(await openSocket(t));
+          for (let i = 0; i < (msg.n as number); i++) idle.push(await openRaw(t));
           return { open: idle.length };
         case 'close':
-          for (const ws of idle.splice(0)) ws.terminate();
+          for (const s of idle.splice(0)) s.destroy();
           return { open: 0 };
         default:
           throw new Error(`unknown op ${String(msg.op)}`);
@@ -156,22 +256,42 @@ function generatorMain() {
     };
     run().then(reply, (err: Error) => reply({ error: err.message }));
   });
+  process.send!({ ready: true });
 }
 
 // ---- main: the gateway -----------------------------------------------------------------------
 
-function call(worker: Worker, msg: Record<string, unknown>): Promise<Record<string, number>> {
-  const id = Math.random();
+let nextId = 1;
+function call(child: ChildProcess, msg: Record<string, unknown>): Promise<Record<string, number>> {
+  const id = nextId++;
   return new Promise((resolve, reject) => {
     const onMessage = (r: Msg) => {
       if (r.id !== id) return;
-      worker.off('message', onMessage);
+      child.off('message', onMessage);
       if (r.error) reject(new Error(r.error as string));
       else resolve(r as unknown as Record<string, number>);
     };
-    worker.on('message', onMessage);
-    worker.postMessage({ ...msg, id });
+    child.on('message', onMessage);
+    child.send({ ...msg, id });
   });
+}
+
+function spawnRole(role: string): ChildProcess {
+  // The bench's own flags (--cpu-prof of this process, say) stay here: the children only need TypeScript.
+  return fork(__filename, [role], { execArgv: ['-r', '@swc-node/register'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function firstMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve) => child.once('message', (m: T) => resolve(m)));
+}
+
+/** Busy and total jiffies of all cores (from /proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idleTicks = f[3] + (f[4] ?? 0);
+  return { busy: total - idleTicks, total };
 }
 
 function gc() {
@@ -185,10 +305,10 @@ async function settle() {
   }
 }
 
-function jsMemory() {
-  const m = process.memoryUsage();
-  return { js: m.heapUsed + m.external, rss: m.rss };
-}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 async function main() {
   const { startPostgres } = await import('../src/platform/database/postgres-server');
@@ -208,9 +328,17 @@ async function main() {
   await ds.query(`INSERT INTO sessions (id, name, namespace, user_id, username, template, state, phase) VALUES ($1, 'bench-s', 'bench', $2, 'bench', 'notes', 'running', 'Running')`, [sessionId, userId]);
   const [{ id: connectionId }] = (await ds.query(`INSERT INTO connections (session_id, user_id) VALUES ($1, $2) RETURNING id`, [sessionId, userId])) as { id: string }[];
 
-  const upstream = new Worker(__filename, { workerData: { role: 'upstream' } });
-  const upstreamPort = await new Promise<number>((resolve) => upstream.once('message', (m: { port: number }) => resolve(m.port)));
-  const generator = new Worker(__filename, { workerData: { role: 'generator' } });
+  const upstream = spawnRole('upstream');
+  const upstreamPort = (await firstMessage<{ port: number }>(upstream)).port;
+  const generator = spawnRole('generator');
+  await firstMessage(generator);
+
+  let accessQueries = 0;
+  const query = ds.query.bind(ds);
+  ds.query = ((sql: string, params?: unknown[]) => {
+    if (sql.includes('FROM gateway_tickets t')) accessQueries++;
+    return query(sql, params);
+  }) as typeof ds.query;
 
   const gateway = await startGateway({
     config: { mode: 'host', port: 0, appsDomain: undefined, appsScheme: 'http', ticketTtlMs: 30_000, recheckIntervalMs: 15_000, activityIntervalMs: 5000 },
@@ -234,87 +362,183 @@ async function main() {
       })
       .on('error', reject);
   });
-  // The library alone (no access check, no header work), in the same thread: what the gateway's own work costs.
-  const { createProxyServer } = await import('http-proxy-3');
-  const bareProxy = createProxyServer({});
-  const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const bare = http.createServer((req, res) => bareProxy.web(req, res, { target: { host: '127.0.0.1', port: upstreamPort, protocol: 'http:' }, agent: bareAgent }));
-  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
-  const bareTarget: Target = { port: (bare.address() as { port: number }).port, host: 'bare' };
   const direct: Target = { port: upstreamPort, host: `127.0.0.1:${upstreamPort}` };
   const viaGateway: Target = { port: gwPort, host: ticket.host, cookie };
-
-  const fmt = (n: number, d = 1) => n.toFixed(d).padStart(9);
-  console.log(`gateway bench: node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}; http ${SECONDS}s per run`);
-  console.log('  http             |      req/s |   p50 ms |   p99 ms');
-  const httpRows: Record<string, { rps: number; p50: number; p99: number }> = {};
-  for (const c of [1, CONCURRENCY]) {
-    for (const [name, t] of [
-      ['direct', direct],
-      ['bare lib', bareTarget],
-      ['gateway', viaGateway],
-    ] as const) {
-      const r = await call(generator, { op: 'http', target: t, concurrency: c, seconds: SECONDS });
-      httpRows[`${name}-${c}`] = { rps: r.rps, p50: r.p50, p99: r.p99 };
-      console.log(`  ${`${name} c=${c}`.padEnd(16)} | ${fmt(r.rps, 0)}  | ${fmt(r.p50, 3)}| ${fmt(r.p99, 3)}`);
-    }
-  }
-  const ws: Record<string, number> = {};
-  for (const [name, t] of [
+  const targets: [string, Target][] = [
     ['direct', direct],
     ['gateway', viaGateway],
-  ] as const) {
-    ws[name] = (await call(generator, { op: 'ws', target: t, mb: WS_MB })).mbps;
-    console.log(`  ws stream ${name.padEnd(8)}: ${fmt(ws[name])} MB/s (${WS_MB} MB, 64 KB frames)`);
+  ];
+  let closeLib: () => void = () => undefined;
+  if (COMPARE_LIB) {
+    // http-proxy-3 alone (no access check, no header work) in this process: the gateway's previous core.
+    const { createProxyServer } = await import('http-proxy-3');
+    const lib = createProxyServer({});
+    const libAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    const bare = http.createServer((req, res) => lib.web(req, res, { target: { host: '127.0.0.1', port: upstreamPort, protocol: 'http:' }, agent: libAgent }));
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    targets.push(['http-proxy-3', { port: (bare.address() as { port: number }).port, host: 'bare' }]);
+    // The gateway's forwarding core alone (no routing, no access check): the floor of the gateway's own HTTP path.
+    const { forwardHttp, upstreamRequestHeaders } = await import('../src/modules/gateway/gateway-forward');
+    const coreAgent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+    const core = http.createServer((req, res) =>
+      forwardHttp(req, res, { host: '127.0.0.1', port: upstreamPort }, req.url ?? '/', upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: 'core', proto: 'http' }, false), coreAgent, {
+        failed: () => res.destroy(),
+      }),
+    );
+    await new Promise<void>((resolve) => core.listen(0, '127.0.0.1', resolve));
+    targets.push(['core alone', { port: (core.address() as { port: number }).port, host: 'core' }]);
+    closeLib = () => {
+      libAgent.destroy();
+      coreAgent.destroy();
+      for (const s of [bare, core]) {
+        s.closeAllConnections();
+        s.close();
+      }
+    };
+  }
+
+  const inspector = PROFILE_DIR ? new Session() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+  }
+
+  /** One measurement with its CPU accounting: the machine's busy cores, ours (gateway, upstream, generator), others'. */
+  async function measure(msg: Record<string, unknown>, ops: (r: Record<string, number>) => number, profileAs?: string) {
+    if (profileAs && inspector) await inspector.post('Profiler.start');
+    const m0 = machineTicks();
+    const own0 = process.cpuUsage();
+    await call(upstream, { op: 'cpu-start' });
+    const r = await call(generator, msg);
+    const ownCpu = cpuSince(own0);
+    const upCpu = (await call(upstream, { op: 'cpu' })).cpu;
+    const m1 = machineTicks();
+    if (profileAs && inspector) {
+      const { profile } = await inspector.post('Profiler.stop');
+      fs.mkdirSync(PROFILE_DIR!, { recursive: true });
+      fs.writeFileSync(path.join(PROFILE_DIR!, `${profileAs}.cpuprofile`), JSON.stringify(profile));
+    }
+    const cores = os.cpus().length;
+    const busyCores = ((m1.busy - m0.busy) / (m1.total - m0.total)) * cores;
+    const wall = msg.op === 'http' ? (msg.seconds as number) + WARM_SECONDS : r.mbps ? (msg.mb as number) / r.mbps : 1;
+    // The gateway's and the upstream's CPU covers the warm-up too: divided by every request of the call.
+    const n = ops(r);
+    const oursCores = (ownCpu + upCpu + (r.cpuPerOp * n) / 1e6) / wall;
+    return {
+      ...r,
+      gwCpuPerOp: (ownCpu / n) * 1e6,
+      upCpuPerOp: (upCpu / n) * 1e6,
+      busyCores,
+      othersCores: Math.max(0, busyCores - oursCores),
+    };
+  }
+  type Row = Awaited<ReturnType<typeof measure>>;
+
+  const cores = os.cpus().length;
+  console.log(`gateway bench: node ${process.version}, ${cores} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${ROUNDS} rounds, http ${SECONDS} s (+${WARM_SECONDS} s warm-up) per figure`);
+  console.log('  cpu columns: CPU microseconds per request (per MB for ws) in the generator / upstream / gateway process;');
+  console.log(`  machine: busy cores of ${cores} during the figure, and of those, other work than the bench's processes\n`);
+  const rows: Record<string, Row[]> = {};
+  const push = (k: string, r: Row) => (rows[k] ??= []).push(r);
+  const fmt = (n: number, w = 9, d = 0) => n.toFixed(d).padStart(w);
+  const cpuCols = (r: Row) => `${fmt(r.cpuPerOp, 6)} /${fmt(r.upCpuPerOp, 5)} /${fmt(r.gwCpuPerOp, 5)}`;
+  const machine = (r: Row) => `busy ${r.busyCores.toFixed(2)}, others ${r.othersCores.toFixed(2)}`;
+
+  // Warm-up of every path (JIT, pools, the decision cache).
+  for (const [, t] of targets) await call(generator, { op: 'http', target: t, concurrency: CONCURRENCY, seconds: 1 });
+
+  console.log(`  round | http c=${CONCURRENCY}      |      req/s |  cpu gen / up / gw | machine`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 ? targets : [...targets].reverse();
+    for (const [name, t] of order) {
+      const r = await measure({ op: 'http', target: t, concurrency: CONCURRENCY, seconds: SECONDS }, (x) => x.total, round === 1 ? `${name}-http` : undefined);
+      push(`http-${name}`, r);
+      console.log(`  ${fmt(round, 5)} | ${name.padEnd(16)} | ${fmt(r.rps, 10)} | ${cpuCols(r)} | ${machine(r)}`);
+    }
+  }
+  console.log(`\n  round | http c=1         |   p50 ms |   p99 ms | machine`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 ? targets : [...targets].reverse();
+    for (const [name, t] of order) {
+      const r = await measure({ op: 'http', target: t, concurrency: 1, seconds: Math.max(1, SECONDS / 2) }, (x) => x.total);
+      push(`lat-${name}`, r);
+      console.log(`  ${fmt(round, 5)} | ${name.padEnd(16)} | ${fmt(r.p50, 8, 3)} | ${fmt(r.p99, 8, 3)} | ${machine(r)}`);
+    }
+  }
+  console.log(`\n  round | ws stream ${WS_MB} MB  |     MB/s |  cpu gen / up / gw | machine`);
+  const wsTargets = targets.filter(([n]) => n === 'direct' || n === 'gateway');
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 ? wsTargets : [...wsTargets].reverse();
+    for (const [name, t] of order) {
+      const r = await measure({ op: 'ws', target: t, mb: WS_MB }, () => WS_MB, round === 1 ? `${name}-ws` : undefined);
+      push(`ws-${name}`, r);
+      console.log(`  ${fmt(round, 5)} | ${name.padEnd(16)} | ${fmt(r.mbps, 8)} | ${cpuCols(r)} | ${machine(r)}`);
+    }
   }
 
   await settle();
-  const base = jsMemory();
-  await call(generator, { op: 'open', target: direct, n: IDLE });
-  await settle();
-  const withDirect = jsMemory();
-  await call(generator, { op: 'close', target: direct });
-  await settle();
-  const base2 = jsMemory();
+  const base = process.memoryUsage();
   await call(generator, { op: 'open', target: viaGateway, n: IDLE });
   await settle();
-  const withGateway = jsMemory();
+  const withSockets = process.memoryUsage();
   const open = gateway.service.openSockets;
   await call(generator, { op: 'close', target: viaGateway });
-  const jsPerSocket = (withGateway.js - base2.js) / IDLE / 1024;
-  const rssPerSocket = (withGateway.rss - base2.rss - (withDirect.rss - base.rss)) / IDLE / 1024;
-  console.log(`  idle sockets: ${IDLE} open through the gateway (${open} registered)`);
-  console.log(`    gateway thread JS heap + external: ${jsPerSocket.toFixed(1)} KB per socket`);
-  console.log(`    process RSS, gateway minus direct:  ${rssPerSocket.toFixed(1)} KB per socket (both sides of the proxy; noisy)`);
+  const jsPerSocket = (withSockets.heapUsed + withSockets.external - base.heapUsed - base.external) / IDLE / 1024;
+  const rssPerSocket = (withSockets.rss - base.rss) / IDLE / 1024;
+  console.log(`\n  idle sockets: ${IDLE} open through the gateway (${open} registered)`);
+  console.log(`    gateway process JS heap + external: ${jsPerSocket.toFixed(1)} KB per socket; RSS: ${rssPerSocket.toFixed(1)} KB per socket`);
 
-  const c1 = (k: string) => httpRows[k];
-  const ratio = c1(`gateway-${CONCURRENCY}`).rps / c1(`direct-${CONCURRENCY}`).rps;
-  const p50Delta = c1('gateway-1').p50 - c1('direct-1').p50;
-  const wsRatio = ws.gateway / ws.direct;
-  console.log('  goals (printed, not asserted):');
-  console.log(`    req/s gateway/direct at c=${CONCURRENCY}: ${ratio.toFixed(2)}x (goal >= 0.7x) ${ratio >= 0.7 ? 'met' : 'NOT met'}`);
-  console.log(`    p50 added at c=1: ${p50Delta.toFixed(3)} ms (goal <= 2 ms) ${p50Delta <= 2 ? 'met' : 'NOT met'}`);
-  console.log(`    WS MB/s gateway/direct: ${wsRatio.toFixed(2)}x (goal >= 0.8x) ${wsRatio >= 0.8 ? 'met' : 'NOT met'}`);
-  console.log(`    memory per idle socket: ${Math.max(jsPerSocket, rssPerSocket).toFixed(1)} KB (goal <= 50 KB) ${Math.max(jsPerSocket, rssPerSocket) <= 50 ? 'met' : 'NOT met'}`);
+  // ---- summary: medians of the rounds --------------------------------------------------------
+  const med = (k: string, f: (r: Row) => number) => median(rows[k].map(f));
+  const spread = (k: string, f: (r: Row) => number, d = 0) => {
+    const xs = rows[k].map(f);
+    return `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
+  };
+  const ratios = (a: string, b: string, f: (r: Row) => number) => rows[a].map((r, i) => f(r) / f(rows[b][i]));
+  const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  const machineMed = (ks: string[]) => {
+    const all = ks.flatMap((k) => rows[k]);
+    return `machine busy ${median(all.map((r) => r.busyCores)).toFixed(2)} of ${cores} cores, others ${median(all.map((r) => r.othersCores)).toFixed(2)} (median)`;
+  };
+  console.log(`\n  medians of ${ROUNDS} rounds (spread min-max):`);
+  for (const [name] of targets) {
+    console.log(`    http ${name.padEnd(13)} ${fmt(med(`http-${name}`, (r) => r.rps), 7)} req/s (${spread(`http-${name}`, (r) => r.rps)}), p50 ${med(`lat-${name}`, (r) => r.p50).toFixed(3)} ms, p99 ${med(`lat-${name}`, (r) => r.p99).toFixed(3)} ms; cpu us/req gen ${med(`http-${name}`, (r) => r.cpuPerOp).toFixed(0)}, upstream ${med(`http-${name}`, (r) => r.upCpuPerOp).toFixed(0)}, gateway ${med(`http-${name}`, (r) => r.gwCpuPerOp).toFixed(0)}`);
+  }
+  for (const [name] of wsTargets) {
+    console.log(`    ws   ${name.padEnd(13)} ${fmt(med(`ws-${name}`, (r) => r.mbps), 7)} MB/s (${spread(`ws-${name}`, (r) => r.mbps)}); cpu us/MB gen ${med(`ws-${name}`, (r) => r.cpuPerOp).toFixed(0)}, upstream ${med(`ws-${name}`, (r) => r.upCpuPerOp).toFixed(0)}, gateway ${med(`ws-${name}`, (r) => r.gwCpuPerOp).toFixed(0)}`);
+  }
+  const httpRatios = ratios('http-gateway', 'http-direct', (r) => r.rps);
+  const httpRatio = median(httpRatios);
+  const p50Added = median(rows['lat-gateway'].map((r, i) => r.p50 - rows['lat-direct'][i].p50));
+  const wsRatios = ratios('ws-gateway', 'ws-direct', (r) => r.mbps);
+  const wsRatio = median(wsRatios);
+  const perSocket = Math.max(jsPerSocket, rssPerSocket);
+  // With a core for each process, each path runs at the pace of its busiest process.
+  const capacity = (k: string) => 1 / med(k, (r) => Math.max(r.cpuPerOp, r.upCpuPerOp, k.endsWith('gateway') ? r.gwCpuPerOp : 0));
+  console.log(`  goals (median of the per-round ratios; printed, not asserted):`);
+  console.log(`    req/s gateway/direct at c=${CONCURRENCY}: ${httpRatio.toFixed(2)}x (rounds ${httpRatios.map((x) => x.toFixed(2)).join(' ')}) goal >= 0.7x: ${verdict(httpRatio >= 0.7)}; ${machineMed(['http-direct', 'http-gateway'])}`);
+  console.log(`    p50 added at c=1: ${p50Added.toFixed(3)} ms goal <= 2 ms: ${verdict(p50Added <= 2)}; ${machineMed(['lat-direct', 'lat-gateway'])}`);
+  console.log(`    WS MB/s gateway/direct: ${wsRatio.toFixed(2)}x (rounds ${wsRatios.map((x) => x.toFixed(2)).join(' ')}) goal >= 0.8x: ${verdict(wsRatio >= 0.8)}; ${machineMed(['ws-direct', 'ws-gateway'])}`);
+  console.log(`    memory per idle socket: ${perSocket.toFixed(1)} KB goal <= 50 KB: ${verdict(perSocket <= 50)}`);
+  console.log(`    access queries to PostgreSQL during the run: ${accessQueries} (decisions cached, dropped on access events)`);
+  console.log(`  with a core per process (from the CPU per request above, not measured): http ${(capacity('http-gateway') / capacity('http-direct')).toFixed(2)}x, ws ${(capacity('ws-gateway') / capacity('ws-direct')).toFixed(2)}x`);
 
-  bareAgent.destroy();
-  bare.closeAllConnections();
-  bare.close();
+  closeLib();
   await gateway.stop();
-  await generator.terminate();
-  await upstream.terminate();
+  generator.kill();
+  upstream.kill();
   await ds.destroy();
   await pg.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-if (isMainThread) {
+const role = process.argv[2];
+if (role === 'upstream') upstreamMain();
+else if (role === 'generator') generatorMain();
+else {
   main().catch((err) => {
     console.error(err);
     process.exit(1);
   });
-} else if ((workerData as { role: string }).role === 'upstream') {
-  upstreamMain();
-} else {
-  generatorMain();
 }

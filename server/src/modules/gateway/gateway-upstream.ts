@@ -30,7 +30,8 @@ export function sessionPodUpstream(kubeConfig: KubeConfig, options: { serviceCac
   const serviceCacheMs = options.serviceCacheMs ?? 30_000;
   const podCacheMs = options.podCacheMs ?? 2_000;
   const services = new Map<string, { at: number; selector: string; port: number }>();
-  const pods = new Map<string, { at: number; addresses: string[] }>();
+  /** Ready pods of a session, and each connection's pick among them (computed once per refresh, not per request). */
+  const pods = new Map<string, { at: number; addresses: string[]; picks: Map<string, string> }>();
   const bounded = <V>(m: Map<string, V>) => m.size > 10_000 && m.clear();
 
   async function service(key: string, grant: Grant) {
@@ -52,12 +53,17 @@ export function sessionPodUpstream(kubeConfig: KubeConfig, options: { serviceCac
     let ready = pods.get(key);
     if (!ready || Date.now() - ready.at >= podCacheMs || ready.addresses.length === 0) {
       const list = await core.listNamespacedPod({ namespace: grant.namespace, labelSelector: svc.selector });
-      ready = { at: Date.now(), addresses: list.items.map(readyAddress).filter((a): a is string => a !== null) };
+      ready = { at: Date.now(), addresses: list.items.map(readyAddress).filter((a): a is string => a !== null), picks: new Map() };
       bounded(pods);
       pods.set(key, ready);
     }
     if (!ready.addresses.length) throw new Error(`session ${key} has no ready pod`);
-    return { host: pickFor(grant.connectionId, ready.addresses), port: svc.port };
+    let host = ready.picks.get(grant.connectionId);
+    if (host === undefined) {
+      host = pickFor(grant.connectionId, ready.addresses);
+      ready.picks.set(grant.connectionId, host);
+    }
+    return { host, port: svc.port };
   };
   return Object.assign(resolve, {
     forget(grant: Grant) {

@@ -44,14 +44,18 @@ export function createViewerRelay(deps: ViewerRelayDeps) {
     handleProtocols: (_protocols, req) => chosen.get(req) ?? false,
   });
 
-  return function relay(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: { host: string; port: number }, grant: Grant): void {
+  /** `path` and `upstreamHeaders` (flat name/value list) are what the app may see of the request (gateway-forward.ts). */
+  return function relay(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: { host: string; port: number }, grant: Grant, path: string, upstreamHeaders: string[]): void {
     const protocols = (req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!HOP_HEADERS.has(k) && typeof v === 'string') headers[k] = v;
-    const upstream = new WebSocket(`ws://${target.host}:${target.port}${req.url ?? '/'}`, protocols, { headers, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+    for (let i = 0; i < upstreamHeaders.length; i += 2) {
+      const name = upstreamHeaders[i].toLowerCase();
+      if (!HOP_HEADERS.has(name)) headers[name] = upstreamHeaders[i + 1];
+    }
+    const upstream = new WebSocket(`ws://${target.host}:${target.port}${path}`, protocols, { headers, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
     let client: WebSocket | null = null;
     let unregister: () => void = () => undefined;
     const closeBoth = (code = 1000, reason = '') => {

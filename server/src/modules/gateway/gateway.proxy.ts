@@ -1,9 +1,8 @@
 import http from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
 import type { Logger } from '../../platform/logging/logger';
 import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, type Routed } from './gateway-address';
+import { forwardHttp, forwardUpgrade, upstreamRequestHeaders } from './gateway-forward';
 import { REFUSAL_TEXT, refusalPage, type GatewayRefusal } from './gateway.errors';
 import type { GatewayService, Grant } from './gateway.service';
 import { createViewerRelay, VIEWER_METHODS } from './gateway-viewer';
@@ -38,9 +37,6 @@ export interface GatewayHandlers {
   close(): void;
 }
 
-/** Headers of the platform that must never reach a session's app. */
-const STRIPPED_REQUEST_HEADERS = ['authorization', 'proxy-authorization', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto', 'x-real-ip'];
-
 function refuse(res: http.ServerResponse, refusal: GatewayRefusal, page?: string) {
   if (res.headersSent) return void res.destroy();
   if (page) {
@@ -62,13 +58,16 @@ function refuse(res: http.ServerResponse, refusal: GatewayRefusal, page?: string
   res.end(REFUSAL_TEXT[refusal.status]);
 }
 
-function refuseUpgrade(socket: Duplex, refusal: GatewayRefusal) {
+function refuseUpgradeWith(socket: Duplex, status: number, text: string) {
   if (!socket.writable) return void socket.destroy();
-  const text = REFUSAL_TEXT[refusal.status];
   socket.end(
-    `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function refuseUpgrade(socket: Duplex, refusal: GatewayRefusal) {
+  refuseUpgradeWith(socket, refusal.status, REFUSAL_TEXT[refusal.status]);
 }
 
 /**
@@ -94,47 +93,35 @@ export function ticketParam(path: string): { value: string; rest: string } | nul
   return { value, rest: path.slice(0, q) + (query ? `?${query}` : '') };
 }
 
-function prepareUpstreamRequest(req: http.IncomingMessage, routed: Routed) {
-  for (const h of STRIPPED_REQUEST_HEADERS) delete req.headers[h];
-  const cookies = upstreamCookies(req.headers.cookie);
-  if (cookies) req.headers.cookie = cookies;
-  else delete req.headers.cookie;
-  req.url = routed.upstreamPath;
+const BAD_GATEWAY = 'Bad gateway: the session does not answer.';
+
+function badGateway(res: http.ServerResponse) {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(BAD_GATEWAY);
 }
 
 /**
  * The gateway's HTTP and upgrade handlers: a request is routed by Host (and path in path mode) to a session
  * label, checked (cookie -> live connection -> caller allowed -> session running), stripped of the platform's
- * credentials and streamed to the session's own Service by http-proxy-3 (bodies are piped, never buffered).
+ * credentials and streamed to the session's own Service (gateway-forward.ts: bodies are piped, never buffered).
  */
 export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers {
   const { service } = deps;
   const log = deps.logger.child({ component: 'gateway' });
-  const grants = new WeakMap<http.IncomingMessage, Grant>();
-  // Keep-alive to the upstreams: without an agent the library opens (and closes) a connection per request.
+  // Keep-alive to the session pods: a request reuses an idle connection instead of a TCP handshake of its own.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
-  const proxy = createProxyServer({
-    xfwd: true,
-    // A session's app cannot set cookies for the whole apps domain (cookie tossing into other sessions).
-    cookieDomainRewrite: { '*': '' },
-  });
-  proxy.on('error', (err, req, resOrSocket) => {
-    log.warn({ err: err.message, url: req.url }, 'gateway: upstream failed');
-    const grant = grants.get(req);
-    if (grant) deps.upstreamFor.forget?.(grant);
-    if (resOrSocket instanceof http.ServerResponse) {
-      if (!resOrSocket.headersSent) {
-        resOrSocket.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-        resOrSocket.end('Bad gateway: the session does not answer.');
-      } else resOrSocket.destroy();
-    } else (resOrSocket as Socket).destroy();
-  });
-  proxy.on('proxyReqWs', (proxyReq, req, socket) => {
-    const grant = grants.get(req);
-    if (!grant || !deps.activity) return;
-    // Registered before the library's own upgrade handler pipes the sockets: no byte is missed.
-    proxyReq.once('upgrade', () => socket.on('data', () => deps.activity!(grant)));
-  });
+  const proto = service.location.scheme;
+
+  /** What the app gets of the request's headers (gateway-forward.ts has the rules). */
+  function headersFor(req: http.IncomingMessage, upgrade: boolean): string[] {
+    return upstreamRequestHeaders(req.rawHeaders, upstreamCookies(req.headers.cookie), { for: req.socket.remoteAddress ?? '', host: req.headers.host ?? '', proto }, upgrade);
+  }
+
+  function upstreamFailed(grant: Grant, err: Error) {
+    log.warn({ err: err.message, session: grant.sessionName }, 'gateway: upstream failed');
+    deps.upstreamFor.forget?.(grant);
+  }
 
   const relayViewer = createViewerRelay({
     logger: deps.logger,
@@ -193,13 +180,16 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     // A viewer reads: anything that could change the app (POST, PUT, DELETE, ...) is refused.
     if (grant.viewOnly && !VIEWER_METHODS.has(req.method ?? '')) return refuse(res, { status: 403, reason: `view-only: ${req.method}` });
     const target = await deps.upstreamFor(grant);
-    prepareUpstreamRequest(req, routed);
-    grants.set(req, grant);
     deps.activity?.(grant);
     // A long response (a stream, a long poll) is an open socket too: it is cut when access ends.
     const unregister = service.register({ grant, close: () => res.destroy() });
     res.once('close', unregister);
-    proxy.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent });
+    forwardHttp(req, res, target, routed.upstreamPath, headersFor(req, false), agent, {
+      failed(err) {
+        upstreamFailed(grant, err);
+        badGateway(res);
+      },
+    });
   }
 
   async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer) {
@@ -227,21 +217,32 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     }
     const { grant } = decision;
     const target = await deps.upstreamFor(grant);
-    prepareUpstreamRequest(req, routed);
+    deps.activity?.(grant);
     if (grant.viewOnly) {
       // The gateway terminates a viewer's WebSocket itself to drop their input (gateway-viewer.ts).
-      deps.activity?.(grant);
-      return relayViewer(req, socket, head, target, grant);
+      return relayViewer(req, socket, head, target, grant, routed.upstreamPath, headersFor(req, false));
     }
-    grants.set(req, grant);
-    const unregister = service.register({ grant, close: () => socket.destroy() });
+    let close: () => void = () => void socket.destroy();
+    const unregister = service.register({ grant, close: () => close() });
     socket.once('close', unregister);
-    deps.activity?.(grant);
-    proxy.ws(req, socket, head, { target: { host: target.host, port: target.port, protocol: 'http:' } });
+    forwardUpgrade(req, socket, head, target, routed.upstreamPath, headersFor(req, true), {
+      failed(err) {
+        upstreamFailed(grant, err);
+        refuseUpgradeWith(socket, 502, BAD_GATEWAY);
+      },
+      opened(_upstream, closeBoth) {
+        close = closeBoth;
+        // What the user sends (keys, pointer) is activity: at most one heartbeat per interval (GatewayActivity).
+        const activity = deps.activity;
+        if (activity) socket.on('data', () => activity(grant));
+      },
+    });
   }
 
   return {
-    close: () => agent.destroy(),
+    close() {
+      agent.destroy();
+    },
     handleRequest(req, res) {
       handleRequest(req, res).catch((err: Error) => {
         log.error({ err }, 'gateway: request failed');

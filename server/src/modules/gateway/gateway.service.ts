@@ -236,14 +236,14 @@ export class GatewayService {
   /** The access check of one request (fresh: skip the decision cache, as upgrades do). */
   async check(label: string, cookie: string | undefined, options: { fresh?: boolean } = {}): Promise<AccessDecision> {
     if (!cookie || cookie.length > 200) return { ok: false, refusal: refused(401, 'no gateway cookie') };
-    const hash = sha256(cookie);
-    const key = `${label}:${hash}`;
+    // Keyed by the cookie itself (this process's memory only): a cache hit costs no hashing.
+    const key = `${label}:${cookie}`;
     const now = Date.now();
     if (!options.fresh) {
       const cached = this.decisions.get(key);
       if (cached && now - cached.at < DECISION_CACHE_MS) return cached.decision;
     }
-    const rows = (await this.deps.dataSource.query(ACCESS_SQL, [[hash]])) as AccessRow[];
+    const rows = (await this.deps.dataSource.query(ACCESS_SQL, [[sha256(cookie)]])) as AccessRow[];
     const decision = decide(rows[0], label);
     if (this.decisions.size > 10_000) this.decisions.clear();
     this.decisions.set(key, { at: now, decision });

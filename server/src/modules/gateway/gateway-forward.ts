@@ -1,0 +1,367 @@
+import http from 'node:http';
+import net, { type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/**
+ * The gateway's forwarding core on node:http alone: one keep-alive pool per gateway to the session pods, bodies
+ * streamed both ways (never buffered), and after a WebSocket upgrade the two TCP sockets piped to each other with
+ * no work per chunk. The header rules are pure functions (gateway-forward.test.ts); decision record
+ * docs/decisions/0009-gateway-node-http-core.md says why this replaced http-proxy-3.
+ */
+
+export interface UpstreamAddress {
+  host: string;
+  port: number;
+}
+
+/** What the app is told about the original request (all set afresh: the client's own values are dropped). */
+export interface ForwardedInfo {
+  /** The client's address as the gateway saw it. */
+  for: string;
+  /** The Host the client asked for (the session's address on the apps domain). */
+  host: string;
+  /** The apps domain's scheme (the gateway may sit behind a TLS-terminating ingress). */
+  proto: 'http' | 'https';
+}
+
+/**
+ * Hop-by-hop headers (RFC 9110 7.6.1; Keep-Alive, Proxy-Connection and Proxy-Authenticate of older practice too):
+ * they describe one connection and are never forwarded. Transfer-Encoding is framing: node decodes the body it
+ * reads and frames again what it writes.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+
+/**
+ * Never sent to a session's app: hop-by-hop headers, the platform's credentials (Authorization: a user's API token
+ * would reach the app), forwarding headers a client could forge (set again by the gateway), Cookie (sent again
+ * without the platform's and the gateway's cookies) and Expect (node's server has answered 100-continue already).
+ */
+const DROPPED_REQUEST_HEADERS = new Set([
+  ...HOP_BY_HOP,
+  'authorization',
+  'cookie',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+  'x-forwarded-prefix',
+  'x-real-ip',
+]);
+
+const DROPPED_RESPONSE_HEADERS = new Set(HOP_BY_HOP);
+
+/** The header names a Connection header lists (they are hop-by-hop too); null when it lists nothing unusual. */
+function connectionOptions(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  let names: Set<string> | null = null;
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (!name || name === 'keep-alive' || name === 'close' || name === 'upgrade') continue;
+    (names ??= new Set()).add(name);
+  }
+  return names;
+}
+
+function rawValue(raw: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lowerName.length && raw[i].toLowerCase() === lowerName) return raw[i + 1];
+  return undefined;
+}
+
+/**
+ * The request headers for the session's app, as a flat [name, value, ...] list in the client's order and case:
+ * without hop-by-hop headers (and those the client's Connection names), the platform's credentials and forgeable
+ * forwarding headers; with `cookie` (already filtered by the caller, undefined for none), `X-Forwarded-*` from
+ * `forwarded` and, for an upgrade, `Connection: Upgrade` and the client's `Upgrade`.
+ */
+export function upstreamRequestHeaders(raw: string[], cookie: string | undefined, forwarded: ForwardedInfo, upgrade: boolean): string[] {
+  const named = connectionOptions(rawValue(raw, 'connection'));
+  const out: string[] = [];
+  let chunked = false;
+  let upgradeTo: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (DROPPED_REQUEST_HEADERS.has(lower) || named?.has(lower)) {
+      if (lower === 'transfer-encoding') chunked = true;
+      else if (lower === 'upgrade') upgradeTo = raw[i + 1];
+      continue;
+    }
+    out.push(raw[i], raw[i + 1]);
+  }
+  if (cookie) out.push('cookie', cookie);
+  // A body of unknown length (the client sent it chunked): node decodes it, so it is chunked again here.
+  if (chunked && !upgrade) out.push('transfer-encoding', 'chunked');
+  if (upgrade) out.push('connection', 'Upgrade', 'upgrade', upgradeTo ?? 'websocket');
+  const colon = forwarded.host.lastIndexOf(':');
+  const port = colon > 0 && !forwarded.host.endsWith(']') ? forwarded.host.slice(colon + 1) : forwarded.proto === 'https' ? '443' : '80';
+  out.push('x-forwarded-for', forwarded.for, 'x-forwarded-host', forwarded.host, 'x-forwarded-port', port, 'x-forwarded-proto', forwarded.proto);
+  return out;
+}
+
+/** A Set-Cookie value without its Domain attribute: a session's app cannot set cookies for sibling sessions. */
+export function hostOnlyCookie(value: string): string {
+  return value.includes('=') && /;\s*domain\s*=/i.test(value) ? value.replace(/;\s*domain\s*=[^;]*/gi, '') : value;
+}
+
+/**
+ * The response headers for the client, flat [name, value, ...]: without hop-by-hop headers (and those the app's
+ * Connection names; `keepUpgrade` keeps Connection and Upgrade for a 101), every Set-Cookie host-only.
+ */
+export function clientResponseHeaders(raw: string[], keepUpgrade = false): string[] {
+  const named = connectionOptions(rawValue(raw, 'connection'));
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (keepUpgrade && (lower === 'connection' || lower === 'upgrade')) out.push(raw[i], raw[i + 1]);
+    else if (DROPPED_RESPONSE_HEADERS.has(lower) || named?.has(lower)) continue;
+    else if (lower === 'set-cookie') out.push(raw[i], hostOnlyCookie(raw[i + 1]));
+    else out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+/** Does the request carry a body to stream (a length above zero, or chunked)? */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+export interface ForwardHooks {
+  /** The app could not be reached (or failed before answering): the caller answers 502 when nothing was sent yet. */
+  failed(err: Error, headersSent: boolean): void;
+}
+
+/**
+ * Streams one HTTP request to the app and its answer back. A client that goes away cancels the upstream request;
+ * an app that breaks off its answer breaks off the client's.
+ */
+export function forwardHttp(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: UpstreamAddress,
+  path: string,
+  headers: string[],
+  agent: http.Agent,
+  hooks: ForwardHooks,
+): void {
+  const upstream = http.request({ host: target.host, port: target.port, method: req.method, path, headers, agent });
+  let failed = false;
+  const fail = (err: Error) => {
+    if (failed) return;
+    failed = true;
+    upstream.destroy();
+    hooks.failed(err, res.headersSent);
+  };
+  upstream.on('error', fail);
+  upstream.on('response', (answer) => {
+    if (res.destroyed) return void answer.destroy();
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, clientResponseHeaders(answer.rawHeaders));
+    answer.pipe(res);
+    answer.on('error', () => res.destroy());
+    answer.on('close', () => {
+      if (!answer.complete) res.destroy();
+    });
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  if (hasBody(req)) {
+    req.on('error', () => upstream.destroy());
+    req.pipe(upstream);
+  } else upstream.end();
+}
+
+function tuneSocket(socket: Duplex) {
+  const s = socket as Partial<Socket>;
+  s.setNoDelay?.(true);
+  s.setTimeout?.(0);
+  s.setKeepAlive?.(true, 30_000);
+}
+
+function statusHead(code: number, message: string | undefined, headers: string[]): string {
+  let head = `HTTP/1.1 ${code} ${message || http.STATUS_CODES[code] || ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** The upgrade request to the app, serialised (names and values checked as node's own client would). */
+export function upgradeRequestHead(path: string, headers: string[]): string {
+  if (!/^\/[\x21-\x7e]*$/.test(path)) throw new Error('gateway: invalid upstream path');
+  let head = `GET ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    http.validateHeaderName(headers[i]);
+    http.validateHeaderValue(headers[i], headers[i + 1]);
+    head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+export interface ResponseHead {
+  status: number;
+  message: string;
+  /** Flat [name, value, ...] as received. */
+  rawHeaders: string[];
+  /** Bytes of the head, CRLFCRLF included. */
+  length: number;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const MAX_HEAD = 64 * 1024;
+
+/** The app's response head at the start of buf; null while incomplete; throws on a malformed or oversized head. */
+export function parseResponseHead(buf: Buffer): ResponseHead | null {
+  const end = buf.indexOf(HEAD_END);
+  if (end < 0) {
+    if (buf.length > MAX_HEAD) throw new Error('gateway: the app sent an oversized response head');
+    return null;
+  }
+  const lines = buf.toString('latin1', 0, end).split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (!m) throw new Error('gateway: the app sent no HTTP response');
+  const rawHeaders: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(':');
+    if (colon <= 0) throw new Error('gateway: the app sent a malformed header line');
+    rawHeaders.push(lines[i].slice(0, colon).trim(), lines[i].slice(colon + 1).trim());
+  }
+  return { status: Number(m[1]), message: m[2] ?? '', rawHeaders, length: end + 4 };
+}
+
+/**
+ * Read buffers of the app's side of a relayed socket: the kernel fills one buffer per socket and the gateway writes
+ * from it, no allocation and no copy per chunk (node's default allocates a fresh 64 KB buffer for every read). It
+ * starts small (an idle socket holds little) and grows while reads fill it (a framebuffer stream: fewer, larger
+ * reads), back to small after a short read.
+ */
+const READ_MIN = 16 * 1024;
+const READ_MAX = 1024 * 1024;
+
+export interface UpgradeHooks extends ForwardHooks {
+  /** Both sides are piped; `close()` destroys both (access ended). */
+  opened(upstream: Socket, close: () => void): void;
+}
+
+/**
+ * Forwards a WebSocket (or any) upgrade on a connection of its own to the app: the app's 101 goes back to the
+ * client and from then on bytes are relayed both ways with nothing else per chunk (the app's side from a reused
+ * read buffer, paused while the client cannot take more; the client's side piped). An app that refuses the
+ * upgrade has its answer relayed, then the client's socket is closed.
+ */
+export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamAddress, path: string, headers: string[], hooks: UpgradeHooks): void {
+  let request: string;
+  try {
+    request = upgradeRequestHead(path, headers);
+  } catch (err) {
+    return hooks.failed(err as Error, false);
+  }
+  let state: 'head' | 'open' | 'refused' | 'done' = 'head';
+  let pending: Buffer | null = null;
+  let buffer = Buffer.allocUnsafe(READ_MIN);
+  let paused = false;
+  let lastRead = 0;
+  const resume = () => {
+    if (!paused) return;
+    paused = false;
+    up.resume();
+  };
+  /** Sends bytes of the app's to the client; false: the client has not taken them yet (reading pauses until it has). */
+  const relay = (bytes: Buffer): boolean => {
+    socket.write(bytes, resume);
+    if (socket.writableLength === 0) return true;
+    paused = true;
+    return false;
+  };
+  const fail = (err: Error) => {
+    if (state === 'done') return;
+    const before = state;
+    state = 'done';
+    up.destroy();
+    if (before === 'head') hooks.failed(err, false);
+    else socket.destroy();
+  };
+  const onHead = (bytes: Buffer): boolean => {
+    pending = pending ? Buffer.concat([pending, bytes]) : Buffer.from(bytes);
+    const answer = parseResponseHead(pending);
+    if (!answer) return true;
+    const rest = pending.subarray(answer.length);
+    pending = null;
+    up.setTimeout(0);
+    if (socket.destroyed || !socket.writable) {
+      state = 'done';
+      up.destroy();
+      return false;
+    }
+    if (answer.status === 101) {
+      state = 'open';
+      tuneSocket(socket);
+      tuneSocket(up);
+      socket.on('error', () => up.destroy());
+      // The client is gone: what it sent last (a close frame) still reaches the app, then the app's side closes.
+      socket.once('close', () => {
+        up.end();
+        setTimeout(() => up.destroy(), 2000).unref();
+      });
+      socket.write(statusHead(101, answer.message, clientResponseHeaders(answer.rawHeaders, true)));
+      if (head.length) up.write(head);
+      socket.pipe(up);
+      hooks.opened(up, () => {
+        up.destroy();
+        socket.destroy();
+      });
+      return rest.length ? relay(rest) : true;
+    }
+    // The app did not switch protocols (a 404, a 401 of its own): its answer as it came, then close.
+    state = 'refused';
+    // The body goes on as the app framed it: its Transfer-Encoding stays (Content-Length is kept anyway).
+    const headers = clientResponseHeaders(answer.rawHeaders);
+    const te = rawValue(answer.rawHeaders, 'transfer-encoding');
+    if (te) headers.push('transfer-encoding', te);
+    headers.push('connection', 'close');
+    socket.write(statusHead(answer.status, answer.message, headers));
+    return rest.length ? relay(rest) : true;
+  };
+  const up = net.connect({
+    host: target.host,
+    port: target.port,
+    onread: {
+      buffer: () => {
+        // Grow while reads fill the buffer, shrink after a short one; else the same buffer again (no allocation).
+        if (lastRead === buffer.length && buffer.length < READ_MAX) buffer = Buffer.allocUnsafe(Math.min(READ_MAX, buffer.length * 4));
+        else if (lastRead < READ_MIN / 2 && buffer.length > READ_MIN && !paused) buffer = Buffer.allocUnsafe(READ_MIN);
+        return buffer;
+      },
+      callback: (n, buf) => {
+        lastRead = n;
+        const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
+        if (state === 'head') {
+          try {
+            return onHead(bytes);
+          } catch (err) {
+            fail(err as Error);
+            return false;
+          }
+        }
+        if (state === 'done' || socket.destroyed) return false;
+        return relay(bytes);
+      },
+    },
+  });
+  // A session that never answers the handshake: the client gets 502 instead of waiting for TCP to give up.
+  up.setTimeout(10_000, () => fail(new Error('gateway: the app did not answer the upgrade')));
+  up.on('error', fail);
+  up.on('end', () => {
+    if (state === 'head') fail(new Error('gateway: the app closed before answering'));
+    else if (state !== 'done') socket.end();
+  });
+  up.once('close', () => {
+    if (state === 'open' || state === 'refused') socket.end();
+  });
+  socket.once('close', () => {
+    if (state === 'head') {
+      state = 'done';
+      up.destroy();
+    }
+  });
+  up.write(request);
+}
