@@ -51,7 +51,44 @@ const PASS_THROUGH_CODES = new Set([
 
 export interface ErrorLogger {
   error(obj: unknown, msg?: string): void;
+  warn?(obj: unknown, msg?: string): void;
 }
+
+/** PostgreSQL SQLSTATEs and socket errors that mean "the database cannot be reached now", not a bug. */
+const DATABASE_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down, recovering)
+  '08000', // connection_exception
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300', // too_many_connections
+]);
+const DATABASE_UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/**
+ * True when `err` (or what it wraps: TypeORM's driverError, a cause, an AggregateError of connect attempts)
+ * says the database is unreachable: callers get a typed, retryable SERVICE_UNAVAILABLE instead of a masked
+ * internal error.
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 4) return false;
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e.message === 'string' && DATABASE_UNAVAILABLE_MESSAGE.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
+  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
+}
+
+export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable right now; try again shortly', { retryable: true });
 
 /**
  * Apollo's formatError (also used for graphql-ws). `requestId` lets a user quote the id of a
@@ -75,6 +112,11 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
     // graphql-js errors without a code (e.g. variable coercion) are client mistakes, not bugs.
     if (original instanceof GraphQLError && !original.originalError && !code) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+    }
+    if (isDatabaseUnavailable(original)) {
+      const typed = databaseUnavailable();
+      (log.warn ?? log.error).call(log, { err: (original as Error)?.message, path: formatted.path }, 'database unavailable while resolving GraphQL request');
+      return { message: typed.message, path: formatted.path, locations: formatted.locations, extensions: { code: typed.code, details: typed.details } };
     }
     const id = requestId();
     log.error({ err: original, path: formatted.path }, 'unexpected error while resolving GraphQL request');
