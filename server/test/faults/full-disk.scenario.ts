@@ -36,7 +36,7 @@ function mountTmpfs(sizeMb: number): string {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0755`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`the full-disk scenario needs root to mount a ${sizeMb} MB tmpfs: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`);
+    throw new Error(`the full-disk scenario needs root to mount a ${sizeMb} MB tmpfs: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`, { cause: err });
   }
   return dir;
 }
@@ -99,7 +99,7 @@ export async function fullDisk(size: FullDiskSize): Promise<ScenarioResult> {
     const filler = fillUp(dataDir);
     result.figures['filler MB'] = Math.round(fs.statSync(filler).size / 1e5) / 10;
     for (let i = 0; i < size.added; i++) repo.write(`templates/tools/new-${i}/template.yaml`, designTemplate(`new-${i}`, { description: `New ${i}. ${'y'.repeat(2000)}` }));
-    repo.write('blob.bin', Buffer.alloc(256 * 1024, 7).map((_, i) => (i * 7919) % 251));
+    repo.write('blob.bin', Buffer.from(Array.from({ length: 256 * 1024 }, (_, i) => (i * 7919) % 251)));
     const second = repo.commit('does not fit');
     const failed = await sync();
     result.figures['sync error'] = (failed.syncError ?? '').split('\n')[0].slice(0, 80);

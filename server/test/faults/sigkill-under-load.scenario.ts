@@ -3,7 +3,7 @@ import { signIn, TEST_ADMIN } from '../support/auth';
 import { createTestNamespace, getTestCluster } from '../support/kube';
 import { createTestDatabase } from '../support/postgres';
 import { waitUntil } from '../support/wait';
-import { Api, applyTemplates, firefoxYaml } from '../connections/support';
+import { Api, applyTemplates, firefoxYaml, type Sess } from '../connections/support';
 import { check, HeartbeatFleet, percentile, pool, remote, sigkill, spawnServer, sql, stopServer, type ScenarioResult, type SpawnedServer } from './fault-harness';
 
 export interface SigkillSize {
@@ -62,7 +62,7 @@ export async function sigkillUnderLoad(size: SigkillSize): Promise<ScenarioResul
     const admin = await signIn(remote(a.url), TEST_ADMIN.username, TEST_ADMIN.password);
     const api = new Api(remote(a.url), admin);
     await applyTemplates(remote(a.url), admin, [firefoxYaml()]);
-    const sessions = [];
+    const sessions: Sess[] = [];
     for (let i = 0; i < size.sessions; i++) sessions.push(await api.createSession({ template: 'firefox' }));
     // Each session gets its first connection as soon as it runs (it would idle out 10 s later otherwise).
     const anchors: string[] = [];
