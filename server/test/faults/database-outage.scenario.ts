@@ -142,7 +142,8 @@ export async function databaseOutage(size: OutageSize): Promise<ScenarioResult> 
     result.figures['acked writes'] = acked.length;
 
     const unexpected = Object.keys(codes).filter((c) => !['ok', 'SERVICE_UNAVAILABLE', 'heartbeat SERVICE_UNAVAILABLE'].includes(c));
-    check(result, 'every failure is typed SERVICE_UNAVAILABLE', unexpected.length === 0, codes);
+    const internal = [...new Set(app.logs.filter((l) => Number(l.level) >= 50 && l.err).map((l) => `${l.msg}: ${(l.err as { message?: string }).message ?? JSON.stringify(l.err)}`))];
+    check(result, 'every failure is typed SERVICE_UNAVAILABLE', unexpected.length === 0, { codes, internal: internal.slice(0, 10) });
     check(result, 'the outage was felt (requests failed)', (codes.SERVICE_UNAVAILABLE ?? 0) > 0, codes);
     check(result, 'never a hang', outcomes.every((o) => o.code !== 'HANG'), { max: result.figures['max answer ms'] });
     const stored = new Set((await sql<{ username: string }>(databaseUrl, 'SELECT username FROM users WHERE username = ANY($1)', [acked])).map((r) => r.username));

@@ -140,7 +140,6 @@ export class HeartbeatFleet {
   readonly clients: FleetClient[];
   private stopped = false;
   private loops: Promise<void>[] = [];
-  private readonly agentKeepAlive = true;
 
   constructor(
     public urls: string[],
@@ -152,16 +151,26 @@ export class HeartbeatFleet {
   }
 
   start(): void {
-    const until = Date.now() + this.options.maxMs;
-    this.loops = this.clients.map(async (c, i) => {
-      // Spread the clients over the interval.
-      await sleep((i * this.options.intervalMs) / this.clients.length);
-      while (!this.stopped && Date.now() < until) {
-        const ok = await this.beat(c);
-        await sleep(ok ? this.options.intervalMs : (this.options.retryMs ?? 200));
-      }
-    });
-    void this.agentKeepAlive;
+    this.until = Date.now() + this.options.maxMs;
+    this.loops = this.clients.map((c, i) => this.loop(c, (i * this.options.intervalMs) / this.clients.length));
+  }
+
+  /** A client that joins a running fleet (its first heartbeat goes out at once). */
+  add(connectionId: string): void {
+    const c: FleetClient = { connectionId, target: 0, ok: 0, refused: 0, failures: 0, switches: 0, lastOkAt: 0, codes: new Map() };
+    this.clients.push(c);
+    if (this.until) this.loops.push(this.loop(c, 0));
+  }
+
+  private until = 0;
+
+  private async loop(c: FleetClient, delay: number): Promise<void> {
+    // Spread the clients over the interval.
+    await sleep(delay);
+    while (!this.stopped && Date.now() < this.until) {
+      const ok = await this.beat(c);
+      await sleep(ok ? this.options.intervalMs : (this.options.retryMs ?? 200));
+    }
   }
 
   private async beat(c: FleetClient): Promise<boolean> {
@@ -260,7 +269,7 @@ export class KubeFaultProxy {
       [
         'apiVersion: v1',
         'kind: Config',
-        'clusters: [{name: proxy, cluster: {server: "' + this.url + '"}}]',
+        'clusters: [{name: proxy, cluster: {server: "' + this.url + '", insecure-skip-tls-verify: true}}]',
         'users: [{name: proxy, user: {}}]',
         'contexts: [{name: proxy, context: {cluster: proxy, user: proxy}}]',
         'current-context: proxy',

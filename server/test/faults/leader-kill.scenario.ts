@@ -35,7 +35,7 @@ export async function leaderKill(size: LeaderKillSize): Promise<ScenarioResult> 
     STREAMSPACE_ADMIN_USERNAME: TEST_ADMIN.username,
     STREAMSPACE_ADMIN_PASSWORD: TEST_ADMIN.password,
     STREAMSPACE_LEADER_LEASE_DURATION: '3s',
-    STREAMSPACE_HEARTBEAT_TIMEOUT: '4s',
+    STREAMSPACE_HEARTBEAT_TIMEOUT: '6s',
     STREAMSPACE_REAPER_INTERVAL: '300ms',
     STREAMSPACE_HIBERNATION_INTERVAL: '300ms',
     STREAMSPACE_IDLE_TIMEOUT: '1h',
@@ -65,14 +65,14 @@ export async function leaderKill(size: LeaderKillSize): Promise<ScenarioResult> 
     const api = new Api(remote(b.url), admin);
     await applyTemplates(remote(b.url), admin, [QUICK_IDLE_TEMPLATE]);
     // Sessions idle out 3 s after their last connection ends: connect at once, keep the connections alive.
-    const connectionIds: string[] = [];
+    const live = new HeartbeatFleet([b.url], [], admin.headers, { intervalMs: 500, maxMs: 10 * 60_000, retryMs: 200 });
+    fleet = live;
+    live.start();
     const sessions = await pool(Array.from({ length: size.sessions }), 4, async () => {
       const s = await api.createSession({ template: 'quick-idle' });
-      for (let i = 0; i < size.connectionsPerSession; i++) connectionIds.push((await api.connect(s.id)).connectionId);
+      for (let i = 0; i < size.connectionsPerSession; i++) live.add((await api.connect(s.id)).connectionId);
       return s;
     });
-    fleet = new HeartbeatFleet([b.url], connectionIds, admin.headers, { intervalMs: 500, maxMs: 10 * 60_000, retryMs: 200 });
-    fleet.start();
     for (const s of sessions) await api.waitPhase(s.id, 'Running', 120_000);
     const added = await api.ok<{ addRepository: { id: string } }>('mutation($i: AddRepositoryInput!) { addRepository(input: $i) { id } }', {
       i: { name: 'fault-leader', url: repo.url, path: 'templates', syncInterval: '1h' },

@@ -47,7 +47,9 @@ export async function watchGone(size: WatchGoneSize): Promise<ScenarioResult> {
     });
     const admin = await signInAsAdmin(app);
     const api = new Api(app, admin);
-    await applyTemplates(app, admin, [firefoxYaml()]);
+    await applyTemplates(app, admin, [firefoxYaml()]).catch((err: Error) => {
+      throw new Error(`${err.message}\n${JSON.stringify(app!.logs.filter((l) => Number(l.level) >= 50).slice(-5))}`, { cause: err });
+    });
     const sessions = await pool(Array.from({ length: size.sessions }), 4, () => api.createSession({ template: 'firefox' }));
     for (const s of sessions) await api.waitPhase(s.id, 'Running', 120_000);
     await waitUntil(() => app!.services.jobs.active, 'the app to lead');

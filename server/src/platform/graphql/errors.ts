@@ -75,17 +75,18 @@ const DATABASE_UNAVAILABLE_MESSAGE =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /**
- * True when `err` (or what it wraps: TypeORM's driverError, a cause, an AggregateError of connect attempts)
+ * True when `err` (or what it wraps: TypeORM's driverError, a cause, a GraphQLError's originalError such as
+ * Apollo's "Context creation failed", an AggregateError of connect attempts)
  * says the database is unreachable: callers get a typed, retryable SERVICE_UNAVAILABLE instead of a masked
  * internal error.
  */
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 4) return false;
-  const e = err as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown };
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown; originalError?: unknown };
   if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return true;
   if (typeof e.message === 'string' && DATABASE_UNAVAILABLE_MESSAGE.test(e.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
-  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
+  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1) || isDatabaseUnavailable(e.originalError, depth + 1);
 }
 
 export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable right now; try again shortly', { retryable: true });
