@@ -98,12 +98,12 @@ export async function sigkillUnderLoad(size: SigkillSize): Promise<ScenarioResul
     await waitUntil(async () => (await leader()).includes(`-${b.child.pid}-`), 'replica B to take over the lease', 60_000);
     result.figures['takeover ms'] = Date.now() - killedAt;
 
-    // A comes back; the clients' list names it again (a load balancer would); B keeps leading.
+    // Keep heartbeating under the new leader well past the idle timeout (10 s) and many reaper and timer runs,
+    // while A comes back and the clients' list names it again (a load balancer would); B keeps leading.
+    const since = Date.now();
     const a2 = await spawnServer(env);
     servers.push(a2);
     fleet.urls = [b.url, a2.url];
-    // Keep heartbeating under the new leader well past the idle timeout (10 s) and many reaper and timer runs.
-    const since = Date.now();
     await waitUntil(() => Date.now() - since > 12_000 && fleet!.clients.every((c) => c.lastOkAt > since + 3000), 'heartbeats to flow under the new leader', 120_000);
     await fleet.stop();
     const totals = fleet.totals();

@@ -207,9 +207,9 @@ export class GatewayService {
       'SELECT 1 FROM connections WHERE id = $1 AND session_id = $2 AND user_id = $3 AND disconnected_at IS NULL',
       [connectionId, sessionId, userId],
     )) as unknown[];
-    // The connection ended between connectSession's insert and now (the session hibernated or was stopped, the
-    // reaper ran): a race the client resolves by connecting again, not a bug.
-    if (!ok.length) throw new AppError(ErrorCode.CONFLICT, 'The connection ended before it could be opened (the session stopped meanwhile); connect again', { connectionId });
+    // Typed: the connection can end between connectSession's insert and now (the session hibernated or stopped,
+    // the reaper ran), a race the client resolves by connecting again, not a bug.
+    if (!ok.length) throw new AppError(ErrorCode.CONFLICT, 'This connection is not open for this user and session (it may have ended meanwhile); connect again', { connectionId });
     const label = await this.labelFor(sessionId);
     const ticket = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.clock().getTime() + this.deps.ticketTtlMs);
