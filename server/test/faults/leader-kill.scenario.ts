@@ -1,11 +1,12 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import { Client } from 'pg';
 import { signIn, TEST_ADMIN } from '../support/auth';
 import { createTestNamespace, getTestCluster } from '../support/kube';
 import { createTestDatabase } from '../support/postgres';
 import { waitUntil } from '../support/wait';
 import { Api, applyTemplates, QUICK_IDLE_TEMPLATE } from '../connections/support';
 import { designTemplate, TestGitRepo } from '../catalog/git-fixture';
-import { check, HeartbeatFleet, pool, remote, sigkill, spawnServer, sql, stopServer, type ScenarioResult, type SpawnedServer } from './fault-harness';
+import { check, HeartbeatFleet, pool, remote, sigkill, sleep, spawnServer, sql, stopServer, type ScenarioResult, type SpawnedServer } from './fault-harness';
 
 export interface LeaderKillSize {
   sessions: number;
@@ -84,7 +85,18 @@ export async function leaderKill(size: LeaderKillSize): Promise<ScenarioResult> 
     // The clients vanish (no disconnect); wait for A's first idle hibernation and kill A right then.
     await fleet.stop();
     const leftAt = Date.now();
-    await waitUntil(async () => (await sql(databaseUrl, `SELECT 1 FROM audit_log WHERE action = 'session.hibernate' LIMIT 1`)).length > 0, "the leader's first idle hibernation", 120_000);
+    // Polled every 20 ms on one connection, so the kill lands while A is still going through the sessions.
+    const watcher = new Client({ connectionString: databaseUrl });
+    await watcher.connect();
+    try {
+      const deadline = Date.now() + 120_000;
+      while ((await watcher.query(`SELECT 1 FROM audit_log WHERE action = 'session.hibernate' LIMIT 1`)).rowCount === 0) {
+        if (Date.now() > deadline) throw new Error("timed out waiting for the leader's first idle hibernation");
+        await sleep(20);
+      }
+    } finally {
+      await watcher.end();
+    }
     await sigkill(a);
     const killedAt = Date.now();
     const [{ byA }] = await sql<{ byA: number }>(databaseUrl, `SELECT count(*)::int AS "byA" FROM audit_log WHERE action = 'session.hibernate'`);

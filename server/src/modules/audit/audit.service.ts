@@ -1,5 +1,5 @@
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import type { DataSource, EntityManager } from 'typeorm';
+import { MoreThanOrEqual, type DataSource, type EntityManager } from 'typeorm';
 import type { Caller } from '../../platform/graphql/context';
 import { badInput } from '../../platform/graphql/errors';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
@@ -84,6 +84,11 @@ export class AuditService {
     const result = await repo.insert(row as QueryDeepPartialEntity<AuditLogEntity>);
     const generated = result.generatedMaps[0] as Partial<AuditLogEntity> | undefined;
     return Object.assign(row, generated ?? {});
+  }
+
+  /** Whether a row of this action on this resource was written at or after `since` (for audit-once changes). */
+  async recordedSince(action: string, resourceType: string, resourceId: string, since: Date): Promise<boolean> {
+    return this.dataSource.getRepository(AuditLogEntity).exists({ where: { action, resourceType, resourceId, at: MoreThanOrEqual(since) } });
   }
 
   /** Newest first, keyset-paginated on the id (an identity column, so insertion order). */

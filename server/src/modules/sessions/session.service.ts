@@ -229,6 +229,16 @@ export class SessionService {
       const userId = row.userId ?? change.quotaUserId;
       if (userId) await this.deps.quotas.check(userId, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id });
     }
+    const entry = {
+      action: change.action,
+      resourceType: 'session',
+      resourceId: row.id,
+      changes: { state: { from: row.state, to }, ...change.details },
+      ...(change.source ? { source: change.source } : {}),
+      ...(change.actor === null ? { actor: null } : {}),
+    };
+    const auditFirst = change.auditOnceSince !== undefined;
+    if (auditFirst && !(await this.deps.audit.recordedSince(change.action, 'session', row.id, change.auditOnceSince!))) await this.deps.audit.record(entry);
     let updated: SessionManifest;
     try {
       updated = await this.objects().patch(row.name, { spec: { state: to } });
@@ -237,14 +247,7 @@ export class SessionService {
       throw err;
     }
     const saved = await this.writeToTable(updated);
-    await this.deps.audit.record({
-      action: change.action,
-      resourceType: 'session',
-      resourceId: row.id,
-      changes: { state: { from: row.state, to }, ...change.details },
-      ...(change.source ? { source: change.source } : {}),
-      ...(change.actor === null ? { actor: null } : {}),
-    });
+    if (!auditFirst) await this.deps.audit.record(entry);
     return saved;
   }
 
