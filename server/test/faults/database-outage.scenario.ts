@@ -91,17 +91,19 @@ export async function databaseOutage(size: OutageSize): Promise<ScenarioResult> 
       return code;
     };
     let n = 0;
-    // Audited writes: a user each; the ones answered ok must exist afterwards.
-    loops.push(
-      (async () => {
-        while (running) {
-          const username = `outage-${process.pid}-${++n}`;
-          const code = await call('createUser', 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { username, password: 'pw-outage-123456', role: 'user' } });
-          if (code === 'ok') acked.push(username);
-          await sleep(100);
-        }
-      })(),
-    );
+    // Audited writes (three writers): a user each; the ones answered ok must exist afterwards.
+    for (let w = 0; w < 3; w++) {
+      loops.push(
+        (async () => {
+          while (running) {
+            const username = `outage-${process.pid}-${++n}`;
+            const code = await call('createUser', 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { username, password: 'pw-outage-123456', role: 'user' } });
+            if (code === 'ok') acked.push(username);
+            await sleep(50);
+          }
+        })(),
+      );
+    }
     loops.push(
       (async () => {
         while (running) {
@@ -112,7 +114,7 @@ export async function databaseOutage(size: OutageSize): Promise<ScenarioResult> 
     );
     fleet = new HeartbeatFleet([app.url], connectionIds, admin.headers, { intervalMs: 500, maxMs: 10 * 60_000, retryMs: 500, requestTimeoutMs: HANG_MS });
     fleet.start();
-    await sleep(1500);
+    await sleep(3000);
 
     down = true;
     const stoppedAt = Date.now();
