@@ -7,7 +7,7 @@ import { signInAsAdmin } from '../support/auth';
 import { createTestNamespace, getTestCluster } from '../support/kube';
 import { waitUntil } from '../support/wait';
 import { Api, applyTemplates, firefoxYaml } from '../connections/support';
-import { check, HeartbeatFleet, percentile, pool, sleep, sql, type ScenarioResult } from './fault-harness';
+import { check, deleteNamespace, HeartbeatFleet, percentile, pool, sleep, sql, type ScenarioResult } from './fault-harness';
 
 export interface OutageSize {
   /** How long PostgreSQL stays stopped. */
@@ -38,6 +38,7 @@ export async function databaseOutage(size: OutageSize): Promise<ScenarioResult> 
   const port = pg.port;
   const databaseUrl = pg.url;
   const cluster = await getTestCluster();
+  const ns = await createTestNamespace('fault-pg');
   let app: TestApp | undefined;
   let fleet: HeartbeatFleet | undefined;
   let running = true;
@@ -47,7 +48,7 @@ export async function databaseOutage(size: OutageSize): Promise<ScenarioResult> 
       DATABASE_URL: databaseUrl,
       STREAMSPACE_CLUSTER: 'kubeconfig',
       KUBECONFIG: cluster.kubeconfigPath,
-      STREAMSPACE_NAMESPACE: await createTestNamespace('fault-pg'),
+      STREAMSPACE_NAMESPACE: ns,
       STREAMSPACE_LEADER_LEASE_DURATION: '3s',
       // The default heartbeat timeout (60 s): the outage is shorter, so no connection may be reaped after it.
       STREAMSPACE_HEARTBEAT_TIMEOUT: '60s',
@@ -165,5 +166,6 @@ export async function databaseOutage(size: OutageSize): Promise<ScenarioResult> 
     await app?.stop();
     await pg?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    await deleteNamespace(cluster.kubeConfig, ns);
   }
 }

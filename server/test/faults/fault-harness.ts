@@ -5,7 +5,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { Client } from 'pg';
 import type { TestApp } from '../support/app';
 
@@ -214,6 +214,11 @@ export class HeartbeatFleet {
     for (const c of this.clients) for (const [k, v] of c.codes) codes[k] = (codes[k] ?? 0) + v;
     return { ok: sum((c) => c.ok), refused: sum((c) => c.refused), failures: sum((c) => c.failures), switches: sum((c) => c.switches), codes };
   }
+}
+
+/** Best effort: deletes a scenario's namespace so its pods stop taking the simulated nodes' capacity. */
+export async function deleteNamespace(kubeConfig: KubeConfig, name: string): Promise<void> {
+  await kubeConfig.makeApiClient(CoreV1Api).deleteNamespace({ name }).catch(() => undefined);
 }
 
 export function sleep(ms: number): Promise<void> {

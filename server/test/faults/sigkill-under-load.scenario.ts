@@ -4,7 +4,7 @@ import { createTestNamespace, getTestCluster } from '../support/kube';
 import { createTestDatabase } from '../support/postgres';
 import { waitUntil } from '../support/wait';
 import { Api, applyTemplates, firefoxYaml, type Sess } from '../connections/support';
-import { check, HeartbeatFleet, percentile, pool, remote, sigkill, spawnServer, sql, stopServer, type ScenarioResult, type SpawnedServer } from './fault-harness';
+import { check, deleteNamespace, HeartbeatFleet, percentile, pool, remote, sigkill, spawnServer, sql, stopServer, type ScenarioResult, type SpawnedServer } from './fault-harness';
 
 export interface SigkillSize {
   connections: number;
@@ -132,5 +132,6 @@ export async function sigkillUnderLoad(size: SigkillSize): Promise<ScenarioResul
   } finally {
     await fleet?.stop();
     for (const s of servers) await stopServer(s);
+    await deleteNamespace(cluster.kubeConfig, ns);
   }
 }
