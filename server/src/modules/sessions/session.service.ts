@@ -238,7 +238,7 @@ export class SessionService {
       ...(change.actor === null ? { actor: null } : {}),
     };
     const auditFirst = change.auditOnceSince !== undefined;
-    if (auditFirst && !(await this.deps.audit.recordedSince(change.action, 'session', row.id, change.auditOnceSince!))) await this.deps.audit.record(entry);
+    if (auditFirst) await this.deps.audit.recordOnceSince(entry, change.auditOnceSince!);
     let updated: SessionManifest;
     try {
       updated = await this.objects().patch(row.name, { spec: { state: to } });
