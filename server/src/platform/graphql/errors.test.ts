@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { GraphQLError } from 'graphql';
-import { createErrorFormatter, ErrorCode, isDatabaseUnavailable } from './errors';
+import { createErrorFormatter, ErrorCode, isDatabaseUnavailable, unavailableBackend } from './errors';
 
 describe('error formatter: an unreachable database', () => {
   const logged: string[] = [];
@@ -16,10 +16,13 @@ describe('error formatter: an unreachable database', () => {
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).to.equal(true);
     expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).to.equal(false);
     expect(isDatabaseUnavailable(new TypeError("Cannot read properties of undefined (reading 'x')"))).to.equal(false);
+    // A bare socket error may be the API server's too: typed, but not named the database.
+    expect(unavailableBackend(new TypeError('fetch failed', { cause: refused }))).to.equal('network');
+    expect(unavailableBackend(Object.assign(new Error('terminating connection'), { code: '57P01' }))).to.equal('database');
   });
 
   it('answers SERVICE_UNAVAILABLE (retryable) instead of a masked internal error', () => {
-    const out = format({ message: 'x', path: ['x'] }, asResolverError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+    const out = format({ message: 'x', path: ['x'] }, asResolverError(new Error('Connection terminated unexpectedly')));
     expect(out.extensions).to.deep.equal({ code: ErrorCode.SERVICE_UNAVAILABLE, details: { retryable: true } });
     expect(out.message).to.match(/database is unavailable/);
     const bug = format({ message: 'x', path: ['x'] }, asResolverError(new TypeError('boom')));

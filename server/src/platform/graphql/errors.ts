@@ -54,13 +54,10 @@ export interface ErrorLogger {
   warn?(obj: unknown, msg?: string): void;
 }
 
-/** PostgreSQL SQLSTATEs and socket errors that mean "the database cannot be reached now", not a bug. */
+/** Socket errors: a peer (the database, or the API server behind a client library) cannot be reached now. */
+const SOCKET_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** PostgreSQL SQLSTATEs that mean "the database cannot serve now", not a bug. */
 const DATABASE_UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, shutting down, recovering)
@@ -71,25 +68,35 @@ const DATABASE_UNAVAILABLE_CODES = new Set([
   '08006',
   '53300', // too_many_connections
 ]);
+/** node-postgres' own messages for a lost or impossible connection. */
 const DATABASE_UNAVAILABLE_MESSAGE =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /**
- * True when `err` (or what it wraps: TypeORM's driverError, a cause, a GraphQLError's originalError such as
- * Apollo's "Context creation failed", an AggregateError of connect attempts)
- * says the database is unreachable: callers get a typed, retryable SERVICE_UNAVAILABLE instead of a masked
- * internal error.
+ * Whether `err` (or what it wraps: TypeORM's driverError, a cause, a GraphQLError's originalError such as
+ * Apollo's "Context creation failed", an AggregateError of connect attempts) says a backend cannot be reached
+ * now: 'database' when PostgreSQL or its driver says so, 'network' for a bare socket error (database or API
+ * server), null otherwise. Callers get a typed, retryable SERVICE_UNAVAILABLE instead of a masked internal error.
  */
-export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
-  if (!err || typeof err !== 'object' || depth > 4) return false;
+export function unavailableBackend(err: unknown, depth = 0): 'database' | 'network' | null {
+  if (!err || typeof err !== 'object' || depth > 4) return null;
   const e = err as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown; originalError?: unknown };
-  if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return true;
-  if (typeof e.message === 'string' && DATABASE_UNAVAILABLE_MESSAGE.test(e.message)) return true;
-  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
-  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1) || isDatabaseUnavailable(e.originalError, depth + 1);
+  if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return 'database';
+  if (typeof e.message === 'string' && DATABASE_UNAVAILABLE_MESSAGE.test(e.message)) return 'database';
+  let found: 'database' | 'network' | null = typeof e.code === 'string' && SOCKET_UNAVAILABLE_CODES.has(e.code) ? 'network' : null;
+  for (const inner of [...(Array.isArray(e.errors) ? e.errors : []), e.driverError, e.cause, e.originalError]) {
+    const kind = unavailableBackend(inner, depth + 1);
+    if (kind === 'database') return kind;
+    found ??= kind;
+  }
+  return found;
 }
 
+/** True when a backend cannot be reached now (see unavailableBackend). */
+export const isDatabaseUnavailable = (err: unknown): boolean => unavailableBackend(err) !== null;
+
 export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable right now; try again shortly', { retryable: true });
+const backendUnreachable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'A service the server depends on cannot be reached right now; try again shortly', { retryable: true });
 
 /**
  * Apollo's formatError (also used for graphql-ws). `requestId` lets a user quote the id of a
@@ -114,9 +121,10 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
     if (original instanceof GraphQLError && !original.originalError && !code) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
     }
-    if (isDatabaseUnavailable(original)) {
-      const typed = databaseUnavailable();
-      (log.warn ?? log.error).call(log, { err: (original as Error)?.message, path: formatted.path }, 'database unavailable while resolving GraphQL request');
+    const unavailable = unavailableBackend(original);
+    if (unavailable) {
+      const typed = unavailable === 'database' ? databaseUnavailable() : backendUnreachable();
+      (log.warn ?? log.error).call(log, { err: (original as Error)?.message, path: formatted.path }, `${unavailable === 'database' ? 'database' : 'a backend'} unavailable while resolving GraphQL request`);
       return { message: typed.message, path: formatted.path, locations: formatted.locations, extensions: { code: typed.code, details: typed.details } };
     }
     const id = requestId();
