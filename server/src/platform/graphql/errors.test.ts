@@ -14,6 +14,8 @@ describe('error formatter: an unreachable database', () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }))).to.equal(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).to.equal(true);
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).to.equal(true);
+    // TypeORM's rollback of a transaction whose connection died under it.
+    expect(unavailableBackend(new Error('Query runner already released. Cannot run queries anymore.'))).to.equal('database');
     expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).to.equal(false);
     expect(isDatabaseUnavailable(new TypeError("Cannot read properties of undefined (reading 'x')"))).to.equal(false);
     // A bare socket error may be the API server's too: typed, but not named the database.

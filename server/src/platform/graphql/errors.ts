@@ -68,9 +68,12 @@ const DATABASE_UNAVAILABLE_CODES = new Set([
   '08006',
   '53300', // too_many_connections
 ]);
-/** node-postgres' own messages for a lost or impossible connection. */
+/**
+ * node-postgres' own messages for a lost or impossible connection, and TypeORM's for a transaction whose
+ * connection died under it (its rollback then finds the query runner released).
+ */
 const DATABASE_UNAVAILABLE_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)/i;
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)|Query runner already released/i;
 
 /**
  * Whether `err` (or what it wraps: TypeORM's driverError, a cause, a GraphQLError's originalError such as
