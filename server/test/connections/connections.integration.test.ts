@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { ConnectionEntity } from '../../src/modules/connections/connection.entity';
+import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { HEARTBEAT_REAPER_JOB } from '../../src/modules/connections/jobs/heartbeat-reaper.job';
 import { HIBERNATION_TIMER_JOB } from '../../src/modules/connections/jobs/hibernation-timer.job';
 import { startTestApp, type TestApp } from '../support/app';
@@ -326,6 +327,26 @@ describe('connections on the real control plane', function () {
     expect(audit?.actorUsername).to.equal(null);
     // Hibernated sessions explain themselves too.
     expect((await A.session(s.id)).idle.reason).to.contain('hibernated');
+  });
+
+  it('an idle hibernation is audited once per idle episode: a row a dying leader wrote before its patch is not written again', async () => {
+    const s = await A.createSession({ template: 'firefox', idleTimeout: '1h' });
+    await A.waitPhase(s.id, 'Running');
+    const ds = app.services.database.dataSource;
+    const row = await ds.getRepository(SessionEntity).findOneByOrFail({ id: s.id });
+    const idleSince = new Date(Date.now() - 1000);
+    const change = { action: 'session.hibernate' as const, actor: null, details: { reason: 'idle' }, auditOnceSince: idleSince };
+    // What a leader killed between its audit row and its patch leaves behind; the next leader's run repeats the change.
+    await app.services.audit.record({ action: 'session.hibernate', resourceType: 'session', resourceId: s.id, actor: null, changes: { reason: 'idle' } });
+    await app.services.sessions.changeState(row, 'hibernated', change);
+    await A.waitPhase(s.id, 'Hibernated');
+    expect(await ds.getRepository(AuditLogEntity).countBy({ action: 'session.hibernate', resourceId: s.id })).to.equal(1);
+    // A later episode (woken, idle again) gets its own row, written before the patch.
+    await A.ok('mutation($id: ID!) { wakeSession(id: $id) { id } }', { id: s.id });
+    await A.waitPhase(s.id, 'Running');
+    const woken = await ds.getRepository(SessionEntity).findOneByOrFail({ id: s.id });
+    await app.services.sessions.changeState(woken, 'hibernated', { ...change, auditOnceSince: new Date() });
+    expect(await ds.getRepository(AuditLogEntity).countBy({ action: 'session.hibernate', resourceId: s.id })).to.equal(2);
   });
 
   it("without a session idleTimeout the template's applies (else the server default)", async () => {

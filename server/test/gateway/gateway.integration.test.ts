@@ -193,12 +193,20 @@ describe('session gateway on the real control plane', function () {
     // Bob cannot get a ticket for Alice's session: he has no connection to it.
     expect((await B.connectRaw(aliceSession.id)).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
     const misbound = await gateway.issueTicket({ sessionId: aliceSession.id, userId: bob.id, connectionId: bobConn.connectionId }).then(() => 'issued', (err: Error) => err.message);
-    expect(misbound).to.contain('needs an open connection of this user to this session');
+    expect(misbound).to.contain('is not open for this user and session');
     // A guessed host name (128 random bits) and the old-style session name: 404.
     expectNothingOfTheApp(await request(port, `${newLabel()}.apps.localhost:${port}`, '/', { cookie: bobEntry.cookie }), 404);
     expectNothingOfTheApp(await request(port, `${aliceSession.name}.apps.localhost:${port}`, '/'), 404);
     expectNothingOfTheApp(await request(port, `apps.localhost:${port}`, '/'), 404);
     expect(upstream.seen.filter((s) => s.headers.cookie?.includes(bob.refreshCookie.split('=')[1]))).to.have.length(0);
+  });
+
+  it("concurrent first connects to a session all get a ticket URL on the session's one host", async () => {
+    const fresh = await A.createSession({ template: 'gw-notes', idleTimeout: '1h' });
+    await A.waitPhase(fresh.id, 'Running');
+    // Each connectSession creates the session's host label on first use: the losers of that race read it back.
+    const urls = await Promise.all(Array.from({ length: 8 }, () => A.connect(fresh.id).then((c) => new URL(c.url).host)));
+    expect(new Set(urls).size).to.equal(1);
   });
 
   it('a ticket works once, only before it expires (fixed clock), and only at its own session', async () => {

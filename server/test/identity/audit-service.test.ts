@@ -72,4 +72,17 @@ describe('identity: AuditService', () => {
     const failures = await audit.list({ outcome: 'failure' });
     expect(failures.edges.map((e) => e.node.actorUsername)).to.deep.equal(['mallory']);
   });
+
+  it('recordOnceSince writes a row only when none of the same action on the resource was written since', async () => {
+    const id = '6f1c1b7e-0000-4000-8000-000000000001';
+    const since = new Date(Date.now() - 60_000);
+    const entry = { action: 'session.hibernate', resourceType: 'session', resourceId: id, actor: null, changes: { reason: 'idle', token: 'x' } };
+    expect(await audit.recordOnceSince(entry, since)).to.equal(true);
+    expect(await audit.recordOnceSince(entry, since)).to.equal(false);
+    const rows = await ds.getRepository(AuditLogEntity).findBy({ action: 'session.hibernate', resourceId: id });
+    expect(rows.map((r) => [r.actorId, r.outcome, r.changes])).to.deep.equal([[null, 'success', { reason: 'idle', token: '[REDACTED]' }]]);
+    // A later episode (its own `since`) gets its own row.
+    expect(await audit.recordOnceSince({ ...entry, source: { caller: { id: '6f1c1b7e-0000-4000-8000-000000000002', username: 'ann' } }, actor: undefined }, new Date(Date.now() + 1000))).to.equal(true);
+    expect(await ds.getRepository(AuditLogEntity).countBy({ action: 'session.hibernate', resourceId: id })).to.equal(2);
+  });
 });

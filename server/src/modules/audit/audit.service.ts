@@ -97,6 +97,33 @@ export class AuditService {
     return Object.assign(row, generated ?? {});
   }
 
+  /**
+   * Records `entry` unless a row of the same action on the same resource was written at or after `since`, in one
+   * statement (for changes a new leader may repeat: see StateChange.auditOnceSince). Resolves whether it wrote.
+   */
+  async recordOnceSince(entry: AuditEntry, since: Date): Promise<boolean> {
+    const actor = entry.actor !== undefined ? entry.actor : entry.source?.caller ?? null;
+    const rows = (await this.dataSource.query(
+      `INSERT INTO audit_log (actor_id, actor_username, action, resource_type, resource_id, outcome, changes, request_id, client_ip)
+       SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::varchar, $9::varchar
+       WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE action = $3 AND resource_type = $4 AND resource_id = $5 AND at >= $10::timestamptz)
+       RETURNING id`,
+      [
+        actor?.id ?? null,
+        actor?.username ? actor.username.slice(0, 63) : null,
+        entry.action,
+        entry.resourceType,
+        entry.resourceId ?? null,
+        entry.outcome ?? 'success',
+        entry.changes ? JSON.stringify(redactSecrets(entry.changes)) : null,
+        entry.source?.requestId?.slice(0, 64) ?? null,
+        entry.source?.clientIp?.slice(0, 64) ?? null,
+        since,
+      ],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
   /** Newest first, keyset-paginated on the id (an identity column, so insertion order). */
   async list(filter: AuditFilter, first?: number, after?: string): Promise<Connection<AuditLogEntity>> {
     const size = pageSize(first);

@@ -172,8 +172,12 @@ export class RepositoryService {
     }
   }
 
-  /** Syncs now and waits; a failed sync is reported in the returned status (syncError), not thrown. */
-  async syncNow(id: string, source: AuditSource | null): Promise<RepositoryEntity> {
+  /**
+   * Syncs now and waits; a failed sync is reported in the returned status (syncError), not thrown. Audited with
+   * the caller's source, or without an actor (`trigger: schedule`) for the background job, so every sync the
+   * leader runs leaves one row (a new leader's run after a failover is countable); `null` skips the audit.
+   */
+  async syncNow(id: string, source: AuditSource | 'schedule' | null): Promise<RepositoryEntity> {
     const repo = await this.get(id);
     let outcome: 'success' | 'failure' = 'success';
     let detail: Record<string, unknown>;
@@ -185,7 +189,11 @@ export class RepositoryService {
       outcome = 'failure';
       detail = { error: err.message };
     }
-    if (source) await this.deps.audit.record({ action: 'repository.sync', resourceType: 'repository', resourceId: id, outcome, changes: { name: repo.name, ...detail }, source });
+    if (source === 'schedule') {
+      await this.deps.audit.record({ action: 'repository.sync', resourceType: 'repository', resourceId: id, outcome, changes: { name: repo.name, trigger: 'schedule', ...detail }, actor: null });
+    } else if (source) {
+      await this.deps.audit.record({ action: 'repository.sync', resourceType: 'repository', resourceId: id, outcome, changes: { name: repo.name, ...detail }, source });
+    }
     const fresh = await this.get(id);
     await this.deps.repositoryObjects.updateStatus(fresh);
     return fresh;
@@ -209,7 +217,7 @@ export class RepositoryService {
       if (!repo.autoSync || this.deps.sync.isSyncing(repo.id)) continue;
       const interval = INTERVAL.test(repo.syncInterval) ? parseDurationMs(repo.syncInterval) : 3_600_000;
       if (repo.lastSyncAt && repo.lastSyncAt.getTime() + interval > now.getTime()) continue;
-      await this.syncNow(repo.id, null);
+      await this.syncNow(repo.id, 'schedule');
       synced.push(repo.name);
     }
     return synced;

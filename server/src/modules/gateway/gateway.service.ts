@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { AppPubSub, TopicStream } from '../../platform/graphql/pubsub';
+import { AppError, ErrorCode } from '../../platform/graphql/errors';
 import type { Logger } from '../../platform/logging/logger';
 import { CONNECTION_COUNT_CHANGED } from '../connections/connection-counts';
 import { SESSION_UPDATED, type SessionChange } from '../sessions/session-table';
@@ -178,14 +179,21 @@ export class GatewayService {
 
   // ---- tickets ---------------------------------------------------------------------------------
 
-  /** The session's host id, created on first use. */
+  /**
+   * The session's host id, created on first use. When two first connects race, the loser's INSERT waits for the
+   * winner and does nothing, but its SELECT still reads the statement's snapshot from before the winner
+   * committed and finds no row: the next statement (a new snapshot) sees it.
+   */
   async labelFor(sessionId: string): Promise<string> {
-    const rows = (await this.deps.dataSource.query(
-      `WITH ins AS (INSERT INTO gateway_hosts (session_id, label) VALUES ($1, $2) ON CONFLICT (session_id) DO NOTHING RETURNING label)
-       SELECT label FROM ins UNION ALL SELECT label FROM gateway_hosts WHERE session_id = $1`,
-      [sessionId, newLabel()],
-    )) as { label: string }[];
-    return rows[0].label;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const rows = (await this.deps.dataSource.query(
+        `WITH ins AS (INSERT INTO gateway_hosts (session_id, label) VALUES ($1, $2) ON CONFLICT (session_id) DO NOTHING RETURNING label)
+         SELECT label FROM ins UNION ALL SELECT label FROM gateway_hosts WHERE session_id = $1`,
+        [sessionId, newLabel()],
+      )) as { label: string }[];
+      if (rows.length) return rows[0].label;
+    }
+    throw new Error(`gateway: no host label could be stored for session ${sessionId}`);
   }
 
   /**
@@ -199,7 +207,9 @@ export class GatewayService {
       'SELECT 1 FROM connections WHERE id = $1 AND session_id = $2 AND user_id = $3 AND disconnected_at IS NULL',
       [connectionId, sessionId, userId],
     )) as unknown[];
-    if (!ok.length) throw new Error('gateway: a ticket needs an open connection of this user to this session');
+    // Typed: the connection can end between connectSession's insert and now (the session hibernated or stopped,
+    // the reaper ran), a race the client resolves by connecting again, not a bug.
+    if (!ok.length) throw new AppError(ErrorCode.CONFLICT, 'This connection is not open for this user and session (it may have ended meanwhile); connect again', { connectionId });
     const label = await this.labelFor(sessionId);
     const ticket = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.clock().getTime() + this.deps.ticketTtlMs);

@@ -16,6 +16,13 @@ export interface StateChange {
   quotaUserId?: string;
   /** Extra audit details: reason, idle clock, ... */
   details?: Record<string, unknown>;
+  /**
+   * For the server's own changes, which a new leader repeats after a crash: the audit row is written BEFORE the
+   * patch, unless a row of the same action on this session was already written since this instant (a leader that
+   * died between its row and its patch). So a leader killed mid-change neither loses the row (killed after the
+   * patch) nor makes the next leader write a second one.
+   */
+  auditOnceSince?: Date;
 }
 
 /**

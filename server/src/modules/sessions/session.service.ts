@@ -241,8 +241,20 @@ export class SessionService {
    */
   async changeState(row: SessionEntity, to: SessionState, change: StateChange): Promise<SessionEntity> {
     const userId = to === 'running' ? (row.userId ?? change.quotaUserId) : undefined;
+    const entry = {
+      action: change.action,
+      resourceType: 'session',
+      resourceId: row.id,
+      changes: { state: { from: row.state, to }, ...change.details },
+      ...(change.source ? { source: change.source } : {}),
+      ...(change.actor === null ? { actor: null } : {}),
+    };
+    // A job's change (the hibernation timer) is audited first, once per idle period: a leader killed between the
+    // change and its row leaves the row, and the next leader's repeat adds none.
+    const auditFirst = change.auditOnceSince !== undefined;
     const apply = async (manager?: EntityManager) => {
       if (userId) await this.deps.quotas.check(userId, { sessions: 0, runningSessions: 1, ...resourcesOf((row.spec as { resources?: unknown }).resources), excludeSessionId: row.id }, manager);
+      if (auditFirst) await this.deps.audit.recordOnceSince(entry, change.auditOnceSince!);
       let updated: SessionManifest;
       try {
         updated = await this.objects().patch(row.name, { spec: { state: to } });
@@ -251,17 +263,7 @@ export class SessionService {
         throw err;
       }
       const written = await this.table().write(updated, manager);
-      await this.deps.audit.record(
-        {
-          action: change.action,
-          resourceType: 'session',
-          resourceId: row.id,
-          changes: { state: { from: row.state, to }, ...change.details },
-          ...(change.source ? { source: change.source } : {}),
-          ...(change.actor === null ? { actor: null } : {}),
-        },
-        manager,
-      );
+      if (!auditFirst) await this.deps.audit.record(entry, manager);
       return written;
     };
     // Waking counts against the running-session, CPU and memory quota: under the user's quota lock, like a create;

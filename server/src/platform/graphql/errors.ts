@@ -63,7 +63,55 @@ const PASS_THROUGH_CODES = new Set([
 
 export interface ErrorLogger {
   error(obj: unknown, msg?: string): void;
+  warn?(obj: unknown, msg?: string): void;
 }
+
+/** Socket errors: a peer (the database, or the API server behind a client library) cannot be reached now. */
+const SOCKET_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** PostgreSQL SQLSTATEs that mean "the database cannot serve now", not a bug. */
+const DATABASE_UNAVAILABLE_CODES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down, recovering)
+  '08000', // connection_exception
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300', // too_many_connections
+]);
+/**
+ * node-postgres' own messages for a lost or impossible connection, and TypeORM's for a transaction whose
+ * connection died under it (its rollback then finds the query runner released).
+ */
+const DATABASE_UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)|Query runner already released/i;
+
+/**
+ * Whether `err` (or what it wraps: TypeORM's driverError, a cause, a GraphQLError's originalError such as
+ * Apollo's "Context creation failed", an AggregateError of connect attempts) says a backend cannot be reached
+ * now: 'database' when PostgreSQL or its driver says so, 'network' for a bare socket error (database or API
+ * server), null otherwise. Callers get a typed, retryable SERVICE_UNAVAILABLE instead of a masked internal error.
+ */
+export function unavailableBackend(err: unknown, depth = 0): 'database' | 'network' | null {
+  if (!err || typeof err !== 'object' || depth > 4) return null;
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown; originalError?: unknown };
+  if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return 'database';
+  if (typeof e.message === 'string' && DATABASE_UNAVAILABLE_MESSAGE.test(e.message)) return 'database';
+  let found: 'database' | 'network' | null = typeof e.code === 'string' && SOCKET_UNAVAILABLE_CODES.has(e.code) ? 'network' : null;
+  for (const inner of [...(Array.isArray(e.errors) ? e.errors : []), e.driverError, e.cause, e.originalError]) {
+    const kind = unavailableBackend(inner, depth + 1);
+    if (kind === 'database') return kind;
+    found ??= kind;
+  }
+  return found;
+}
+
+/** True when a backend cannot be reached now (see unavailableBackend). */
+export const isDatabaseUnavailable = (err: unknown): boolean => unavailableBackend(err) !== null;
+
+export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable right now; try again shortly', { retryable: true });
+const backendUnreachable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'A service the server depends on cannot be reached right now; try again shortly', { retryable: true });
 
 /**
  * Apollo's formatError (also used for graphql-ws). `requestId` lets a user quote the id of a
@@ -97,6 +145,12 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
     // uncoded where Apollo (HTTP) has already coded them; a wrapped non-GraphQL error (a bug) stays masked.
     if (original instanceof GraphQLError && !code && (!original.originalError || (!original.path && original.originalError instanceof GraphQLError))) {
       return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+    }
+    const unavailable = unavailableBackend(original);
+    if (unavailable) {
+      const typed = unavailable === 'database' ? databaseUnavailable() : backendUnreachable();
+      (log.warn ?? log.error).call(log, { err: (original as Error)?.message, path: formatted.path }, `${unavailable === 'database' ? 'database' : 'a backend'} unavailable while resolving GraphQL request`);
+      return { message: typed.message, path: formatted.path, locations: formatted.locations, extensions: { code: typed.code, details: typed.details } };
     }
     const id = requestId();
     log.error({ err: original, path: formatted.path }, 'unexpected error while resolving GraphQL request');

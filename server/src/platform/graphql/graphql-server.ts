@@ -11,7 +11,7 @@ import { logScope, type Logger } from '../logging/logger';
 import type { Caller, GraphQLContext } from './context';
 import { thrownByValidation, ValidatedDocumentCache } from './document-cache';
 import { armorValidationRules, hideFieldSuggestions } from './armor';
-import { createErrorFormatter } from './errors';
+import { createErrorFormatter, databaseUnavailable, isDatabaseUnavailable } from './errors';
 import { createLimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { startGraphQLWsServer, type GraphQLWsServerOptions } from './ws-server';
@@ -134,7 +134,12 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
       context: async ({ req }): Promise<GraphQLContext> => ({
         requestId: (req as Request & { id: string }).id,
         logger: (req as Request & { log: Logger }).log,
-        caller: await options.callerOf(req),
+        caller: await options.callerOf(req).catch((err: unknown) => {
+          // The caller's row could not be read: a typed, retryable 503 rather than "Context creation failed" (500).
+          if (!isDatabaseUnavailable(err)) throw err;
+          const typed = databaseUnavailable();
+          throw new GraphQLError(typed.message, { extensions: { code: typed.code, details: typed.details, http: { status: 503 } } });
+        }),
         loaders: new LoaderRegistry(),
         clientIp: req.ip,
         userAgent: req.header('user-agent'),

@@ -18,7 +18,8 @@ export const HIBERNATION_TIMER_JOB = 'hibernation-timer';
  * nor restarts the clock; the interval only bounds how late after its deadline a session hibernates.
  * Before hibernating, the counters are recomputed from the connections table, so a session that just got a
  * connection is never hibernated on a stale count. The state changes through SessionService.changeState
- * (audited as session.hibernate without an actor, reason idle); the session's open connections then end.
+ * (audited as session.hibernate without an actor, reason idle, once per idle episode: the row is written before the
+ * patch, and a new leader that finds it does not write another); the session's open connections then end.
  */
 export function hibernationTimerJob(deps: {
   dataSource: DataSource;
@@ -51,6 +52,8 @@ export function hibernationTimerJob(deps: {
             action: 'session.hibernate',
             actor: null,
             details: { reason: 'idle', idleSince: idle.idleSince, idleTimeout: idle.idleTimeout, idleTimeoutSource: idle.idleTimeoutSource },
+            // Exactly one row per idle episode, even when a leader dies between its row and its patch.
+            auditOnceSince: idle.idleSince ?? now,
           });
         } catch (err) {
           if (err instanceof AppError && err.code === ErrorCode.NOT_FOUND) continue; // deleted meanwhile
