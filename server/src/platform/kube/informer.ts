@@ -26,7 +26,11 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Page size of the list. Default 500. */
   pageSize?: number;
-  /** First retry delay after a failure; doubles up to maxBackoffMs. Defaults 200 ms and 30 s. */
+  /**
+   * First retry delay after a failure; doubles up to maxBackoffMs, with jitter (half to all of it). Defaults 200 ms
+   * and 3 s: an API server back from a restart is watched again within 3 s, and a few informers per replica retrying
+   * every 1.5-3 s are no load for it.
+   */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   /** The server ends each watch after about this long (randomised +-25%); the informer then resumes. Default 300 s. */
@@ -193,7 +197,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           continue;
         }
         this.stats.failures++;
-        const base = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.initialBackoffMs ?? 200) * 2 ** failures);
+        const base = Math.min(this.options.maxBackoffMs ?? 3_000, (this.options.initialBackoffMs ?? 200) * 2 ** failures);
         const delay = Math.round(base / 2 + (Math.random() * base) / 2);
         failures++;
         this.emit('error', err instanceof Error ? err : new Error(String(err)), { retryInMs: delay });
