@@ -29,6 +29,10 @@ export class GroupMemberEntity {
   @JoinColumn({ name: 'added_by' })
   adder?: Relation<UserEntity>;
 
+  /** admin: added by an admin; oidc: added at sign-in from the IdP's groups claim (and removed there when it goes). */
+  @Column({ type: 'varchar', length: 16, default: 'admin' })
+  source!: string;
+
   @Column({ name: 'added_at', type: 'timestamptz', default: () => 'now()' })
   addedAt!: Date;
 }

@@ -36,6 +36,7 @@ interface MemberRow {
   username: string;
   display_name: string | null;
   added_by: string | null;
+  source: string;
   added_at: Date;
 }
 
@@ -188,6 +189,46 @@ export class GroupsService {
     });
   }
 
+  /**
+   * OIDC sign-in (STREAMSPACE_OIDC_SYNC_GROUPS): the user joins the existing groups named like their IdP groups and
+   * leaves those a previous sign-in added (source oidc) that the claim no longer lists; memberships an admin added
+   * stay. Groups are not created here. Audited per change; lost access ends at once, as for an admin's removal.
+   */
+  async syncFromIdp(user: { id: string; username: string; role: string }, claimGroups: string[], source: AuditSource): Promise<void> {
+    const names = [...new Set(claimGroups.map((g) => g.trim().toLowerCase()).filter(Boolean))];
+    const plan = async (m: EntityManager) => {
+      const wanted = (await m.query('SELECT id, name FROM groups WHERE name = ANY($1::text[])', [names])) as { id: string; name: string }[];
+      const current = (await m.query('SELECT gm.group_id, gm.source, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.user_id = $1', [user.id])) as {
+        group_id: string;
+        source: string;
+        name: string;
+      }[];
+      const has = new Set(current.map((c) => c.group_id));
+      const keep = new Set(wanted.map((w) => w.id));
+      return { add: wanted.filter((w) => !has.has(w.id)), remove: current.filter((c) => c.source === 'oidc' && !keep.has(c.group_id)) };
+    };
+    const first = await plan(this.deps.dataSource.manager);
+    if (!first.add.length && !first.remove.length) return;
+    const scope = async (m: EntityManager) => {
+      const { add, remove } = await plan(m);
+      const ids = [...add.map((a) => a.id), ...remove.map((r) => r.group_id)];
+      const sessions = (await m.query('SELECT DISTINCT session_id FROM session_group_shares WHERE group_id = ANY($1::uuid[])', [ids])) as { session_id: string }[];
+      return { sessionIds: sessions.map((r) => r.session_id), userIds: [user.id] };
+    };
+    await this.deps.sharing.changingAccess(user, scope, async (m) => {
+      const { add, remove } = await plan(m);
+      for (const g of add) {
+        await m.query("INSERT INTO group_members (group_id, user_id, source) VALUES ($1, $2, 'oidc') ON CONFLICT (group_id, user_id) DO NOTHING", [g.id, user.id]);
+        await this.deps.audit.record({ action: 'group.member.add', resourceType: 'group', resourceId: g.id, changes: { group: g.name, user: user.username, userId: user.id, via: 'oidc' }, source }, m);
+      }
+      for (const g of remove) {
+        await m.query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 AND source = 'oidc'", [g.group_id, user.id]);
+        await this.deps.audit.record({ action: 'group.member.remove', resourceType: 'group', resourceId: g.group_id, changes: { group: g.name, user: user.username, userId: user.id, via: 'oidc' }, source }, m);
+      }
+      this.log.info({ user: user.username, joined: add.map((g) => g.name), left: remove.map((g) => g.name) }, 'group memberships follow the IdP groups claim');
+    });
+  }
+
   // ---- helpers -----------------------------------------------------------------------------------
 
   private async row(m: DataSource | EntityManager, id: string, lock = false): Promise<GroupRow> {
@@ -215,7 +256,7 @@ export class GroupsService {
   private async withMembers(m: DataSource | EntityManager, groups: GroupRow[]): Promise<GroupType[]> {
     if (!groups.length) return [];
     const members = (await m.query(
-      `SELECT gm.group_id, gm.user_id, u.username, u.display_name, ab.username AS added_by, gm.added_at
+      `SELECT gm.group_id, gm.user_id, u.username, u.display_name, ab.username AS added_by, gm.source, gm.added_at
        FROM group_members gm JOIN users u ON u.id = gm.user_id LEFT JOIN users ab ON ab.id = gm.added_by
        WHERE gm.group_id = ANY($1::uuid[]) ORDER BY u.username`,
       [groups.map((g) => g.id)],
@@ -223,7 +264,7 @@ export class GroupsService {
     const byGroup = new Map<string, GroupMemberType[]>();
     for (const r of members) {
       const list = byGroup.get(r.group_id) ?? [];
-      list.push({ userId: r.user_id, username: r.username, displayName: r.display_name, addedBy: r.added_by, addedAt: new Date(r.added_at) });
+      list.push({ userId: r.user_id, username: r.username, displayName: r.display_name, addedBy: r.added_by, source: r.source, addedAt: new Date(r.added_at) });
       byGroup.set(r.group_id, list);
     }
     return groups.map((g) => {

@@ -14,6 +14,9 @@ export class GroupMemberType {
   @Field(() => String, { nullable: true, description: 'Username of the admin who added them (null once that account is deleted).' })
   addedBy!: string | null;
 
+  @Field({ description: 'How they were added: admin (by an admin) or oidc (at sign-in, from the identity provider\'s groups claim; removed there when the claim no longer lists the group).' })
+  source!: string;
+
   @Field({ description: 'When they were added.' })
   addedAt!: Date;
 }

@@ -1,14 +1,15 @@
 /**
- * Groups: named sets of users (`groups`, `group_members`), and group entries of sessions' access lists
- * (`session_group_shares`: every member gets the role); memberships and group entries go with the group.
+ * Groups: named sets of users (`groups`, `group_members`: added by an admin or, with STREAMSPACE_OIDC_SYNC_GROUPS, at
+ * sign-in), and group entries of sessions' access lists (`session_group_shares`: every member gets the role);
+ * memberships and group entries go with the group.
  */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-export class Groups1796454657058 implements MigrationInterface {
-  name = 'Groups1796454657058';
+export class Groups1796455903090 implements MigrationInterface {
+  name = 'Groups1796455903090';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE TABLE "group_members" ("group_id" uuid NOT NULL, "user_id" uuid NOT NULL, "added_by" uuid, "added_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_f5939ee0ad233ad35e03f5c65c1" PRIMARY KEY ("group_id", "user_id"))`);
+    await queryRunner.query(`CREATE TABLE "group_members" ("group_id" uuid NOT NULL, "user_id" uuid NOT NULL, "added_by" uuid, "source" character varying(16) NOT NULL DEFAULT 'admin', "added_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_f5939ee0ad233ad35e03f5c65c1" PRIMARY KEY ("group_id", "user_id"))`);
     await queryRunner.query(`CREATE INDEX "ix_group_members_user" ON "group_members"  ("user_id") `);
     await queryRunner.query(`CREATE TABLE "groups" ("id" uuid NOT NULL DEFAULT gen_random_uuid(), "name" character varying(100) NOT NULL, "description" character varying(500), "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_659d1483316afb28afd3a90646e" PRIMARY KEY ("id"))`);
     await queryRunner.query(`CREATE UNIQUE INDEX "uq_groups_name" ON "groups"  ("name") `);
