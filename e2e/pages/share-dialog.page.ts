@@ -33,12 +33,10 @@ export class ShareDialogPage {
     return this.dialog.getByTestId(`share-group-${group}`)
   }
 
-  /** Adds a group with a role: "A group", then its name (typed; the caller's own groups are offered). */
+  /** Adds a group with a role: "A group", then its name (typed; the caller's own groups are offered as chips). */
   async shareWithGroup(group: string, role: 'Viewer' | 'Collaborator'): Promise<void> {
     await this.dialog.getByTestId('share-target-group').click()
-    const field = this.dialog.getByTestId('share-group').locator('input')
-    await field.fill(group)
-    await field.press('Tab') // the combobox takes the typed name on blur
+    await this.dialog.getByRole('textbox', { name: 'Group' }).fill(group)
     await this.dialog.getByTestId('share-role').click()
     await this.page.getByRole('option', { name: new RegExp(`^${role}`) }).click()
     await this.add.click()
