@@ -29,6 +29,20 @@ export class ShareDialogPage {
     await this.entry(username).waitFor({ state: 'visible' })
   }
 
+  groupEntry(group: string): Locator {
+    return this.dialog.getByTestId(`share-group-${group}`)
+  }
+
+  /** Adds a group with a role: "A group", then its name (typed; the caller's own groups are offered as chips). */
+  async shareWithGroup(group: string, role: 'Viewer' | 'Collaborator'): Promise<void> {
+    await this.dialog.getByTestId('share-target-group').click()
+    await this.dialog.getByRole('textbox', { name: 'Group' }).fill(group)
+    await this.dialog.getByTestId('share-role').click()
+    await this.page.getByRole('option', { name: new RegExp(`^${role}`) }).click()
+    await this.add.click()
+    await this.groupEntry(group).waitFor({ state: 'visible' })
+  }
+
   async remove(username: string): Promise<void> {
     await this.entry(username).getByRole('button', { name: `Remove ${username}` }).click()
     await this.entry(username).waitFor({ state: 'detached' })

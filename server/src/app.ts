@@ -89,7 +89,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       ide: config.graphql.ide,
       routes: [
         authRoutes(auth, config.auth),
-        oidcRoutes({ config: config.auth, auth, users, tokens: services.tokens, audit: services.audit, logger }),
+        oidcRoutes({ config: config.auth, auth, users, tokens: services.tokens, audit: services.audit, groups: services.groups, logger }),
         beaconRoutes(services.connections),
         catalogAssetRoutes(services.catalog.catalogTemplates, (req) => callerFromRequest(auth, req)),
       ],

@@ -13,6 +13,7 @@ export const sectionItems: readonly NavigationItem[] = [
   { name: 'templates', path: '/templates', title: 'Templates', icon: 'mdi-application-brackets-outline' },
   { name: 'catalog', path: '/catalog', title: 'Catalog', icon: 'mdi-store-outline' },
   { name: 'users', path: '/users', title: 'Users', icon: 'mdi-account-multiple-outline' },
+  { name: 'groups', path: '/groups', title: 'Groups', icon: 'mdi-account-group-outline' },
   { name: 'configuration', path: '/configuration', title: 'Configuration', icon: 'mdi-cog-outline' },
   { name: 'audit-log', path: '/audit-log', title: 'Audit log', icon: 'mdi-clipboard-text-clock-outline' },
   { name: 'metrics', path: '/metrics', title: 'Metrics', icon: 'mdi-chart-line' },

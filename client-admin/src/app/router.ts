@@ -11,6 +11,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   templates: () => import('../modules/templates/TemplatesPage.vue'),
   catalog: () => import('../modules/catalog/CatalogPage.vue'),
   users: () => import('../modules/users/UsersPage.vue'),
+  groups: () => import('../modules/groups/GroupsPage.vue'),
   'audit-log': () => import('../modules/audit/AuditLogPage.vue'),
   metrics: () => import('../modules/metrics/MetricsPage.vue'),
   configuration: () => import('../modules/configuration/ConfigurationPage.vue'),

@@ -9,9 +9,12 @@ import { RepositoryEntity } from '../modules/catalog/repository.entity';
 import { ConfigurationEntity } from '../modules/configuration/configuration.entity';
 import { ConnectionEntity } from '../modules/connections/connection.entity';
 import { FavoriteEntity } from '../modules/favorites/favorite.entity';
+import { GroupMemberEntity } from '../modules/groups/group-member.entity';
+import { GroupEntity } from '../modules/groups/group.entity';
 import { GatewayHostEntity } from '../modules/gateway/gateway-host.entity';
 import { GatewayTicketEntity } from '../modules/gateway/gateway-ticket.entity';
 import { SessionEntity } from '../modules/sessions/session.entity';
+import { SessionGroupShareEntity } from '../modules/sharing/session-group-share.entity';
 import { SessionShareEntity } from '../modules/sharing/session-share.entity';
 import { UserEntity } from '../modules/users/user.entity';
 
@@ -32,4 +35,7 @@ export const ENTITIES = [
   GatewayHostEntity,
   GatewayTicketEntity,
   SessionShareEntity,
+  GroupEntity,
+  GroupMemberEntity,
+  SessionGroupShareEntity,
 ];

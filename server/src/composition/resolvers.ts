@@ -8,6 +8,7 @@ import { ClusterResolver } from '../modules/cluster/cluster.resolver';
 import { SettingsResolver } from '../modules/configuration/settings.resolver';
 import { ConnectionResolver, SessionConnectionsResolver } from '../modules/connections/connection.resolver';
 import { FavoriteResolver, RecentAppResolver } from '../modules/favorites/favorite.resolver';
+import { GroupsResolver } from '../modules/groups/groups.resolver';
 import { SessionResolver } from '../modules/sessions/session.resolver';
 import { SessionAccessResolver, SharingResolver } from '../modules/sharing/sharing.resolver';
 import { SystemResolver } from '../modules/system/system.resolver';
@@ -34,6 +35,7 @@ export const RESOLVERS: NonEmptyArray<ResolverClass<AppServices>> = [
   SessionConnectionsResolver,
   SharingResolver,
   SessionAccessResolver,
+  GroupsResolver,
   ClusterResolver,
   SettingsResolver,
 ];

@@ -20,6 +20,8 @@ import type { QuotaService } from '../modules/quotas/quota.service';
 import { createQuotas } from '../modules/quotas/quotas.module';
 import type { SessionRuntime } from '../modules/sessions/session-runtime';
 import type { SessionService } from '../modules/sessions/session.service';
+import { createGroups } from '../modules/groups/groups.module';
+import type { GroupsService } from '../modules/groups/groups.service';
 import { createSessions } from '../modules/sessions/sessions.module';
 import { createSharing } from '../modules/sharing/sharing.module';
 import type { SharingService } from '../modules/sharing/sharing.service';
@@ -87,8 +89,10 @@ export interface AppServices {
   favorites: FavoriteService;
   /** Admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches. */
   clusterAdmin: ClusterService;
-  /** Sessions' access lists: share with users as viewer or collaborator. */
+  /** Sessions' access lists: share with users or groups as viewer or collaborator. */
   sharing: SharingService;
+  /** Groups of users; sessions can be shared with them. */
+  groups: GroupsService;
   /** The session gateway on its own port: the only way into sessions (null when off or without a cluster). */
   gateway: Gateway | null;
 }
@@ -138,6 +142,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   await catalog.repositories.seedDefault(config.catalog.defaultRepository);
   const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, audit, pubSub, jobs, logger, cleanup });
   const sharing = createSharing({ dataSource, namespace: config.sessions.namespace, audit, sessions: sessions.service, connections, pubSub, logger });
+  const groups = createGroups({ dataSource, audit, sharing, logger });
   const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
   const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace });
@@ -176,6 +181,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     sessionRuntime: sessions.runtime,
     connections,
     sharing,
+    groups,
     favorites,
     clusterAdmin,
     gateway,

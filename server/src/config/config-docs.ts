@@ -61,6 +61,7 @@ export const ENV_DOCS = {
   STREAMSPACE_OIDC_USERNAME_CLAIM: { default: 'preferred_username', doc: 'Claim that names the user.' },
   STREAMSPACE_OIDC_GROUPS_CLAIM: { default: 'groups', doc: 'Claim that lists the user\'s groups.' },
   STREAMSPACE_OIDC_ADMIN_GROUPS: { default: '', doc: 'Comma-separated groups whose members become admins.' },
+  STREAMSPACE_OIDC_SYNC_GROUPS: { default: 'false', doc: 'At each OIDC sign-in, make the user a member of the StreamSpace groups named like their IdP groups and remove the memberships a previous sign-in added that the claim no longer lists (memberships added by admins stay).' },
   STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: { default: '/', doc: 'Path the browser returns to after an OIDC login.' },
   STREAMSPACE_QUOTA_MAX_SESSIONS: { default: '10', doc: 'Default quota: sessions a user may have (any state).' },
   STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: { default: '3', doc: 'Default quota: running sessions a user may have.' },

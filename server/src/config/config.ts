@@ -148,6 +148,7 @@ export const envSchema = z.object({
   STREAMSPACE_OIDC_USERNAME_CLAIM: z.string().min(1).default('preferred_username'),
   STREAMSPACE_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
   STREAMSPACE_OIDC_ADMIN_GROUPS: commaList.default([]),
+  STREAMSPACE_OIDC_SYNC_GROUPS: booleanFromEnv.default(false),
   STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: z.string().regex(/^\/[^/\\]?/, { message: 'expected a path on this server, such as / or /admin/' }).default('/'),
   STREAMSPACE_QUOTA_MAX_SESSIONS: intFromEnv(0, 10_000).default(10),
   STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: intFromEnv(0, 10_000).default(3),
@@ -361,6 +362,8 @@ export interface OidcConfig {
   usernameClaim: string;
   groupsClaim: string;
   adminGroups: string[];
+  /** Keep memberships of StreamSpace groups named like the user's IdP groups in step with the claim at each sign-in. */
+  syncGroups: boolean;
   postLoginRedirect: string;
 }
 
@@ -548,6 +551,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
               usernameClaim: e.STREAMSPACE_OIDC_USERNAME_CLAIM,
               groupsClaim: e.STREAMSPACE_OIDC_GROUPS_CLAIM,
               adminGroups: e.STREAMSPACE_OIDC_ADMIN_GROUPS,
+              syncGroups: e.STREAMSPACE_OIDC_SYNC_GROUPS,
               postLoginRedirect: e.STREAMSPACE_OIDC_POST_LOGIN_REDIRECT,
             }
           : undefined,

@@ -5,7 +5,7 @@ import { ENTITIES } from '../../src/composition/entities';
 import { findMigrationDrift } from '../../src/platform/database/migrations-check';
 import { createTestDatabase } from '../support/postgres';
 
-const TABLES = ['users', 'sessions', 'connections', 'repositories', 'catalog_templates', 'configuration', 'audit_log'];
+const TABLES = ['users', 'sessions', 'connections', 'repositories', 'catalog_templates', 'configuration', 'audit_log', 'groups', 'group_members', 'session_group_shares'];
 
 describe('migrations on a real PostgreSQL', () => {
   it('run up, down and up again with rows in every table', async () => {
@@ -28,6 +28,9 @@ describe('migrations on a real PostgreSQL', () => {
       );
       await ds.query(`INSERT INTO configuration (key, value) VALUES ('sessions.defaultIdleTimeout', '"30m"')`);
       await ds.query(`INSERT INTO audit_log (action, resource_type, resource_id, changes) VALUES ('session.create', 'Session', 'alice-firefox-1', '{"template":"firefox"}')`);
+      const [group] = await ds.query(`INSERT INTO groups (name, description) VALUES ('reviewers', 'Review the work') RETURNING id`);
+      await ds.query(`INSERT INTO group_members (group_id, user_id, added_by, source) VALUES ($1, $2, $2, 'oidc')`, [group.id, user.id]);
+      await ds.query(`INSERT INTO session_group_shares (session_id, group_id, role, created_by) VALUES ($1, $2, 'VIEWER', $3)`, [session.id, group.id, user.id]);
     };
 
     try {

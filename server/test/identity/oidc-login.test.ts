@@ -3,7 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { UserEntity } from '../../src/modules/users/user.entity';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer } from '../support/auth';
+import { bearer, signInAsAdmin } from '../support/auth';
 import { reserveTestIdp, type TestIdp } from './support/oidc-idp';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,6 +25,7 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
       STREAMSPACE_OIDC_CLIENT_SECRET: idp.clientSecret,
       STREAMSPACE_OIDC_SCOPES: 'openid profile email groups',
       STREAMSPACE_OIDC_ADMIN_GROUPS: 'streamspace-admins',
+      STREAMSPACE_OIDC_SYNC_GROUPS: 'true',
       // A landing page that makes no request of its own: the built portal at / would trade the refresh cookie
       // itself on load, and a second refresh with the same cookie is (by design) treated as token theft.
       STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: '/healthz',
@@ -128,5 +129,38 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
     expect(location.searchParams.get('nonce')).to.have.length.greaterThan(10);
     expect(location.searchParams.get('scope')).to.contain('groups');
     expect(res.headers.getSetCookie().join('\n')).to.match(/streamspace_oidc=.*HttpOnly/i);
+  });
+
+  it('with STREAMSPACE_OIDC_SYNC_GROUPS, memberships of existing groups named like the IdP groups follow the claim; admin-added ones stay', async () => {
+    const admin = await signInAsAdmin(app);
+    const gql = async <T>(query: string, variables?: Record<string, unknown>) => {
+      const res = await app.gql<T>(query, variables, admin.headers);
+      expect(res.body.errors, JSON.stringify(res.body.errors)).to.equal(undefined);
+      return res.body.data!;
+    };
+    const ids: Record<string, string> = {};
+    for (const name of ['staff', 'design', 'ops']) ids[name] = (await gql<{ createGroup: { id: string } }>('mutation C($n: String!) { createGroup(input: { name: $n }) { id } }', { n: name })).createGroup.id;
+    await gql('mutation A($g: ID!) { addGroupMember(groupId: $g, username: "bob") { id } }', { g: ids.ops });
+    const memberships = async () => {
+      const { groups } = await gql<{ groups: { name: string; members: { username: string; source: string }[] }[] }>('{ groups { name members { username source } } }');
+      return Object.fromEntries(groups.map((g) => [g.name, g.members.filter((m) => m.username === 'bob').map((m) => m.source)[0] ?? null]));
+    };
+    const signInAs = async (groups: string[]) => {
+      idp.accounts.bob.groups = groups;
+      const { page } = await signInThroughBrowser('bob');
+      await page.context().close();
+    };
+
+    await signInAs(['staff', 'Design', 'not-a-streamspace-group']);
+    expect(await memberships()).to.deep.equal({ staff: 'oidc', design: 'oidc', ops: 'admin' });
+    await signInAs(['staff', 'ops']);
+    expect(await memberships()).to.deep.equal({ staff: 'oidc', design: null, ops: 'admin' });
+    await signInAs([]);
+    expect(await memberships(), 'an admin-added membership stays when the claim drops the group').to.deep.equal({ staff: null, design: null, ops: 'admin' });
+    // No group is created from a claim; each change is audited as coming from the IdP.
+    expect((await gql<{ groups: { name: string }[] }>('{ groups { name } }')).groups.map((g) => g.name)).to.deep.equal(['design', 'ops', 'staff']);
+    const rows = await app.services.database.dataSource.getRepository(AuditLogEntity).find({ order: { id: 'ASC' } });
+    const viaIdp = rows.filter((r) => r.action.startsWith('group.member.') && r.changes?.via === 'oidc').map((r) => `${r.action} ${String(r.changes?.group)}`);
+    expect(viaIdp).to.deep.equal(['group.member.add staff', 'group.member.add design', 'group.member.remove design', 'group.member.remove staff']);
   });
 });

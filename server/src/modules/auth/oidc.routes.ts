@@ -6,7 +6,7 @@ import { Strategy as OpenIDConnectStrategy } from 'passport-openidconnect';
 import type { AuthConfig, OidcConfig } from '../../config/config';
 import { Role } from '../../platform/graphql/authorization';
 import type { Logger } from '../../platform/logging/logger';
-import type { AuditService } from '../audit/audit.service';
+import type { AuditService, AuditSource } from '../audit/audit.service';
 import type { UserEntity } from '../users/user.entity';
 import type { UsersService } from '../users/users.service';
 import { completeSignIn, readCookie, requestSource } from './auth.routes';
@@ -88,6 +88,8 @@ export interface OidcDeps {
   tokens: TokenService;
   audit: AuditService;
   logger: Logger;
+  /** With STREAMSPACE_OIDC_SYNC_GROUPS: group memberships follow the groups claim at each sign-in (modules/groups). */
+  groups?: { syncFromIdp(user: { id: string; username: string; role: string }, groups: string[], source: AuditSource): Promise<void> };
 }
 
 /**
@@ -193,6 +195,7 @@ export function oidcRoutes(deps: OidcDeps): Router {
       await deps.audit.record({ action: 'auth.login', resourceType: 'user', resourceId: user.id, outcome: 'failure', actor: user, changes: { method: 'oidc', reason: 'disabled' }, source });
       return { failure: 'This account is disabled' };
     }
+    if (oidc.syncGroups) await deps.groups?.syncFromIdp(user, groups, source);
     (req as Request & { oidcGroups?: string[] }).oidcGroups = groups;
     return { user };
   };

@@ -5,6 +5,7 @@ import { AppError, ErrorCode } from '../../platform/graphql/errors';
 import type { Logger } from '../../platform/logging/logger';
 import { CONNECTION_COUNT_CHANGED } from '../connections/connection-counts';
 import { SESSION_UPDATED, type SessionChange } from '../sessions/session-table';
+import { listRoleSql } from '../sharing/session-access';
 import { USER_ACCESS_CHANGED } from '../users/users.service';
 import { newLabel, ticketUrl, type AppsLocation } from './gateway-address';
 import { refused, type GatewayRefusal } from './gateway.errors';
@@ -83,19 +84,18 @@ interface AccessRow {
 /** Every check, in the order of the issue: cookie -> live connection -> caller still allowed -> session running. */
 const ACCESS_SQL = `SELECT t.id AS grant_id, t.cookie_hash, h.label, t.session_id, s.name AS session_name, s.namespace,
     t.user_id, t.connection_id, (c.disconnected_at IS NULL) AS connection_open, u.disabled, u.role,
-    s.user_id AS owner_id, s.state, s.phase, sh.role AS share_role, s.app_type
+    s.user_id AS owner_id, s.state, s.phase, ${listRoleSql('t.session_id', 't.user_id')} AS share_role, s.app_type
   FROM gateway_tickets t
   JOIN gateway_hosts h ON h.session_id = t.session_id
   JOIN sessions s ON s.id = t.session_id
   JOIN connections c ON c.id = t.connection_id
   JOIN users u ON u.id = t.user_id
-  LEFT JOIN session_shares sh ON sh.session_id = t.session_id AND sh.user_id = t.user_id
   WHERE t.cookie_hash = ANY($1::text[])`;
 
 export function decide(row: AccessRow | undefined, label: string): AccessDecision {
   if (!row || row.label !== label) return { ok: false, refusal: refused(401, 'no valid gateway cookie for this session') };
   if (!row.connection_open) return { ok: false, refusal: refused(401, 'the connection has ended') };
-  // The owner, an admin, or an entry of the session's access list (VIEWER or COLLABORATOR).
+  // The owner, an admin, or the access list (a user or group entry; the strongest role: VIEWER or COLLABORATOR).
   const full = row.owner_id === row.user_id || row.role === 'admin';
   if (row.disabled || !(full || row.share_role)) return { ok: false, refusal: refused(403, 'the user may no longer use this session') };
   if (row.state !== 'running' || row.phase !== 'Running') return { ok: false, refusal: refused(404, 'the session is not running') };

@@ -6,6 +6,7 @@ export const ShareRefusal = {
   SELF: 'SELF',
   OWNER: 'OWNER',
   INVALID_ROLE: 'INVALID_ROLE',
+  UNKNOWN_GROUP: 'UNKNOWN_GROUP',
 } as const;
 
 export const unknownUser = (username: string) =>
@@ -19,3 +20,9 @@ export const alreadyShared = (username: string, role: string) =>
 export const notShared = (username: string) => new AppError(ErrorCode.NOT_FOUND, `The session is not shared with "${username}"`, { username });
 /** Someone on the access list may use the session but not manage who else may. */
 export const notTheOwner = () => new AppError(ErrorCode.FORBIDDEN, "Only the session's owner or an admin manages its access list");
+
+export const unknownGroup = (group: string) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, `No group is called "${group}"`, { group, reason: ShareRefusal.UNKNOWN_GROUP });
+export const alreadySharedWithGroup = (group: string, role: string) =>
+  new AppError(ErrorCode.CONFLICT, `The session is already shared with the group "${group}" (as ${role}); change the role instead`, { group, role });
+export const notSharedWithGroup = (group: string) => new AppError(ErrorCode.NOT_FOUND, `The session is not shared with the group "${group}"`, { group });

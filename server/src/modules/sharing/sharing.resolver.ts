@@ -7,7 +7,7 @@ import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { resolverOf } from '../../platform/graphql/schema';
 import { SessionType } from '../sessions/dto/session.type';
 import type { SessionAccess } from './session-access';
-import { SessionAccessEnum, SessionShareChangeType, SessionShareRoleEnum, SessionShareType, SharedSessionType } from './dto/session-share.type';
+import { SessionAccessEnum, SessionGroupShareType, SessionShareChangeType, SessionShareRoleEnum, SessionShareType, SharedSessionType } from './dto/session-share.type';
 import { SESSION_SHARES_CHANGED, shareFromEvent, SharingService, type ShareEvent } from './sharing.service';
 
 export interface SharingResolverDeps {
@@ -84,13 +84,61 @@ export class SharingResolver {
   }
 
   @Authorized()
+  @Query(() => [SessionGroupShareType], {
+    description: "The group entries of a session's access list (its owner or an admin; FORBIDDEN for someone on the list, NOT_FOUND for anyone else).",
+  })
+  sessionGroupShares(@Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string, @Ctx() ctx: GraphQLContext): Promise<SessionGroupShareType[]> {
+    return this.deps.sharing.listGroups(requireCaller(ctx), sessionId);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionGroupShareType, {
+    description:
+      "Shares a session with every member of a group, now and later ones (its owner or an admin); a member's strongest entry wins. BAD_USER_INPUT with details.reason UNKNOWN_GROUP; CONFLICT when already shared with the group. Audited.",
+  })
+  shareSessionWithGroup(
+    @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
+    @Arg('group', { description: 'Name of the group.' }) group: string,
+    @Arg('role', () => SessionShareRoleEnum, { description: 'VIEWER (sees, no input) or COLLABORATOR (full input).' }) role: SessionShareRoleEnum,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SessionGroupShareType> {
+    return this.deps.sharing.shareWithGroup(requireCaller(ctx), sessionId, group, role, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionGroupShareType, {
+    description: "Changes a group entry's role (its owner or an admin). Members whose strongest role changes get their open sockets closed at once (they reconnect with the new role). Audited.",
+  })
+  updateSessionGroupShare(
+    @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
+    @Arg('group', { description: 'Name of the group on the list.' }) group: string,
+    @Arg('role', () => SessionShareRoleEnum, { description: 'The new role.' }) role: SessionShareRoleEnum,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SessionGroupShareType> {
+    return this.deps.sharing.updateGroupRole(requireCaller(ctx), sessionId, group, role, ctx);
+  }
+
+  @Authorized()
+  @Mutation(() => SessionGroupShareType, {
+    description:
+      "Removes a group entry (its owner or an admin): members no other entry lets in lose access at once (connections end, proxied sockets close within a second on every replica). Returns the removed entry. Audited.",
+  })
+  unshareSessionWithGroup(
+    @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
+    @Arg('group', { description: 'Name of the group to remove.' }) group: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SessionGroupShareType> {
+    return this.deps.sharing.unshareGroup(requireCaller(ctx), sessionId, group, ctx);
+  }
+
+  @Authorized()
   @Subscription(() => SessionShareChangeType, {
-    description: "Each change to a session's access list (its owner or an admin). Events from every replica arrive.",
+    description: "Each change to a user entry of a session's access list (its owner or an admin). Events from every replica arrive.",
     subscribe: async ({ args, context, info }) => {
       const { sharing, pubSub } = resolverOf(info, SharingResolver).deps;
       const caller = requireCaller(context as GraphQLContext);
       await sharing.list(caller, args.sessionId as string); // the same authorization as the list
-      return filtered(pubSub.subscribeTopic<ShareEvent>(SESSION_SHARES_CHANGED), (e) => e.sessionId === args.sessionId && SharingService.canSee(caller, e));
+      return filtered(pubSub.subscribeTopic<ShareEvent>(SESSION_SHARES_CHANGED), (e) => e.sessionId === args.sessionId && SharingService.canSeeList(caller, e));
     },
   })
   sessionSharesChanged(@Root() event: ShareEvent, @Arg('sessionId', () => ID, { description: 'Session id.' }) _sessionId: string): SessionShareChangeType {
@@ -99,11 +147,12 @@ export class SharingResolver {
 
   @Authorized()
   @Subscription(() => SessionShareChangeType, {
-    description: 'Each time a session is shared with the caller, their role changes, or they are removed (the "Shared with me" list).',
+    description:
+      'Each time the caller\'s access to a session changes, by name or through a group: shared with them (ADDED), their strongest role changed (UPDATED), or no entry lets them in any more (REMOVED). For the "Shared with me" list and the session view.',
     subscribe: ({ context, info }) => {
       const { pubSub } = resolverOf(info, SharingResolver).deps;
       const caller = requireCaller(context as GraphQLContext);
-      return filtered(pubSub.subscribeTopic<ShareEvent>(SESSION_SHARES_CHANGED), (e) => e.userId === caller.id);
+      return filtered(pubSub.subscribeTopic<ShareEvent>(SESSION_SHARES_CHANGED), (e) => SharingService.isOwnAccess(caller, e));
     },
   })
   mySharesChanged(@Root() event: ShareEvent): SessionShareChangeType {

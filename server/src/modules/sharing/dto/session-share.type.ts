@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { SessionType } from '../../sessions/dto/session.type';
 
 export enum SessionShareRoleEnum {
@@ -83,6 +83,9 @@ export class SharedSessionType {
 
   @Field({ description: 'When it was shared with the caller.' })
   sharedAt!: Date;
+
+  @Field(() => String, { nullable: true, description: 'The group the caller holds the role through; null when shared with the caller by name.' })
+  viaGroup!: string | null;
 }
 
 @ObjectType('SessionShareChange', { description: "A change to a session's access list." })
@@ -92,4 +95,34 @@ export class SessionShareChangeType {
 
   @Field(() => SessionShareType, { description: 'The entry (as it was, when removed).' })
   share!: SessionShareType;
+}
+
+@ObjectType('SessionGroupShare', { description: "A group entry of a session's access list: every member of the group has its role (a user's strongest entry wins)." })
+export class SessionGroupShareType {
+  @Field(() => ID, { description: 'The session.' })
+  sessionId!: string;
+
+  @Field(() => ID, { description: 'The group.' })
+  groupId!: string;
+
+  @Field({ description: 'Name of the group.' })
+  group!: string;
+
+  @Field(() => String, { nullable: true, description: 'Description of the group.' })
+  description!: string | null;
+
+  @Field(() => Int, { description: 'How many members the group has now.' })
+  memberCount!: number;
+
+  @Field(() => SessionShareRoleEnum, { description: "The members' role." })
+  role!: SessionShareRoleEnum;
+
+  @Field(() => String, { nullable: true, description: 'Username of who shared it (null once that account is deleted).' })
+  sharedBy!: string | null;
+
+  @Field({ description: 'When it was shared.' })
+  createdAt!: Date;
+
+  @Field({ description: 'When the role last changed.' })
+  updatedAt!: Date;
 }
