@@ -279,7 +279,7 @@ async function workerMain(job: WorkerJob) {
   await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
   const { seconds, lat } = await runLoad(job.total, job.load, client.beat);
   await client.close();
-  parentPort!.postMessage({ seconds, lat }, [lat.buffer]);
+  parentPort!.postMessage({ seconds, lat }, [lat.buffer as ArrayBuffer]);
 }
 
 function inWorker(job: WorkerJob): Promise<{ seconds: number; lat: Float64Array }> {
