@@ -140,7 +140,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
   const sharing = createSharing({ dataSource, namespace: config.sessions.namespace, audit, sessions: sessions.service, connections, pubSub, logger });
   const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
-  const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace });
+  const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace, logger, cleanup });
 
   await cleanup.start(
     'jobs',
