@@ -118,7 +118,7 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
       : null;
 
   const audit = createAudit({ dataSource });
-  const { users, auth, tokens } = await createAuth({ config, dataSource, audit, pubSub, logger });
+  const { users, auth, tokens } = await createAuth({ config, dataSource, audit, pubSub, logger, cleanup });
   const settings = await createConfiguration({ config, dataSource, audit, pubSub, logger, cleanup });
   const quotas = createQuotas({ dataSource, settings });
   const { jobs, elector } = createJobs(config, cluster, logger);

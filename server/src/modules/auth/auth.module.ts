@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/config';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
+import type { CleanupStack } from '../../platform/lifecycle/cleanup-stack';
 import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
 import { USER_ACCESS_CHANGED, UsersService } from '../users/users.service';
@@ -20,7 +21,7 @@ export interface Auth {
  * Builds the identity services and creates the bootstrap admin on first start. A change of a user's role or
  * disabled flag is published (USER_ACCESS_CHANGED, on every replica), so open sockets can authenticate again.
  */
-export async function createAuth(deps: { config: AppConfig; dataSource: DataSource; audit: AuditService; pubSub: AppPubSub; logger: Logger }): Promise<Auth> {
+export async function createAuth(deps: { config: AppConfig; dataSource: DataSource; audit: AuditService; pubSub: AppPubSub; logger: Logger; cleanup?: CleanupStack }): Promise<Auth> {
   const { config, dataSource, audit, logger } = deps;
   const tokens = new TokenService(dataSource, { signingKeyPem: config.auth.signingKeyPem, accessTokenTtlMs: config.auth.accessTokenTtlMs });
   const refreshTokens = new RefreshTokenService(dataSource, config.auth.refreshTokenTtlMs);
@@ -28,5 +29,11 @@ export async function createAuth(deps: { config: AppConfig; dataSource: DataSour
   const auth = new AuthService(dataSource, config.auth, users, tokens, refreshTokens, audit);
   await users.bootstrapAdmin(config.auth.adminUsername, config.auth.adminPassword);
   users.onAccessChanged((userId) => deps.pubSub.publish(USER_ACCESS_CHANGED, { userId }));
+  // Changes made on other replicas arrive over the pub/sub bridge: drop the cached authentication there too.
+  const accessChanges = deps.pubSub.subscribeTopic<{ userId: string }>(USER_ACCESS_CHANGED);
+  deps.cleanup?.push('auth cache access listener', () => accessChanges.return());
+  void (async () => {
+    for await (const { userId } of accessChanges) users.forgetCached(userId);
+  })().catch((err: Error) => logger.error({ err }, 'user access change listener (auth cache) failed'));
   return { tokens, refreshTokens, users, auth };
 }

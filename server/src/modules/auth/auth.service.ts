@@ -153,7 +153,7 @@ export class AuthService {
     const token = match ? match[1] : authorization.includes(' ') ? undefined : authorization.trim();
     if (!token) throw new InvalidTokenError('Expected "Authorization: Bearer <token>"');
     const claims = await this.tokens.verify(token);
-    const user = await this.users.findById(claims.id);
+    const user = await this.users.findByIdCached(claims.id);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists');
     if (user.disabled) throw new InvalidTokenError('This account is disabled');
     return { caller: { id: user.id, username: user.username, role: user.role }, expiresAtMs: claims.exp * 1000 };
