@@ -37,12 +37,12 @@ const BENCHES: BenchSpec[] = [
     timeout: 240,
     env: { BENCH_TIERS: 'raw,ws-worker,http', BENCH_RATES: '10000', BENCH_HEARTBEATS: '50000' },
   },
-  { name: 'api', about: 'on kwok: connect, wake overhead, session list (SQL statements), subscription fan-out, 1,000 sessions', timeout: 300 },
-  { name: 'cluster-views', about: 'cluster views at 10,000 pods on 100 kwok nodes vs a direct API-server LIST', timeout: 300 },
+  { name: 'api', about: 'on kwok: connect, wake overhead, session list (SQL statements), subscription fan-out, 1,000 sessions', timeout: 420 },
+  { name: 'cluster-views', about: 'cluster views at 10,000 pods on 100 kwok nodes vs a direct API-server LIST', timeout: 360 },
   { name: 'clients', about: 'portal and admin: initial JS+CSS gzip size, sign-in -> launcher in headless Chromium', timeout: 180 },
   { name: 'gateway', about: 'session gateway vs direct to the same upstream', timeout: 120 },
   { name: 'catalog-sync', about: 'catalog sync: fixture and 10,000 generated templates', timeout: 180, env: { BENCH_CATALOG_TEMPLATES: '10000' } },
-  { name: 'real-node-start', about: 'real node: create -> first frame, wake -> first frame', timeout: 300, env: { BENCH_RUNS: '5' } },
+  { name: 'real-node-start', about: 'real node: create -> first frame, wake -> first frame', timeout: 300, env: { BENCH_RUNS: '3' } },
 ];
 
 const SERVER_DIR = path.resolve(__dirname, '..');
