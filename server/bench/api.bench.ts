@@ -15,6 +15,7 @@
  *  fan-out   BENCH_FANOUT (10,000) `sessionUpdated` subscribers of one session (4 per socket) on this replica: delivery
  *            time from the mutation that changes the session to each subscriber, and the server thread's JS memory
  *            (heap + external) per subscriber
+ * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes.
  *
  * Run: npm run bench -- api, or node --expose-gc -r @swc-node/register bench/api.bench.ts
  */
@@ -36,6 +37,8 @@ const WAKES = Number(process.env.BENCH_WAKES ?? 10);
 const FANOUT = Number(process.env.BENCH_FANOUT ?? 10_000);
 const FANOUT_PER_SOCKET = 4;
 const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 300);
+/** Figures after the sessions are created (all by default): list, connect, wake, fanout. */
+const FIGURES = new Set((process.env.BENCH_API_FIGURES ?? 'list,connect,wake,fanout').split(','));
 
 const TEMPLATE = `apiVersion: stream.streamspace.io/v1alpha1
 kind: Template
@@ -116,11 +119,10 @@ async function main(report: BenchReport) {
     console.log(`api bench: ${os.cpus().length} cores, ${cluster.nodeNames.length} kwok nodes, namespace ${ns}, load ${load1().toFixed(1)}`);
 
     const ids = await converge(report, app, alice, db);
-    await sessionList(report, app, alice, databaseUrl, load, counter);
-    const running = ids.slice(0, 20);
-    await connect(report, app, alice, load, running);
-    await wake(report, app, alice, db, cluster.kubeConfig, ns, ids.slice(20, 20 + WAKES));
-    await fanOut(report, app, alice, load, ids[0]!);
+    if (FIGURES.has('list')) await sessionList(report, app, alice, databaseUrl, load, counter);
+    if (FIGURES.has('connect')) await connect(report, app, alice, load, ids.slice(0, 20));
+    if (FIGURES.has('wake')) await wake(report, app, alice, db, cluster.kubeConfig, ns, ids.slice(20, 20 + WAKES));
+    if (FIGURES.has('fanout')) await fanOut(report, app, alice, load, ids[0]!);
   } finally {
     await load.stop();
     await db.end();
