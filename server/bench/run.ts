@@ -48,7 +48,7 @@ const BENCHES: BenchSpec[] = [
 const SERVER_DIR = path.resolve(__dirname, '..');
 const DOCS_FILE = path.resolve(SERVER_DIR, '../docs/benchmarks.md');
 
-interface BenchOutcome {
+export interface BenchOutcome {
   name: string;
   rows: BenchRow[];
   seconds: number;
@@ -70,7 +70,7 @@ function available(): BenchSpec[] {
  * gateway.bench.ts may predate the BENCH_RESULT line: read its goal lines instead
  * ("req/s gateway/direct at c=16: 0.85x (goal >= 0.7x) met", "p50 added at c=1: 0.3 ms ...", "WS MB/s ...: 0.9x").
  */
-function gatewayFallback(lines: string[], load: number): BenchRow[] {
+export function gatewayFallback(lines: string[], load: number): BenchRow[] {
   const rows: BenchRow[] = [];
   for (const line of lines) {
     let m = /req\/s gateway\/direct at c=(\d+): ([\d.]+)x/.exec(line);
@@ -157,7 +157,7 @@ interface TableRow extends BenchRow {
   when?: string;
 }
 
-function rowsOf(outcomes: BenchOutcome[]): TableRow[] {
+export function rowsOf(outcomes: BenchOutcome[]): TableRow[] {
   const rows: TableRow[] = [];
   for (const o of outcomes) {
     for (const r of o.rows) rows.push({ ...r, bench: o.name });
@@ -198,10 +198,22 @@ const DATA_MARK = '<!-- bench-data ';
 
 /** Writes docs/benchmarks.md: this run's rows, plus the rows of benches not run this time from the file as it was. */
 function writeDocs(outcomes: BenchOutcome[], startedAt: Date, loads: { start: number; end: number }, selected: string[]): void {
+  const previous = fs.existsSync(DOCS_FILE) ? fs.readFileSync(DOCS_FILE, 'utf8') : null;
+  fs.writeFileSync(DOCS_FILE, renderDocs(previous, outcomes, { startedAt, loads, selected, machine: machine(), order: available().map((b) => b.name) }));
+  console.log(`wrote ${path.relative(process.cwd(), DOCS_FILE)}`);
+}
+
+/** The text of docs/benchmarks.md after a run (pure: the runner's test checks it). */
+export function renderDocs(
+  previous: string | null,
+  outcomes: BenchOutcome[],
+  run: { startedAt: Date; loads: { start: number; end: number }; selected: string[]; machine: string; order: string[] },
+): string {
   type Kept = Record<string, { when: string; rows: TableRow[] }>;
   let kept: Kept = {};
-  if (fs.existsSync(DOCS_FILE)) {
-    const text = fs.readFileSync(DOCS_FILE, 'utf8');
+  const { startedAt, loads, selected } = run;
+  if (previous !== null) {
+    const text = previous;
     const at = text.indexOf(DATA_MARK);
     if (at >= 0) {
       try {
@@ -213,7 +225,7 @@ function writeDocs(outcomes: BenchOutcome[], startedAt: Date, loads: { start: nu
   }
   const when = `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   for (const o of outcomes) kept[o.name] = { when, rows: rowsOf([o]) };
-  const order = available().map((b) => b.name);
+  const { order } = run;
   const names = Object.keys(kept).sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const all = names.flatMap((n) => kept[n]!.rows.map((r) => ({ ...r, when: kept[n]!.when === when ? undefined : kept[n]!.when })));
   const mixed = all.some((r) => r.when);
@@ -226,15 +238,14 @@ function writeDocs(outcomes: BenchOutcome[], startedAt: Date, loads: { start: nu
     'competed and the figure is pessimistic). Goals are printed, never asserted. How to run: server/bench/README.md.',
     '',
     `Latest run: ${when} (${selected.length ? `benches ${selected.join(', ')}` : 'all benches'}), load ${loads.start.toFixed(1)} at the start and ${loads.end.toFixed(1)} at the end.`,
-    `Machine: ${machine()}.`,
+    `Machine: ${run.machine}.`,
     '',
     markdownTable(all, mixed),
     '',
     `${DATA_MARK}${JSON.stringify(kept)} -->`,
     '',
   ].join('\n');
-  fs.writeFileSync(DOCS_FILE, doc);
-  console.log(`wrote ${path.relative(process.cwd(), DOCS_FILE)}`);
+  return doc;
 }
 
 async function main(): Promise<void> {
@@ -269,7 +280,9 @@ async function main(): Promise<void> {
   if (flags.has('--write-docs')) writeDocs(outcomes, startedAt, { start: loadStart, end: loadEnd }, names);
 }
 
-main().catch((err: Error) => {
-  console.error(err.stack ?? err.message);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exit(1);
+  });
+}
