@@ -13,14 +13,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CatalogSyncService } from '../src/modules/catalog/catalog-sync.service';
-import { GitMirror } from '../src/modules/catalog/git-mirror';
+import { GitCache } from '../src/modules/catalog/git-cache';
 import { RepositoryEntity } from '../src/modules/catalog/repository.entity';
 import { ENTITIES } from '../src/composition/entities';
 import { openDatabase } from '../src/platform/database/database';
 import { startPostgres } from '../src/platform/database/postgres-server';
 import { createLogger } from '../src/platform/logging/logger';
+import { FIXTURE_DIR } from '../test/templates/template-fixtures';
+import { BenchReport, fmtMs } from './support/report';
 
-const FIXTURE = path.resolve(__dirname, '../../../shared/fixtures/streamspace-templates');
+const FIXTURE = FIXTURE_DIR;
 const GENERATED = Number(process.env.BENCH_CATALOG_TEMPLATES ?? 10_000);
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@invalid', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 
@@ -111,11 +113,15 @@ async function main() {
     credentials: async () => ({ type: 'none' }),
   });
   const lines: string[] = [];
+  const figures = new BenchReport();
   const report = (label: string, m: { ms: number; peakHeapMb: number; peakRssMb: number }, target?: number, extra = '') => {
     const verdict = target === undefined ? '' : m.ms < target ? `  (target < ${target} ms: ok)` : `  (target < ${target} ms: MISSED)`;
     const line = `${label.padEnd(46)} ${m.ms.toFixed(0).padStart(7)} ms   peak heap ${m.peakHeapMb.toFixed(0).padStart(4)} MiB   peak RSS ${m.peakRssMb.toFixed(0).padStart(4)} MiB${extra}${verdict}`;
     lines.push(line);
     console.log(line);
+    if (target !== undefined) {
+      figures.add({ figure: `catalog ${label}`, goal: `< ${target.toLocaleString('en-US')} ms`, value: `${fmtMs(m.ms)}, peak RSS ${m.peakRssMb.toFixed(0)} MiB`, met: m.ms < target });
+    }
   };
 
   try {
@@ -132,7 +138,7 @@ async function main() {
         const repo = await db.dataSource.getRepository(RepositoryEntity).save({ name: `${path.basename(c.dir)}-${transport ? 't' : 'n'}`, url: `file://${c.dir}`, branch: 'main', path: '' });
         if (!transport) {
           // Pre-fetch so the measured sync finds the commit already in its mirror.
-          await new GitMirror(sync.mirrorDir(repo.id), { timeoutMs: 300_000, allowFile: true }).fetch(repo.url, 'main', { type: 'none' });
+          await new GitCache(sync.cacheDirOf(repo.id), { timeoutMs: 300_000, allowFile: true }).fetch(repo.url, 'main', { type: 'none' });
         }
         const cold = await measure(() => sync.sync(repo.id));
         report(`${c.label}: cold sync${transport ? ' incl. git clone' : ' (transport excluded)'}`, cold, transport ? undefined : c.coldTarget, `   ${cold.result.templateCount} templates, ${cold.result.filesRead} files read`);
@@ -156,6 +162,7 @@ async function main() {
     fs.rmSync(root, { recursive: true, force: true });
   }
   console.log(`max RSS of the benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  figures.print();
 }
 
 main().catch((err) => {

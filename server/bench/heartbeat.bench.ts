@@ -8,9 +8,11 @@
  *  batcher  HeartbeatBatcher (the service layer: group commit, one statement per batch);
  *  ws       the real app over GraphQL on graphql-ws, driven by graphql-ws's own client in this thread;
  *  ws-worker the same protocol from a lean client in a worker thread (its own core): flat out, then open loops at
- *           BENCH_RATES (default 5,000, 7,500, 10,000, 12,500/s) for BENCH_SECONDS (5) each, over
- *           BENCH_WS_SOCKETS sockets (4), timed from each heartbeat's scheduled start (no coordinated omission);
- *  http     the real app over GraphQL on HTTP POST (bearer token checked per request).
+ *           BENCH_RATES (default 5,000, 7,500, 10,000, 12,500/s) for BENCH_SECONDS (5) each, timed from each
+ *           heartbeat's scheduled start (no coordinated omission); flat out over BENCH_WS_SOCKETS sockets (4), the
+ *           open loops with one socket per client (BENCH_WS_CLIENTS sockets, 1,000), as the portal's tabs beat;
+ *  http     the real app over GraphQL on HTTP POST (bearer token checked per request), from the worker, 64 in
+ *           flight, beside the same mutation over graphql-ws at the same concurrency (the HTTP figure's baseline).
  * Columns: ms/stmt is the mean wait per database statement, node cpu the CPU seconds per second of this process
  * (server + generator), load the 1-minute load average (the machine is shared; a high one means other work competed).
  *
@@ -32,13 +34,18 @@ import { loadConfig } from '../src/config/config';
 import { HeartbeatBatcher } from '../src/modules/connections/heartbeat-batcher';
 import { startPostgres } from '../src/platform/database/postgres-server';
 import { createLogger } from '../src/platform/logging/logger';
+import { BenchReport, fmtInt, fmtMs } from './support/report';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 100_000);
 const CONNECTIONS = 10_000;
 /** Comma-separated tiers to run (raw,batcher,ws,ws-worker,http); all by default. */
 const TIERS = new Set((process.env.BENCH_TIERS ?? 'raw,batcher,ws,ws-worker,http').split(','));
-/** Sockets the worker's generator spreads its operations over. */
+/** Sockets the worker's generator spreads its flat-out operations over. */
 const WS_SOCKETS = Number(process.env.BENCH_WS_SOCKETS ?? 4);
+/** Clients of the open loops, each on a socket of its own (the figure: one socket per client). */
+const WS_CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 1000);
+/** In flight for the HTTP figure and its graphql-ws baseline. */
+const HTTP_IN_FLIGHT = 64;
 /** Offered rates of the worker's open loops, each run for BENCH_SECONDS. */
 const OPEN_LOOP_RATES = (process.env.BENCH_RATES ?? '5000,7500,10000,12500').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -62,6 +69,8 @@ interface Result {
   load: number;
   /** Open loops at a fixed rate: the rate offered (the target tier is the 10,000/s one). */
   offeredRate?: number;
+  /** The HTTP figure's tiers: over HTTP, and its baseline over graphql-ws. */
+  httpTier?: 'http' | 'ws';
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -172,6 +181,8 @@ function print(results: Result[]) {
 }
 
 interface WorkerJob {
+  transport: 'ws' | 'http';
+  httpUrl: string;
   wsUrl: string;
   token: string;
   ids: string[];
@@ -247,14 +258,28 @@ function leanWsHeartbeats(wsUrl: string, token: string, ids: string[], sockets =
   };
 }
 
+/** The same mutation over HTTP POST with keep-alive (fetch's pooled connections), bearer token per request. */
+function httpHeartbeats(httpUrl: string, token: string, ids: string[]) {
+  const beat = async (i: number) => {
+    const res = await fetch(httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: HEARTBEAT_QUERY, variables: { id: ids[(i * 7919) % ids.length] } }),
+    });
+    const body = (await res.json()) as { data?: { heartbeat?: boolean } };
+    if (body.data?.heartbeat !== true) throw new Error(`heartbeat refused: ${JSON.stringify(body)}`);
+  };
+  return { ready: () => Promise.resolve(), beat, close: () => Promise.resolve([]) };
+}
+
 /** In a worker thread: the load generator on a core of its own, so the server's thread is not shared with it. */
 async function workerMain(job: WorkerJob) {
-  const client = leanWsHeartbeats(job.wsUrl, job.token, job.ids, job.sockets);
+  const client = job.transport === 'http' ? httpHeartbeats(job.httpUrl, job.token, job.ids) : leanWsHeartbeats(job.wsUrl, job.token, job.ids, job.sockets);
   await client.ready();
   await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
   const { seconds, lat } = await runLoad(job.total, job.load, client.beat);
   await client.close();
-  parentPort!.postMessage({ seconds, lat }, [lat.buffer]);
+  parentPort!.postMessage({ seconds, lat }, [lat.buffer as ArrayBuffer]);
 }
 
 function inWorker(job: WorkerJob): Promise<{ seconds: number; lat: Float64Array }> {
@@ -289,6 +314,8 @@ async function main() {
     // The reaper must not end the bench's connections while it runs.
     STREAMSPACE_HEARTBEAT_TIMEOUT: '1h',
     STREAMSPACE_REAPER_INTERVAL: '1h',
+    // One socket per client: the bench's clients all sign in as one user.
+    STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER: String(Math.max(20, WS_CLIENTS + WS_SOCKETS)),
   } as NodeJS.ProcessEnv);
   const app = await createApp(config, { logger });
   const stats = new Client({ connectionString: url });
@@ -339,10 +366,10 @@ async function main() {
     await raw.end();
 
     const appBatcher = app.services.connections.heartbeats;
-    const mutation = 'mutation Heartbeat($id: ID!) { heartbeat(connectionId: $id) }';
 
     // 4. GraphQL over graphql-ws: a few sockets, many operations in flight on each.
     const wsUrl = app.url.replace('http', 'ws').replace('localhost', '127.0.0.1') + '/graphql';
+    const httpUrl = `${app.url.replace('localhost', '127.0.0.1')}/graphql`;
     if (TIERS.has('ws')) {
       const client = wsHeartbeats(wsUrl, accessToken, ids);
       await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
@@ -353,30 +380,29 @@ async function main() {
     // 4b. The same protocol with the load generator in a worker thread (its own core; the server keeps the main
     // thread): flat out, then open loops at fixed rates for BENCH_SECONDS each (the target is the 10,000/s one).
     if (TIERS.has('ws-worker')) {
-      const job = (total: number, load: Load): WorkerJob => ({ wsUrl, token: accessToken, ids, total, load, sockets: WS_SOCKETS });
+      const job = (total: number, load: Load, sockets = WS_SOCKETS): WorkerJob => ({ transport: 'ws', httpUrl, wsUrl, token: accessToken, ids, total, load, sockets });
       const label = `graphql-ws, ${WS_SOCKETS} sockets, generator in a worker`;
       results.push(await measure(`${label}, 256 in flight`, N, () => inWorker(job(N, { concurrency: 256 })), stats, () => appBatcher.stats));
       for (const rate of OPEN_LOOP_RATES) {
         const total = Math.round(rate * SECONDS);
-        const r = await measure(`${label}, open loop ${rate.toLocaleString('en-US')}/s`, total, () => inWorker(job(total, { rate })), stats, () => appBatcher.stats);
+        const r = await measure(
+          `graphql-ws, ${WS_CLIENTS.toLocaleString('en-US')} clients (a socket each), open loop ${rate.toLocaleString('en-US')}/s`,
+          total,
+          () => inWorker(job(total, { rate }, WS_CLIENTS)),
+          stats,
+          () => appBatcher.stats,
+        );
         results.push({ ...r, offeredRate: rate });
       }
     }
 
-    // 5. GraphQL over HTTP POST with keep-alive.
-    const viaHttp = async (i: number) => {
-      const res = await fetch(`${app.url.replace('localhost', '127.0.0.1')}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-        body: JSON.stringify({ query: mutation, variables: { id: pick(i) } }),
-      });
-      const body = (await res.json()) as { data?: { heartbeat?: boolean } };
-      if (body.data?.heartbeat !== true) throw new Error(`heartbeat refused: ${JSON.stringify(body)}`);
-    };
+    // 5. GraphQL over HTTP POST with keep-alive, from the worker, beside the same mutation over graphql-ws at the
+    // same concurrency (the HTTP figure's baseline).
     const httpN = Math.min(N, 30_000);
     if (TIERS.has('http')) {
-      await Promise.all(Array.from({ length: 200 }, (_, i) => viaHttp(i))); // warm-up
-      results.push(await drive('GraphQL over HTTP POST, 64 in flight', httpN, { concurrency: 64 }, viaHttp, stats, () => appBatcher.stats));
+      const job = (transport: 'ws' | 'http'): WorkerJob => ({ transport, httpUrl, wsUrl, token: accessToken, ids, total: httpN, load: { concurrency: HTTP_IN_FLIGHT }, sockets: WS_SOCKETS });
+      results.push({ ...(await measure(`GraphQL over HTTP POST, ${HTTP_IN_FLIGHT} in flight, generator in a worker`, httpN, () => inWorker(job('http')), stats, () => appBatcher.stats)), httpTier: 'http' });
+      results.push({ ...(await measure(`graphql-ws, ${WS_SOCKETS} sockets, ${HTTP_IN_FLIGHT} in flight, generator in a worker`, httpN, () => inWorker(job('ws')), stats, () => appBatcher.stats)), httpTier: 'ws' });
     }
   } finally {
     await stats.end();
@@ -395,13 +421,39 @@ async function main() {
       ? `best sustained over graphql-ws with p99 < ${TARGET_P99_MS} ms: ${best.offeredRate!.toLocaleString('en-US')}/s offered, ${Math.round(rate(best)).toLocaleString('en-US')}/s served, p50 ${best.p50.toFixed(1)} ms, p99 ${best.p99.toFixed(1)} ms`
       : `no open-loop graphql-ws tier sustained its rate with p99 < ${TARGET_P99_MS} ms`,
   );
+  const report = new BenchReport();
+  const raw = results.find((r) => r.name.startsWith('raw pg UPDATE, 3'));
+  const rawText = raw ? `raw pg one-row UPDATE, 3 connections: ${fmtInt(rate(raw))}/s, p99 ${fmtMs(raw.p99)}` : null;
   if (target) {
     const met = rate(target) >= TARGET_RATE * 0.98 && target.p99 < TARGET_P99_MS;
     console.log(
       `target >= ${TARGET_RATE.toLocaleString('en-US')} heartbeats/s with p99 < ${TARGET_P99_MS} ms over graphql-ws: ${met ? 'MET' : 'NOT MET'} ` +
         `(${Math.round(rate(target)).toLocaleString('en-US')}/s, p50 ${target.p50.toFixed(1)} ms, p99 ${target.p99.toFixed(1)} ms)`,
     );
+    report.add({
+      figure: `heartbeats over graphql-ws, one socket per client (${fmtInt(WS_CLIENTS)} clients)`,
+      goal: `${fmtInt(TARGET_RATE)}/s, p99 < ${TARGET_P99_MS} ms`,
+      value: `${fmtInt(rate(target))}/s at ${fmtInt(TARGET_RATE)}/s offered, p50 ${fmtMs(target.p50)}, p99 ${fmtMs(target.p99)}`,
+      baseline: rawText,
+      ratio: raw ? rate(target) / rate(raw) : null,
+      met,
+      load: target.load,
+    });
   }
+  const http = results.find((r) => r.httpTier === 'http');
+  const httpWs = results.find((r) => r.httpTier === 'ws');
+  if (http) {
+    report.add({
+      figure: `GraphQL over HTTP, small authenticated mutation (heartbeat), ${HTTP_IN_FLIGHT} in flight (was 848/s, p99 149 ms)`,
+      goal: '>= 3,000/s, p99 < 50 ms',
+      value: `${fmtInt(rate(http))}/s, p50 ${fmtMs(http.p50)}, p99 ${fmtMs(http.p99)}`,
+      baseline: httpWs ? `same mutation over graphql-ws, ${HTTP_IN_FLIGHT} in flight: ${fmtInt(rate(httpWs))}/s, p99 ${fmtMs(httpWs.p99)}` : null,
+      ratio: httpWs ? rate(http) / rate(httpWs) : null,
+      met: rate(http) >= 3000 && http.p99 < 50,
+      load: http.load,
+    });
+  }
+  report.print();
 }
 
 if (isMainThread) {

@@ -19,6 +19,7 @@ import os from 'node:os';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { REAL_NODE_PLACEMENT, REAL_NODE_STORAGE_CLASS, startLocalCluster } from '../src/platform/kube/local-cluster';
+import { BenchReport, load1 } from './support/report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const NAMESPACE = 'default';
@@ -93,12 +94,20 @@ function firstFrame(host: string, port: number, timeoutMs = 20_000): Promise<voi
   });
 }
 
-async function main(): Promise<void> {
+const CREATE_FIGURE = 'real node start: create -> first frame (p50)';
+const CREATE_GOAL = '<= 3 s';
+const WAKE_FIGURE = 'real node start: wake -> first frame (p50)';
+const WAKE_GOAL = '<= 2 s';
+
+async function main(report: BenchReport): Promise<void> {
   const cluster = await startLocalCluster({ nodes: 1, crdDir: null, realNode: true, log: (m) => process.stderr.write(`[cluster] ${m}\n`) });
   try {
     const node = cluster.realNode;
     if (node.status !== 'ready') {
-      process.stdout.write(`real node unavailable, nothing to measure: ${node.status === 'unavailable' ? node.reason : node.status}\n`);
+      const reason = `real node unavailable: ${node.status === 'unavailable' ? node.reason : node.status}`;
+      process.stdout.write(`${reason}, nothing to measure\n`);
+      report.failed(CREATE_FIGURE, CREATE_GOAL, reason);
+      report.failed(WAKE_FIGURE, WAKE_GOAL, reason);
       return;
     }
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
@@ -160,6 +169,8 @@ async function main(): Promise<void> {
 
     const create: Sample[] = [];
     const wake: Sample[] = [];
+    let createLoad = 0;
+    let wakeLoad = 0;
     for (let i = 0; i < RUNS; i++) {
       const claim = `home-${i}`;
       await core.createNamespacedPersistentVolumeClaim({
@@ -167,8 +178,10 @@ async function main(): Promise<void> {
         body: { metadata: { name: claim }, spec: { storageClassName: REAL_NODE_STORAGE_CLASS, accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
       });
       create.push(await measure(`desk-${i}`, claim));
+      createLoad += load1() / RUNS;
       await remove(`desk-${i}`);
       wake.push(await measure(`desk-${i}-w`, claim));
+      wakeLoad += load1() / RUNS;
       await remove(`desk-${i}-w`);
       process.stderr.write(`run ${i + 1}/${RUNS}: create -> frame ${create[i]!.frame} ms, wake -> frame ${wake[i]!.frame} ms\n`);
     }
@@ -182,12 +195,25 @@ async function main(): Promise<void> {
     process.stdout.write(`real node start-up, ${RUNS} runs, desktop image cached, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}\n`);
     process.stdout.write(`${row('create', create)}\n${row('wake', wake)}\n`);
     process.stdout.write('(times from the create call; goal: first frame <= 3 s p50 on create, <= 2 s on wake)\n');
+    const frames = (samples: Sample[]) => samples.map((x) => x.frame);
+    const value = (samples: Sample[]) => `p50 ${(percentile(frames(samples), 50) / 1000).toFixed(2)} s, p95 ${(percentile(frames(samples), 95) / 1000).toFixed(2)} s (Ready p50 ${(percentile(samples.map((x) => x.ready), 50) / 1000).toFixed(2)} s; ${RUNS} runs, image cached)`;
+    report.add({ figure: CREATE_FIGURE, goal: CREATE_GOAL, value: value(create), met: percentile(frames(create), 50) <= 3000, load: createLoad });
+    report.add({ figure: WAKE_FIGURE, goal: WAKE_GOAL, value: value(wake), met: percentile(frames(wake), 50) <= 2000, load: wakeLoad });
   } finally {
     await cluster.stop();
   }
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`real-node-start bench failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
-});
+const report = new BenchReport();
+main(report).then(
+  () => report.print(),
+  (err: Error) => {
+    process.stderr.write(`real-node-start bench failed: ${err.stack ?? err.message}\n`);
+    if (report.rows.length === 0) {
+      report.failed(CREATE_FIGURE, CREATE_GOAL, err);
+      report.failed(WAKE_FIGURE, WAKE_GOAL, err);
+    }
+    report.print();
+    process.exit(1);
+  },
+);

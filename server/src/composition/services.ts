@@ -140,12 +140,12 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     jobs,
   });
   await catalog.repositories.seedDefault(config.catalog.defaultRepository);
-  const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, audit, pubSub, jobs, logger, cleanup });
+  const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, templates, audit, pubSub, jobs, logger, cleanup });
   const sharing = createSharing({ dataSource, namespace: config.sessions.namespace, audit, sessions: sessions.service, connections, pubSub, logger });
   const groups = createGroups({ dataSource, audit, sharing, logger });
   const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
-  const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace });
+  const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace, logger, cleanup });
 
   await cleanup.start(
     'jobs',

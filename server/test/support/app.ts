@@ -19,9 +19,13 @@ export interface TestApp extends App {
 /**
  * Starts the real application (Express, Apollo, graphql-ws) on a free loopback port against a fresh
  * database on the test PostgreSQL. `env` overrides configuration variables; `options.cleanup` is the stack the
- * app's parts register their release on (a test's own, to watch it or to fail a step).
+ * app's parts register their release on (a test's own, to watch it or to fail a step); `options.logLevel` (default
+ * debug) is what `logs` collects (benches pass warn: logging every request costs more than the request).
  */
-export async function startTestApp(env: Record<string, string> = {}, options: Pick<CreateAppOptions, 'cleanup'> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: Pick<CreateAppOptions, 'cleanup'> & { logLevel?: 'debug' | 'info' | 'warn' | 'error' } = {},
+): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase('app'));
   const config = loadConfig({
     PORT: '0',
@@ -45,7 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
       cb();
     },
   });
-  const app = await createApp(config, { ...options, logger: createLogger('debug', sink) });
+  const app = await createApp(config, { cleanup: options.cleanup, logger: createLogger(options.logLevel ?? 'debug', sink) });
   const url = app.url.replace('localhost', '127.0.0.1');
   return {
     ...app,

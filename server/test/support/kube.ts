@@ -13,8 +13,9 @@ export const KUBE_START_TIMEOUT_MS = 30 * 60_000;
 
 let shared: Promise<LocalCluster> | undefined;
 
-export function getTestCluster(): Promise<LocalCluster> {
+export function getTestCluster(options: { nodes?: number } = {}): Promise<LocalCluster> {
   shared ??= startLocalCluster({
+    nodes: options.nodes,
     log: process.env.STREAMSPACE_TEST_KUBE_LOG ? (msg) => process.stderr.write(`[test-cluster] ${msg}\n`) : undefined,
   });
   return shared;

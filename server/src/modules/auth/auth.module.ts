@@ -42,5 +42,11 @@ export async function createAuth(deps: { config: AppConfig; dataSource: DataSour
   void (async () => {
     for await (const _ of rotations) tokens.forgetKeys();
   })().catch((err: Error) => logger.error({ err }, 'signing key rotation listener failed'));
+  // Changes made on other replicas arrive over the pub/sub bridge: drop the cached authentication there too.
+  const accessChanges = pubSub.subscribeTopic<{ userId: string }>(USER_ACCESS_CHANGED);
+  deps.cleanup.push('auth cache access listener', () => accessChanges.return());
+  void (async () => {
+    for await (const { userId } of accessChanges) users.forgetCached(userId);
+  })().catch((err: Error) => logger.error({ err }, 'user access change listener (auth cache) failed'));
   return { tokens, refreshTokens, users, auth };
 }

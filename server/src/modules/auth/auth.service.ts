@@ -167,7 +167,7 @@ export class AuthService {
   async authenticate(authorization: string | undefined | null): Promise<AuthenticatedCaller | null> {
     if (!authorization) return null;
     const claims = await this.tokens.verify(bearerToken(authorization));
-    const [user, revoked] = await Promise.all([this.users.findById(claims.id), claims.sid ? this.refreshTokens.isFamilyRevoked(claims.sid) : false]);
+    const [user, revoked] = await Promise.all([this.users.findByIdCached(claims.id), claims.sid ? this.refreshTokens.isFamilyRevoked(claims.sid) : false]);
     if (!user) throw new InvalidTokenError('The user of this token no longer exists');
     if (user.disabled) throw new InvalidTokenError('This account is disabled');
     if (revoked) throw new InvalidTokenError('This sign-in has ended (signed out or password changed); sign in again');

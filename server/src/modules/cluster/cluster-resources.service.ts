@@ -10,6 +10,7 @@ import { auditedManifest } from './cluster-audit';
 import { kubeSend } from './cluster-kube-request';
 import { ManifestError, parseManifest, prepareApply, sanitizeObject, secretKeys, statusSummary, type KubeObject } from './cluster-manifest';
 import { channel } from './cluster-stream';
+import { objectKey, type ClusterWatchCache } from './cluster-watch-cache';
 import { fromKube, invalidManifest } from './cluster.errors';
 import { PlatformGuard } from './cluster-guard';
 import {
@@ -67,12 +68,13 @@ export function toClusterResource(info: KindInfo, raw: KubeObject): ClusterResou
  * kinds. Every change is audited; every object passes through toClusterResource, which redacts Secrets.
  */
 export class ClusterResources {
-  constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService; guard: PlatformGuard }) {}
+  constructor(private readonly deps: { kubeConfig: KubeConfig | null; audit: AuditService; guard: PlatformGuard; cache?: ClusterWatchCache | null }) {}
 
   async nodes(): Promise<ClusterNodeType[]> {
     let list: ObjectList;
+    const cached = this.deps.cache?.all(kindOf('Node'));
     try {
-      list = await kubeGetJson<ObjectList>(requireKubeConfig(this.deps.kubeConfig), '/api/v1/nodes');
+      list = cached ? { items: cached } : await kubeGetJson<ObjectList>(requireKubeConfig(this.deps.kubeConfig), '/api/v1/nodes');
     } catch (err) {
       throw fromKube(err, { what: 'listing nodes' });
     }
@@ -144,6 +146,9 @@ export class ClusterResources {
       offset = at;
     }
     if (args.labelSelector && args.labelSelector.length > 1024) throw badInput('labelSelector is too long (at most 1024 characters)');
+    const fromCache = this.cachedPage(info, namespace, size, args.labelSelector, continueToken, offset);
+    if (fromCache) return fromCache;
+    if (continueToken?.startsWith('~')) throw badInput('The list this cursor continues is no longer cached; start from the first page', { after: args.after });
     let list: ObjectList;
     try {
       list = await kubeGetJson<ObjectList>(requireKubeConfig(this.deps.kubeConfig), resourcePath(info, namespace), {
@@ -168,6 +173,29 @@ export class ClusterResources {
         hasPreviousPage: Boolean(args.after),
         startCursor: edges[0]?.cursor ?? null,
         endCursor: next ? encodeCursor([next, end]) : (edges.at(-1)?.cursor ?? null),
+      },
+    };
+  }
+
+  /**
+   * A page from the watch cache (cluster-watch-cache.ts) of the big kinds, without a label selector; null when the
+   * cache cannot answer (not a cached kind, not synced yet, or a cursor of an API-server list). Every edge's cursor
+   * continues after its object (`~namespace/name`).
+   */
+  private cachedPage(info: KindInfo, namespace: string | undefined, size: number, labelSelector: string | null | undefined, token: string | undefined, offset: number): ClusterResourceConnectionType | null {
+    if (!this.deps.cache || labelSelector || (token !== undefined && !token.startsWith('~'))) return null;
+    const page = this.deps.cache.page(info, namespace, size, token?.slice(1));
+    if (!page) return null;
+    const at = token === undefined ? 0 : offset;
+    const edges = page.items.map((item, i) => ({ node: toClusterResource(info, item), cursor: encodeCursor([`~${objectKey(item)}`, at + i + 1]) }));
+    return {
+      edges,
+      totalCount: page.total,
+      pageInfo: {
+        hasNextPage: page.hasMore,
+        hasPreviousPage: token !== undefined,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
       },
     };
   }

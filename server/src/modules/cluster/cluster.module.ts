@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterConnection } from '../../platform/kube/cluster';
+import type { CleanupStack } from '../../platform/lifecycle/cleanup-stack';
+import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
 import { PlatformGuard } from './cluster-guard';
 import { ClusterService } from './cluster.service';
@@ -17,7 +19,16 @@ function podNamespace(): string | null {
  * The admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches; never the platform's own
  * pods, workloads or Secrets (cluster-guard.ts).
  */
-export function createClusterAdmin(deps: { cluster: ClusterConnection | null; audit: AuditService; platformNamespace: string | undefined; sessionNamespace: string }): ClusterService {
+export function createClusterAdmin(deps: {
+  cluster: ClusterConnection | null;
+  audit: AuditService;
+  platformNamespace: string | undefined;
+  sessionNamespace: string;
+  logger?: Logger;
+  cleanup?: CleanupStack;
+}): ClusterService {
   const guard = new PlatformGuard({ platformNamespace: deps.platformNamespace ?? podNamespace(), sessionNamespace: deps.sessionNamespace });
-  return new ClusterService({ kubeConfig: deps.cluster?.kubeConfig ?? null, audit: deps.audit, guard });
+  const service = new ClusterService({ kubeConfig: deps.cluster?.kubeConfig ?? null, audit: deps.audit, guard, logger: deps.logger });
+  deps.cleanup?.push('cluster watch caches', () => service.stop());
+  return service;
 }

@@ -16,6 +16,7 @@ import type { SessionSpec } from '../sessions/session.crd';
 import { SessionEntity } from '../sessions/session.entity';
 import { toSessionType, type SessionService } from '../sessions/session.service';
 import { templateObjects, type TemplateSpec } from '../templates/template.crd';
+import type { TemplateService } from '../templates/template.service';
 import { ConnectionCounts } from './connection-counts';
 import { ConnectionEntity } from './connection.entity';
 import { tooManyConnections, viewerCannotStart } from './connection.errors';
@@ -59,6 +60,8 @@ export interface ConnectionServiceDeps {
   namespace: string;
   config: ConnectionsConfig;
   audit: AuditService;
+  /** Templates as the watch cache has them (null: read the API server, as without a cluster). */
+  templates?: Pick<TemplateService, 'cachedObject' | 'cachedObjects'> | null;
   /** Starts the session of a connect and waits until it is ready (null without a cluster). */
   sessions: SessionService | null;
   pubSub: AppPubSub;
@@ -103,7 +106,7 @@ export class ConnectionService {
   /** The session's template spec (null when it is gone). */
   async templateSpec(name: string): Promise<Partial<TemplateSpec> & { idleTimeout?: string } | null> {
     if (!this.deps.kube) return null;
-    const obj = await templateObjects(this.deps.kube).find(name);
+    const obj = this.deps.templates ? await this.deps.templates.cachedObject(name) : await templateObjects(this.deps.kube).find(name);
     return obj ? ((obj.spec ?? {}) as Partial<TemplateSpec>) : null;
   }
 
@@ -151,7 +154,9 @@ export class ConnectionService {
     const byId = new Map(rows.map((r) => [r.id, r]));
     const templateIdle = new Map<string, string | null>();
     if (this.deps.kube && rows.length) {
-      for (const t of await templateObjects(this.deps.kube).list()) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
+      // From the templates' watch cache: a list page must not cost an API-server LIST.
+      const templates = this.deps.templates ? await this.deps.templates.cachedObjects() : await templateObjects(this.deps.kube).list();
+      for (const t of templates) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
     }
     const now = new Date();
     return ids.map((id) => {
@@ -209,11 +214,13 @@ export class ConnectionService {
       );
       return { connection: saved, session };
     });
-    await this.counts.changed(session ?? ready);
-    await this.objects.create(connection, ready, caller.username);
-    const url = this.gatewayUrl
-      ? await this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname })
-      : ready.url!;
+    // Independent of each other (the counts into the Session status, the Connection object, the gateway ticket):
+    // at once, so a connect waits for the slowest of them, not for their sum.
+    const [, , url] = await Promise.all([
+      this.counts.changed(session ?? ready),
+      this.objects.create(connection, ready, caller.username),
+      this.gatewayUrl ? this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname }) : ready.url!,
+    ]);
     return {
       connectionId: connection.id,
       url,

@@ -9,6 +9,7 @@ import type { Logger } from '../../platform/logging/logger';
 import type { AuditService } from '../audit/audit.service';
 import type { SessionService } from '../sessions/session.service';
 import type { SessionTable } from '../sessions/session-table';
+import type { TemplateService } from '../templates/template.service';
 import { ConnectionService } from './connection.service';
 import { heartbeatReaperJob } from './jobs/heartbeat-reaper.job';
 import { hibernationTimerJob } from './jobs/hibernation-timer.job';
@@ -24,6 +25,7 @@ export function createConnections(deps: {
   kube: StreamSpaceApi | null;
   sessionTable: SessionTable | null;
   sessions: SessionService;
+  templates: TemplateService;
   audit: AuditService;
   pubSub: AppPubSub;
   jobs: JobRunner;
@@ -45,6 +47,7 @@ export function createConnections(deps: {
     config: config.connections,
     audit: deps.audit,
     sessions: kube ? deps.sessions : null,
+    templates: kube ? deps.templates : null,
     pubSub,
     logger,
   });

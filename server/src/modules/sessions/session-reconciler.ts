@@ -37,6 +37,9 @@ import { sessionObjects, type SessionManifest, type SessionStatus, type SessionW
 
 export const SESSION_FINALIZER = 'stream.streamspace.io/session-cleanup';
 export const SPEC_HASH_ANNOTATION = 'stream.streamspace.io/spec-hash';
+/** Sessions reconciled at once (never the same session twice at once). */
+const RECONCILE_WORKERS = 8;
+
 const FIELD_MANAGER = 'streamspace';
 
 export interface SessionReconcilerOptions {
@@ -94,6 +97,8 @@ export class SessionReconciler implements ControllerDefinition {
         await this.reconcileSession(key);
         this.reconciles++;
       },
+      // Sessions are independent: a few at once, so a thousand starting together do not queue behind each other.
+      workers: RECONCILE_WORKERS,
       onError: (key, err, retryInMs) =>
         logger[isConflict(err) ? 'debug' : 'warn']({ key, err: (err as Error).message, body: (err as { body?: unknown }).body, retryInMs }, 'reconcile failed; requeued'),
     });
@@ -150,6 +155,7 @@ export class SessionReconciler implements ControllerDefinition {
   private scheduleResync() {
     this.resyncTimer = setTimeout(() => {
       if (this.signal?.aborted) return;
+      this.applied.clear();
       for (const s of this.sessions.list()) this.enqueue(s.metadata.name);
       this.scheduleResync();
     }, this.options.resyncIntervalMs);
@@ -232,9 +238,9 @@ export class SessionReconciler implements ControllerDefinition {
     if (state !== 'terminated' && 'template' in resolved && !homeProblem) {
       const children = buildSessionChildren(session, resolved.template, this.options.workload);
       // The policy first: the pods never run without it.
-      if (children.networkPolicy) await this.apply(children.networkPolicy, undefined);
-      await this.apply(children.service, this.cachedHash(undefined));
-      if (children.ingress) await this.apply(children.ingress, undefined);
+      if (children.networkPolicy) await this.apply(children.networkPolicy, this.appliedHash(children.networkPolicy));
+      await this.apply(children.service, this.appliedHash(children.service));
+      if (children.ingress) await this.apply(children.ingress, this.appliedHash(children.ingress));
       await this.apply(children.deployment, this.cachedHash(deployment));
       url = sessionUrl(session, resolved.template, this.options.workload);
     }
@@ -257,12 +263,28 @@ export class SessionReconciler implements ControllerDefinition {
     return obj?.metadata?.annotations?.[SPEC_HASH_ANNOTATION];
   }
 
+  /**
+   * What this replica last applied to a child it watches no informer for (Service, Ingress, NetworkPolicy), so a
+   * reconcile (every pod or status event of a session) does not send the API server an unchanged apply each time.
+   * Forgotten at each resync, so a child changed or deleted behind the reconciler's back is repaired by the next one.
+   */
+  private readonly applied = new Map<string, string>();
+
+  private appliedKey(obj: KubernetesObject): string {
+    return `${obj.kind}/${obj.metadata?.name}`;
+  }
+
+  private appliedHash(obj: KubernetesObject): string | undefined {
+    return this.applied.get(this.appliedKey(obj));
+  }
+
   /** Server-side apply of a child unless the cached copy already has the desired spec. */
   private async apply(obj: KubernetesObject & { spec?: unknown }, cachedHash: string | undefined) {
     const hash = hashOf({ spec: obj.spec, labels: obj.metadata?.labels, owners: obj.metadata?.ownerReferences });
     if (cachedHash === hash) return;
     obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH_ANNOTATION]: hash } };
     await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    if (obj.kind !== 'Deployment') this.applied.set(this.appliedKey(obj), hash);
   }
 
   /** Creates the home claim when missing; an existing one owned by someone else is refused (its reason returned). */
@@ -286,6 +308,7 @@ export class SessionReconciler implements ControllerDefinition {
   private async removeWorkload(session: SessionManifest) {
     const { namespace } = this.options.kube;
     const name = session.metadata.name;
+    for (const kind of ['Service', 'Ingress', 'NetworkPolicy']) this.applied.delete(`${kind}/${name}`);
     const ignore404 = (err: unknown) => {
       if (!isNotFound(err)) throw err;
     };

@@ -11,6 +11,14 @@ import type { SessionType } from './dto/session.type';
  * still ends up with the current state). An id the caller may not see fails at once with NOT_FOUND; the stream
  * ends when the caller is removed from the session's access list.
  */
+/** One change reaches every subscriber of its session: convert its row once, not once per subscriber. */
+const typed = new WeakMap<SessionChange['session'], SessionType>();
+function typedOnce(row: SessionChange['session']): SessionType {
+  let t = typed.get(row);
+  if (!t) typed.set(row, (t = toSessionType(row)));
+  return t;
+}
+
 export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService, caller: Caller, id: string): Promise<AsyncGenerator<SessionType>> {
   const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
   const iterator = changes[Symbol.asyncIterator]();
@@ -35,7 +43,7 @@ export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService
         if (change.type === 'DELETED') return;
         // Someone on the access list stops getting updates once removed from it.
         if (!sessions.canSee(caller, change.session) && !(await sessions.access(caller, change.session))) return;
-        yield toSessionType(change.session);
+        yield typedOnce(change.session);
       }
     } finally {
       await changes.return?.();

@@ -138,6 +138,18 @@ export class TemplateService {
     return templateObjects(this.deps.kube) as CustomResourceClient<TemplateObject>;
   }
 
+  /** One template object from the watch cache once it has synced, else from the API server; null when it does not exist. */
+  async cachedObject(name: string): Promise<TemplateObject | null> {
+    const hit = this.deps.cache ? this.deps.cache.find(name) : null;
+    if (hit === undefined) return null; // the synced cache has no such template
+    return hit ?? (await this.getObject(name));
+  }
+
+  /** Every template object: from the watch cache once it has synced, else from the API server. */
+  cachedObjects(): Promise<TemplateObject[]> {
+    return this.all();
+  }
+
   /** Every template: from the watch cache once it has synced, else from the API server. */
   private async all(): Promise<TemplateObject[]> {
     const objects = this.objects();

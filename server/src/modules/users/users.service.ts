@@ -68,8 +68,14 @@ function checkEmail(email: string | null | undefined) {
 /** PubSub topic: a user's role or disabled flag changed ({ userId }); crosses replicas. */
 export const USER_ACCESS_CHANGED = 'USER_ACCESS_CHANGED';
 
+/** How long a request's authentication may reuse a user's row (see UsersService.findByIdCached). */
+const AUTH_CACHE_TTL_MS = 2000;
+const AUTH_CACHE_MAX = 10_000;
+
 export class UsersService {
   private readonly accessListeners = new Set<(userId: string) => void>();
+  private readonly authCache = new Map<string, { user: UserEntity; at: number }>();
+  private authGeneration = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -90,6 +96,31 @@ export class UsersService {
   findById(id: string): Promise<UserEntity | null> {
     if (!USER_ID.test(id)) return Promise.resolve(null);
     return this.dataSource.getRepository(UserEntity).findOneBy({ id });
+  }
+
+  /**
+   * The user as the authentication of every request needs it (role, disabled), from a cache of at most
+   * AUTH_CACHE_TTL_MS: a request costs no SQL statement for its caller. A change of role or disabled flag on this
+   * replica drops the entry before `update` returns; one made on another replica drops it when its
+   * USER_ACCESS_CHANGED event arrives (auth.module.ts calls `forgetCached`), and the TTL bounds what a lost event
+   * could leave. A read that raced with a change is not cached (the generation moved on meanwhile).
+   */
+  async findByIdCached(id: string): Promise<UserEntity | null> {
+    const hit = this.authCache.get(id);
+    if (hit && Date.now() - hit.at < AUTH_CACHE_TTL_MS) return hit.user;
+    const generation = this.authGeneration;
+    const user = await this.findById(id);
+    if (user && generation === this.authGeneration) {
+      if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
+      this.authCache.set(id, { user, at: Date.now() });
+    }
+    return user;
+  }
+
+  /** Drops a user's cached authentication entry (their access changed, here or on another replica). */
+  forgetCached(userId: string): void {
+    this.authGeneration++;
+    this.authCache.delete(userId);
   }
 
   async getById(id: string): Promise<UserEntity> {
@@ -177,7 +208,7 @@ export class UsersService {
       }
       return { user, accessChanged: 'role' in after || 'disabled' in after };
     });
-    if (updated.accessChanged) for (const listener of this.accessListeners) listener(updated.user.id);
+    if (updated.accessChanged) this.accessChanged(updated.user.id);
     return updated.user;
   }
 
@@ -247,8 +278,14 @@ export class UsersService {
    * OIDC sign-in: finds the user by (issuer, subject), creating it on first login. The role follows
    * the identity provider's groups on every login, so removing someone from the admin group takes effect.
    */
+  private accessChanged(userId: string): void {
+    this.forgetCached(userId);
+    for (const listener of this.accessListeners) listener(userId);
+  }
+
   async upsertOidcUser(identity: OidcIdentity, source: AuditSource): Promise<UserEntity> {
-    return this.dataSource.transaction(async (manager) => {
+    let roleChanged = false;
+    const user = await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const existing = await repo.findOneBy({ oidcIssuer: identity.issuer, oidcSubject: identity.subject });
       if (existing) {
@@ -256,6 +293,7 @@ export class UsersService {
         if (existing.role !== identity.role) changes.role = { from: existing.role, to: identity.role };
         if (identity.email !== undefined && existing.email !== (identity.email ?? null)) changes.email = identity.email;
         if (Object.keys(changes).length) {
+          roleChanged = existing.role !== identity.role;
           existing.role = identity.role;
           if (identity.email !== undefined) existing.email = identity.email ?? null;
           await repo.save(existing);
@@ -287,6 +325,9 @@ export class UsersService {
       );
       return user;
     });
+    // The provider changed the role: open sockets authenticate again and no cached authentication keeps the old one.
+    if (roleChanged) this.accessChanged(user.id);
+    return user;
   }
 
   private async assertAnotherAdmin(manager: EntityManager, exceptId: string) {

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type RequestHandler } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type GraphQLSchema } from 'graphql';
@@ -116,6 +116,8 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.shutdownTimeoutMs }),
       { serverWillStart: async () => ({ drainServer: () => wsServer.dispose() }) },
       ApolloServerPluginLandingPageDisabled(),
+      // No HTTP cache hints are used: without this, Apollo's default cache-control plugin wraps every field resolve.
+      ApolloServerPluginCacheControlDisabled(),
       metrics.apolloPlugin(),
       limitsPlugin,
     ],

@@ -1,14 +1,16 @@
 /**
- * The work queue of a controller, as client-go's workqueue does it: keys are deduplicated while they wait, handled
- * one at a time, and a failed key comes back after an exponential backoff (100 ms doubling up to 30 s) until it
- * succeeds. `addAfter` schedules a key for later (a deadline); the newest schedule of a key wins. After the signal
- * aborts, nothing new is taken.
+ * The work queue of a controller, as client-go's workqueue does it: keys are deduplicated while they wait, up to
+ * `workers` keys are handled at once but never the same key twice at once (a key added while it is being handled
+ * waits until that handling ends), and a failed key comes back after an exponential backoff (100 ms doubling up to
+ * 30 s) until it succeeds. `addAfter` schedules a key for later (a deadline); the newest schedule of a key wins.
+ * After the signal aborts, nothing new is taken.
  */
 export class WorkQueue {
   private readonly waiting = new Set<string>();
+  private readonly active = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private processing: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly options: {
@@ -17,13 +19,15 @@ export class WorkQueue {
       handle: (key: string) => Promise<void>;
       /** Told about each failure and when the key comes back. */
       onError: (key: string, err: unknown, retryInMs: number) => void;
+      /** Keys handled at once (default 1). */
+      workers?: number;
     },
   ) {}
 
   add(key: string): void {
     if (this.options.signal.aborted) return;
     this.waiting.add(key);
-    if (!this.processing) this.processing = this.drain().finally(() => (this.processing = undefined));
+    this.pump();
   }
 
   /** Adds `key` after `delayMs`, replacing an earlier schedule of it. */
@@ -46,34 +50,59 @@ export class WorkQueue {
   }
 
   /** Resolves once nothing waits or runs (tests). */
-  async idle(): Promise<void> {
-    while (this.processing || this.waiting.size) await (this.processing ?? new Promise((r) => setImmediate(r)));
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Drops everything that waits and resolves when the key being handled is done. */
+  /** Drops everything that waits and resolves when the keys being handled are done. */
   async stop(): Promise<void> {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.waiting.clear();
-    await this.processing;
+    await Promise.all(this.active.values());
   }
 
-  private async drain() {
-    const { signal } = this.options;
-    while (this.waiting.size && !signal.aborted) {
-      const key = this.waiting.values().next().value as string;
-      this.waiting.delete(key);
-      try {
-        await this.options.handle(key);
-        this.retries.delete(key);
-      } catch (err) {
-        if (signal.aborted) return;
-        const n = (this.retries.get(key) ?? 0) + 1;
-        this.retries.set(key, n);
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
-        this.options.onError(key, err, delay);
-        this.addAfter(key, delay);
+  private isIdle(): boolean {
+    return this.active.size === 0 && (this.waiting.size === 0 || this.options.signal.aborted);
+  }
+
+  /** Starts handling waiting keys that are not being handled, up to the number of workers. */
+  private pump(): void {
+    const workers = Math.max(1, this.options.workers ?? 1);
+    if (!this.options.signal.aborted) {
+      for (const key of this.waiting) {
+        if (this.active.size >= workers) break;
+        if (this.active.has(key)) continue;
+        this.waiting.delete(key);
+        this.active.set(
+          key,
+          this.handle(key).finally(() => {
+            this.active.delete(key);
+            this.pump();
+          }),
+        );
       }
+    }
+    if (this.isIdle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private async handle(key: string): Promise<void> {
+    const { signal } = this.options;
+    try {
+      await this.options.handle(key);
+      this.retries.delete(key);
+    } catch (err) {
+      if (signal.aborted) return;
+      const n = (this.retries.get(key) ?? 0) + 1;
+      this.retries.set(key, n);
+      const delay = Math.min(30_000, 100 * 2 ** Math.min(n, 9));
+      this.options.onError(key, err, delay);
+      this.addAfter(key, delay);
     }
   }
 }

@@ -253,6 +253,10 @@ class LocalClusterImpl implements LocalCluster {
       `--cluster-signing-cert-file=${this.pki.caCertFile}`,
       `--cluster-signing-key-file=${this.pki.caKeyFile}`,
       '--cluster-name=streamspace-local',
+      // The default client rate (20 requests/s per controller) would make the Deployment and ReplicaSet controllers,
+      // not the platform, what a thousand sessions starting at once wait for.
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
     ]);
     const scheduler = this.spawnComponent('kube-scheduler', this.s.binaries.kubeScheduler, [
       `--kubeconfig=${this.runFile('kube-scheduler.kubeconfig')}`,
@@ -263,6 +267,8 @@ class LocalClusterImpl implements LocalCluster {
       `--secure-port=${schedulerPort}`,
       `--cert-dir=${this.runFile('kube-scheduler-certs')}`,
       '--leader-elect=false',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
     ]);
     const kwokHome = this.runFile('kwok-home');
     await mkdir(kwokHome, { recursive: true });

@@ -1,0 +1,375 @@
+/**
+ * The API on a real control plane with kwok nodes (BENCH_NODES, 20) and a real PostgreSQL, in one process: the
+ * server in the main thread, the load generators in a worker thread (support/load-worker.ts). Prints figures,
+ * never asserts; the last line is BENCH_RESULT (bench/run.ts collects it).
+ *
+ *  converge  BENCH_SESSIONS (1,000) sessions created through the API (16 at a time): seconds until every one is
+ *            Running in the sessions table (the reconciler's Deployments, kwok's pods, the watch mirror), and the
+ *            process's RSS then (server and bench share the process: an upper bound for the API's)
+ *  list      `sessions(first: N)` with nested template, connection counts and idle, at N = 10, 50, 100: SQL statements
+ *            per request counted by a pg query hook (support/sql-counter.ts), then req/s for N = 100 beside a raw pg
+ *            query of the same rows (8 in flight each)
+ *  connect   connectSession to a running session, sequential, p99, beside a trivial authenticated query (`me`)
+ *  wake      connectSession to a hibernated session: the answer's time minus the time the bench's own pod watch saw
+ *            the pod Ready (what the platform adds after the pod is Ready), BENCH_WAKES (10) sessions, one at a time
+ *  fan-out   BENCH_FANOUT (10,000) `sessionUpdated` subscribers of one session (4 per socket) on this replica: delivery
+ *            time from the mutation that changes the session to each subscriber, and the server thread's JS memory
+ *            (heap + external) per subscriber
+ * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes.
+ *
+ * Run: npm run bench -- api, or node --expose-gc -r @swc-node/register bench/api.bench.ts
+ */
+import 'reflect-metadata';
+import os from 'node:os';
+import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { Client } from 'pg';
+import { startTestApp, type TestApp } from '../test/support/app';
+import { createUserAndToken, signInAsAdmin, type TestUser } from '../test/support/auth';
+import { createTestNamespace, getTestCluster, stopTestCluster } from '../test/support/kube';
+import { createTestDatabase, stopTestPostgres } from '../test/support/postgres';
+import { LABEL_SESSION } from '../src/modules/sessions/session-manifests';
+import { BenchReport, fmtInt, fmtMs, load1, percentile } from './support/report';
+import { startLoadWorker, type LoadWorker, type LoopResult } from './support/load-worker';
+import { COUNT_HEADER, countStatements } from './support/sql-counter';
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
+const WAKES = Number(process.env.BENCH_WAKES ?? 10);
+const FANOUT = Number(process.env.BENCH_FANOUT ?? 10_000);
+const FANOUT_PER_SOCKET = 4;
+const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 300);
+/** Figures after the sessions are created (all by default): list, connect, wake, fanout. */
+const FIGURES = new Set((process.env.BENCH_API_FIGURES ?? 'list,connect,wake,fanout').split(','));
+
+const TEMPLATE = `apiVersion: stream.streamspace.io/v1alpha1
+kind: Template
+metadata:
+  name: bench-notes
+spec:
+  displayName: Bench notes
+  description: A small web app for the API benchmark.
+  category: Productivity
+  baseImage: ghcr.io/example/notes:1.0
+  appType: webapp
+  webapp:
+    port: 8080
+  defaultResources:
+    requests:
+      cpu: 10m
+      memory: 16Mi
+`;
+
+const SESSION_PAGE = `query BenchSessions($first: Int!) {
+  sessions(first: $first) {
+    totalCount
+    edges { node { id name state phase url templateName activeConnections totalConnections lastActivity
+      template { name displayName appType category }
+      idle { activeConnections lastActivity hibernatesAt idleTimeout reason } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+const CONNECT = 'mutation BenchConnect($id: ID!) { connectSession(id: $id) { connectionId url session { id phase activeConnections } } }';
+const ME = 'query BenchMe { me { id username } }';
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function gc() {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function ok<T>(app: TestApp, user: { headers: Record<string, string> }, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<T> {
+  const res = await app.gql<T>(query, variables, { ...user.headers, ...headers });
+  if (res.body.errors) throw new Error(`${query.slice(0, 40)}: ${JSON.stringify(res.body.errors).slice(0, 400)}`);
+  return res.body.data!;
+}
+
+const rate = (r: LoopResult) => r.latencies.length / r.seconds;
+
+async function main(report: BenchReport) {
+  const cluster = await getTestCluster({ nodes: Number(process.env.BENCH_NODES ?? 20) });
+  const ns = await createTestNamespace('bench-api');
+  const databaseUrl = await createTestDatabase('bench_api');
+  const app = await startTestApp(
+    {
+      DATABASE_URL: databaseUrl,
+      STREAMSPACE_CLUSTER: 'kubeconfig',
+      KUBECONFIG: cluster.kubeconfigPath,
+      STREAMSPACE_NAMESPACE: ns,
+      STREAMSPACE_QUOTA_MAX_SESSIONS: '10000',
+      STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS: '10000',
+      STREAMSPACE_QUOTA_CPU: '100000',
+      STREAMSPACE_QUOTA_MEMORY: '100Ti',
+      STREAMSPACE_IDLE_TIMEOUT: '1h',
+      STREAMSPACE_HEARTBEAT_TIMEOUT: '1h',
+      STREAMSPACE_GRAPHQL_WS_MAX_SOCKETS_PER_USER: '10000',
+      STREAMSPACE_GRAPHQL_WS_MAX_SUBSCRIPTIONS_PER_USER: '100000',
+      STREAMSPACE_GRAPHQL_MAX_COMPLEXITY: '100000',
+    },
+    { logLevel: 'warn' },
+  );
+  const counter = countStatements(app.httpServer);
+  const load = startLoadWorker();
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const admin = await signInAsAdmin(app);
+    await ok(app, admin, 'mutation Apply($yaml: String!) { applyTemplateYaml(yaml: $yaml) { name } }', { yaml: TEMPLATE });
+    const alice = await createUserAndToken(app);
+    console.log(`api bench: ${os.cpus().length} cores, ${cluster.nodeNames.length} kwok nodes, namespace ${ns}, load ${load1().toFixed(1)}`);
+
+    const ids = await converge(report, app, alice, db);
+    if (FIGURES.has('list')) await sessionList(report, app, alice, databaseUrl, load, counter);
+    if (FIGURES.has('connect')) await connect(report, app, alice, load, ids.slice(0, 20));
+    if (FIGURES.has('wake')) await wake(report, app, alice, db, cluster.kubeConfig, ns, ids.slice(20, 20 + WAKES));
+    if (FIGURES.has('fanout')) await fanOut(report, app, alice, load, ids[0]!);
+  } finally {
+    await load.stop();
+    await db.end();
+    await app.stop();
+    await stopTestCluster();
+    await stopTestPostgres();
+  }
+}
+
+async function converge(report: BenchReport, app: TestApp, alice: TestUser, db: Client): Promise<string[]> {
+  const figure = `${fmtInt(SESSIONS)} sessions on kwok: reconciler converges (all Running)`;
+  const goal = 'within 60 s; API RSS printed';
+  const ids: string[] = [];
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < SESSIONS) {
+        next++;
+        const s = await ok<{ createSession: { id: string } }>(app, alice, 'mutation C($input: CreateSessionInput!) { createSession(input: $input) { id } }', {
+          input: { template: 'bench-notes', persistentHome: false },
+        });
+        ids.push(s.createSession.id);
+      }
+    }),
+  );
+  const created = (Date.now() - t0) / 1000;
+  console.log(`  created ${ids.length} sessions in ${created.toFixed(1)} s`);
+  let running = 0;
+  const deadline = Date.now() + 150_000;
+  while (Date.now() < deadline) {
+    running = Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM sessions WHERE phase = 'Running'`)).rows[0]!.n);
+    if (running >= SESSIONS) break;
+    await sleep(250);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  const all = running >= SESSIONS;
+  console.log(`  ${running}/${SESSIONS} Running after ${seconds.toFixed(1)} s; process RSS ${rss.toFixed(0)} MiB`);
+  report.add({
+    figure,
+    goal,
+    value: `${all ? '' : `only ${running} of ${SESSIONS} Running after `}${seconds.toFixed(1)} s from the first create (creates took ${created.toFixed(1)} s); RSS ${rss.toFixed(0)} MiB (API + bench, one process)`,
+    met: all && seconds <= 60,
+  });
+  // Settle: the mirror and the status writes of the last sessions.
+  await sleep(2000);
+  return ids;
+}
+
+async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, databaseUrl: string, load: LoadWorker, counter: { last(): string[] }) {
+  const figure = 'list of 100 sessions with nested template, connections and idle';
+  const goal = '<= 4 SQL statements per request at any page size; >= 0.5x raw pg req/s';
+  try {
+    const counts: Record<number, number> = {};
+    let sample: string[] = [];
+    for (const first of [10, 50, 100]) {
+      let max = 0;
+      for (let i = 0; i < 5; i++) {
+        const data = await ok<{ sessions: { edges: unknown[] } }>(app, alice, SESSION_PAGE, { first }, { [COUNT_HEADER]: '1' });
+        if (data.sessions.edges.length !== Math.min(first, SESSIONS)) throw new Error(`page of ${first} had ${data.sessions.edges.length} sessions`);
+        max = Math.max(max, counter.last().length);
+        if (first === 100) sample = counter.last();
+      }
+      counts[first] = max;
+    }
+    console.log(`  SQL statements per sessions(first: N) request: ${Object.entries(counts).map(([n, c]) => `N=${n}: ${c}`).join(', ')}`);
+    for (const s of sample) console.log(`    ${s.replace(/\s+/g, ' ').slice(0, 160)}`);
+    const body = JSON.stringify({ query: SESSION_PAGE, variables: { first: 100 } });
+    const api = await load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [body], concurrency: 8, total: 300 });
+    const apiLoad = load1();
+    // The same rows from SQL: the page of sessions with their open connections and last activity (idle's inputs).
+    const raw = await load.call({
+      op: 'pg',
+      url: databaseUrl,
+      sql: `SELECT s.*, c.open, c.last_activity FROM sessions s
+            LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE disconnected_at IS NULL) AS open, max(last_activity_at) AS last_activity FROM connections WHERE session_id = s.id) c ON true
+            WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT 100`,
+      params: [[alice.id]],
+      concurrency: 8,
+      total: 1000,
+    });
+    const maxCount = Math.max(...Object.values(counts));
+    report.add({
+      figure,
+      goal,
+      value: `${Object.entries(counts).map(([n, c]) => `${c} statements at ${n}`).join(', ')}; ${fmtInt(rate(api))} req/s at 100, p99 ${fmtMs(percentile(api.latencies, 99))} (8 in flight)`,
+      baseline: `raw pg query of the same 100 rows: ${fmtInt(rate(raw))}/s`,
+      ratio: rate(api) / rate(raw),
+      met: maxCount <= 4 && rate(api) >= 0.5 * rate(raw),
+      load: apiLoad,
+    });
+  } catch (err) {
+    report.failed(figure, goal, err);
+  }
+}
+
+async function connect(report: BenchReport, app: TestApp, alice: TestUser, load: LoadWorker, running: string[]) {
+  const figure = 'connect to a running session (connectSession)';
+  const goal = 'p99 < 20 ms';
+  try {
+    const bodies = running.map((id) => JSON.stringify({ query: CONNECT, variables: { id } }));
+    const c = await load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies, concurrency: 1, total: CONNECTS });
+    const cLoad = load1();
+    const me = await load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [JSON.stringify({ query: ME })], concurrency: 1, total: CONNECTS });
+    const p99 = percentile(c.latencies, 99);
+    report.add({
+      figure,
+      goal,
+      value: `p50 ${fmtMs(percentile(c.latencies, 50))}, p99 ${fmtMs(p99)} (${CONNECTS} connects, one at a time)`,
+      baseline: `trivial authenticated query (me): p50 ${fmtMs(percentile(me.latencies, 50))}, p99 ${fmtMs(percentile(me.latencies, 99))}`,
+      ratio: p99 / percentile(me.latencies, 99),
+      met: p99 < 20,
+      load: cLoad,
+    });
+  } catch (err) {
+    report.failed(figure, goal, err);
+  }
+}
+
+async function wake(report: BenchReport, app: TestApp, alice: TestUser, db: Client, kc: import('@kubernetes/client-node').KubeConfig, ns: string, ids: string[]) {
+  const figure = 'wake overhead on kwok: URL returned after the pod is Ready';
+  const goal = 'p99 <= 100 ms';
+  try {
+    const names = new Map<string, string>();
+    for (const id of ids) {
+      const s = await ok<{ hibernateSession: { name: string } }>(app, alice, 'mutation H($id: ID!) { hibernateSession(id: $id) { name } }', { id });
+      names.set(id, s.hibernateSession.name);
+    }
+    const core = kc.makeApiClient(CoreV1Api);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const rows = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM sessions WHERE id = ANY($1) AND phase = 'Hibernated'`, [ids]);
+      const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_SESSION} in (${[...names.values()].join(',')})` });
+      if (Number(rows.rows[0]!.n) === ids.length && pods.items.length === 0) break;
+      if (Date.now() > deadline) throw new Error('sessions not hibernated within 60 s');
+      await sleep(200);
+    }
+    // The bench's own watch of the pods: when each session's pod is first seen Ready.
+    const readyAt = new Map<string, number>();
+    const watch = await new Watch(kc).watch(`/api/v1/namespaces/${ns}/pods`, {}, (_type: string, pod: V1Pod) => {
+      const session = pod.metadata?.labels?.[LABEL_SESSION];
+      if (session && !readyAt.has(session) && pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) readyAt.set(session, Date.now());
+    }, () => {});
+    await sleep(500);
+    const overheads: number[] = [];
+    const totals: number[] = [];
+    let wLoad = 0;
+    for (const id of ids) {
+      const t0 = Date.now();
+      await ok(app, alice, CONNECT, { id });
+      const answered = Date.now();
+      const ready = readyAt.get(names.get(id)!);
+      if (ready === undefined) throw new Error(`no Ready pod seen for ${names.get(id)}`);
+      overheads.push(answered - ready);
+      totals.push(answered - t0);
+      wLoad += load1() / ids.length;
+    }
+    watch.abort();
+    const p99 = percentile(overheads, 99);
+    report.add({
+      figure,
+      goal,
+      value: `overhead p50 ${fmtMs(percentile(overheads, 50))}, p99 ${fmtMs(p99)}; connect-and-wake total p50 ${fmtMs(percentile(totals, 50))} (${ids.length} wakes)`,
+      met: p99 <= 100,
+      load: wLoad,
+    });
+  } catch (err) {
+    report.failed(figure, goal, err);
+  }
+}
+
+async function fanOut(report: BenchReport, app: TestApp, alice: TestUser, load: LoadWorker, sessionId: string) {
+  const figure = `subscription fan-out: ${fmtInt(FANOUT)} subscribers to one session's changes, one replica`;
+  const goal = 'p99 delivery < 200 ms; <= 30 KB memory per subscriber';
+  try {
+    const mem = () => {
+      gc();
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.external;
+    };
+    const before = mem();
+    const sockets = Math.ceil(FANOUT / FANOUT_PER_SOCKET);
+    const t0 = Date.now();
+    await load.call({
+      op: 'subscribe',
+      url: app.wsUrl,
+      token: alice.accessToken,
+      sockets,
+      perSocket: FANOUT_PER_SOCKET,
+      query: 'subscription U($id: ID!) { sessionUpdated(id: $id) { id phase activeConnections } }',
+      variables: { id: sessionId },
+      path: ['sessionUpdated', 'activeConnections'],
+    });
+    // Every subscriber first gets the session as it is now.
+    for (let i = 0; ; i++) {
+      await sleep(500);
+      const first = await load.call<Record<string, number[]>>({ op: 'arrivals' });
+      const n = Object.values(first).reduce((a, l) => a + l.length, 0);
+      if (n >= FANOUT || i > 120) break;
+    }
+    await sleep(1000);
+    await load.call({ op: 'arrivals' });
+    const perSubscriber = (mem() - before) / FANOUT / 1024;
+    console.log(`  ${FANOUT} subscribers on ${sockets} sockets in ${((Date.now() - t0) / 1000).toFixed(1)} s; JS memory ${perSubscriber.toFixed(1)} KB per subscriber`);
+    const delivery: number[] = [];
+    let fLoad = 0;
+    let missing = 0;
+    const ROUNDS = 5;
+    for (let round = 0; round < ROUNDS; round++) {
+      const sent = Date.now();
+      const r = await ok<{ connectSession: { session: { activeConnections: number } } }>(app, alice, CONNECT, { id: sessionId });
+      const expected = String(r.connectSession.session.activeConnections);
+      let got: number[] = [];
+      for (let i = 0; i < 40 && got.length < FANOUT; i++) {
+        await sleep(250);
+        const a = await load.call<Record<string, number[]>>({ op: 'arrivals' });
+        got = got.concat(a[expected] ?? []);
+      }
+      missing += FANOUT - got.length;
+      delivery.push(...got.map((t) => t - sent));
+      fLoad += load1() / ROUNDS;
+    }
+    await load.call({ op: 'unsubscribe' });
+    const p99 = percentile(delivery, 99);
+    report.add({
+      figure,
+      goal,
+      value: `delivery p50 ${fmtMs(percentile(delivery, 50))}, p99 ${fmtMs(p99)} (${ROUNDS} changes${missing ? `, ${missing} deliveries missing` : ''}); ${perSubscriber.toFixed(1)} KB JS memory per subscriber (${FANOUT_PER_SOCKET} per socket)`,
+      met: p99 < 200 && perSubscriber <= 30 && missing === 0,
+      load: fLoad,
+    });
+  } catch (err) {
+    report.failed(figure, goal, err);
+  }
+}
+
+const report = new BenchReport();
+main(report).then(
+  () => {
+    report.print();
+    process.exit(0);
+  },
+  (err: Error) => {
+    console.error(err.stack ?? err.message);
+    report.print();
+    process.exit(1);
+  },
+);

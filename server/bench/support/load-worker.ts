@@ -1,0 +1,160 @@
+/**
+ * A load generator in a worker thread (its own event loop; on 2 cores it still shares the CPUs with the server),
+ * so a bench's server keeps the main thread. Loopback only; every loop is bounded by a count.
+ *
+ *   const load = startLoadWorker();
+ *   const r = await load.call({ op: 'gql', url, token, bodies, concurrency: 8, total: 500 });
+ *
+ * Ops:
+ *  gql        GraphQL POSTs (bodies used round-robin), closed loop; fails on any GraphQL error; latencies in ms
+ *  pg         one SQL statement (params round-robin) on a pool of `concurrency` connections, closed loop
+ *  subscribe  opens `sockets` graphql-ws sockets with `perSocket` subscriptions each (graphql-transport-ws spoken
+ *             directly, as bench/heartbeat.bench.ts does); every `next` is recorded with its arrival time (Date.now())
+ *             and the value at `path` in its data
+ *  arrivals   the arrival times recorded since the last call, grouped by that value
+ *  unsubscribe closes the sockets
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Pool } from 'pg';
+import WebSocket from 'ws';
+
+export type LoadOp =
+  | { op: 'gql'; url: string; token: string; bodies: string[]; concurrency: number; total: number }
+  | { op: 'pg'; url: string; sql: string; params: unknown[][]; concurrency: number; total: number }
+  | { op: 'subscribe'; url: string; token: string; sockets: number; perSocket: number; query: string; variables: Record<string, unknown>; path: string[] }
+  | { op: 'arrivals' }
+  | { op: 'unsubscribe' };
+
+export interface LoopResult {
+  seconds: number;
+  latencies: number[];
+}
+
+export interface LoadWorker {
+  call<T = LoopResult>(op: LoadOp): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export function startLoadWorker(): LoadWorker {
+  const worker = new Worker(__filename, { workerData: { role: 'bench-load' }, execArgv: process.execArgv.filter((a) => a !== '--expose-gc') });
+  let seq = 0;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.error !== undefined) p?.reject(new Error(m.error));
+    else p?.resolve(m.result);
+  });
+  worker.on('error', (err) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  });
+  return {
+    call<T>(op: LoadOp) {
+      const id = ++seq;
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        worker.postMessage({ id, op });
+      });
+    },
+    async stop() {
+      await worker.terminate();
+    },
+  };
+}
+
+async function closedLoop(total: number, concurrency: number, one: (i: number) => Promise<void>): Promise<LoopResult> {
+  const latencies = new Array<number>(total);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= total) return;
+        const a = performance.now();
+        await one(i);
+        latencies[i] = performance.now() - a;
+      }
+    }),
+  );
+  return { seconds: (performance.now() - t0) / 1000, latencies };
+}
+
+const sockets: WebSocket[] = [];
+let arrivals = new Map<string, number[]>();
+
+function subscribe(op: Extract<LoadOp, { op: 'subscribe' }>): Promise<{ open: number }> {
+  const one = () =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(op.url, 'graphql-transport-ws', { perMessageDeflate: false });
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${op.token}` } })));
+      ws.once('error', reject);
+      ws.once('close', (code, reason) => reject(new Error(`socket closed: ${code} ${String(reason)}`)));
+      ws.on('message', (data: Buffer) => {
+        const msg = JSON.parse(data.toString()) as { type: string; payload?: { data?: unknown; errors?: unknown } | unknown[] };
+        if (msg.type === 'connection_ack') {
+          for (let k = 0; k < op.perSocket; k++) ws.send(JSON.stringify({ id: String(k), type: 'subscribe', payload: { query: op.query, variables: op.variables } }));
+          resolve(ws);
+        } else if (msg.type === 'ping') ws.send('{"type":"pong"}');
+        else if (msg.type === 'next') {
+          let v: unknown = (msg.payload as { data?: unknown }).data;
+          for (const key of op.path) v = (v as Record<string, unknown> | undefined)?.[key];
+          const k = String(v);
+          let list = arrivals.get(k);
+          if (!list) arrivals.set(k, (list = []));
+          list.push(Date.now());
+        } else if (msg.type === 'error') reject(new Error(`subscription refused: ${JSON.stringify(msg.payload)}`));
+      });
+    });
+  return (async () => {
+    // A few at a time: the server authenticates each socket.
+    for (let i = 0; i < op.sockets; i += 50) sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, op.sockets - i) }, one))));
+    return { open: sockets.length };
+  })();
+}
+
+async function handle(op: LoadOp): Promise<unknown> {
+  switch (op.op) {
+    case 'gql': {
+      const one = async (i: number) => {
+        const res = await fetch(op.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${op.token}` }, body: op.bodies[i % op.bodies.length] });
+        const body = (await res.json()) as { errors?: unknown[] };
+        if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 300)}`);
+      };
+      await one(0); // warm-up (connection, parsed document)
+      return closedLoop(op.total, op.concurrency, one);
+    }
+    case 'pg': {
+      const pool = new Pool({ connectionString: op.url, max: op.concurrency });
+      try {
+        await pool.query(op.sql, op.params[0]);
+        return await closedLoop(op.total, op.concurrency, async (i) => void (await pool.query(op.sql, op.params[i % op.params.length])));
+      } finally {
+        await pool.end();
+      }
+    }
+    case 'subscribe':
+      return subscribe(op);
+    case 'arrivals': {
+      const out = Object.fromEntries(arrivals);
+      arrivals = new Map();
+      return out;
+    }
+    case 'unsubscribe':
+      for (const ws of sockets.splice(0)) {
+        ws.removeAllListeners('close');
+        ws.terminate();
+      }
+      return { open: 0 };
+  }
+}
+
+if (!isMainThread && (workerData as { role?: string } | undefined)?.role === 'bench-load') {
+  parentPort!.on('message', (m: { id: number; op: LoadOp }) => {
+    handle(m.op).then(
+      (result) => parentPort!.postMessage({ id: m.id, result }),
+      (err: Error) => parentPort!.postMessage({ id: m.id, error: err.message }),
+    );
+  });
+}
