@@ -524,6 +524,15 @@ async function main() {
   console.log(`    access queries to PostgreSQL during the run: ${accessQueries} (decisions cached, dropped on access events)`);
   console.log(`  with a core per process (from the CPU per request above, not measured): http ${(capacity('http-gateway') / capacity('http-direct')).toFixed(2)}x, ws ${(capacity('ws-gateway') / capacity('ws-direct')).toFixed(2)}x`);
 
+  // The machine-readable line the bench runner (bench/run.ts) collects into the one table.
+  const { BenchReport } = await import('./support/report');
+  const report = new BenchReport();
+  report.add({ figure: 'gateway: HTTP req/s vs direct', goal: '>= 0.7x direct', value: `${fmt(med('http-gateway', (r) => r.rps), 0)} req/s`, baseline: `direct ${fmt(med('http-direct', (r) => r.rps), 0)} req/s`, ratio: httpRatio, met: httpRatio >= 0.7 });
+  report.add({ figure: 'gateway: added p50 latency (c=1)', goal: '<= +2 ms', value: `+${p50Added.toFixed(3)} ms`, baseline: `direct p50 ${med('lat-direct', (r) => r.p50).toFixed(3)} ms`, met: p50Added <= 2 });
+  report.add({ figure: 'gateway: WebSocket MB/s vs direct', goal: '>= 0.8x direct', value: `${fmt(med('ws-gateway', (r) => r.mbps), 0)} MB/s`, baseline: `direct ${fmt(med('ws-direct', (r) => r.mbps), 0)} MB/s`, ratio: wsRatio, met: wsRatio >= 0.8 });
+  report.add({ figure: `gateway: memory per idle proxied socket (${IDLE} open)`, goal: '<= 50 KB', value: `${perSocket.toFixed(1)} KB`, met: perSocket <= 50 });
+  report.print();
+
   closeLib();
   await gateway.stop();
   generator.kill();
