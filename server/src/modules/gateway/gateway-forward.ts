@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
  * The gateway's forwarding core on node:http alone: one keep-alive pool per gateway to the session pods, bodies
  * streamed both ways (never buffered), and after a WebSocket upgrade the two TCP sockets piped to each other with
  * no work per chunk. The header rules are pure functions (gateway-forward.test.ts); decision record
- * docs/decisions/0009-gateway-node-http-core.md says why this replaced http-proxy-3.
+ * docs/decisions/0012-gateway-node-http-core.md says why this replaced http-proxy-3.
  */
 
 export interface UpstreamAddress {
