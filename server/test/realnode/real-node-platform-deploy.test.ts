@@ -228,6 +228,11 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     }, `two Ready platform pods running ${ref}`, 5 * 60_000);
   }
 
+  /** The replaced platform pods have stopped (their preStop pause and drain are over): no socket drops after this. */
+  async function oldServersGone() {
+    await waitUntil(async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=server' })).items.length === 2, 'the replaced platform pods gone', 120_000);
+  }
+
   it('installs: the platform (two replicas) and its PostgreSQL become Ready through their probes', async () => {
     const started = Date.now();
     await helmIn('install', RELEASE, chart, '-f', await valuesFile(first.streamspace), '--wait', '--timeout', '8m');
@@ -360,6 +365,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     await allServersRun(second.streamspace.ref);
     log(`helm upgrade to Ready (while connected): ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect((await serverPods()).every((p) => !oldServers.has(p.metadata!.uid)), 'both platform pods replaced').to.equal(true);
+    await oldServersGone();
 
     // The viewer is back by itself (nobody clicked Reconnect) on the same X server: the colour painted before the
     // upgrade is still there, and input reaches it through the new gateway pods.
@@ -414,6 +420,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     const podBefore = await sessionPod();
     await helmIn('rollback', RELEASE, '1', '--wait', '--timeout', '8m');
     await allServersRun(first.streamspace.ref);
+    await oldServersGone();
     expect(await runningCommit()).to.not.match(/^upgrade-/);
     await signIn(await platformUrl(), 'dayone', 'day-one-password');
     expect((await sessionPod()).metadata!.uid).to.equal(podBefore.metadata!.uid);
