@@ -5,16 +5,16 @@ import path from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { findRepoRoot, REAL_NODE_LABEL, REAL_NODE_STORAGE_CLASS, type LocalCluster } from '../../src/platform/kube/local-cluster';
+import { findRepoRoot, REAL_NODE_LABEL, type LocalCluster } from '../../src/platform/kube/local-cluster';
 import {
   buildPlatformImages,
   helmCommand,
   importIntoRealNode,
-  loopbackRelay,
+  realNodeSessionValues,
   realNodeValuesFile,
   relayApiServerToPods,
+  serviceLoopbackRelays,
   type BuiltImage,
-  type LoopbackRelay,
 } from '../../src/platform/kube/local-cluster/deploy';
 import { REAL_NODE_IP } from '../../src/platform/kube/local-cluster/real-node';
 import { STREAMSPACE_TEMPLATES_FIXTURE, TestGitRepo } from '../catalog/git-fixture';
@@ -98,9 +98,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
   let second: { streamspace: BuiltImage };
   let desktopImage: string;
   let sessionsNs: string;
-  let portal: LoopbackRelay;
-  let gateway: LoopbackRelay;
-  let serviceIp: string | undefined;
+  let relays: Awaited<ReturnType<typeof serviceLoopbackRelays>>;
   let git: Awaited<ReturnType<typeof serveGitOverHttps>> | undefined;
   let catalogRepo: TestGitRepo | undefined;
   let browser: Browser | undefined;
@@ -108,7 +106,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
   let sessionId: string;
   let artifacts: string;
   const log = (msg: string) => process.stderr.write(`      [deploy] ${msg}\n`);
-  const portalOrigin = () => `http://localhost:${portal.port}`;
+  const portalOrigin = () => `http://localhost:${relays.portal.port}`;
   const screenshot = async (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 
   before(async () => {
@@ -135,8 +133,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
 
     // The browser's way in: the portal and the gateway port of the platform's Service, on loopback (a NodePort's
     // job on a real cluster). *.apps.localhost resolves to loopback in Chromium.
-    portal = await loopbackRelay(() => (serviceIp ? { host: serviceIp, port: 80 } : undefined));
-    gateway = await loopbackRelay(() => (serviceIp ? { host: serviceIp, port: 8081 } : undefined));
+    relays = await serviceLoopbackRelays();
 
     // The catalog: the real public catalog plus a desktop of the node's image, in a git repository served over
     // HTTPS on the node's bridge address (where pods reach the host), with a certificate of a throw-away CA.
@@ -156,8 +153,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     await browser?.close().catch(() => undefined);
     await git?.stop();
     catalogRepo?.cleanup();
-    await portal?.stop();
-    await gateway?.stop();
+    await relays?.stop();
     if (sessionsNs) await core.deleteNamespace({ name: sessionsNs }).catch(() => undefined);
     if (ns) {
       await helm('uninstall', RELEASE, '--namespace', ns, '--kubeconfig', cluster.kubeconfigPath, '--wait').catch(() => undefined);
@@ -169,10 +165,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
 
   const valuesFile = (image: BuiltImage) =>
     realNodeValuesFile(path.join(tmp, `values-${image.ref.split(':').pop()}.yaml`), image, first.postgres, {
-      auth: { publicUrl: portalOrigin() },
-      gateway: { appsDomain: `apps.localhost:${gateway.port}` },
-      sessions: { namespace: sessionsNs, homeStorageClass: REAL_NODE_STORAGE_CLASS, homeSize: '1Gi' },
-      extraEnv: [{ name: 'STREAMSPACE_SESSION_NODE_SELECTOR', value: `${REAL_NODE_LABEL}=true` }],
+      ...realNodeSessionValues({ portalPort: relays.portal.port, gatewayPort: relays.gateway.port, sessionsNamespace: sessionsNs }),
       extraVolumes: [{ name: 'ca-bundle', configMap: { name: 'ca-bundle' } }],
       extraVolumeMounts: [{ name: 'ca-bundle', mountPath: '/etc/ssl/certs/ca-certificates.crt', subPath: 'ca-certificates.crt', readOnly: true }],
     });
@@ -238,7 +231,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     await helmIn('install', RELEASE, chart, '-f', await valuesFile(first.streamspace), '--wait', '--timeout', '8m');
     await allServersRun(first.streamspace.ref);
     log(`helm install to Ready: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    serviceIp = (await core.readNamespacedService({ name: RELEASE, namespace: ns })).spec!.clusterIP;
+    relays.setService((await core.readNamespacedService({ name: RELEASE, namespace: ns })).spec!.clusterIP!);
     // Migrations ran once: one replica applied them, the other waited for the lock and found the schema current;
     // neither crashed racing the other.
     const pods = await serverPods();
@@ -303,7 +296,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     // The socket went through the gateway on the session's own host of the apps domain.
     const pod = await sessionPod();
     expect(pod.spec!.nodeSelector).to.deep.equal({ [REAL_NODE_LABEL]: 'true' });
-    expect(gateway.connections, 'connections through the gateway relay').to.be.greaterThan(0);
+    expect(relays.gateway.connections, 'connections through the gateway relay').to.be.greaterThan(0);
     await paint(ORANGE);
     await screenshot('01-desktop-through-the-gateway');
   });

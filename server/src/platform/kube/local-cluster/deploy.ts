@@ -128,6 +128,40 @@ export async function helmCommand(repoRoot = findRepoRoot()): Promise<(...args: 
 }
 
 /**
+ * Values that let the chart's sessions run on the real node (pinned there, homes on its static volumes) and reach a
+ * browser on this host: the portal at http://localhost:<portalPort> and every session at
+ * http://<id>.apps.localhost:<gatewayPort> (browsers resolve *.localhost to loopback), both loopback relays to the
+ * platform's Service (`serviceLoopbackRelays`).
+ */
+export function realNodeSessionValues(options: { portalPort: number; gatewayPort: number; sessionsNamespace?: string }): Record<string, unknown> {
+  return {
+    auth: { publicUrl: `http://localhost:${options.portalPort}` },
+    gateway: { appsDomain: `apps.localhost:${options.gatewayPort}` },
+    sessions: { ...(options.sessionsNamespace ? { namespace: options.sessionsNamespace } : {}), homeStorageClass: REAL_NODE_STORAGE_CLASS, homeSize: '1Gi' },
+    extraEnv: [{ name: 'STREAMSPACE_SESSION_NODE_SELECTOR', value: `${REAL_NODE_LABEL}=true` }],
+  };
+}
+
+/**
+ * Loopback relays to the platform Service's http (80) and gateway (8081) ports, opened before the install (their
+ * ports go into the values); they relay once `setService` names the Service's ClusterIP.
+ */
+export async function serviceLoopbackRelays(): Promise<{ portal: LoopbackRelay; gateway: LoopbackRelay; setService: (clusterIp: string) => void; stop: () => Promise<void> }> {
+  let ip: string | undefined;
+  const portal = await loopbackRelay(() => (ip ? { host: ip, port: 80 } : undefined));
+  const gateway = await loopbackRelay(() => (ip ? { host: ip, port: 8081 } : undefined));
+  return {
+    portal,
+    gateway,
+    setService: (clusterIp) => (ip = clusterIp),
+    stop: async () => {
+      await portal.stop();
+      await gateway.stop();
+    },
+  };
+}
+
+/**
  * Writes a values file that runs the chart on the real node: the given images (never pulled), the database's
  * claim on the node's static volumes, small resource requests.
  */
