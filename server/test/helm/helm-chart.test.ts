@@ -109,6 +109,26 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     expect(deployment).to.have.nested.property('spec.replicas', 3);
   });
 
+  it('mounts extra volumes (a private CA bundle) and pauses before a platform pod drains', async () => {
+    const rendered = objects(
+      await template({
+        'extraVolumes[0].name': 'ca-bundle',
+        'extraVolumes[0].configMap.name': 'ca-bundle',
+        'extraVolumeMounts[0].name': 'ca-bundle',
+        'extraVolumeMounts[0].mountPath': '/etc/ssl/certs/ca-certificates.crt',
+        'extraVolumeMounts[0].subPath': 'ca-certificates.crt',
+      }),
+    );
+    const pod = (rendered.find((o) => o.kind === 'Deployment') as unknown as {
+      spec: { template: { spec: { volumes: { name: string; configMap?: { name: string } }[]; containers: { volumeMounts: { name: string; mountPath: string; subPath?: string }[]; lifecycle: unknown }[] } } };
+    }).spec.template.spec;
+    expect(pod.volumes.map((v) => v.name)).to.deep.equal(['data', 'tmp', 'ca-bundle']);
+    expect(pod.volumes[2].configMap).to.deep.equal({ name: 'ca-bundle' });
+    expect(pod.containers[0].volumeMounts[2]).to.deep.equal({ name: 'ca-bundle', mountPath: '/etc/ssl/certs/ca-certificates.crt', subPath: 'ca-certificates.crt' });
+    expect(pod.containers[0].lifecycle).to.deep.equal({ preStop: { sleep: { seconds: 5 } } });
+    expect(await templateFails({ 'extraVolumeMounts[0].name': 'x' })).to.match(/mountPath/);
+  });
+
   it('routes the apps domain (every session host) to the gateway, and derives it from the Ingress host', async () => {
     const rendered = objects(await template(CASES['external-db-ha']));
     const apps = rendered.find((o) => o.kind === 'Ingress' && o.metadata?.name === 'streamspace-apps') as KubernetesObject & {

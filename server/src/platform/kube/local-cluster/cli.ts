@@ -13,9 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { findRepoRoot } from './binaries';
-import { buildPlatformImages, helmCommand, importIntoRealNode, realNodeValuesFile, relayApiServerToPods } from './deploy';
+import { buildPlatformImages, helmCommand, importIntoRealNode, realNodeSessionValues, realNodeValuesFile, relayApiServerToPods, serviceLoopbackRelays } from './deploy';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
-import { REAL_NODE_IP } from './real-node';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -82,7 +81,10 @@ async function main(): Promise<void> {
   setInterval(() => {}, 1 << 30);
 }
 
-/** The chart on the real node (namespace streamspace), reachable through a NodePort on the node's bridge address. */
+/**
+ * The chart on the real node (namespace streamspace): the portal at http://localhost:<port> and sessions on
+ * *.apps.localhost:<port>, loopback relays to the platform's Service (this process keeps them open).
+ */
 async function deploy(cluster: LocalCluster, log: (msg: string) => void): Promise<void> {
   const namespace = 'streamspace';
   log('deploy: building the images (npm run build first if the build is missing) ...');
@@ -90,8 +92,14 @@ async function deploy(cluster: LocalCluster, log: (msg: string) => void): Promis
   log(`deploy: ${images.streamspace.ref} (${(images.streamspace.bytes / 1e6).toFixed(0)} MB), ${images.postgres.ref} (${(images.postgres.bytes / 1e6).toFixed(0)} MB) in ${images.seconds.toFixed(0)} s`);
   await importIntoRealNode(cluster, [images.streamspace, images.postgres]);
   await relayApiServerToPods(cluster);
+  const relays = await serviceLoopbackRelays();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'streamspace-deploy-'));
-  const file = await realNodeValuesFile(path.join(dir, 'values.yaml'), images.streamspace, images.postgres, { service: { type: 'NodePort', port: 80 } });
+  const file = await realNodeValuesFile(
+    path.join(dir, 'values.yaml'),
+    images.streamspace,
+    images.postgres,
+    realNodeSessionValues({ portalPort: relays.portal.port, gatewayPort: relays.gateway.port }),
+  );
   const helm = await helmCommand();
   const started = Date.now();
   const chart = path.join(findRepoRoot(), 'helm', 'streamspace');
@@ -99,11 +107,12 @@ async function deploy(cluster: LocalCluster, log: (msg: string) => void): Promis
   log(`deploy: helm install to Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (values: ${file})`);
   const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   const svc = await core.readNamespacedService({ name: 'streamspace', namespace });
-  const nodePort = svc.spec?.ports?.find((p) => p.name === 'http')?.nodePort;
+  relays.setService(svc.spec!.clusterIP!);
   const secret = await core.readNamespacedSecret({ name: 'streamspace-generated', namespace });
   const password = Buffer.from(secret.data?.STREAMSPACE_ADMIN_PASSWORD ?? '', 'base64').toString();
-  process.stdout.write(`URL=http://${REAL_NODE_IP}:${nodePort}/\nADMIN=admin\nADMIN_PASSWORD=${password}\n`);
-  log(`deploy: open http://${REAL_NODE_IP}:${nodePort}/ and sign in as admin; helm: --kubeconfig ${cluster.kubeconfigPath} -n ${namespace}`);
+  const url = `http://localhost:${relays.portal.port}/`;
+  process.stdout.write(`URL=${url}\nADMIN=admin\nADMIN_PASSWORD=${password}\n`);
+  log(`deploy: open ${url} and sign in as admin (sessions on http://<id>.apps.localhost:${relays.gateway.port}); helm: --kubeconfig ${cluster.kubeconfigPath} -n ${namespace}`);
 }
 
 main().catch((err: Error) => {

@@ -128,6 +128,40 @@ export async function helmCommand(repoRoot = findRepoRoot()): Promise<(...args: 
 }
 
 /**
+ * Values that let the chart's sessions run on the real node (pinned there, homes on its static volumes) and reach a
+ * browser on this host: the portal at http://localhost:<portalPort> and every session at
+ * http://<id>.apps.localhost:<gatewayPort> (browsers resolve *.localhost to loopback), both loopback relays to the
+ * platform's Service (`serviceLoopbackRelays`).
+ */
+export function realNodeSessionValues(options: { portalPort: number; gatewayPort: number; sessionsNamespace?: string }): Record<string, unknown> {
+  return {
+    auth: { publicUrl: `http://localhost:${options.portalPort}` },
+    gateway: { appsDomain: `apps.localhost:${options.gatewayPort}` },
+    sessions: { ...(options.sessionsNamespace ? { namespace: options.sessionsNamespace } : {}), homeStorageClass: REAL_NODE_STORAGE_CLASS, homeSize: '1Gi' },
+    extraEnv: [{ name: 'STREAMSPACE_SESSION_NODE_SELECTOR', value: `${REAL_NODE_LABEL}=true` }],
+  };
+}
+
+/**
+ * Loopback relays to the platform Service's http (80) and gateway (8081) ports, opened before the install (their
+ * ports go into the values); they relay once `setService` names the Service's ClusterIP.
+ */
+export async function serviceLoopbackRelays(): Promise<{ portal: LoopbackRelay; gateway: LoopbackRelay; setService: (clusterIp: string) => void; stop: () => Promise<void> }> {
+  let ip: string | undefined;
+  const portal = await loopbackRelay(() => (ip ? { host: ip, port: 80 } : undefined));
+  const gateway = await loopbackRelay(() => (ip ? { host: ip, port: 8081 } : undefined));
+  return {
+    portal,
+    gateway,
+    setService: (clusterIp) => (ip = clusterIp),
+    stop: async () => {
+      await portal.stop();
+      await gateway.stop();
+    },
+  };
+}
+
+/**
  * Writes a values file that runs the chart on the real node: the given images (never pulled), the database's
  * claim on the node's static volumes, small resource requests.
  */
@@ -148,4 +182,61 @@ export async function realNodeValuesFile(file: string, platform: BuiltImage, pos
   };
   await writeFile(file, stringify(values));
   return file;
+}
+
+export interface LoopbackRelay {
+  port: number;
+  /** Connections relayed so far. */
+  connections: number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A TCP relay from loopback (127.0.0.1 and, where the host has it, ::1, on one port) to the address `target()`
+ * names when a connection arrives, e.g. a Service's ClusterIP, which kube-proxy on the real node balances over the
+ * Service's ready endpoints: what a NodePort or a load balancer gives a browser on a real cluster. A pod that goes
+ * away closes its connections; new ones land on the pods still ready. Lives in this process.
+ */
+export async function loopbackRelay(target: () => { host: string; port: number } | undefined): Promise<LoopbackRelay> {
+  const sockets = new Set<net.Socket>();
+  const state = { connections: 0 };
+  const onConnection = (client: net.Socket) => {
+    const to = target();
+    if (!to) return void client.destroy();
+    state.connections += 1;
+    const upstream = net.connect(to.port, to.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  };
+  const listen = (server: net.Server, host: string, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject).listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+    });
+  const v4 = net.createServer(onConnection);
+  const port = await listen(v4, '127.0.0.1', 0);
+  const servers = [v4];
+  const v6 = net.createServer(onConnection);
+  // Browsers try ::1 for localhost names too; a host without IPv6 loopback has only the IPv4 listener.
+  if (await listen(v6, '::1', port).then(() => true, () => false)) servers.push(v6);
+  return {
+    port,
+    get connections() {
+      return state.connections;
+    },
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
 }
