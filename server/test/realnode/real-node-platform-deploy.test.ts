@@ -272,8 +272,24 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     await gql(base, token, 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: USER });
   });
 
-  it('a user signs in from Chromium, launches the desktop and sees it in noVNC through the deployed gateway', async () => {
+  it('the admin signs in to the console and a user signs in to the portal from Chromium; the user launches the desktop and sees it in noVNC through the deployed gateway', async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'] });
+    // The operator's first step: the bootstrap admin, with the password from the chart's Secret, signs in to the
+    // admin console in the browser (its own context; the user's below starts signed out).
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const adminPage = await adminContext.newPage();
+    await adminPage.goto(`${portalOrigin()}/admin/`);
+    await adminPage.waitForURL(/\/admin\/login/);
+    await adminPage.getByRole('textbox', { name: 'Username', exact: true }).fill('admin');
+    await adminPage.locator('input[name="password"]').fill(await adminPassword());
+    await adminPage.locator('input[name="password"]').press('Enter');
+    await adminPage.waitForURL(new RegExp(`^${portalOrigin()}/admin/$`));
+    const signedIn = adminPage.getByTestId('signed-in-user');
+    await signedIn.waitFor({ state: 'visible', timeout: 60_000 });
+    expect((await signedIn.innerText()).trim()).to.equal('admin');
+    await adminPage.screenshot({ path: path.join(artifacts, '00-admin-console-signed-in.png') });
+    await adminContext.close();
+
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await page.goto(`${portalOrigin()}/`);
     await page.waitForURL(/\/login/);
