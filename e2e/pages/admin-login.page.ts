@@ -1,4 +1,5 @@
 import type { Locator, Page } from 'playwright-core'
+import { autofocusSettled, fillCredentials } from './sign-in-form'
 
 /** The admin console's sign-in page (`/admin/login`). */
 export class AdminLoginPage {
@@ -17,11 +18,11 @@ export class AdminLoginPage {
     await this.page.goto(`${origin}/admin/`)
     await this.page.waitForURL(/\/admin\/login/)
     await this.username.waitFor({ state: 'visible' })
+    await autofocusSettled(this.page)
   }
 
   async signIn(username: string, password: string): Promise<void> {
-    await this.username.fill(username)
-    await this.password.fill(password)
+    await fillCredentials(this.username, this.password, username, password)
     await this.password.press('Enter')
   }
 }

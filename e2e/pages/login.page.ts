@@ -1,4 +1,5 @@
 import type { Locator, Page } from 'playwright-core'
+import { autofocusSettled, fillCredentials } from './sign-in-form'
 
 /** The portal's sign-in page (`/login`). */
 export class LoginPage {
@@ -19,12 +20,12 @@ export class LoginPage {
     await this.page.goto(`${origin}/`)
     await this.page.waitForURL(/\/login/)
     await this.username.waitFor({ state: 'visible' })
+    await autofocusSettled(this.page)
   }
 
   /** Types like a person and submits with Enter (keyboard only). */
   async signIn(username: string, password: string): Promise<void> {
-    await this.username.fill(username)
-    await this.password.fill(password)
+    await fillCredentials(this.username, this.password, username, password)
     await this.password.press('Enter')
   }
 }

@@ -280,6 +280,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     const adminPage = await adminContext.newPage();
     await adminPage.goto(`${portalOrigin()}/admin/`);
     await adminPage.waitForURL(/\/admin\/login/);
+    await usernameFocused(adminPage);
     await adminPage.getByRole('textbox', { name: 'Username', exact: true }).fill('admin');
     await adminPage.locator('input[name="password"]').fill(await adminPassword());
     await adminPage.locator('input[name="password"]').press('Enter');
@@ -293,6 +294,7 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await page.goto(`${portalOrigin()}/`);
     await page.waitForURL(/\/login/);
+    await usernameFocused(page);
     await page.getByRole('textbox', { name: 'Username', exact: true }).fill(USER.username);
     await page.locator('input[name="password"]').fill(USER.password);
     await page.locator('input[name="password"]').press('Enter');
@@ -450,3 +452,14 @@ describe('Helm install on the real node (platform image, bundled PostgreSQL)', f
     await core.readNamespacedSecret({ name: `${RELEASE}-generated`, namespace: ns });
   });
 });
+
+/**
+ * The sign-in form focuses its username field itself, after its first paint; Playwright's fill() focuses and then types
+ * in a second step, so a late autofocus would move the password into the username field. Type once it has happened.
+ */
+async function usernameFocused(p: Page): Promise<void> {
+  await p.waitForFunction(() => {
+    const active = document.activeElement;
+    return active instanceof HTMLInputElement && active.name === 'username';
+  });
+}
