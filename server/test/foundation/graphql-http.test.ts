@@ -40,6 +40,17 @@ describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
     expect(deep.body.errors![0].message).to.equal('Query depth 7 exceeds the maximum of 6');
   });
 
+  it('refuses a document nested thousands of levels deep (inline fragments) before parsing it, as a parse error', async () => {
+    const nested = `query { ${'... on Query { '.repeat(1900)}version { version }${' }'.repeat(1900)} }`;
+    for (const res of [await app.gql(nested), await fetch(`${app.url}/graphql?query=${encodeURIComponent(nested.slice(0, 3000) + ' }'.repeat(200))}`, { headers: { 'apollo-require-preflight': '1' } }).then(async (r) => ({ status: r.status, body: (await r.json()) as { errors?: { message: string; extensions?: { code?: string } }[] } }))]) {
+      expect(res.status).to.equal(400);
+      expect(res.body.errors![0].extensions!.code).to.equal('GRAPHQL_PARSE_FAILED');
+      expect(res.body.errors![0].message).to.equal('Syntax Error: Document is nested more than 100 levels deep (braces, brackets and parentheses). Parsing aborted.');
+    }
+    const health = await app.gql('query Version { version { version } }');
+    expect(health.body.errors).to.equal(undefined);
+  });
+
   it('refuses queries beyond the complexity budget', async () => {
     const aliases = Array.from({ length: 60 }, (_, i) => `v${i}: version { version }`).join(' ');
     const res = await app.gql(`query Wide { ${aliases} }`);

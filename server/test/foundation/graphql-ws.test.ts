@@ -64,6 +64,10 @@ describe('GraphQL subscriptions over graphql-ws (same port and path)', () => {
 
       const deep = await firstError(`subscription { serverTime(count: 1) } query { __schema { types { fields { type { ofType { name } } } } } }`);
       expect(deep.message).to.match(/operation|depth/i);
+      // Thousands of nested inline fragments (no query depth): refused before the recursive parser, the socket stays up.
+      const nested = await firstError(`query { ${'... on Query { '.repeat(1900)}version { version }${' }'.repeat(1900)} }`);
+      expect(nested.extensions?.code).to.equal('GRAPHQL_PARSE_FAILED');
+      expect(nested.message).to.match(/^Syntax Error: Document is nested more than 100 levels deep/);
       const deepOnly = await firstError('query Deep { __schema { types { fields { type { ofType { name } } } } } }');
       expect(deepOnly.extensions?.code).to.equal('QUERY_TOO_COMPLEX');
       expect(deepOnly.message).to.equal('Query depth 6 exceeds the maximum of 5');

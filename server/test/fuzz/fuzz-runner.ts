@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import WebSocket from 'ws';
-import type { GraphQLSchema } from 'graphql';
+import { getOperationAST, parse, type GraphQLSchema } from 'graphql';
 import type { TestApp } from '../support/app';
 import { checkErrors, checkHttp, type GraphQLErrorShape, type Verdict } from './oracle';
 import { RequestGenerator, Rng, type FuzzRequest, type Identity, type Pools, type Transport } from './generator';
@@ -367,7 +367,7 @@ export class FuzzRunner {
       if (closeCode !== null) this.closed(index, identity, request, closeCode);
       return;
     }
-    const { errors, data, closeCode, timedOut } = await conn.run(request.payload ?? {}, request.operationType === 'subscription');
+    const { errors, data, closeCode, timedOut } = await conn.run(request.payload ?? {}, request.operationType === 'subscription' || selectsSubscription(request.payload));
     if (timedOut) {
       this.stats.timeouts++;
       this.record(index, identity, 'ws', request, { codes: ['timeout'], problems: ['no answer over graphql-ws within 30s'] }, '');
@@ -473,4 +473,18 @@ export function formatSummary(stats: FuzzStats, seed: number, memory: { before: 
   lines.push('slowest requests:');
   for (const s of stats.slowest) lines.push(`  ${s.ms.toFixed(0)} ms ${s.what}`);
   return lines.join('\n');
+}
+
+/**
+ * Whether the payload's operation is a subscription, whatever the generator meant: a "malformed" request whose
+ * malformation left a valid subscription is followed for a window like any other (it answers only on events).
+ */
+function selectsSubscription(payload: Record<string, unknown> | undefined): boolean {
+  if (typeof payload?.query !== 'string') return false;
+  try {
+    const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
+    return getOperationAST(parse(payload.query, { maxTokens: 10_000 }), operationName)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
 }

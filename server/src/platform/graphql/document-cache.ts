@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, parse, SingleFieldSubscriptionsRule, validate, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+import { nestingError } from './nesting';
 
 /**
  * graphql-js's validate(), with the one way it throws instead of reporting turned into an error: the
@@ -63,6 +64,8 @@ export class ValidatedDocumentCache {
       this.documents.set(query, cached);
       return cached;
     }
+    const tooDeep = nestingError(query);
+    if (tooDeep) return [tooDeep];
     let document: DocumentNode;
     try {
       document = parse(query, this.options.parseOptions);

@@ -14,6 +14,7 @@ import { armorValidationRules, hideFieldSuggestions } from './armor';
 import { createErrorFormatter, databaseUnavailable, isDatabaseUnavailable } from './errors';
 import { createLimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
+import { nestingError } from './nesting';
 import { startGraphQLWsServer, type GraphQLWsServerOptions } from './ws-server';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -46,14 +47,21 @@ export interface GraphQLServer {
 
 /** Apollo Server over HTTP and our graphql-ws adapter (ws-server.ts) on one port, with the same limits and errors. */
 /**
- * Answers 400 for a document validate() would throw on instead of reporting (see thrownByValidation), which Apollo
- * would answer with a 500. Only texts that mention a subscription are parsed here.
+ * Refuses, before Apollo parses them: a document nested too deeply for the recursive parser (see nesting.ts), and one
+ * validate() would throw on instead of reporting (see thrownByValidation), which Apollo would answer with a 500. Only
+ * texts that mention a subscription are parsed here.
  */
-function refuseUnvalidatableSubscriptions(schema: GraphQLSchema): RequestHandler {
+function refuseUnparsableDocuments(schema: GraphQLSchema): RequestHandler {
   return (req, res, next) => {
     const body = req.body as { query?: unknown } | undefined;
     const query = req.method === 'POST' ? body?.query : req.query.query;
-    if (typeof query !== 'string' || !query.includes('subscription')) return next();
+    if (typeof query !== 'string') return next();
+    const tooDeep = nestingError(query);
+    if (tooDeep) {
+      res.status(400).json({ errors: [tooDeep.toJSON()] });
+      return;
+    }
+    if (!query.includes('subscription')) return next();
     let error: GraphQLError | undefined;
     try {
       error = thrownByValidation(schema, parse(query, { maxTokens: 10_000 }));
@@ -131,7 +139,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
 
   const handlers: RequestHandler[] = [
     express.json({ limit: '1mb' }),
-    refuseUnvalidatableSubscriptions(schema),
+    refuseUnparsableDocuments(schema),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => ({
         requestId: (req as Request & { id: string }).id,
