@@ -2,7 +2,7 @@ import { stopTestCluster } from './kube';
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
-    this.timeout(60_000);
+    this.timeout(120_000);
     await stopTestCluster();
   },
 };

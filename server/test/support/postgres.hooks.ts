@@ -2,7 +2,7 @@ import { stopTestPostgres } from './postgres';
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
-    this.timeout(30_000);
+    this.timeout(120_000);
     await stopTestPostgres();
   },
 };

@@ -239,7 +239,10 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
   const stop = () =>
     (stopping ??= (async () => {
       if (!exited && child.pid) {
-        child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+        // Kept data: fast shutdown (roll back open transactions, checkpoint, exit). Thrown-away data (tests): immediate
+        // shutdown, no checkpoint of the hundreds of databases a test run made, which under load took longer than
+        // the hook allowed.
+        child.kill(options.persistent ? 'SIGINT' : 'SIGQUIT');
         if (!(await waitForExit(child.pid, 15_000))) child.kill('SIGKILL');
         await waitForExit(child.pid, 5_000);
       }
