@@ -1,23 +1,39 @@
 import type { Locator, Page } from 'playwright-core'
 
-/** The configuration section: the settings table and the edit dialog. */
+/** The configuration section: the grouped settings form, the test result, the history. */
 export class AdminConfigurationPage {
-  readonly table: Locator
+  readonly form: Locator
   readonly message: Locator
-  readonly input: Locator
-  readonly save: Locator
-  readonly resetInDialog: Locator
+  readonly testChanges: Locator
+  readonly apply: Locator
+  readonly pending: Locator
+  readonly preview: Locator
+  readonly verdict: Locator
+  readonly diff: Locator
+  readonly history: Locator
+  readonly confirmRestore: Locator
 
   constructor(readonly page: Page) {
-    this.table = page.getByTestId('settings-table')
+    this.form = page.getByTestId('settings-form')
     this.message = page.getByTestId('configuration-message')
-    this.input = page.getByTestId('setting-input').locator('input, textarea:not([aria-hidden="true"])').first()
-    this.save = page.getByTestId('setting-save')
-    this.resetInDialog = page.getByTestId('setting-reset')
+    this.testChanges = page.getByTestId('test-changes')
+    this.apply = page.getByTestId('apply-changes')
+    this.pending = page.getByTestId('pending-count')
+    this.preview = page.getByTestId('preview-result')
+    this.verdict = page.getByTestId('preview-verdict')
+    this.diff = page.getByTestId('preview-diff')
+    this.history = page.getByTestId('settings-history')
+    this.confirmRestore = page.getByTestId('confirm-restore')
   }
 
-  value(key: string): Locator {
-    return this.page.getByTestId(`setting-value-${key}`)
+  /** The text input (or textarea) of a setting's field. */
+  input(key: string): Locator {
+    return this.page.getByTestId(`setting-input-${key}`).locator('input, textarea:not([aria-hidden="true"])').first()
+  }
+
+  /** A BOOLEAN setting's switch. */
+  switch(key: string): Locator {
+    return this.page.getByTestId(`setting-input-${key}`).locator('input[type="checkbox"]')
   }
 
   source(key: string): Locator {
@@ -25,19 +41,25 @@ export class AdminConfigurationPage {
   }
 
   /** The field's validation messages (from the server). */
-  fieldMessages(): Locator {
-    return this.page.getByTestId('setting-input').locator('.v-messages')
+  fieldMessages(key: string): Locator {
+    return this.page.getByTestId(`setting-input-${key}`).locator('.v-messages')
   }
 
-  /** Opens the edit dialog with the keyboard: focus the row's edit button, press Enter. */
-  async openEditor(key: string): Promise<void> {
-    const button = this.page.getByTestId(`edit-${key}`)
-    await button.focus()
-    await button.press('Enter')
-    await this.input.waitFor({ state: 'visible' })
+  dryRun(kind: string): Locator {
+    return this.page.getByTestId(`dry-run-${kind}`)
   }
 
-  async reset(key: string): Promise<void> {
+  version(id: number): Locator {
+    return this.page.getByTestId(`version-${id}`)
+  }
+
+  async markReset(key: string): Promise<void> {
     await this.page.getByTestId(`reset-${key}`).click()
+  }
+
+  async restore(id: number): Promise<void> {
+    await this.version(id).locator('.v-expansion-panel-title').click()
+    await this.page.getByTestId(`restore-${id}`).click()
+    await this.confirmRestore.click()
   }
 }

@@ -19,4 +19,10 @@ export class AdminSessionsPage {
   wakeButton(sessionName: string): Locator {
     return this.page.getByRole('button', { name: `Wake ${sessionName}` })
   }
+
+  /** Opens the row's details: the session's open connections. */
+  async showConnections(sessionName: string): Promise<Locator> {
+    await this.page.getByRole('button', { name: `Connections of ${sessionName}` }).click()
+    return this.page.getByTestId(`connections-${sessionName}`)
+  }
 }

@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core'
 
-/** The templates section: the list and the "Apply YAML" dialog (which starts with an example manifest). */
+/** The templates section: the list and the template editor ("New template": a form beside the YAML, starting with an example manifest). */
 export class AdminTemplatesPage {
   readonly table: Locator
   readonly message: Locator

@@ -21,7 +21,7 @@ const USER = { username: 'alice', password: 'alice-e2e-password' }
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 const KUBE_STEP_TIMEOUT_MS = 120_000
 /** Every section in the admin console's navigation, in drawer order (client-admin/src/app/navigation.ts). */
-const ADMIN_SECTIONS = ['cluster', 'sessions', 'templates', 'catalog', 'users', 'groups', 'configuration', 'audit-log', 'metrics']
+const ADMIN_SECTIONS = ['cluster', 'sessions', 'templates', 'catalog', 'users', 'groups', 'configuration', 'audit-log', 'metrics', 'alerts']
 
 function testName(context: Mocha.Context): string {
   return context.test?.fullTitle() ?? 'unnamed'

@@ -71,36 +71,37 @@ describe('admin configuration: an admin sets the portal announcement at runtime 
     await page.waitForURL(new RegExp(`^${server.origin}/admin/$`))
     await new AdminShellPage(page).navigate('configuration')
     const config = new AdminConfigurationPage(page)
-    await config.table.waitFor({ state: 'visible' })
-    await waitFor('the settings to load', async () => ((await config.value('quota.maxSessions').count()) > 0 ? true : undefined))
-    expect(await config.value('quota.maxSessions').innerText()).to.equal('10')
-    expect(await config.value('quota.memory').innerText()).to.equal('16Gi')
-    expect(await config.value(KEY).innerText()).to.equal('(empty)')
-    expect((await config.source(KEY).innerText()).trim()).to.equal('from environment')
-    expect(await page.getByRole('button', { name: 'Reset Portal announcement to its default' }).isDisabled()).to.equal(true)
+    await config.form.waitFor({ state: 'visible' })
+    await waitFor('the settings to load', async () => ((await config.input('quota.maxSessions').count()) > 0 ? true : undefined))
+    expect(await config.input('quota.maxSessions').inputValue()).to.equal('10')
+    expect(await config.input('quota.memory').inputValue()).to.equal('16Gi')
+    expect(await config.input(KEY).inputValue()).to.equal('')
+    expect((await config.source(KEY).innerText()).trim()).to.equal('built-in default')
+    expect((await config.source('quota.maxSessions').innerText()).trim()).to.equal('built-in default')
+    expect(await page.getByRole('button', { name: 'Reset Portal announcement to its default' }).count()).to.equal(0)
     await saveScreenshot(page, testName(this), '01-configuration-defaults')
   })
 
   it('refuses a too long announcement with the server\'s message under the field', async function () {
     const config = new AdminConfigurationPage(page)
-    await config.openEditor(KEY)
-    await config.input.fill('x'.repeat(501))
-    await config.save.click()
+    await config.input(KEY).fill('x'.repeat(501))
+    await config.apply.click()
     const messages = await waitFor('the validation message', async () => {
-      const text = await config.fieldMessages().innerText()
-      return /portal\.announcement must be a text of at most 500 characters/.test(text) ? text : undefined
+      const text = await config.fieldMessages(KEY).innerText()
+      return /Must be a text of at most 500 characters/.test(text) ? text : undefined
     })
+    expect((await config.message.innerText()).trim()).to.match(/Nothing was changed/)
     expect(messages).to.contain('at most 500 characters')
     await saveScreenshot(page, testName(this), '02-validation-error')
   })
 
-  it('saves the announcement; the table says who changed it', async function () {
+  it('saves the announcement; the form says who changed it', async function () {
     const config = new AdminConfigurationPage(page)
-    await config.input.fill(ANNOUNCEMENT)
-    await config.save.click()
-    await waitFor('the saved message', async () => ((await config.message.innerText().catch(() => '')).includes('Saved Portal announcement') ? true : undefined))
-    await waitFor('the new value in the table', async () => ((await config.value(KEY).innerText()) === ANNOUNCEMENT ? true : undefined))
-    expect((await config.source(KEY).innerText()).trim()).to.match(/^changed by admin at /)
+    await config.input(KEY).fill(ANNOUNCEMENT)
+    await config.apply.click()
+    await waitFor('the applied message', async () => (/Applied as version \d+/.test(await config.message.innerText().catch(() => '')) ? true : undefined))
+    await waitFor('the new value in the form', async () => ((await config.input(KEY).inputValue()) === ANNOUNCEMENT ? true : undefined))
+    expect((await config.source(KEY).innerText()).trim()).to.equal('saved by admin')
     await saveScreenshot(page, testName(this), '03-announcement-saved')
   })
 
@@ -132,10 +133,11 @@ describe('admin configuration: an admin sets the portal announcement at runtime 
 
     const config = new AdminConfigurationPage(page)
     await page.reload()
-    await waitFor('the table to show the new text', async () => ((await config.value(KEY).innerText().catch(() => '')) === 'New apps in the catalog.' ? true : undefined))
-    await config.reset(KEY)
-    await waitFor('the default again', async () => ((await config.source(KEY).innerText()).trim() === 'from environment' ? true : undefined))
-    expect(await config.value(KEY).innerText()).to.equal('(empty)')
+    await waitFor('the form to show the new text', async () => ((await config.input(KEY).inputValue().catch(() => '')) === 'New apps in the catalog.' ? true : undefined))
+    await config.markReset(KEY)
+    await config.apply.click()
+    await waitFor('the default again', async () => ((await config.source(KEY).innerText()).trim() === 'built-in default' ? true : undefined))
+    expect(await config.input(KEY).inputValue()).to.equal('')
     await saveScreenshot(page, testName(this), '05-reset-to-default')
 
     // Again live: the reset (back to the empty default) removes the banner from the open portal.

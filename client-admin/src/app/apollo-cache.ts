@@ -6,12 +6,16 @@ export const ADMIN_TYPE_POLICIES: TypePolicies = {
   ClusterNode: { keyFields: ['name'] },
   ClusterNamespace: { keyFields: ['name'] },
   ClusterResource: { keyFields: ['kind', 'namespace', 'name'] },
+  MetricSeries: { keyFields: false },
   Query: {
     fields: {
       clusterNodes: { merge: false },
       clusterNamespaces: { merge: false },
       repositories: { merge: false },
       templates: { merge: false },
+      metricSeries: { merge: false },
+      alertRules: { merge: false },
+      alerts: { merge: false },
     },
   },
 }

@@ -17,6 +17,7 @@ export const sectionItems: readonly NavigationItem[] = [
   { name: 'configuration', path: '/configuration', title: 'Configuration', icon: 'mdi-cog-outline' },
   { name: 'audit-log', path: '/audit-log', title: 'Audit log', icon: 'mdi-clipboard-text-clock-outline' },
   { name: 'metrics', path: '/metrics', title: 'Metrics', icon: 'mdi-chart-line' },
+  { name: 'alerts', path: '/alerts', title: 'Alerts', icon: 'mdi-bell-alert-outline' },
 ]
 
 export const homeItem: NavigationItem = { name: 'home', path: '/', title: 'Overview', icon: 'mdi-view-dashboard-outline' }

@@ -1,6 +1,7 @@
 import type { Auth } from '@streamspace/client-shared/auth'
 import { createClientRouter } from '@streamspace/client-shared/router'
 import type { Router, RouteRecordRaw } from 'vue-router'
+import { CONSOLE_ROLES, sectionRoles } from './access'
 import { homeItem, sectionItems } from './navigation'
 
 // Every page is a lazy import (its own chunk), so the first load carries only the shell; CodeMirror and
@@ -14,22 +15,23 @@ const pages: Record<string, () => Promise<unknown>> = {
   groups: () => import('../modules/groups/GroupsPage.vue'),
   'audit-log': () => import('../modules/audit/AuditLogPage.vue'),
   metrics: () => import('../modules/metrics/MetricsPage.vue'),
+  alerts: () => import('../modules/alerts/AlertsPage.vue'),
   configuration: () => import('../modules/configuration/ConfigurationPage.vue'),
 }
 
 const sectionRoutes: RouteRecordRaw[] = sectionItems.map((item) => {
   const page = pages[item.name]
   if (!page) throw new Error(`No page for the admin section "${item.name}"`)
-  return { name: item.name, path: item.path, meta: { title: item.title }, component: page as never }
+  return { name: item.name, path: item.path, meta: { title: item.title, roles: sectionRoles(item.name) }, component: page as never }
 })
 
-const ADMINS_ONLY = 'This console is for administrators.'
+const ADMINS_ONLY = 'This console is for administrators, operators and auditors.'
 
-/** Only admins use this console: anyone else is sent to the sign-in page with an explanation. */
+/** Admins, operators and auditors use this console (each sees its sections): anyone else is sent to the sign-in page. */
 export function createAppRouter(auth: Auth): Router {
   return createClientRouter(auth, {
     appName: 'StreamSpace Admin',
-    requiredRole: 'admin',
+    requiredRoles: CONSOLE_ROLES,
     routes: [
       {
         name: 'login',
@@ -37,10 +39,14 @@ export function createAppRouter(auth: Auth): Router {
         meta: { public: true, title: 'Sign in' },
         props: {
           title: 'StreamSpace Admin',
-          subtitle: 'Sign in with an administrator account.',
+          subtitle: 'Sign in with an administrator, operator or auditor account.',
+          // Single sign-on (when the server has OIDC) comes back to this console, not the portal.
+          singleSignOn: true,
+          singleSignOnReturn: '/admin/',
           roleRequired: {
             role: 'admin',
-            denied: `${ADMINS_ONLY} Sign in with an admin account.`,
+            roles: CONSOLE_ROLES,
+            denied: `${ADMINS_ONLY} Sign in with such an account.`,
             wrongAccount: `${ADMINS_ONLY} Your account can use the portal instead.`,
           },
         },

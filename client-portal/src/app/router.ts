@@ -22,6 +22,8 @@ export function createAppRouter(auth: Auth): Router {
         component: () => import('@streamspace/client-shared/pages/LoginPage.vue'),
       },
       { name: 'home', path: '/', meta: { title: 'Apps' }, component: () => import('../modules/launcher/LauncherPage.vue') },
+      { name: 'catalog', path: '/catalog', meta: { title: 'Catalog' }, component: () => import('../modules/catalog/CatalogPage.vue') },
+      { name: 'account-password', path: '/account/password', meta: { title: 'Change password' }, component: () => import('../modules/account/ChangePasswordPage.vue') },
       { name: 'sessions', path: '/sessions', meta: { title: 'My sessions' }, component: () => import('../modules/sessions/MySessionsPage.vue') },
       {
         name: 'session',

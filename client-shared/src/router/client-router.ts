@@ -9,6 +9,8 @@ declare module 'vue-router' {
     public?: boolean
     /** Page title (the document title becomes "<title> · <app name>"). */
     title?: string
+    /** Only these roles may open the page (others are sent to the `home` route); absent: every permitted account. */
+    roles?: readonly string[]
   }
 }
 
@@ -19,6 +21,8 @@ export interface ClientRouterOptions {
   routes: RouteRecordRaw[]
   /** Only accounts with this role may use the app; anyone else is sent to the sign-in page with `?denied=1`. */
   requiredRole?: string
+  /** Like `requiredRole`, for several roles (the admin console lets operators and auditors in too). */
+  requiredRoles?: readonly string[]
 }
 
 /**
@@ -28,8 +32,8 @@ export interface ClientRouterOptions {
  */
 export function createClientRouter(auth: Auth, options: ClientRouterOptions): Router {
   const router = createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes: options.routes })
-  const permitted = (): boolean =>
-    auth.state.status === 'signed-in' && (!options.requiredRole || auth.state.user?.role === options.requiredRole)
+  const roles = options.requiredRoles ?? (options.requiredRole ? [options.requiredRole] : null)
+  const permitted = (): boolean => auth.state.status === 'signed-in' && (!roles || roles.includes(auth.state.user?.role ?? ''))
 
   router.beforeEach(async (to) => {
     if (auth.state.status === 'unknown') await auth.restore()
@@ -45,6 +49,8 @@ export function createClientRouter(auth: Auth, options: ClientRouterOptions): Ro
       return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
     }
     if (!permitted()) return { name: 'login', query: { denied: '1' } }
+    // A page this role may not open (a link, a bookmark): the overview instead.
+    if (to.meta.roles && !to.meta.roles.includes(auth.state.user?.role ?? '') && to.name !== 'home') return { name: 'home' }
     return true
   })
   router.afterEach((to) => {

@@ -7,15 +7,21 @@ import { CatalogTemplateAssetEntity } from '../modules/catalog/catalog-template-
 import { CatalogTemplateEntity } from '../modules/catalog/catalog-template.entity';
 import { RepositoryEntity } from '../modules/catalog/repository.entity';
 import { ConfigurationEntity } from '../modules/configuration/configuration.entity';
+import { ConfigurationVersionEntity } from '../modules/configuration/configuration-version.entity';
 import { ConnectionEntity } from '../modules/connections/connection.entity';
 import { FavoriteEntity } from '../modules/favorites/favorite.entity';
 import { GroupMemberEntity } from '../modules/groups/group-member.entity';
 import { GroupEntity } from '../modules/groups/group.entity';
 import { GatewayHostEntity } from '../modules/gateway/gateway-host.entity';
 import { GatewayTicketEntity } from '../modules/gateway/gateway-ticket.entity';
+import { AlertRuleEntity } from '../modules/monitoring/alert-rule.entity';
+import { AlertEntity } from '../modules/monitoring/alert.entity';
+import { MetricSampleEntity } from '../modules/monitoring/metric-sample.entity';
 import { SessionEntity } from '../modules/sessions/session.entity';
 import { SessionGroupShareEntity } from '../modules/sharing/session-group-share.entity';
 import { SessionShareEntity } from '../modules/sharing/session-share.entity';
+import { TemplateRequestEntity } from '../modules/template-requests/template-request.entity';
+import { TemplateRatingEntity } from '../modules/templates/template-rating.entity';
 import { UserEntity } from '../modules/users/user.entity';
 
 /** Every entity of the application; the migrations must create exactly these tables (migrations:check). */
@@ -38,4 +44,10 @@ export const ENTITIES = [
   GroupEntity,
   GroupMemberEntity,
   SessionGroupShareEntity,
+  ConfigurationVersionEntity,
+  MetricSampleEntity,
+  AlertRuleEntity,
+  AlertEntity,
+  TemplateRequestEntity,
+  TemplateRatingEntity,
 ];

@@ -10,11 +10,16 @@ import { createCatalog, type CatalogServices } from '../modules/catalog/catalog.
 import { createClusterAdmin } from '../modules/cluster/cluster.module';
 import type { ClusterService } from '../modules/cluster/cluster.service';
 import { createConfiguration } from '../modules/configuration/configuration.module';
+import { featureFlags, liveConnectionsConfig, sessionPolicies } from '../modules/configuration/settings-effects';
 import type { SettingsService } from '../modules/configuration/settings.service';
 import type { ConnectionService } from '../modules/connections/connection.service';
 import { createConnections } from '../modules/connections/connections.module';
 import type { FavoriteService } from '../modules/favorites/favorite.service';
 import { createFavorites } from '../modules/favorites/favorites.module';
+import { createMonitoring } from '../modules/monitoring/monitoring.module';
+import type { MonitoringService } from '../modules/monitoring/monitoring.service';
+import type { TemplateRequestService } from '../modules/template-requests/template-request.service';
+import { createTemplateRequests } from '../modules/template-requests/template-requests.module';
 import { startGateway, type Gateway } from '../modules/gateway/gateway.module';
 import type { QuotaService } from '../modules/quotas/quota.service';
 import { createQuotas } from '../modules/quotas/quotas.module';
@@ -29,7 +34,9 @@ import type { BuildInfo } from '../modules/system/build-info';
 import { createSystem } from '../modules/system/system.module';
 import type { TemplateService } from '../modules/templates/template.service';
 import { createTemplates } from '../modules/templates/templates.module';
+import { TemplateRatingService } from '../modules/templates/template-rating.service';
 import type { UsersService } from '../modules/users/users.service';
+import { UserDeletionService } from '../modules/users/user-deletion.service';
 import { openDatabase, type Database } from '../platform/database/database';
 import { attachPostgresBridge, createAppPubSub, type AppPubSub, type PostgresBridge } from '../platform/graphql/pubsub';
 import { AppMetrics } from '../platform/http/metrics';
@@ -67,6 +74,8 @@ export interface AppServices {
   audit: AuditService;
   /** Accounts, roles, quota overrides. */
   users: UsersService;
+  /** Deleting a user with their sessions and (on request) home volumes. */
+  userDeletion: UserDeletionService;
   /** Sign-in, refresh, sign-out and the bearer-token check. */
   auth: AuthService;
   /** Access-token signing keys (rotation). */
@@ -77,6 +86,8 @@ export interface AppServices {
   quotas: QuotaService;
   /** Templates (Template objects in the cluster). */
   templates: TemplateService;
+  /** Users' ratings and reviews of templates, and the templates' usage figures. */
+  templateRatings: TemplateRatingService;
   /** Template catalog: repositories, sync, browse, install. */
   catalog: CatalogServices;
   /** Sessions (Session objects, copied into the sessions table): create, change state, start-up and readiness. */
@@ -87,6 +98,8 @@ export interface AppServices {
   connections: ConnectionService;
   /** Pinned templates and recently used apps. */
   favorites: FavoriteService;
+  /** Users' requests for catalog templates (portal catalog, setting features.catalogBrowsing). */
+  templateRequests: TemplateRequestService;
   /** Admin cluster browser: any allow-listed kind, YAML apply/delete, logs, exec, watches. */
   clusterAdmin: ClusterService;
   /** Sessions' access lists: share with users or groups as viewer or collaborator. */
@@ -95,6 +108,8 @@ export interface AppServices {
   groups: GroupsService;
   /** The session gateway on its own port: the only way into sessions (null when off or without a cluster). */
   gateway: Gateway | null;
+  /** Sampled series, alert rules and alerts: `monitoring.sample()` is the leader's job, `checkDependencies()` every replica's. */
+  monitoring: MonitoringService;
 }
 
 /**
@@ -123,11 +138,15 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
 
   const audit = createAudit({ dataSource });
   const { users, auth, tokens } = await createAuth({ config, dataSource, audit, pubSub, logger, cleanup });
-  const settings = await createConfiguration({ config, dataSource, audit, pubSub, logger, cleanup });
+  const settings = await createConfiguration({ config, dataSource, audit, pubSub, logger, cleanup, kube });
+  const flags = featureFlags(settings);
   const quotas = createQuotas({ dataSource, settings });
-  const { jobs, elector } = createJobs(config, cluster, logger);
+  const { jobs, elector } = createJobs(config, cluster, logger, metrics);
   const templates = createTemplates({ kube, audit, jobs, resyncIntervalMs: config.sessions.resyncIntervalMs, logger, cleanup });
-  const sessions = await createSessions({ config: config.sessions, kube, realNode: cluster?.realNode, dataSource, pubSub, jobs, audit, quotas, templates, logger, cleanup });
+  const sessions = await createSessions({ config: config.sessions, kube, realNode: cluster?.realNode, dataSource, pubSub, jobs, audit, quotas, templates, policies: sessionPolicies(settings), logger, cleanup, observe: {
+      reconciled: (seconds, outcome) => metrics.reconcileDuration.observe({ outcome }, seconds),
+      started: (seconds) => metrics.sessionStartupDuration.observe(seconds),
+    } });
   const catalog = createCatalog({
     config: config.catalog,
     dataDir: config.dataDir,
@@ -138,13 +157,33 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     kube,
     templates: cluster ? templates : null,
     jobs,
+    browsingAllowed: flags.catalogBrowsingAllowed,
+    onSynced: (outcome) => metrics.catalogSyncs.inc({ outcome }),
   });
   await catalog.repositories.seedDefault(config.catalog.defaultRepository);
-  const connections = createConnections({ config, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, templates, audit, pubSub, jobs, logger, cleanup });
-  const sharing = createSharing({ dataSource, namespace: config.sessions.namespace, audit, sessions: sessions.service, connections, pubSub, logger });
+  const connections = createConnections({ config: { ...config, connections: liveConnectionsConfig(config.connections, settings) }, dataSource, kube, sessionTable: sessions.runtime.sessionTable, sessions: sessions.service, templates, audit, pubSub, jobs, logger, cleanup });
+  metrics.countHeartbeats(() => connections.heartbeats.stats.heartbeats);
+  const sharing = createSharing({ dataSource, namespace: config.sessions.namespace, audit, sessions: sessions.service, connections, pubSub, logger, sharingAllowed: flags.sharingAllowed });
   const groups = createGroups({ dataSource, audit, sharing, logger });
-  const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, logger, cleanup }) : null;
+  const gateway = cluster && config.gateway.mode !== 'off' ? await startSessionGateway(config, { cluster, dataSource, pubSub, connections, metrics, logger, cleanup }) : null;
   const favorites = createFavorites({ dataSource, audit, templates, hasCluster: cluster !== null, namespace: config.sessions.namespace });
+  const monitoring = await createMonitoring({
+    config: config.monitoring,
+    dataSource,
+    pubSub,
+    audit,
+    metrics,
+    cluster,
+    quotas,
+    jobs,
+    identity: elector?.identity ?? `${os.hostname()}-${process.pid}`,
+    probeTimeoutMs: config.dbHealthTimeoutMs,
+    logger,
+    cleanup,
+  });
+  const templateRatings = new TemplateRatingService({ dataSource, audit, templates: cluster ? templates : null });
+  const templateRequests = createTemplateRequests({ dataSource, audit, settings, catalog: catalog.catalogTemplates, templates });
+  const userDeletion = new UserDeletionService({ dataSource, users, sessions: sessions.service, kubeConfig: cluster?.kubeConfig ?? null, namespace: config.sessions.namespace });
   const clusterAdmin = createClusterAdmin({ cluster, audit, platformNamespace: config.platformNamespace, sessionNamespace: config.sessions.namespace, logger, cleanup });
 
   await cleanup.start(
@@ -171,11 +210,13 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     elector,
     audit,
     users,
+    userDeletion,
     auth,
     tokens,
     settings,
     quotas,
     templates,
+    templateRatings,
     catalog,
     sessions: sessions.service,
     sessionRuntime: sessions.runtime,
@@ -183,8 +224,10 @@ export async function createServices(config: AppConfig, { logger, cleanup }: { l
     sharing,
     groups,
     favorites,
+    templateRequests,
     clusterAdmin,
     gateway,
+    monitoring,
   };
 }
 
@@ -202,7 +245,7 @@ function platformOrigins(config: AppConfig): string[] {
 /** The session gateway; connectSession then answers its single-use ticket URLs instead of the session's own URL. */
 async function startSessionGateway(
   config: AppConfig,
-  deps: { cluster: ClusterConnection; dataSource: AppServices['database']['dataSource']; pubSub: AppPubSub; connections: ConnectionService; logger: Logger; cleanup: CleanupStack },
+  deps: { cluster: ClusterConnection; dataSource: AppServices['database']['dataSource']; pubSub: AppPubSub; connections: ConnectionService; metrics: AppMetrics; logger: Logger; cleanup: CleanupStack },
 ): Promise<Gateway> {
   const { connections, logger } = deps;
   const gateway = await deps.cleanup.start(
@@ -218,6 +261,7 @@ async function startSessionGateway(
         heartbeat: (connectionId, userId) => connections.heartbeats.beat(connectionId, userId),
         platformOrigins: platformOrigins(config),
         portalUrl: config.auth.publicUrl ?? `http://localhost:${config.port}`,
+        countTraffic: (server) => deps.metrics.countTraffic(server),
       }),
     (g) => g.stop(),
     { limitMs: 2000 },
@@ -230,7 +274,7 @@ async function startSessionGateway(
 }
 
 /** The job runner; with a cluster and leader election on, only the replica holding the Lease runs the jobs. */
-function createJobs(config: AppConfig, cluster: ClusterConnection | null, logger: Logger): { jobs: JobRunner; elector: LeaderElector | null } {
+function createJobs(config: AppConfig, cluster: ClusterConnection | null, logger: Logger, metrics: AppMetrics): { jobs: JobRunner; elector: LeaderElector | null } {
   const log = logger.child({ component: 'jobs' });
   const elector =
     cluster && config.sessions.leaderElection
@@ -243,7 +287,7 @@ function createJobs(config: AppConfig, cluster: ClusterConnection | null, logger
           logger: log,
         })
       : null;
-  return { jobs: new JobRunner(elector ?? alwaysLeader, log), elector };
+  return { jobs: new JobRunner(elector ?? alwaysLeader, log, (job, outcome) => metrics.jobRuns.inc({ job, outcome })), elector };
 }
 
 async function logCluster(cluster: ClusterConnection | null, logger: Logger): Promise<void> {

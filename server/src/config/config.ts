@@ -148,6 +148,8 @@ export const envSchema = z.object({
   STREAMSPACE_OIDC_USERNAME_CLAIM: z.string().min(1).default('preferred_username'),
   STREAMSPACE_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
   STREAMSPACE_OIDC_ADMIN_GROUPS: commaList.default([]),
+  STREAMSPACE_OIDC_OPERATOR_GROUPS: commaList.default([]),
+  STREAMSPACE_OIDC_AUDITOR_GROUPS: commaList.default([]),
   STREAMSPACE_OIDC_SYNC_GROUPS: booleanFromEnv.default(false),
   STREAMSPACE_OIDC_POST_LOGIN_REDIRECT: z.string().regex(/^\/[^/\\]?/, { message: 'expected a path on this server, such as / or /admin/' }).default('/'),
   STREAMSPACE_QUOTA_MAX_SESSIONS: intFromEnv(0, 10_000).default(10),
@@ -180,6 +182,15 @@ export const envSchema = z.object({
   STREAMSPACE_SESSION_TLS_SECRET: z.string().min(1).optional(),
   STREAMSPACE_HOME_SIZE: z.string().regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, { message: 'expected a size such as 10Gi' }).default('10Gi'),
   STREAMSPACE_HOME_STORAGE_CLASS: z.string().min(1).optional(),
+  // Session policies and feature flags: defaults admins may override at runtime (modules/configuration).
+  STREAMSPACE_SESSION_DEFAULT_CPU: quantityFromEnv.optional(),
+  STREAMSPACE_SESSION_DEFAULT_MEMORY: quantityFromEnv.optional(),
+  STREAMSPACE_SESSION_MAX_CPU: quantityFromEnv.optional(),
+  STREAMSPACE_SESSION_MAX_MEMORY: quantityFromEnv.optional(),
+  STREAMSPACE_SESSION_MAX_DURATION: durationFromEnv.pipe(z.number().min(60_000, { message: 'must be at least 1m' })).optional(),
+  STREAMSPACE_FEATURE_SHARING: booleanFromEnv.default(true),
+  STREAMSPACE_FEATURE_CATALOG: booleanFromEnv.default(true),
+  STREAMSPACE_FEATURE_INTERNET_EGRESS: booleanFromEnv.default(true),
   STREAMSPACE_LOCAL_REAL_NODE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).default('auto'),
   STREAMSPACE_SESSION_NODE_SELECTOR: z
     .string()
@@ -197,6 +208,11 @@ export const envSchema = z.object({
   STREAMSPACE_AUTOSCALER_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(15_000),
   STREAMSPACE_AUTOSCALE_COOLDOWN: durationFromEnv.default(5 * 60_000),
   STREAMSPACE_PUBSUB: z.enum(['postgres', 'memory'], { message: 'expected postgres or memory' }).default('postgres'),
+  // Monitoring: sampled series and alerts (modules/monitoring/README.md).
+  STREAMSPACE_MONITORING_INTERVAL: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(30_000),
+  STREAMSPACE_MONITORING_RETENTION: durationFromEnv.pipe(z.number().min(60 * 60_000, { message: 'must be at least 1h' })).default(7 * 24 * 60 * 60_000),
+  STREAMSPACE_ALERT_WEBHOOK_URL: z.string().url({ message: 'expected an http(s) URL' }).regex(/^https?:\/\//, { message: 'expected an http(s) URL' }).optional(),
+  STREAMSPACE_ALERT_WEBHOOK_TIMEOUT: durationFromEnv.pipe(z.number().min(100, { message: 'must be at least 100ms' })).default(5_000),
   // Session gateway (modules/gateway/README.md).
   STREAMSPACE_GATEWAY_MODE: z.enum(['host', 'path', 'off'], { message: 'expected host, path or off' }).default('host'),
   STREAMSPACE_GATEWAY_PORT: intFromEnv(0, 65535).default(8081),
@@ -265,6 +281,41 @@ export interface AppConfig {
   connections: ConnectionsConfig;
   /** The session gateway. */
   gateway: GatewayConfig;
+  /** Session resource defaults and maximums, session lifetime and feature flags; admins override them at runtime. */
+  policies: PoliciesConfig;
+  /** Names of the variables the environment set (the rest took their built-in default); absent: unknown. */
+  environment?: ReadonlySet<string>;
+  /** Sampled series, retention and alert delivery. */
+  monitoring: MonitoringConfig;
+}
+
+export interface PoliciesConfig {
+  /** CPU cores a session requests when neither it nor its template sets resources (0: none). */
+  defaultCpu: number;
+  /** Bytes of memory a session requests when neither it nor its template sets resources (0: none). */
+  defaultMemory: number;
+  /** Most CPU cores one session may request or be limited to (0: no maximum). */
+  maxCpu: number;
+  /** Most bytes of memory one session may request or be limited to (0: no maximum). */
+  maxMemory: number;
+  /** Longest a session may live before it is terminated (null: no limit). */
+  maxSessionDurationMs: number | null;
+  /** Owners may share sessions with users and groups. */
+  sharing: boolean;
+  /** Users (not only admins) may browse the template catalog. */
+  catalogBrowsing: boolean;
+  /** Session pods may reach the internet (off: egress only to the cluster and DNS). */
+  internetEgress: boolean;
+}
+
+export interface MonitoringConfig {
+  /** How often the leader samples the platform's series (and evaluates the alert rules); each replica probes its dependencies as often. */
+  intervalMs: number;
+  /** Samples older than this are deleted. */
+  retentionMs: number;
+  /** Where firing/resolved alerts are POSTed when their rule names no webhook of its own. */
+  webhookUrl: string | undefined;
+  webhookTimeoutMs: number;
 }
 
 export interface GatewayConfig {
@@ -362,6 +413,10 @@ export interface OidcConfig {
   usernameClaim: string;
   groupsClaim: string;
   adminGroups: string[];
+  /** Members become operators (unless an admin group also lists them). */
+  operatorGroups: string[];
+  /** Members become auditors (unless an admin or operator group also lists them). */
+  auditorGroups: string[];
   /** Keep memberships of StreamSpace groups named like the user's IdP groups in step with the claim at each sign-in. */
   syncGroups: boolean;
   postLoginRedirect: string;
@@ -507,6 +562,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       autoscaleCooldownMs: e.STREAMSPACE_AUTOSCALE_COOLDOWN,
       pubsub: e.STREAMSPACE_PUBSUB,
     },
+    monitoring: {
+      intervalMs: e.STREAMSPACE_MONITORING_INTERVAL,
+      retentionMs: e.STREAMSPACE_MONITORING_RETENTION,
+      webhookUrl: e.STREAMSPACE_ALERT_WEBHOOK_URL,
+      webhookTimeoutMs: e.STREAMSPACE_ALERT_WEBHOOK_TIMEOUT,
+    },
     gateway: {
       mode: e.STREAMSPACE_GATEWAY_MODE,
       port: e.STREAMSPACE_GATEWAY_PORT,
@@ -551,12 +612,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
               usernameClaim: e.STREAMSPACE_OIDC_USERNAME_CLAIM,
               groupsClaim: e.STREAMSPACE_OIDC_GROUPS_CLAIM,
               adminGroups: e.STREAMSPACE_OIDC_ADMIN_GROUPS,
+              operatorGroups: e.STREAMSPACE_OIDC_OPERATOR_GROUPS,
+              auditorGroups: e.STREAMSPACE_OIDC_AUDITOR_GROUPS,
               syncGroups: e.STREAMSPACE_OIDC_SYNC_GROUPS,
               postLoginRedirect: e.STREAMSPACE_OIDC_POST_LOGIN_REDIRECT,
             }
           : undefined,
     },
     portalAnnouncement: e.STREAMSPACE_PORTAL_ANNOUNCEMENT.trim(),
+    policies: {
+      defaultCpu: e.STREAMSPACE_SESSION_DEFAULT_CPU ?? 0,
+      defaultMemory: e.STREAMSPACE_SESSION_DEFAULT_MEMORY ?? 0,
+      maxCpu: e.STREAMSPACE_SESSION_MAX_CPU ?? 0,
+      maxMemory: e.STREAMSPACE_SESSION_MAX_MEMORY ?? 0,
+      maxSessionDurationMs: e.STREAMSPACE_SESSION_MAX_DURATION ?? null,
+      sharing: e.STREAMSPACE_FEATURE_SHARING,
+      catalogBrowsing: e.STREAMSPACE_FEATURE_CATALOG,
+      internetEgress: e.STREAMSPACE_FEATURE_INTERNET_EGRESS,
+    },
+    environment: new Set(Object.keys(raw)),
     quotas: {
       maxSessions: e.STREAMSPACE_QUOTA_MAX_SESSIONS,
       maxRunningSessions: e.STREAMSPACE_QUOTA_MAX_RUNNING_SESSIONS,

@@ -76,6 +76,21 @@ describe('cluster: audit of logs, exec arguments and applied manifests (audit ta
     expect(logs[1]!.changes).to.include({ pod: 'nope', container: null });
   });
 
+  it('audits a read of the longest pod name in full, and refuses a namespace longer than a DNS label before anything', async () => {
+    const before = (await rows('cluster.pod.logs')).length;
+    const longName = `p${'a'.repeat(251)}z`;
+    type Answer = { errors?: { message: string; extensions?: { code?: string } }[] };
+    const read = (await app.gql('query($ns: String!, $name: String!) { podLogs(namespace: $ns, name: $name) }', { ns, name: longName }, admin.headers)).body as Answer;
+    // No such pod: the API server's NOT_FOUND, not an audit row that does not fit.
+    expect(read.errors?.[0]?.extensions?.code, JSON.stringify(read.errors)).to.equal('NOT_FOUND');
+    const tooLong = (await app.gql('query($ns: String!) { podLogs(namespace: $ns, name: "web") }', { ns: `n${'a'.repeat(63)}` }, admin.headers)).body as Answer;
+    expect(tooLong.errors?.[0]?.extensions?.code).to.equal('BAD_USER_INPUT');
+    expect(tooLong.errors?.[0]?.message).to.match(/not a valid namespace name/);
+    const logs = (await rows('cluster.pod.logs')).slice(before);
+    expect(logs).to.have.length(1);
+    expect(logs[0]).to.include({ resource_id: `Pod/${ns}/${longName}`, outcome: 'failure' });
+  });
+
   it('audits podLogStream once at open', async () => {
     const before = (await rows('cluster.pod.logs')).length;
     const client = wsClient();

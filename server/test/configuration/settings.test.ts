@@ -96,7 +96,8 @@ describe('configuration: runtime settings', () => {
 
   it('lists every setting with its default from the configuration (source ENVIRONMENT)', async () => {
     const s = await settings();
-    expect(Object.keys(s)).to.have.members(['quota.maxSessions', 'quota.maxRunningSessions', 'quota.cpu', 'quota.memory', 'portal.announcement']);
+    expect(Object.keys(s)).to.include.members(['quota.maxSessions', 'quota.maxRunningSessions', 'quota.cpu', 'quota.memory', 'portal.announcement']);
+    expect(Object.keys(s)).to.include.members(['routing.mode', 'storage.homeSize', 'resources.maxCpu', 'sessions.idleTimeout', 'features.sharing']);
     expect(s['quota.maxSessions']).to.include({ value: 3, defaultValue: 3, source: 'ENVIRONMENT', updatedAt: null, updatedBy: null, kind: 'INTEGER' });
     expect(s['quota.maxSessions'].envVariable).to.equal('STREAMSPACE_QUOTA_MAX_SESSIONS');
     expect(s['quota.maxRunningSessions']).to.include({ value: 2, source: 'ENVIRONMENT' });

@@ -112,7 +112,8 @@ export async function leaderKill(size: LeaderKillSize): Promise<ScenarioResult> 
     await waitUntil(async () => (await sql(databaseUrl, `SELECT 1 FROM repositories WHERE id = $1 AND last_sync_at IS NOT NULL`, [repositoryId])).length > 0, 'the repository to be synced', 120_000);
     result.figures['all done after kill ms'] = Date.now() - killedAt;
     // A later run of the timer on B, to prove nothing more is coming: a sentinel session hibernates after all others.
-    const sentinel = await api.createSession({ template: 'quick-idle' });
+    // A new session (a plain launch would wake one of the hibernated ones).
+    const sentinel = await api.createSession({ template: 'quick-idle', newSession: true });
     await api.waitPhase(sentinel.id, 'Running', 120_000);
     await api.waitPhase(sentinel.id, 'Hibernated', 120_000);
 

@@ -66,7 +66,7 @@ describe('GraphQL API fuzz (real PostgreSQL and kube-apiserver)', function () {
   const identities: { user?: TestUser; admin?: TestUser } = {};
   const schema = buildSchema(fs.readFileSync(path.resolve(__dirname, '../../../schema.graphql'), 'utf8'));
 
-  /** Puts the fuzz user and admin back as they were (the admin may have demoted or disabled them) and signed in. */
+  /** Puts the fuzz user and admin back as they were (the admin may have demoted, disabled them or set their password) and signed in. */
   async function repair() {
     if ((await app.gql('{ me { id } }', {}, bootstrap.headers)).body.errors) bootstrap = await signInAsAdmin(app);
     for (const key of ['user', 'admin'] as const) {
@@ -78,7 +78,12 @@ describe('GraphQL API fuzz (real PostgreSQL and kube-apiserver)', function () {
       );
       expect(res.body.errors, JSON.stringify(res.body.errors)).to.equal(undefined);
       const me = await app.gql<{ me: { role: string } }>('{ me { role } }', {}, who.headers);
-      if (me.body.errors || me.body.data?.me.role !== who.role) Object.assign(who, await signIn(app, who.username, who.password));
+      if (me.body.errors || me.body.data?.me.role !== who.role) {
+        // The admin may also have set a new password (resetUserPassword): put the known one back first.
+        const reset = await app.gql('mutation RepairPassword($id: ID!, $password: String) { resetUserPassword(id: $id, password: $password) { __typename } }', { id: who.id, password: who.password }, bootstrap.headers);
+        expect(reset.body.errors, JSON.stringify(reset.body.errors)).to.equal(undefined);
+        Object.assign(who, await signIn(app, who.username, who.password));
+      }
     }
   }
 

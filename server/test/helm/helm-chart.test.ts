@@ -99,6 +99,16 @@ describe('Helm chart (helm template, golden files, real API server)', function (
     it(`renders "${name}" as its golden file`, async () => golden(name, await template(values)));
   }
 
+  it('passes the OIDC operator and auditor groups to the server', async () => {
+    const rendered = objects(
+      await template({ ...CASES['external-db-ha'], 'auth.oidc.operatorGroups[0]': 'ops', 'auth.oidc.operatorGroups[1]': 'support', 'auth.oidc.auditorGroups[0]': 'audit' }),
+    );
+    const env = JSON.stringify(rendered.find((o) => o.kind === 'Deployment'));
+    expect(env).to.contain('{"name":"STREAMSPACE_OIDC_OPERATOR_GROUPS","value":"ops,support"}');
+    expect(env).to.contain('{"name":"STREAMSPACE_OIDC_AUDITOR_GROUPS","value":"audit"}');
+    expect(JSON.stringify(objects(await template(CASES['external-db-ha'])))).not.to.contain('STREAMSPACE_OIDC_OPERATOR_GROUPS');
+  });
+
   it('keeps secrets out of the pod spec (they are referenced from a Secret)', async () => {
     const rendered = objects(await template(CASES['external-db-ha']));
     const deployment = rendered.find((o) => o.kind === 'Deployment')!;

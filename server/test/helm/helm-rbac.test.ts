@@ -122,7 +122,7 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
     );
   });
 
-  it('reads the cluster views everywhere (nodes, namespaces, workloads), but never Secrets, logs or shells outside its namespaces', async () => {
+  it('reads the cluster views everywhere (nodes, namespaces, workloads, node and pod usage), but never Secrets, logs or shells outside its namespaces', async () => {
     await expectAll(
       [
         ['list', 'nodes', undefined],
@@ -131,6 +131,12 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
         ['list', 'deployments.apps', otherNs],
         ['list', 'sessions.stream.streamspace.io', undefined],
         ['list', 'events', otherNs],
+        ['list', 'replicasets.apps', otherNs],
+        ['list', 'statefulsets.apps', otherNs],
+        ['list', 'endpointslices.discovery.k8s.io', otherNs],
+        ['list', 'poddisruptionbudgets.policy', otherNs],
+        ['list', 'nodes.metrics.k8s.io', undefined],
+        ['list', 'pods.metrics.k8s.io', otherNs],
       ],
       true,
     );
@@ -156,6 +162,12 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
         ['patch', 'configmaps', 'kube-system'],
         ['create', 'namespaces', undefined],
         ['delete', 'nodes', undefined],
+        // Cordon and drain are the opt-in rbac.nodeMaintenance.
+        ['patch', 'nodes', undefined],
+        ['create', 'pods/eviction', otherNs],
+        ['patch', 'statefulsets/scale.apps', otherNs],
+        ['patch', 'deployments/scale.apps', otherNs],
+        ['create', 'poddisruptionbudgets.policy', otherNs],
         ['create', 'customresourcedefinitions.apiextensions.k8s.io', undefined],
         ['create', 'clusterrolebindings.rbac.authorization.k8s.io', undefined],
         ['create', 'roles.rbac.authorization.k8s.io', releaseNs],
@@ -200,9 +212,40 @@ describe('Helm chart RBAC: least privilege, proven on the real API server', func
         ['delete', 'secrets', extraNs],
         ['create', 'pods/exec', extraNs],
         ['get', 'pods/log', extraNs],
+        ['patch', 'deployments/scale.apps', extraNs],
+        ['patch', 'statefulsets.apps', extraNs],
+        ['patch', 'statefulsets/scale.apps', extraNs],
+        ['list', 'replicasets.apps', extraNs],
+        ['create', 'poddisruptionbudgets.policy', extraNs],
       ],
       true,
     );
     await expectAll([['create', 'deployments.apps', otherNs]], false);
+  });
+
+  it('cordons and drains only with rbac.nodeMaintenance: patch nodes and evict pods, never delete them or nodes', async () => {
+    const objects = (await render(helm, release, releaseNs, ['rbac.nodeMaintenance=true', `sessions.namespace=${sessionsNs}`])).filter((o) => o.metadata?.name?.endsWith('-node-maintenance'));
+    expect(objects.map((o) => o.kind).sort()).to.deep.equal(['ClusterRole', 'ClusterRoleBinding']);
+    for (const obj of objects) {
+      await client.create(obj);
+      created.push(obj);
+    }
+    await expectAll(
+      [
+        ['patch', 'nodes', undefined],
+        ['create', 'pods/eviction', otherNs],
+        ['create', 'pods/eviction', 'kube-system'],
+      ],
+      true,
+    );
+    await expectAll(
+      [
+        ['delete', 'nodes', undefined],
+        ['delete', 'pods', otherNs],
+        ['get', 'secrets', otherNs],
+        ['create', 'pods/exec', otherNs],
+      ],
+      false,
+    );
   });
 });

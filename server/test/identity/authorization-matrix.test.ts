@@ -30,17 +30,24 @@ import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from 
  * row here: a new field without one fails this test, so nobody adds an operation without deciding.
  * - public: anyone, signed in or not;
  * - signed-in: any signed-in user (each sees only their own objects);
- * - owner: a signed-in user acting on one object by id: someone else's id answers NOT_FOUND (tested below);
- * - admin: admins only (others get FORBIDDEN, anonymous UNAUTHENTICATED).
+ * - act: any signed-in user acting for itself, except auditors (FORBIDDEN: they change nothing);
+ * - owner: a signed-in user reading one object by id: someone else's id answers NOT_FOUND (tested below);
+ *   admins, operators and auditors read every user's;
+ * - owner-act: like owner, but a change: auditors get FORBIDDEN; admins and operators act on every user's;
+ * - admin: admins only (others get FORBIDDEN, anonymous UNAUTHENTICATED);
+ * - operate: admins and operators (sessions, templates, catalog);
+ * - operations-read: admins, operators and auditors;
+ * - audit-read: admins and auditors (audit log, users, groups, settings, the cluster).
+ * The role sets are `Access` in server/src/platform/graphql/authorization.ts.
  */
-type Rule = 'public' | 'signed-in' | 'owner' | 'admin';
+type Rule = 'public' | 'signed-in' | 'act' | 'owner' | 'owner-act' | 'admin' | 'operate' | 'operations-read' | 'audit-read';
 const RULES: Record<string, Rule> = {
   'Query.version': 'public',
   'Query.me': 'signed-in',
-  'Query.users': 'admin',
-  'Query.user': 'admin',
-  'Query.userSessions': 'admin',
-  'Query.auditLog': 'admin',
+  'Query.users': 'audit-read',
+  'Query.user': 'audit-read',
+  'Query.userSessions': 'operations-read',
+  'Query.auditLog': 'audit-read',
   'Query.sessions': 'signed-in',
   'Query.session': 'owner',
   'Query.templates': 'signed-in',
@@ -50,60 +57,63 @@ const RULES: Record<string, Rule> = {
   'Query.catalogCategories': 'signed-in',
   'Query.myFavorites': 'signed-in',
   'Query.recentApps': 'signed-in',
-  'Query.repositories': 'admin',
-  'Query.repository': 'admin',
+  'Query.repositories': 'operations-read',
+  'Query.repository': 'operations-read',
   'Mutation.createUser': 'admin',
   'Mutation.updateUser': 'admin',
   'Mutation.rotateSigningKey': 'admin',
+  'Mutation.deleteUser': 'admin',
+  'Mutation.resetUserPassword': 'admin',
   'Mutation.changePassword': 'signed-in',
-  'Mutation.createSession': 'signed-in',
-  'Mutation.hibernateSession': 'owner',
-  'Mutation.wakeSession': 'owner',
-  'Mutation.deleteSession': 'owner',
-  'Mutation.setFavorite': 'signed-in',
-  'Mutation.applyTemplateYaml': 'admin',
-  'Mutation.createTemplate': 'admin',
-  'Mutation.updateTemplate': 'admin',
-  'Mutation.deleteTemplate': 'admin',
-  'Mutation.approveTemplateSecurity': 'admin',
-  'Mutation.installCatalogTemplate': 'admin',
-  'Mutation.addRepository': 'admin',
-  'Mutation.updateRepository': 'admin',
-  'Mutation.removeRepository': 'admin',
-  'Mutation.syncRepository': 'admin',
-  'Mutation.syncRepositories': 'admin',
+  'Mutation.createSession': 'act',
+  'Mutation.hibernateSession': 'owner-act',
+  'Mutation.wakeSession': 'owner-act',
+  'Mutation.deleteSession': 'owner-act',
+  'Mutation.setFavorite': 'act',
+  'Mutation.applyTemplateYaml': 'operate',
+  'Mutation.createTemplate': 'operate',
+  'Mutation.updateTemplate': 'operate',
+  'Mutation.deleteTemplate': 'operate',
+  'Mutation.approveTemplateSecurity': 'operate',
+  'Mutation.installCatalogTemplate': 'operate',
+  'Mutation.addRepository': 'operate',
+  'Mutation.updateRepository': 'operate',
+  'Mutation.removeRepository': 'operate',
+  'Mutation.syncRepository': 'operate',
+  'Mutation.syncRepositories': 'operate',
   'Subscription.serverTime': 'public',
   'Subscription.sessionUpdated': 'owner',
   'Subscription.mySessionsChanged': 'signed-in',
-  'Subscription.repositorySyncProgress': 'admin',
+  'Subscription.repositorySyncProgress': 'operations-read',
   'Query.sessionConnections': 'owner',
   'Query.sessionShares': 'owner',
   'Query.sharedWithMe': 'signed-in',
-  'Mutation.shareSession': 'owner',
-  'Mutation.updateSessionShare': 'owner',
-  'Mutation.unshareSession': 'owner',
+  'Mutation.shareSession': 'owner-act',
+  'Mutation.updateSessionShare': 'owner-act',
+  'Mutation.unshareSession': 'owner-act',
   'Subscription.sessionSharesChanged': 'owner',
   'Subscription.mySharesChanged': 'signed-in',
   'Query.sessionGroupShares': 'owner',
-  'Mutation.shareSessionWithGroup': 'owner',
-  'Mutation.updateSessionGroupShare': 'owner',
-  'Mutation.unshareSessionWithGroup': 'owner',
-  'Query.groups': 'admin',
+  'Mutation.shareSessionWithGroup': 'owner-act',
+  'Mutation.updateSessionGroupShare': 'owner-act',
+  'Mutation.unshareSessionWithGroup': 'owner-act',
+  'Query.groups': 'audit-read',
   'Query.myGroups': 'signed-in',
   'Mutation.createGroup': 'admin',
   'Mutation.updateGroup': 'admin',
   'Mutation.deleteGroup': 'admin',
   'Mutation.addGroupMember': 'admin',
   'Mutation.removeGroupMember': 'admin',
-  'Mutation.connectSession': 'owner',
-  'Mutation.heartbeat': 'owner',
-  'Mutation.disconnectSession': 'owner',
+  'Mutation.connectSession': 'owner-act',
+  'Mutation.heartbeat': 'owner-act',
+  'Mutation.disconnectSession': 'owner-act',
   'Subscription.connectionCountChanged': 'owner',
   'Subscription.sessionProgress': 'owner',
-  'Query.clusterNodes': 'admin',
-  'Query.clusterNamespaces': 'admin',
-  'Query.clusterResources': 'admin',
-  'Query.clusterResource': 'admin',
+  'Query.clusterNodes': 'audit-read',
+  'Query.clusterNamespaces': 'audit-read',
+  'Query.clusterPodUsage': 'audit-read',
+  'Query.clusterResources': 'audit-read',
+  'Query.clusterResource': 'audit-read',
   'Query.podLogs': 'admin',
   'Mutation.applyClusterResourceYaml': 'admin',
   'Mutation.deleteClusterResource': 'admin',
@@ -111,12 +121,41 @@ const RULES: Record<string, Rule> = {
   'Subscription.podExec': 'admin',
   'Subscription.podShell': 'admin',
   'Mutation.podShellInput': 'admin',
-  'Subscription.clusterResourceChanged': 'admin',
-  'Query.settings': 'admin',
+  'Subscription.clusterResourceChanged': 'audit-read',
+  'Mutation.setClusterNodeSchedulable': 'admin',
+  'Subscription.drainClusterNode': 'admin',
+  'Mutation.scaleClusterWorkload': 'admin',
+  'Mutation.restartClusterWorkload': 'admin',
+  'Query.clusterDeploymentRevisions': 'admin',
+  'Mutation.undoClusterDeployment': 'admin',
+  'Mutation.restartClusterPod': 'admin',
+  'Query.clusterServiceEndpoints': 'admin',
+  'Query.clusterEvents': 'admin',
+  'Query.clusterApiResources': 'admin',
+  'Query.clusterApiObjects': 'admin',
+  'Query.clusterApiObject': 'admin',
+  'Query.settings': 'audit-read',
   'Query.announcement': 'signed-in',
   'Subscription.announcementChanged': 'signed-in',
   'Mutation.updateSetting': 'admin',
   'Mutation.resetSetting': 'admin',
+  'Query.settingVersions': 'admin',
+  'Query.previewSettings': 'admin',
+  'Mutation.applySettings': 'admin',
+  'Mutation.restoreSettingVersion': 'admin',
+  'Query.metricSeries': 'admin',
+  'Query.alertRules': 'admin',
+  'Query.alerts': 'admin',
+  'Mutation.updateAlertRule': 'admin',
+  'Subscription.alertChanged': 'admin',
+  'Query.catalogBrowsingEnabled': 'signed-in',
+  'Query.myTemplateRequests': 'signed-in',
+  'Query.templateRequests': 'admin',
+  'Mutation.requestTemplate': 'act',
+  'Query.templateReviews': 'signed-in',
+  'Query.templateUsage': 'operations-read',
+  'Mutation.rateTemplate': 'act',
+  'Mutation.deleteTemplateReview': 'act',
 };
 
 const schemaFile = path.resolve(__dirname, '../../../schema.graphql');
@@ -171,18 +210,22 @@ function operationText(root: string, field: GraphQLField<unknown, unknown>): str
 
 const AUTH_CODES = ['UNAUTHENTICATED', 'FORBIDDEN'];
 
-describe('identity: authorization matrix (every operation x anonymous, user A, user B, admin)', function () {
+describe('identity: authorization matrix (every operation x anonymous, user A, user B, operator, auditor, admin)', function () {
   this.timeout(300_000);
   let app: TestApp;
   let admin: SignedIn;
   let userA: TestUser;
   let userB: TestUser;
+  let operator: TestUser;
+  let auditor: TestUser;
 
   before(async () => {
     app = await startTestApp();
     admin = await signInAsAdmin(app);
     userA = await createUserAndToken(app);
     userB = await createUserAndToken(app);
+    operator = await createUserAndToken(app, 'operator');
+    auditor = await createUserAndToken(app, 'auditor');
   });
   after(async () => {
     await app?.stop();
@@ -224,11 +267,19 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
   }
 
   it('answers each caller as its rule says', async () => {
-    const expected: Record<Rule, [string | null, string | null, string | null, string | null]> = {
-      public: [null, null, null, null],
-      'signed-in': ['UNAUTHENTICATED', null, null, null],
-      owner: ['UNAUTHENTICATED', null, null, null],
-      admin: ['UNAUTHENTICATED', 'FORBIDDEN', 'FORBIDDEN', null],
+    const U = 'UNAUTHENTICATED';
+    const F = 'FORBIDDEN';
+    // anonymous, user A, user B, operator, auditor, admin
+    const expected: Record<Rule, (string | null)[]> = {
+      public: [null, null, null, null, null, null],
+      'signed-in': [U, null, null, null, null, null],
+      act: [U, null, null, null, F, null],
+      owner: [U, null, null, null, null, null],
+      'owner-act': [U, null, null, null, F, null],
+      admin: [U, F, F, F, F, null],
+      operate: [U, F, F, null, F, null],
+      'operations-read': [U, F, F, null, null, null],
+      'audit-read': [U, F, F, F, null, null],
     };
     const mismatches: string[] = [];
     for (const { root, field } of operations()) {
@@ -239,10 +290,12 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
         await outcome(root, field, {}, null),
         await outcome(root, field, userA.headers, { id: userA.id, username: userA.username, role: 'user' }),
         await outcome(root, field, userB.headers, { id: userB.id, username: userB.username, role: 'user' }),
+        await outcome(root, field, operator.headers, { id: operator.id, username: operator.username, role: 'operator' }),
+        await outcome(root, field, auditor.headers, { id: auditor.id, username: auditor.username, role: 'auditor' }),
         await outcome(root, field, admin.headers, { id: admin.user.id, username: admin.user.username, role: 'admin' }),
       ];
       if (JSON.stringify(got) !== JSON.stringify(expected[rule])) {
-        mismatches.push(`${name} (${rule}): anonymous/A/B/admin got ${JSON.stringify(got)}, expected ${JSON.stringify(expected[rule])}`);
+        mismatches.push(`${name} (${rule}): anonymous/A/B/operator/auditor/admin got ${JSON.stringify(got)}, expected ${JSON.stringify(expected[rule])}`);
       }
     }
     expect(mismatches).to.deep.equal([]);
@@ -344,6 +397,22 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
       expect(res.body.data?.userSessions.edges.map((e) => e.node.id)).to.deep.equal([sessionId]);
       const none = await app.gql('query($id: ID!) { userSessions(id: $id) { totalCount } }', { id: randomUUID() }, admin.headers);
       expect(none.body.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+    });
+
+    it('lets operators and auditors read another user\'s session; operators change it, auditors change nothing', async () => {
+      for (const caller of [operator, auditor]) {
+        const one = await app.gql<{ session: { id: string } }>('query($id: ID!) { session(id: $id) { id } }', { id: sessionId }, caller.headers);
+        expect(one.body.data?.session.id, `${caller.role}: ${JSON.stringify(one.body.errors)}`).to.equal(sessionId);
+        const list = await app.gql<{ sessions: { edges: { node: { id: string } }[] } }>('{ sessions(first: 100) { edges { node { id } } } }', undefined, caller.headers);
+        expect(list.body.data?.sessions.edges.map((e) => e.node.id), caller.role).to.include(sessionId);
+        const shares = await app.gql<{ sessionShares: unknown[] }>('query($id: ID!) { sessionShares(sessionId: $id) { user } }', { id: sessionId }, caller.headers);
+        expect(shares.body.errors, `${caller.role} reads the access list`).to.equal(undefined);
+      }
+      const refused = await app.gql('mutation($id: ID!) { hibernateSession(id: $id) { id } }', { id: sessionId }, auditor.headers);
+      expect(refused.body.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+      // The operator passes the ownership check: whatever happens next, it is not "no such session".
+      const operated = await app.gql('mutation($id: ID!) { hibernateSession(id: $id) { id state } }', { id: sessionId }, operator.headers);
+      expect(operated.body.errors?.[0]?.extensions?.code ?? null, JSON.stringify(operated.body.errors)).not.to.be.oneOf(['NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED']);
     });
   });
 });

@@ -44,10 +44,10 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
   });
 
   /** Runs the whole browser flow and returns the access token the portal would get from /auth/refresh. */
-  async function signInThroughBrowser(login: string): Promise<{ page: Page; accessToken: string; finalUrl: string }> {
+  async function signInThroughBrowser(login: string, start = '/auth/oidc', landing = '/healthz'): Promise<{ page: Page; accessToken: string; finalUrl: string }> {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${app.url}/auth/oidc`);
+    await page.goto(`${app.url}${start}`);
     // The IdP's development login page: any password signs in as the login name.
     await page.waitForSelector('input[name="login"]');
     expect(page.url().startsWith(idp.issuer)).to.equal(true);
@@ -56,7 +56,7 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
     await page.click('button[type="submit"]');
     // Consent, then the redirect back to /auth/oidc/callback and on to the portal.
     await page.waitForSelector('button:has-text("Continue")');
-    await Promise.all([page.waitForURL(`${app.url}/healthz**`), page.click('button:has-text("Continue")')]);
+    await Promise.all([page.waitForURL(`${app.url}${landing}**`), page.click('button:has-text("Continue")')]);
     const finalUrl = page.url();
     // What the portal does on load: trade the HttpOnly refresh cookie for an access token.
     const refreshed = await page.evaluate(async () => {
@@ -99,10 +99,19 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
     await page.context().close();
   });
 
+  it('goes back to the path a sign-in started with (?return=, as the admin console sends), and ignores one leaving the server', async () => {
+    const back = await signInThroughBrowser('bob', '/auth/oidc?return=/readyz', '/readyz');
+    expect(back.finalUrl).to.equal(`${app.url}/readyz`);
+    await back.page.context().close();
+    const away = await signInThroughBrowser('bob', `/auth/oidc?return=${encodeURIComponent('//evil.example/')}`);
+    expect(away.finalUrl).to.equal(`${app.url}/healthz`);
+    await away.page.context().close();
+  });
+
   it('audits OIDC sign-ins and provisioning', async () => {
     const rows = await app.services.database.dataSource.getRepository(AuditLogEntity).find({ order: { id: 'ASC' } });
     const logins = rows.filter((r) => r.action === 'auth.login' && r.changes?.method === 'oidc');
-    expect(logins.map((r) => r.actorUsername)).to.deep.equal(['alice', 'bob', 'alice']);
+    expect(logins.map((r) => r.actorUsername)).to.deep.equal(['alice', 'bob', 'alice', 'bob', 'bob']);
     expect(rows.filter((r) => r.action === 'user.create' && r.changes?.via === 'oidc').map((r) => r.resourceId)).to.have.length(2);
     const demotion = rows.find((r) => r.action === 'user.update' && r.changes?.via === 'oidc');
     expect(demotion?.changes?.role).to.deep.equal({ from: 'admin', to: 'user' });

@@ -63,7 +63,7 @@ let counter = 0;
  * Creates a user through the API (as the bootstrap admin) and signs it in.
  * `createUserAndToken(app)` gives a plain user; `createUserAndToken(app, 'admin')` another admin.
  */
-export async function createUserAndToken(app: TestApp, role: 'user' | 'admin' = 'user', username?: string): Promise<TestUser> {
+export async function createUserAndToken(app: TestApp, role: 'user' | 'admin' | 'operator' | 'auditor' = 'user', username?: string): Promise<TestUser> {
   const admin = await signInAsAdmin(app);
   const name = username ?? `${role}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`;
   const password = `pw-${randomBytes(9).toString('base64url')}`;

@@ -43,6 +43,19 @@ export async function requireRealNode(): Promise<{ cluster: LocalCluster; nodeNa
   return { cluster, nodeName: state.name, images: state.images, networkPolicy: state.networkPolicy };
 }
 
+/**
+ * The shared cluster with metrics-server (the metrics.k8s.io API), started on first use. Throws with its one-line
+ * reason when it cannot run (a failed build, a component that exited), so those tests fail saying why.
+ */
+export async function requireMetricsServer(): Promise<LocalCluster> {
+  const cluster = await getTestCluster();
+  const state = await cluster.ensureMetricsServer();
+  if (state.status !== 'ready') {
+    throw new Error(`metrics-server is unavailable: ${state.status === 'unavailable' ? state.reason : 'not started'}`);
+  }
+  return cluster;
+}
+
 let counter = 0;
 
 /**

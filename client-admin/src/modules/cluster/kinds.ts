@@ -4,11 +4,13 @@ import type { ClusterResourceKind } from '../../generated/graphql'
 export const KINDS: readonly { kind: ClusterResourceKind; namespaced: boolean }[] = [
   { kind: 'Pod', namespaced: true },
   { kind: 'Deployment', namespaced: true },
+  { kind: 'StatefulSet', namespaced: true },
   { kind: 'Service', namespaced: true },
   { kind: 'ConfigMap', namespaced: true },
   { kind: 'Secret', namespaced: true },
   { kind: 'Ingress', namespaced: true },
   { kind: 'PersistentVolumeClaim', namespaced: true },
+  { kind: 'PodDisruptionBudget', namespaced: true },
   { kind: 'Event', namespaced: true },
   { kind: 'Session', namespaced: true },
   { kind: 'Template', namespaced: true },

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { describe, it } from 'mocha'
-import { formatBytes, formatSettingValue, settingInput } from './setting-format'
+import { formatBytes, formatDiffValue, formatSettingValue, formChanges, initialDraft, settingInput, sourceLabel } from './setting-format'
 
 describe('setting format', () => {
   describe('formatBytes', () => {
@@ -55,5 +55,33 @@ describe('setting format', () => {
       const shown = formatSettingValue('MEMORY', 8 * 1024 ** 3)
       expect(settingInput('MEMORY', shown)).to.equal('8Gi')
     })
+  })
+})
+
+describe('configuration form changes', () => {
+  const settings = [
+    { key: 'quota.maxSessions', kind: 'INTEGER' as const, value: 10 },
+    { key: 'quota.memory', kind: 'MEMORY' as const, value: 16 * 1024 ** 3 },
+    { key: 'features.sharing', kind: 'BOOLEAN' as const, value: true },
+    { key: 'storage.homeSize', kind: 'QUANTITY' as const, value: '10Gi' },
+  ]
+
+  it('sends only the fields that differ, as the server reads them, and resets', () => {
+    const drafts = { 'quota.maxSessions': '12', 'quota.memory': '16Gi', 'features.sharing': false, 'storage.homeSize': '10Gi' }
+    expect(formChanges(settings, drafts, new Set(['storage.homeSize']))).to.deep.equal([
+      { key: 'quota.maxSessions', value: 12 },
+      { key: 'features.sharing', value: false },
+      { key: 'storage.homeSize', reset: true },
+    ])
+    expect(formChanges(settings, {}, new Set())).to.deep.equal([])
+  })
+
+  it('shows values and sources in words', () => {
+    expect(initialDraft(settings[2]!)).to.equal(true)
+    expect(initialDraft(settings[1]!)).to.equal('16Gi')
+    expect(formatDiffValue('')).to.equal('(empty)')
+    expect(formatDiffValue(false)).to.equal('off')
+    expect(sourceLabel('DEFAULT')).to.equal('built-in default')
+    expect(sourceLabel('ENVIRONMENT')).to.equal('from environment')
   })
 })

@@ -4,7 +4,7 @@ import type { LauncherTemplateFragment } from '../../generated/graphql'
 import { categoriesOf, filterTemplates, matchesSearch } from './launcher-filter'
 
 function template(name: string, fields: Partial<LauncherTemplateFragment> = {}): LauncherTemplateFragment {
-  return { name, displayName: name, description: '', icon: null, category: 'Other', appType: 'webapp', tags: [], valid: true, ...fields }
+  return { name, displayName: name, description: '', icon: null, category: 'Other', appType: 'webapp', tags: [], valid: true, rating: { average: null, count: 0 }, ...fields }
 }
 
 const CATALOG: LauncherTemplateFragment[] = [

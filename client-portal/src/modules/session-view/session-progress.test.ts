@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { after, before, describe, it } from 'mocha'
-import { startupSteps, vncSocketUrl } from './session-progress'
+import { isGatewayUrl, startupSteps, vncSocketUrl } from './session-progress'
 import type { ProgressStep } from './session-progress'
 
 const states = (steps: ProgressStep[]) => steps.map((s) => s.state)
@@ -63,6 +63,15 @@ describe('session progress', () => {
       )
       // A next that would leave the session's path is ignored.
       expect(vncSocketUrl('https://x.apps.example.com/.streamspace/redeem?ticket=T&next=%2F%2Fevil.example%2F')).to.equal('wss://x.apps.example.com/websockify?ticket=T')
+    })
+
+    it("sends a hybrid session's desktop to the gateway's VNC path, whatever the web app's path", () => {
+      expect(vncSocketUrl('https://x.apps.example.com/.streamspace/redeem?ticket=T&next=%2Fapp%2F', { hybrid: true })).to.equal('wss://x.apps.example.com/.streamspace/vnc/websockify?ticket=T')
+      expect(vncSocketUrl('http://apps.localhost:8081/s/abcdefghijklmnopqrstuvwxyz/.streamspace/redeem?ticket=T&next=%2F', { hybrid: true })).to.equal(
+        'ws://apps.localhost:8081/s/abcdefghijklmnopqrstuvwxyz/.streamspace/vnc/websockify?ticket=T',
+      )
+      expect(isGatewayUrl('https://x.apps.example.com/.streamspace/redeem?ticket=T')).to.equal(true)
+      expect(isGatewayUrl('https://streamspace.example.com/s/alice-app/')).to.equal(false)
     })
 
     it('resolves a path against the page and keeps the query', () => {

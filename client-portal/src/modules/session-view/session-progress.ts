@@ -30,6 +30,13 @@ export function startupSteps(session: Pick<SessionDetailFragment, 'phase' | 'pod
 
 /** The gateway's path (on the session's origin) where connectSession's single-use ticket is traded. */
 const REDEEM_PATH = '/.streamspace/redeem'
+/** The gateway's path to a hybrid session's VNC desktop (the web app has the rest of the origin). */
+const HYBRID_VNC_PATH = '/.streamspace/vnc/'
+
+/** Whether a session URL is a gateway ticket URL (a hybrid session's desktop is reachable only through the gateway). */
+export function isGatewayUrl(httpUrl: string): boolean {
+  return new URL(httpUrl, window.location.href).pathname.endsWith(REDEEM_PATH)
+}
 
 /**
  * The socket URL of a desktop's VNC websocket, next to the session's HTTP URL. For a gateway ticket URL
@@ -37,13 +44,14 @@ const REDEEM_PATH = '/.streamspace/redeem'
  * <session origin><app path>websockify?ticket=… (a cookie of the session's origin may not reach a socket
  * opened by the portal's page).
  */
-export function vncSocketUrl(httpUrl: string): string {
+export function vncSocketUrl(httpUrl: string, options: { hybrid?: boolean } = {}): string {
   const url = new URL(httpUrl, window.location.href)
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
   if (url.pathname.endsWith(REDEEM_PATH)) {
     const ticket = url.searchParams.get('ticket') ?? ''
     const next = url.searchParams.get('next') ?? '/'
-    const appPath = next.startsWith('/') && !next.startsWith('//') ? next : '/'
+    // A hybrid session's desktop is under the gateway's VNC path (its Service's vnc port), not the web app's.
+    const appPath = options.hybrid ? HYBRID_VNC_PATH : next.startsWith('/') && !next.startsWith('//') ? next : '/'
     url.pathname = url.pathname.slice(0, -REDEEM_PATH.length) + appPath
     url.search = ''
     url.searchParams.set('ticket', ticket)

@@ -26,7 +26,8 @@ export class AuditLogEntity {
   @Column({ name: 'resource_type', type: 'varchar', length: 64 })
   resourceType!: string;
 
-  @Column({ name: 'resource_id', type: 'varchar', length: 253, nullable: true })
+  /** e.g. `Pod/<namespace>/<name>`: longer than one Kubernetes name. */
+  @Column({ name: 'resource_id', type: 'text', nullable: true })
   resourceId!: string | null;
 
   /** success | failure */

@@ -1,5 +1,5 @@
 import { Arg, Args, Authorized, Query, Resolver } from 'type-graphql';
-import { Role } from '../../platform/graphql/authorization';
+import { Access } from '../../platform/graphql/authorization';
 import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
 import type { AuditService } from './audit.service';
 import type { AuditLogEntity } from './audit-log.entity';
@@ -14,8 +14,8 @@ export interface AuditResolverDeps {
 export class AuditResolver {
   constructor(private readonly deps: AuditResolverDeps) {}
 
-  @Authorized(Role.ADMIN)
-  @Query(() => AuditLogConnection, { description: 'The audit log, newest first (admin only).' })
+  @Authorized(...Access.AUDIT_READ)
+  @Query(() => AuditLogConnection, { description: 'The audit log, newest first (admins and auditors).' })
   auditLog(
     @Args(() => PaginationArgs) page: PaginationArgs,
     @Arg('filter', () => AuditLogFilterInput, { nullable: true, description: 'Optional conditions on the entries.' }) filter?: AuditLogFilterInput,

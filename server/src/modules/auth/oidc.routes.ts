@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { Passport, type PassportStatic } from 'passport';
+import { Passport, type AuthenticateOptions, type PassportStatic } from 'passport';
 import { Strategy as OpenIDConnectStrategy } from 'passport-openidconnect';
 import type { AuthConfig, OidcConfig } from '../../config/config';
 import { Role } from '../../platform/graphql/authorization';
@@ -37,15 +37,22 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
   return value;
 }
 
-/** The role for a set of IdP claims: admin when any group is one of STREAMSPACE_OIDC_ADMIN_GROUPS. */
-export function roleFromClaims(claims: Record<string, unknown>, oidc: Pick<OidcConfig, 'groupsClaim' | 'adminGroups'>): { role: string; groups: string[] } {
+/**
+ * The role for a set of IdP claims: admin when any group is one of STREAMSPACE_OIDC_ADMIN_GROUPS, else operator
+ * (STREAMSPACE_OIDC_OPERATOR_GROUPS), else auditor (STREAMSPACE_OIDC_AUDITOR_GROUPS), else user: the strongest wins.
+ */
+export function roleFromClaims(
+  claims: Record<string, unknown>,
+  oidc: Pick<OidcConfig, 'groupsClaim' | 'adminGroups'> & Partial<Pick<OidcConfig, 'operatorGroups' | 'auditorGroups'>>,
+): { role: string; groups: string[] } {
   const raw = claimAt(claims, oidc.groupsClaim);
   const groups = (Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,]+/) : [])
     .filter((g): g is string => typeof g === 'string' && g.length > 0)
     // Some providers (Keycloak with full paths) prefix groups with "/".
     .map((g) => g.replace(/^\//, ''));
-  const admin = oidc.adminGroups.some((a) => groups.includes(a.replace(/^\//, '')));
-  return { role: admin ? Role.ADMIN : Role.USER, groups };
+  const member = (list: string[] | undefined) => (list ?? []).some((a) => groups.includes(a.replace(/^\//, '')));
+  const role = member(oidc.adminGroups) ? Role.ADMIN : member(oidc.operatorGroups) ? Role.OPERATOR : member(oidc.auditorGroups) ? Role.AUDITOR : Role.USER;
+  return { role, groups };
 }
 
 /**
@@ -79,6 +86,16 @@ class SignedCookieStateStore {
       cb(null, ctx, payload.state ?? undefined);
     }, cb);
   }
+}
+
+/**
+ * Where a sign-in started with `?return=` goes back to (the admin console's SSO button sends `/admin/`): a plain path on
+ * this server (letters, digits, `/ _ - .`), never `//host` or a URL; anything else is ignored. It travels in the signed
+ * state cookie, so the IdP's redirect cannot change it.
+ */
+export function oidcReturnPath(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 200) return null;
+  return /^\/(?![/\\])[A-Za-z0-9/_.-]*$/.test(value) && !value.split('/').includes('..') ? value : null;
 }
 
 export interface OidcDeps {
@@ -218,7 +235,10 @@ export function oidcRoutes(deps: OidcDeps): Router {
   router.get('/auth/oidc', async (req: Request, res: Response, next: NextFunction) => {
     try {
       const { passport } = await passportReady();
-      passport.authenticate('oidc', { session: false })(req, res, next);
+      const returnTo = oidcReturnPath(req.query['return']);
+      // passport types `state` as a string; passport-openidconnect keeps any value (our signed state cookie holds it).
+      const options = { session: false, ...(returnTo ? { state: { returnTo } } : {}) } as unknown as AuthenticateOptions;
+      passport.authenticate('oidc', options)(req, res, next);
     } catch (err) {
       deps.logger.error({ err }, 'OIDC sign-in could not start');
       res.status(503).json({ error: 'oidc_unavailable', message: 'The identity provider is not reachable; try again later' });
@@ -234,7 +254,7 @@ export function oidcRoutes(deps: OidcDeps): Router {
       res.status(503).json({ error: 'oidc_unavailable', message: 'The identity provider is not reachable; try again later' });
       return;
     }
-    passport.authenticate('oidc', { session: false }, (err: Error | null, user: UserEntity | false, info?: { message?: string }) => {
+    passport.authenticate('oidc', { session: false }, (err: Error | null, user: UserEntity | false, info?: { message?: string; state?: { returnTo?: unknown } }) => {
       (async () => {
         if (err || !user) {
           if (err) deps.logger.warn({ err }, 'OIDC sign-in failed');
@@ -244,7 +264,7 @@ export function oidcRoutes(deps: OidcDeps): Router {
         const groups = (req as Request & { oidcGroups?: string[] }).oidcGroups ?? [];
         const result = await deps.auth.startSession(user, { method: 'oidc', issuer: oidc.issuer, groups }, requestSource(req));
         completeSignIn(deps.config, req, res, result);
-        res.redirect(302, oidc.postLoginRedirect);
+        res.redirect(302, oidcReturnPath(info?.state?.returnTo) ?? oidc.postLoginRedirect);
       })().catch(next);
     })(req, res, next);
   });

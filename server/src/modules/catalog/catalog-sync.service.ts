@@ -65,6 +65,8 @@ export interface CatalogSyncOptions {
   credentials: (repo: RepositoryEntity) => Promise<GitCredentials>;
   /** Platform-wide pinned ssh host keys (STREAMSPACE_GIT_SSH_KNOWN_HOSTS), '' when none. */
   platformKnownHosts?: string;
+  /** Told the outcome of every sync (metrics). */
+  onSynced?: (outcome: 'success' | 'failure') => void;
 }
 
 /** Stored errors per repository are capped; the last entry then says how many were left out. */
@@ -157,8 +159,10 @@ export class CatalogSyncService {
         },
         'catalog repository synced',
       );
+      this.options.onSynced?.('success');
       return outcome;
     } catch (err) {
+      this.options.onSynced?.('failure');
       const message = redactSecrets((err as Error).message ?? String(err), secrets).slice(0, 32_000);
       this.options.logger.warn({ repository: repo.name, error: message }, 'catalog repository sync failed; the last good catalog stays');
       await repos.update({ id: repositoryId }, { status: 'Failed', syncError: message, lastSyncAt: new Date() }).catch(() => undefined);

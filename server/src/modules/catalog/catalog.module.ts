@@ -36,6 +36,10 @@ export interface CreateCatalogOptions {
   templates: TemplateService | null;
   /** When given, the scheduled sync job is registered (it runs on the leader only). */
   jobs?: JobRunner;
+  /** Whether users may browse the catalog now (a runtime setting); absent: always. */
+  browsingAllowed?: () => boolean;
+  /** Told the outcome of every sync (metrics). */
+  onSynced?: (outcome: 'success' | 'failure') => void;
 }
 
 export function createCatalog(options: CreateCatalogOptions): CatalogServices {
@@ -51,6 +55,7 @@ export function createCatalog(options: CreateCatalogOptions): CatalogServices {
     maxFiles: options.config.maxFiles,
     credentials: (repo) => loadCredentials(repo, options.kube),
     platformKnownHosts: options.config.gitSshKnownHosts,
+    onSynced: options.onSynced,
   });
   const repositoryObjects = new TemplateRepositoryObjects(options.kube, logger);
   const repositories = new RepositoryService({
@@ -63,7 +68,7 @@ export function createCatalog(options: CreateCatalogOptions): CatalogServices {
     clusterConfigured: options.kube !== null,
     platformKnownHosts: options.config.gitSshKnownHosts,
   });
-  const catalogTemplates = new CatalogService({ dataSource: options.dataSource, audit: options.audit, templates: options.templates });
+  const catalogTemplates = new CatalogService({ dataSource: options.dataSource, audit: options.audit, templates: options.templates, browsingAllowed: options.browsingAllowed });
   options.jobs?.register(repositorySyncJob(repositories));
   return { catalogTemplates, repositories, sync };
 }

@@ -1,6 +1,6 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Role, isAdmin, requireCaller } from '../../platform/graphql/authorization';
+import { Access, readsAll, requireCaller } from '../../platform/graphql/authorization';
 import { specForUser } from '../templates/template-security';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
@@ -59,11 +59,11 @@ export class CatalogResolver {
   @FieldResolver(() => GraphQLJSONObject)
   manifest(@Root() template: CatalogTemplateType, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
     const manifest = template.manifest;
-    if (isAdmin(ctx.caller) || typeof manifest.spec !== 'object' || manifest.spec === null) return manifest;
+    if (readsAll(ctx.caller) || typeof manifest.spec !== 'object' || manifest.spec === null) return manifest;
     return { ...manifest, spec: specForUser(manifest.spec as Record<string, unknown>) };
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATE)
   @Mutation(() => CatalogInstallResultType, {
     description: 'Creates or updates the Template object from a catalog template (annotated with its repository and commit); counts the install.',
   })
@@ -75,7 +75,7 @@ export class CatalogResolver {
     return this.deps.catalog.catalogTemplates.install(requireCaller(ctx), repository, name, ctx);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATIONS_READ)
   @Subscription(() => RepositorySyncProgressType, {
     description: 'Progress of repository syncs (manual and scheduled), optionally of one repository.',
     topics: SYNC_PROGRESS_TOPIC,

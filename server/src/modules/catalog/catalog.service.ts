@@ -1,3 +1,4 @@
+import { readsAll } from '../../platform/graphql/authorization';
 import type { DataSource } from 'typeorm';
 import { stringify } from 'yaml';
 import type { Caller } from '../../platform/graphql/context';
@@ -88,12 +89,24 @@ class Sql {
  */
 export class CatalogService {
   constructor(
-    private readonly deps: { dataSource: DataSource; audit: AuditService; templates: TemplateService | null },
+    private readonly deps: {
+      dataSource: DataSource;
+      audit: AuditService;
+      templates: TemplateService | null;
+      /** Whether users (not only admins) may browse the catalog now (the features.catalogBrowsing setting). */
+      browsingAllowed?: () => boolean;
+    },
   ) {}
+
+  /** Refuses (FORBIDDEN, feature catalogBrowsing) a user's browse while an admin has switched it off. */
+  private mayBrowse(caller: Caller): void {
+    if (caller.role === 'admin' || (this.deps.browsingAllowed?.() ?? true)) return;
+    throw new AppError(ErrorCode.FORBIDDEN, 'Browsing the catalog is switched off by an administrator', { feature: 'catalogBrowsing' });
+  }
 
   /** Repositories the caller may see: public ones, ones that list the caller, all for admins. */
   private visibility(sql: Sql, caller: Caller): void {
-    if (caller.role === 'admin') return;
+    if (readsAll(caller)) return;
     sql.where.push(`(r.public OR ${sql.p(caller.username)} = ANY(r.allowed_users) OR ${sql.p(caller.id)} = ANY(r.allowed_users))`);
   }
 
@@ -126,6 +139,7 @@ export class CatalogService {
     after: string | undefined,
     sort: CatalogSort | null | undefined,
   ): Promise<Connection<CatalogTemplateType>> {
+    this.mayBrowse(caller);
     const size = pageSize(first);
     const sql = new Sql();
     this.visibility(sql, caller);
@@ -172,6 +186,7 @@ export class CatalogService {
   }
 
   async categories(caller: Caller, filter: CatalogTemplateFilter | null | undefined): Promise<CatalogCategoryType[]> {
+    this.mayBrowse(caller);
     const sql = new Sql();
     this.visibility(sql, caller);
     this.filters(sql, { ...filter, category: null });
@@ -184,6 +199,7 @@ export class CatalogService {
   }
 
   async get(caller: Caller, id: string): Promise<CatalogTemplateType> {
+    this.mayBrowse(caller);
     const row = await this.findRow(caller, id);
     if (!row) throw notFound('Catalog template', id);
     return toCatalogTemplateType(row);

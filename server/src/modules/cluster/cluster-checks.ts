@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { badInput } from '../../platform/graphql/errors';
 import { noCluster } from '../../platform/kube/kube-errors';
-import { isObjectName, kindInfo, type KindInfo } from './cluster-kinds';
+import { isNamespaceName, isObjectName, kindInfo, type KindInfo } from './cluster-kinds';
 import { unknownKind } from './cluster.errors';
 
 /** Argument checks shared by the resource and pod tools: each answers BAD_USER_INPUT with what is wrong. */
@@ -25,7 +25,7 @@ export function checkNamespace(info: KindInfo, namespace: string | null | undefi
     return undefined;
   }
   if (!info.namespaced) throw badInput(`${info.kind} is cluster-scoped: give no namespace`, { namespace });
-  if (!isObjectName(namespace)) throw badInput(`"${namespace}" is not a valid namespace name`, { namespace });
+  if (!isNamespaceName(namespace)) throw badInput(`"${namespace}" is not a valid namespace name (a DNS-1123 label: at most 63 lower-case letters, digits and "-")`, { namespace });
   return namespace;
 }
 

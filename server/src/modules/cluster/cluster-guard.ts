@@ -30,7 +30,7 @@ export class PlatformGuard {
     const why = `${kind} ${namespace}/${name} belongs to the StreamSpace platform (namespace ${platform}); the admin console does not ${what} the platform's own pods, workloads or Secrets (use kubectl with your own credentials)`;
     if (platform !== this.options.sessionNamespace) return why;
     if (kind === 'Secret') return why;
-    if (['Pod', 'Deployment'].includes(kind) && labels?.[SESSION_LABEL] === undefined) return why;
+    if (['Pod', 'Deployment', 'StatefulSet'].includes(kind) && labels?.[SESSION_LABEL] === undefined) return why;
     return null;
   }
 

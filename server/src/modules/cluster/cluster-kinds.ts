@@ -6,6 +6,7 @@
 export const CLUSTER_KINDS = {
   Pod: { apiVersion: 'v1', plural: 'pods', namespaced: true },
   Deployment: { apiVersion: 'apps/v1', plural: 'deployments', namespaced: true },
+  StatefulSet: { apiVersion: 'apps/v1', plural: 'statefulsets', namespaced: true },
   Service: { apiVersion: 'v1', plural: 'services', namespaced: true },
   ConfigMap: { apiVersion: 'v1', plural: 'configmaps', namespaced: true },
   Secret: { apiVersion: 'v1', plural: 'secrets', namespaced: true },
@@ -13,6 +14,7 @@ export const CLUSTER_KINDS = {
   Node: { apiVersion: 'v1', plural: 'nodes', namespaced: false },
   Ingress: { apiVersion: 'networking.k8s.io/v1', plural: 'ingresses', namespaced: true },
   PersistentVolumeClaim: { apiVersion: 'v1', plural: 'persistentvolumeclaims', namespaced: true },
+  PodDisruptionBudget: { apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', namespaced: true },
   Event: { apiVersion: 'v1', plural: 'events', namespaced: true },
   Session: { apiVersion: 'stream.streamspace.io/v1alpha1', plural: 'sessions', namespaced: true },
   Template: { apiVersion: 'stream.streamspace.io/v1alpha1', plural: 'templates', namespaced: true },
@@ -35,10 +37,16 @@ export function kindInfo(kind: string): KindInfo | undefined {
   return { kind: k, ...CLUSTER_KINDS[k] };
 }
 
-/** DNS-1123 subdomain (names of most objects) or label (namespaces): what may appear in a URL path. */
+/** DNS-1123 subdomain (names of most objects, at most 253 characters): what may appear in a URL path. */
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export function isObjectName(value: string): boolean {
   return NAME.test(value);
+}
+
+/** DNS-1123 label (namespace names, at most 63 characters, no dots). */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export function isNamespaceName(value: string): boolean {
+  return NAMESPACE.test(value);
 }
 
 /**

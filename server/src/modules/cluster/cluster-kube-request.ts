@@ -4,14 +4,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { statusError } from '../../platform/kube/kube-http';
 
 /**
- * A write to the API server (PATCH, DELETE) with the KubeConfig's credentials, sending and returning JSON as is.
+ * A write to the API server (PATCH, DELETE, POST) with the KubeConfig's credentials, sending and returning JSON as is.
  * The generated clients pass objects through their models, which drops fields the client version does not know
  * (and turns timestamps into Dates): for server-side apply of arbitrary YAML the API server must see exactly what
  * the admin wrote, and strict field validation must be able to reject a typo.
  */
 export async function kubeSend<T>(
   kubeConfig: KubeConfig,
-  method: 'PATCH' | 'DELETE',
+  method: 'PATCH' | 'DELETE' | 'POST',
   path: string,
   options: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; contentType?: string; timeoutMs?: number } = {},
 ): Promise<T> {

@@ -51,6 +51,9 @@ describe('cluster: manifest rules (pure)', () => {
     expect(problems('a: 1\n---\nb: 2\n')[0]).to.match(/exactly one YAML document, found 2/);
     expect(problems('- 1\n- 2\n')).to.deep.equal(['the manifest must be a YAML mapping (an object)']);
     expect(problems('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "Bad_Name", namespace: a}\n')[0]).to.match(/DNS-1123/);
+    expect(problems(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: n${'a'.repeat(63)}}\n`)).to.deep.equal([
+      'metadata.namespace must be a DNS-1123 label (at most 63 lower-case letters, digits and "-")',
+    ]);
     expect(problems('key: [unclosed\n')[0]).to.match(/^YAML:/);
   });
 

@@ -1,5 +1,5 @@
 import { parseAllDocuments, stringify } from 'yaml';
-import { isObjectName, kindInfo, type KindInfo } from './cluster-kinds';
+import { isNamespaceName, isObjectName, kindInfo, type KindInfo } from './cluster-kinds';
 
 /**
  * Pure rules of the cluster API: what a Secret may show, how an object becomes YAML, and what an applied
@@ -30,7 +30,11 @@ export interface KubeObject {
 }
 
 export class ManifestError extends Error {
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    /** Set when the manifest's kind is not on the write allow-list (the API answers KindNotWritable). */
+    readonly notWritableKind?: string,
+  ) {
     super(problems.join('; '));
     this.name = 'ManifestError';
   }
@@ -79,11 +83,14 @@ export function statusSummary(kind: string, obj: KubeObject): string | null {
     case 'Session':
       return typeof status.phase === 'string' ? status.phase : null;
     case 'Deployment':
+    case 'StatefulSet':
       return `${Number(status.readyReplicas ?? 0)}/${Number(spec.replicas ?? 0)} ready`;
     case 'Node': {
       const ready = ((status.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
       return ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
     }
+    case 'PodDisruptionBudget':
+      return `${Number(status.disruptionsAllowed ?? 0)} disruptions allowed`;
     case 'Service':
       return typeof spec.type === 'string' ? spec.type : null;
     case 'Event':
@@ -124,11 +131,12 @@ export function parseManifest(text: string): { info: KindInfo; object: KubeObjec
     problems.push(`apiVersion of ${info.kind} must be "${info.apiVersion}", not "${object.apiVersion}"`);
   }
   if (info?.namespaced) {
-    if (typeof meta?.namespace !== 'string' || !isObjectName(meta.namespace)) problems.push(`metadata.namespace is required for a ${info.kind}`);
+    if (typeof meta?.namespace !== 'string' || meta.namespace === '') problems.push(`metadata.namespace is required for a ${info.kind}`);
+    else if (!isNamespaceName(meta.namespace)) problems.push('metadata.namespace must be a DNS-1123 label (at most 63 lower-case letters, digits and "-")');
   } else if (info && meta?.namespace !== undefined) {
     problems.push(`${info.kind} is cluster-scoped: remove metadata.namespace`);
   }
-  if (problems.length || !info) throw new ManifestError(problems);
+  if (problems.length || !info) throw new ManifestError(problems, typeof object.kind === 'string' && !info ? object.kind : undefined);
   return { info, object };
 }
 

@@ -5,13 +5,13 @@ import { createInformer } from '../../platform/kube/informer';
 import { kubeGetJson } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
-import { resourcePath, type KindInfo } from './cluster-kinds';
+import { CLUSTER_KINDS, resourcePath, type KindInfo } from './cluster-kinds';
 import { auditedManifest } from './cluster-audit';
 import { kubeSend } from './cluster-kube-request';
 import { ManifestError, parseManifest, prepareApply, sanitizeObject, secretKeys, statusSummary, type KubeObject } from './cluster-manifest';
 import { channel } from './cluster-stream';
 import { objectKey, type ClusterWatchCache } from './cluster-watch-cache';
-import { fromKube, invalidManifest } from './cluster.errors';
+import { fromKube, invalidManifest, kindNotWritable } from './cluster.errors';
 import { PlatformGuard } from './cluster-guard';
 import {
   ClusterChangeTypeEnum,
@@ -39,6 +39,37 @@ function quantities(map: Record<string, string> | undefined): ResourceQuantityTy
   return Object.entries(map ?? {})
     .map(([name, value]) => ({ name, value: String(value) }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The GraphQL view of a node. */
+export function toClusterNode(node: KubeObject): ClusterNodeType {
+  const status = (node.status ?? {}) as {
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+    nodeInfo?: { kubeletVersion?: string };
+    addresses?: { type: string; address: string }[];
+  };
+  const conditions = status.conditions ?? [];
+  return {
+    name: node.metadata?.name ?? '',
+    ready: conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
+    unschedulable: Boolean((node.spec as { unschedulable?: boolean } | undefined)?.unschedulable),
+    kubeletVersion: status.nodeInfo?.kubeletVersion ?? null,
+    internalIp: status.addresses?.find((a) => a.type === 'InternalIP')?.address ?? null,
+    capacity: quantities(status.capacity),
+    allocatable: quantities(status.allocatable),
+    conditions: conditions.map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason ?? null,
+      message: c.message ?? null,
+      lastTransitionTime: date(c.lastTransitionTime),
+    })),
+    labels: node.metadata?.labels ?? {},
+    taints: (((node.spec as { taints?: { key: string; value?: string; effect: string }[] } | undefined)?.taints) ?? []).map((t) => ({ key: t.key, value: t.value ?? null, effect: t.effect })),
+    createdAt: date(node.metadata?.creationTimestamp),
+  };
 }
 
 /** The GraphQL view of one object; sanitizes first, so no caller can forget to redact a Secret. */
@@ -79,34 +110,7 @@ export class ClusterResources {
       throw fromKube(err, { what: 'listing nodes' });
     }
     return (list.items ?? [])
-      .map((node) => {
-        const status = (node.status ?? {}) as {
-          capacity?: Record<string, string>;
-          allocatable?: Record<string, string>;
-          conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
-          nodeInfo?: { kubeletVersion?: string };
-          addresses?: { type: string; address: string }[];
-        };
-        const conditions = status.conditions ?? [];
-        return {
-          name: node.metadata?.name ?? '',
-          ready: conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
-          unschedulable: Boolean((node.spec as { unschedulable?: boolean } | undefined)?.unschedulable),
-          kubeletVersion: status.nodeInfo?.kubeletVersion ?? null,
-          internalIp: status.addresses?.find((a) => a.type === 'InternalIP')?.address ?? null,
-          capacity: quantities(status.capacity),
-          allocatable: quantities(status.allocatable),
-          conditions: conditions.map((c) => ({
-            type: c.type,
-            status: c.status,
-            reason: c.reason ?? null,
-            message: c.message ?? null,
-            lastTransitionTime: date(c.lastTransitionTime),
-          })),
-          labels: node.metadata?.labels ?? {},
-          createdAt: date(node.metadata?.creationTimestamp),
-        };
-      })
+      .map(toClusterNode)
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -224,6 +228,11 @@ export class ClusterResources {
     try {
       parsed = parseManifest(yaml);
     } catch (err) {
+      if (err instanceof ManifestError && err.notWritableKind) {
+        const refused = kindNotWritable(err.notWritableKind, Object.keys(CLUSTER_KINDS), err.problems);
+        await this.deps.audit.record({ action: 'cluster.apply', resourceType: 'cluster-resource', resourceId: err.notWritableKind, outcome: 'failure', changes: { kind: err.notWritableKind, refused: 'KindNotWritable' }, source });
+        throw refused;
+      }
       if (err instanceof ManifestError) throw invalidManifest(err.problems);
       throw err;
     }

@@ -5,6 +5,17 @@ import { scrubSecretMessage } from './cluster-manifest';
 
 export const unknownKind = (kind: string) => new AppError(ErrorCode.BAD_USER_INPUT, `kind "${kind}" is not one the admin API manages`, { kind });
 
+/**
+ * A write of a kind outside the write allow-list (cluster-kinds.ts): every kind can be read through discovery, but
+ * only the allow-listed ones can be changed. `details.reason` is KindNotWritable; `details.writableKinds` lists them.
+ */
+export const kindNotWritable = (kind: string, writableKinds: string[], problems: string[]) =>
+  new AppError(
+    ErrorCode.BAD_USER_INPUT,
+    `kind "${kind}" is not on the admin console's write allow-list (it can be read, not changed; writable: ${writableKinds.join(', ')})${problems.length > 1 ? `. Also: ${problems.filter((p) => !p.startsWith('kind "')).join('; ')}` : ''}`,
+    { reason: 'KindNotWritable', kind, writableKinds, problems },
+  );
+
 export const invalidManifest = (problems: string[]) =>
   new AppError(ErrorCode.BAD_USER_INPUT, `The manifest is not valid: ${problems.join('; ')}`, { problems });
 

@@ -1,12 +1,21 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { requireCaller, Role } from '../../platform/graphql/authorization';
+import { Access, Role, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs } from '../../platform/graphql/pagination';
 import { resolverOf } from '../../platform/graphql/schema';
 import { kindInfo } from './cluster-kinds';
 import { toYaml } from './cluster-manifest';
 import type { ClusterService } from './cluster.service';
+import { toClusterNode } from './cluster-resources.service';
+import {
+  ClusterEventType,
+  ClusterWorkloadKindEnum,
+  DeploymentRevisionType,
+  DrainProgressType,
+  ServiceEndpointsType,
+} from './dto/cluster-operations.type';
+import { ApiObjectConnectionType, ApiObjectType, ApiResourceType } from './dto/cluster-discovery.type';
 import {
   ClusterNamespaceType,
   ClusterNodeType,
@@ -21,6 +30,18 @@ import {
 
 /** The cluster service of the schema a subscription runs in (subscribe functions are static). */
 const clusterOf = (info: Pick<GraphQLResolveInfo, 'schema'>): ClusterService => resolverOf(info, ClusterResolver).deps.clusterAdmin;
+
+@ArgsType()
+class ClusterApiObjectsArgs extends PaginationArgs {
+  @Field({ description: 'apiVersion of a discovered resource (see clusterApiResources), e.g. apps/v1.' })
+  apiVersion!: string;
+
+  @Field({ description: 'Plural name of the resource, e.g. replicasets.' })
+  plural!: string;
+
+  @Field(() => String, { nullable: true, description: 'Only this namespace (omit for every namespace; must be omitted for cluster-scoped kinds).' })
+  namespace?: string | null;
+}
 
 @ArgsType()
 class ClusterResourcesArgs extends PaginationArgs {
@@ -42,25 +63,25 @@ class ClusterResourcesArgs extends PaginationArgs {
 export class ClusterResolver {
   constructor(readonly deps: { clusterAdmin: ClusterService }) {}
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.AUDIT_READ)
   @Query(() => [ClusterNodeType], { description: 'Nodes of the cluster with capacity, allocatable resources and conditions, by name.' })
   clusterNodes(): Promise<ClusterNodeType[]> {
     return this.deps.clusterAdmin.resources.nodes();
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.AUDIT_READ)
   @Query(() => [ClusterNamespaceType], { description: 'Namespaces of the cluster, by name.' })
   clusterNamespaces(): Promise<ClusterNamespaceType[]> {
     return this.deps.clusterAdmin.resources.namespaces();
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.AUDIT_READ)
   @Query(() => ClusterResourceConnectionType, { description: 'A page of objects of one allow-listed kind (Secrets without values).' })
   clusterResources(@Args(() => ClusterResourcesArgs) args: ClusterResourcesArgs): Promise<ClusterResourceConnectionType> {
     return this.deps.clusterAdmin.resources.list(args.kind, args);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.AUDIT_READ)
   @Query(() => ClusterResourceType, { nullable: true, description: 'One object, or null when it does not exist.' })
   clusterResource(
     @Arg('kind', () => ClusterResourceKindEnum, { description: 'Kind of the object.' }) kind: ClusterResourceKindEnum,
@@ -177,7 +198,7 @@ export class ClusterResolver {
     return this.deps.clusterAdmin.pods.input(shellId, requireCaller(ctx), data, { cols, rows });
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.AUDIT_READ)
   @Subscription(() => ClusterResourceChangeType, {
     description: 'Objects of one kind as they are added, changed or deleted from now on (a list-then-watch that resumes after dropped connections).',
     subscribe: ({ args, info }) => clusterOf(info).resources.watch(args.kind as string, args.namespace as string | null),
@@ -188,6 +209,138 @@ export class ClusterResolver {
     @Arg('namespace', () => String, { nullable: true, description: 'Only this namespace (omit for all).' }) _namespace?: string | null,
   ): ClusterResourceChangeType {
     return change;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ClusterNodeType, { description: 'Cordons (unschedulable=true) or uncordons a node: new pods are not scheduled onto a cordoned node. Audited.' })
+  async setClusterNodeSchedulable(
+    @Arg('name', { description: 'Node name.' }) name: string,
+    @Arg('schedulable', { description: 'false cordons the node, true uncordons it.' }) schedulable: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ClusterNodeType> {
+    return toClusterNode(await this.deps.clusterAdmin.nodes.setUnschedulable(name, !schedulable, ctx));
+  }
+
+  @Authorized(Role.ADMIN)
+  @Subscription(() => DrainProgressType, {
+    description:
+      'Drains a node (kubectl drain --ignore-daemonsets): cordons it, evicts its pods through the Eviction API and waits for them to be gone, ' +
+      'streaming a snapshot after every change. A pod a PodDisruptionBudget protects is BLOCKED and retried until the timeout, never forced. ' +
+      'The last event is DRAINED or INCOMPLETE; closing the subscription stops the drain (the node stays cordoned). Audited.',
+    subscribe: ({ args, info, context }) =>
+      clusterOf(info).nodes.drain(
+        args.name as string,
+        { force: args.force as boolean | null, timeoutSeconds: args.timeoutSeconds as number | null, gracePeriodSeconds: args.gracePeriodSeconds as number | null },
+        context as GraphQLContext,
+      ),
+  })
+  drainClusterNode(
+    @Root() progress: DrainProgressType,
+    @Arg('name', { description: 'Node name.' }) _name: string,
+    @Arg('force', () => Boolean, { nullable: true, description: 'Also evict pods no controller manages (they are not re-created). Default false: they are SKIPPED.' }) _force?: boolean | null,
+    @Arg('timeoutSeconds', () => Int, { nullable: true, description: 'How long to retry blocked evictions and wait for pods to be gone, 1-3600 (default 120).' }) _timeoutSeconds?: number | null,
+    @Arg('gracePeriodSeconds', () => Int, { nullable: true, description: 'Termination grace period for the evicted pods (default: each pod\'s own).' }) _gracePeriodSeconds?: number | null,
+  ): DrainProgressType {
+    return progress;
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ClusterResourceType, { description: 'Sets the replicas of a Deployment or StatefulSet (its scale subresource). Audited.' })
+  scaleClusterWorkload(
+    @Arg('kind', () => ClusterWorkloadKindEnum, { description: 'Deployment or StatefulSet.' }) kind: ClusterWorkloadKindEnum,
+    @Arg('namespace', { description: 'Namespace of the workload.' }) namespace: string,
+    @Arg('name', { description: 'Name of the workload.' }) name: string,
+    @Arg('replicas', () => Int, { description: 'Wanted replicas, 0-10000.' }) replicas: number,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ClusterResourceType> {
+    return this.deps.clusterAdmin.workloads.scale(kind, namespace, name, replicas, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ClusterResourceType, { description: 'Restarts every pod of a Deployment or StatefulSet by a rolling update (kubectl rollout restart: a restartedAt annotation on the pod template). Audited.' })
+  restartClusterWorkload(
+    @Arg('kind', () => ClusterWorkloadKindEnum, { description: 'Deployment or StatefulSet.' }) kind: ClusterWorkloadKindEnum,
+    @Arg('namespace', { description: 'Namespace of the workload.' }) namespace: string,
+    @Arg('name', { description: 'Name of the workload.' }) name: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ClusterResourceType> {
+    return this.deps.clusterAdmin.workloads.restart(kind, namespace, name, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => [DeploymentRevisionType], { description: 'Rollout history of a Deployment (kubectl rollout history): its ReplicaSets by revision, newest first.' })
+  clusterDeploymentRevisions(
+    @Arg('namespace', { description: 'Namespace of the Deployment.' }) namespace: string,
+    @Arg('name', { description: 'Name of the Deployment.' }) name: string,
+  ): Promise<DeploymentRevisionType[]> {
+    return this.deps.clusterAdmin.workloads.revisions(namespace, name);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ClusterResourceType, { description: 'Rolls a Deployment back to an earlier revision\'s pod template (kubectl rollout undo; the previous revision by default). Audited.' })
+  undoClusterDeployment(
+    @Arg('namespace', { description: 'Namespace of the Deployment.' }) namespace: string,
+    @Arg('name', { description: 'Name of the Deployment.' }) name: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('toRevision', () => Int, { nullable: true, description: 'The revision to go back to (default: the one before the current).' }) toRevision?: number | null,
+  ): Promise<ClusterResourceType> {
+    return this.deps.clusterAdmin.workloads.undo(namespace, name, toRevision, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, { description: 'Restarts a pod by deleting it so that its controller re-creates it; a pod without a controller is refused (BAD_USER_INPUT). Audited.' })
+  restartClusterPod(
+    @Arg('namespace', { description: 'Namespace of the pod.' }) namespace: string,
+    @Arg('name', { description: 'Pod name.' }) name: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<boolean> {
+    return this.deps.clusterAdmin.workloads.restartPod(namespace, name, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => ServiceEndpointsType, { nullable: true, description: 'A Service\'s ports and the endpoints of its EndpointSlices; null when the Service does not exist.' })
+  clusterServiceEndpoints(
+    @Arg('namespace', { description: 'Namespace of the Service.' }) namespace: string,
+    @Arg('name', { description: 'Name of the Service.' }) name: string,
+  ): Promise<ServiceEndpointsType | null> {
+    return this.deps.clusterAdmin.workloads.serviceEndpoints(namespace, name);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => [ClusterEventType], { description: 'Kubernetes events, newest first; optionally of one namespace and about one object.' })
+  clusterEvents(
+    @Arg('namespace', () => String, { nullable: true, description: 'Only this namespace (omit for all).' }) namespace?: string | null,
+    @Arg('objectKind', () => String, { nullable: true, description: 'Only events about objects of this kind (involvedObject.kind).' }) objectKind?: string | null,
+    @Arg('objectName', () => String, { nullable: true, description: 'Only events about objects of this name (involvedObject.name).' }) objectName?: string | null,
+    @Arg('limit', () => Int, { nullable: true, description: 'At most this many, 1-1000 (default 200).' }) limit?: number | null,
+  ): Promise<ClusterEventType[]> {
+    return this.deps.clusterAdmin.workloads.events({ namespace, objectKind, objectName, limit });
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => [ApiResourceType], {
+    description:
+      'Every resource kind the API server offers (discovery), readable with clusterApiObjects; `writable` and `operations` show the write allow-list.',
+  })
+  clusterApiResources(): Promise<ApiResourceType[]> {
+    return this.deps.clusterAdmin.discovery.resources();
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => ApiObjectConnectionType, { description: 'A page of objects of any discovered resource, read-only (Secret values redacted).' })
+  clusterApiObjects(@Args(() => ClusterApiObjectsArgs) args: ClusterApiObjectsArgs): Promise<ApiObjectConnectionType> {
+    return this.deps.clusterAdmin.discovery.list(args);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => ApiObjectType, { nullable: true, description: 'One object of any discovered resource as YAML, or null when it does not exist.' })
+  clusterApiObject(
+    @Arg('apiVersion', { description: 'apiVersion of a discovered resource.' }) apiVersion: string,
+    @Arg('plural', { description: 'Plural name of the resource.' }) plural: string,
+    @Arg('name', { description: 'metadata.name.' }) name: string,
+    @Arg('namespace', () => String, { nullable: true, description: 'metadata.namespace (required for namespaced kinds).' }) namespace?: string | null,
+  ): Promise<ApiObjectType | null> {
+    return this.deps.clusterAdmin.discovery.get({ apiVersion, plural, namespace, name });
   }
 
   @FieldResolver(() => String, { description: 'The object as YAML (managedFields left out; a Secret\'s values replaced with **redacted**, which apply keeps as stored).' })

@@ -6,3 +6,9 @@ export const unknownSetting = (key: string) =>
 
 export const invalidSettingValue = (setting: SettingDefinition) =>
   new AppError(ErrorCode.BAD_USER_INPUT, `${setting.key} must be ${setting.rule}`, { key: setting.key, rule: setting.rule });
+
+/** A change refused as a whole: one entry per setting that breaks its rule or that the API server's dry run refused. */
+export const invalidSettings = (errors: { key: string; message: string }[]) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, `Nothing was changed: ${errors.map((e) => `${e.key}: ${e.message}`).join('; ')}`, { fieldErrors: errors });
+
+export const unknownVersion = (id: number) => new AppError(ErrorCode.NOT_FOUND, `Configuration version ${id} was not found`, { id });

@@ -1,17 +1,19 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { Role } from '../../platform/graphql/authorization';
+import { Arg, Args, Authorized, Ctx, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Access, Role } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
+import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
 import { resolverOf } from '../../platform/graphql/schema';
 import { SettingType } from './dto/setting.type';
+import { SettingChangeInput, SettingsApplyResultType, SettingsPreviewType, SettingVersionConnection, type SettingVersionType } from './dto/settings-change.type';
 import type { SettingsService } from './settings.service';
 
 @Resolver(() => SettingType)
 export class SettingsResolver {
   constructor(readonly deps: { settings: SettingsService }) {}
 
-  @Authorized(Role.ADMIN)
-  @Query(() => [SettingType], { description: 'Every runtime setting with its effective value, default and source (admin only).' })
+  @Authorized(...Access.AUDIT_READ)
+  @Query(() => [SettingType], { description: 'Every runtime setting with its effective value, default and source (admins and auditors).' })
   settings(): Promise<SettingType[]> {
     return this.deps.settings.list();
   }
@@ -53,5 +55,47 @@ export class SettingsResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<SettingType> {
     return this.deps.settings.reset(key, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => SettingVersionConnection, { description: 'Every applied change of the settings as a version (who, when, per-setting diff), newest first (admin only).' })
+  settingVersions(@Args(() => PaginationArgs) page: PaginationArgs): Promise<Connection<SettingVersionType>> {
+    return this.deps.settings.versions(page.first, page.after);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => SettingsPreviewType, {
+    description:
+      "Tests changes without saving anything (admin only): field-level errors for values that break their rules, a server-side dry run of " +
+      "a sample session's objects built with the result (refusals reported on the settings that shape the refused object), and the diff.",
+  })
+  previewSettings(@Arg('changes', () => [SettingChangeInput], { description: 'The settings to change, each once.' }) changes: SettingChangeInput[]): Promise<SettingsPreviewType> {
+    return this.deps.settings.preview(changes);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => SettingsApplyResultType, {
+    description:
+      'Applies changes as one new version, all or nothing (admin only): BAD_USER_INPUT with `details.fieldErrors` (key, message) when a value ' +
+      "breaks its rule or the API server's dry run refuses an object a changed setting shapes; then nothing is saved. Audited.",
+  })
+  applySettings(
+    @Arg('changes', () => [SettingChangeInput], { description: 'The settings to change, each once.' }) changes: SettingChangeInput[],
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SettingsApplyResultType> {
+    return this.deps.settings.apply(changes, ctx);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => SettingsApplyResultType, {
+    description:
+      'Brings back the saved values as they were right after an earlier version, in one step, as a new version (admin only); checked like ' +
+      'applySettings. NOT_FOUND for an unknown version. Audited.',
+  })
+  restoreSettingVersion(
+    @Arg('id', () => Int, { description: 'Number of the version to restore.' }) id: number,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SettingsApplyResultType> {
+    return this.deps.settings.restore(id, ctx);
   }
 }

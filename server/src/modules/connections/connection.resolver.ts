@@ -1,7 +1,7 @@
 import { filter } from '@graphql-yoga/subscription';
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { requireCaller } from '../../platform/graphql/authorization';
+import { Access, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { resolverOf } from '../../platform/graphql/schema';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
@@ -29,7 +29,7 @@ function filtered<T>(source: AsyncIterable<T>, keep: (v: T) => boolean): AsyncGe
 export class ConnectionResolver {
   constructor(readonly deps: ConnectionResolverDeps) {}
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => ConnectSessionResultType, {
     description:
       'Connects the caller to a session (their own, or one of a multi-user template): enforces maxConnections, wakes or restarts it when autoStart allows, and answers once its pod is Ready (or fails with why it is not within startupTimeout).',
@@ -38,7 +38,7 @@ export class ConnectionResolver {
     return this.deps.connections.connect(requireCaller(ctx), id, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => Boolean, {
     description: 'Keeps a connection alive (send every 30 s). Batched server-side; NOT_FOUND when the connection was ended (connect again).',
   })
@@ -46,7 +46,7 @@ export class ConnectionResolver {
     return this.deps.connections.heartbeat(requireCaller(ctx), connectionId);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => ClientConnectionType, { description: 'Ends a connection (idempotent); returns it as ended.' })
   disconnectSession(@Arg('connectionId', () => ID, { description: 'Connection id from connectSession.' }) connectionId: string, @Ctx() ctx: GraphQLContext): Promise<ClientConnectionType> {
     return this.deps.connections.disconnect(requireCaller(ctx), connectionId, ctx);

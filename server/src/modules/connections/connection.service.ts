@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import { In, type DataSource } from 'typeorm';
 import type { ConnectionsConfig } from '../../config/config';
-import { isAdmin } from '../../platform/graphql/authorization';
+import { operatesAll, readsAll } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
@@ -125,7 +125,7 @@ export class ConnectionService {
   /** Connections of a session (owner or admin): open ones first, newest first. */
   async listForSession(caller: Caller, sessionId: string, includeEnded = false): Promise<ClientConnectionType[]> {
     const row = await this.sessionRow(sessionId);
-    if (!row || !(isAdmin(caller) || row.username === caller.username)) throw notFound('Session', sessionId);
+    if (!row || !(readsAll(caller) || row.username === caller.username)) throw notFound('Session', sessionId);
     const rows = await this.deps.dataSource.query(
       `SELECT c.*, u.username FROM connections c LEFT JOIN users u ON u.id = c.user_id
        WHERE c.session_id = $1 ${includeEnded ? '' : 'AND c.disconnected_at IS NULL'}
@@ -246,7 +246,7 @@ export class ConnectionService {
   // ---- heartbeat and disconnect ----------------------------------------------------------------
 
   async heartbeat(caller: Caller, connectionId: string): Promise<boolean> {
-    const ok = await this.heartbeats.beat(connectionId, isAdmin(caller) ? null : caller.id);
+    const ok = await this.heartbeats.beat(connectionId, operatesAll(caller) ? null : caller.id);
     if (!ok) throw notFound('Connection', connectionId);
     return true;
   }
@@ -256,7 +256,7 @@ export class ConnectionService {
     if (!UUID.test(connectionId)) throw notFound('Connection', connectionId);
     const repo = this.deps.dataSource.getRepository(ConnectionEntity);
     const existing = await repo.findOneBy({ id: connectionId });
-    if (!existing || !(isAdmin(caller) || existing.userId === caller.id)) throw notFound('Connection', connectionId);
+    if (!existing || !(operatesAll(caller) || existing.userId === caller.id)) throw notFound('Connection', connectionId);
     const ended = await this.end([connectionId], 'client', source);
     return toConnectionType(ended[0] ?? existing);
   }
@@ -326,6 +326,6 @@ export class ConnectionService {
 
   /** Subscription filter: the owner of the session (or an admin) sees its counts. */
   static canSee(caller: Caller | null, event: { username: string }): boolean {
-    return !!caller && (isAdmin(caller) || caller.username === event.username);
+    return !!caller && (readsAll(caller) || caller.username === event.username);
   }
 }

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { requireCaller } from '../../platform/graphql/authorization';
+import { Access, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { TemplateType } from '../templates/dto/template.type';
 import type { TemplateService } from '../templates/template.service';
@@ -38,7 +38,7 @@ export class FavoriteResolver {
     return this.deps.favorites.recent(requireCaller(ctx), first);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => [FavoriteType], { description: "Pins or unpins a template in the caller's launcher; returns the caller's favorites afterwards." })
   setFavorite(
     @Arg('template', { description: 'Name of the template.' }) template: string,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { GatewayActivity } from './gateway-activity';
-import { gatewayCookie, LABEL_PATTERN, newLabel, route, safeNext, ticketUrl, upstreamCookies, type AppsLocation } from './gateway-address';
+import { gatewayCookie, LABEL_PATTERN, newLabel, route, safeNext, ticketUrl, upstreamCookies, vncPath, type AppsLocation } from './gateway-address';
 import { decide } from './gateway.service';
 
 const host: AppsLocation = { mode: 'host', domain: 'apps.localhost:8081', scheme: 'http' };
@@ -106,5 +106,18 @@ describe('gateway addresses (unit)', () => {
     now += 1;
     activity.touch({ connectionId: 'a', userId: 'u' });
     expect(beats).to.deep.equal(['a', 'b', 'a']);
+  });
+});
+
+describe('gateway: the VNC path of a hybrid session', () => {
+  it('maps /.streamspace/vnc and what is under it to the desktop, without the prefix', () => {
+    expect(vncPath('/.streamspace/vnc/websockify')).to.equal('/websockify');
+    expect(vncPath('/.streamspace/vnc/websockify?token=1')).to.equal('/websockify?token=1');
+    expect(vncPath('/.streamspace/vnc')).to.equal('/');
+    expect(vncPath('/.streamspace/vnc?x=1')).to.equal('/?x=1');
+  });
+
+  it('leaves every other path to the app', () => {
+    for (const path of ['/', '/websockify', '/.streamspace/vncx/websockify', '/app/.streamspace/vnc/websockify', '/.streamspace/redeem?ticket=x']) expect(vncPath(path), path).to.equal(null);
   });
 });

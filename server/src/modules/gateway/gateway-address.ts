@@ -17,6 +17,19 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** The reserved path (on the session's origin) where a ticket is traded for the cookie. */
 export const REDEEM_PATH = '/.streamspace/redeem';
+/**
+ * A hybrid session's VNC desktop beside its web app: requests under this prefix go to the Service's `vnc` port,
+ * without the prefix (`/.streamspace/vnc/websockify` reaches the desktop's `/websockify`).
+ */
+export const VNC_PREFIX = '/.streamspace/vnc';
+
+/** The path for the VNC port when `path` is under VNC_PREFIX (null otherwise). */
+export function vncPath(path: string): string | null {
+  if (path === VNC_PREFIX) return '/';
+  if (path.startsWith(`${VNC_PREFIX}?`)) return `/${path.slice(VNC_PREFIX.length)}`;
+  if (path.startsWith(`${VNC_PREFIX}/`)) return path.slice(VNC_PREFIX.length);
+  return null;
+}
 export const COOKIE_NAME = 'streamspace_gateway';
 
 export function newLabel(): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Grant } from './gateway.service';
-import type { UpstreamResolver } from './gateway.proxy';
+import type { UpstreamPort, UpstreamResolver } from './gateway.proxy';
 
 /** A pod the session's Service selects, ready and addressable (not terminating). */
 function readyAddress(pod: V1Pod): string | null {
@@ -29,7 +29,7 @@ export function sessionPodUpstream(kubeConfig: KubeConfig, options: { serviceCac
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const serviceCacheMs = options.serviceCacheMs ?? 30_000;
   const podCacheMs = options.podCacheMs ?? 2_000;
-  const services = new Map<string, { at: number; selector: string; port: number }>();
+  const services = new Map<string, { at: number; selector: string; port: number; vncPort: number | null }>();
   /** Ready pods of a session, and each connection's pick among them (computed once per refresh, not per request). */
   const pods = new Map<string, { at: number; addresses: string[]; picks: Map<string, string> }>();
   const bounded = <V>(m: Map<string, V>) => m.size > 10_000 && m.clear();
@@ -41,15 +41,16 @@ export function sessionPodUpstream(kubeConfig: KubeConfig, options: { serviceCac
     const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     const port = svc.spec?.ports?.[0]?.port;
     if (!selector || !port) throw new Error(`Service ${key} has no selector and port`);
-    const entry = { at: Date.now(), selector, port };
+    const entry = { at: Date.now(), selector, port, vncPort: svc.spec?.ports?.find((p) => p.name === 'vnc')?.port ?? null };
     bounded(services);
     services.set(key, entry);
     return entry;
   }
 
-  const resolve = async (grant: Grant) => {
+  const resolve = async (grant: Grant, which: UpstreamPort = 'app') => {
     const key = `${grant.namespace}/${grant.sessionName}`;
     const svc = await service(key, grant);
+    if (which === 'vnc' && svc.vncPort === null) throw new Error(`Service ${key} has no vnc port`);
     let ready = pods.get(key);
     if (!ready || Date.now() - ready.at >= podCacheMs || ready.addresses.length === 0) {
       const list = await core.listNamespacedPod({ namespace: grant.namespace, labelSelector: svc.selector });
@@ -63,7 +64,7 @@ export function sessionPodUpstream(kubeConfig: KubeConfig, options: { serviceCac
       host = pickFor(grant.connectionId, ready.addresses);
       ready.picks.set(grant.connectionId, host);
     }
-    return { host, port: svc.port };
+    return { host, port: which === 'vnc' ? svc.vncPort! : svc.port };
   };
   return Object.assign(resolve, {
     forget(grant: Grant) {

@@ -45,7 +45,16 @@ export function createViewerRelay(deps: ViewerRelayDeps) {
   });
 
   /** `path` and `upstreamHeaders` (flat name/value list) are what the app may see of the request (gateway-forward.ts). */
-  return function relay(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: { host: string; port: number }, grant: Grant, path: string, upstreamHeaders: string[]): void {
+  return function relay(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: { host: string; port: number },
+    grant: Grant,
+    path: string,
+    upstreamHeaders: string[],
+    options: { rfb?: boolean } = {},
+  ): void {
     const protocols = (req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -88,7 +97,7 @@ export function createViewerRelay(deps: ViewerRelayDeps) {
       chosen.set(req, upstream.protocol || false);
       server.handleUpgrade(req, socket, head, (ws) => {
         client = ws;
-        const filter = grant.appType === 'desktop' ? new RfbViewOnlyFilter() : null;
+        const filter = (options.rfb ?? grant.appType === 'desktop') ? new RfbViewOnlyFilter() : null;
         upstream.on('message', (data, isBinary) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(data, { binary: isBinary });
         });

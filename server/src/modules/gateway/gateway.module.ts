@@ -40,6 +40,8 @@ export interface GatewayOptions {
   /** The portal's base URL (a refused session address links to the session there). */
   portalUrl?: string;
   clock?: () => Date;
+  /** Counts the gateway's requests and the bytes of its browser sockets (metrics). */
+  countTraffic?: (server: http.Server) => void;
 }
 
 /** Browsers treat https and http://localhost / http://*.localhost as secure contexts (Secure cookies allowed). */
@@ -58,6 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreamFor = options.upstreamFor ?? (options.kubeConfig ? sessionPodUpstream(options.kubeConfig) : null);
   if (!upstreamFor) throw new Error('gateway: no cluster to find session Services in');
   const server = http.createServer();
+  options.countTraffic?.(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, options.host, () => {

@@ -1,14 +1,17 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../platform/logging/logger';
-import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, type Routed } from './gateway-address';
+import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, vncPath, type Routed } from './gateway-address';
 import { forwardHttp, forwardUpgrade, upstreamRequestHeaders } from './gateway-forward';
 import { REFUSAL_TEXT, refusalPage, type GatewayRefusal } from './gateway.errors';
 import type { GatewayService, Grant } from './gateway.service';
 import { createViewerRelay, VIEWER_METHODS } from './gateway-viewer';
 
+/** Which port of a session: its app's (the primary port), or a hybrid session's VNC desktop (the Service's `vnc` port). */
+export type UpstreamPort = 'app' | 'vnc';
+
 /** Where a session's traffic goes: computed from the Session the grant names, never from the request. */
-export type UpstreamResolver = ((grant: Grant) => Promise<{ host: string; port: number }>) & {
+export type UpstreamResolver = ((grant: Grant, port?: UpstreamPort) => Promise<{ host: string; port: number }>) & {
   /** Drops what is cached for the grant's session (its pod went away). */
   forget?: (grant: Grant) => void;
 };
@@ -179,7 +182,10 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
     const { grant } = decision;
     // A viewer reads: anything that could change the app (POST, PUT, DELETE, ...) is refused.
     if (grant.viewOnly && !VIEWER_METHODS.has(req.method ?? '')) return refuse(res, { status: 403, reason: `view-only: ${req.method}` });
-    const target = await deps.upstreamFor(grant);
+    const vnc = vncPath(routed.upstreamPath);
+    if (vnc !== null && grant.appType !== 'hybrid') return refuse(res, { status: 404, reason: 'no VNC desktop beside this app' });
+    if (vnc !== null) routed.upstreamPath = vnc;
+    const target = await deps.upstreamFor(grant, vnc !== null ? 'vnc' : 'app');
     deps.activity?.(grant);
     // A long response (a stream, a long poll) is an open socket too: it is cut when access ends.
     const unregister = service.register({ grant, close: () => res.destroy() });
@@ -216,11 +222,16 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
       return refuseUpgrade(socket, decision.refusal);
     }
     const { grant } = decision;
-    const target = await deps.upstreamFor(grant);
+    // A hybrid session's desktop (the portal's switch from the web view to VNC) is its Service's vnc port.
+    const vnc = vncPath(routed.upstreamPath);
+    if (vnc !== null && grant.appType !== 'hybrid') return refuseUpgrade(socket, { status: 404, reason: 'no VNC desktop beside this app' });
+    if (vnc !== null) routed.upstreamPath = vnc;
+    const target = await deps.upstreamFor(grant, vnc !== null ? 'vnc' : 'app');
     deps.activity?.(grant);
     if (grant.viewOnly) {
-      // The gateway terminates a viewer's WebSocket itself to drop their input (gateway-viewer.ts).
-      return relayViewer(req, socket, head, target, grant, routed.upstreamPath, headersFor(req, false));
+      // The gateway terminates a viewer's WebSocket itself to drop their input (gateway-viewer.ts); on a desktop's
+      // RFB stream (a desktop, or a hybrid's VNC) it keeps what the handshake needs and drops keys and pointer.
+      return relayViewer(req, socket, head, target, grant, routed.upstreamPath, headersFor(req, false), { rfb: grant.appType === 'desktop' || vnc !== null });
     }
     let close: () => void = () => void socket.destroy();
     const unregister = service.register({ grant, close: () => close() });

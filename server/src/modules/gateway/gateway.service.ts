@@ -95,8 +95,8 @@ const ACCESS_SQL = `SELECT t.id AS grant_id, t.cookie_hash, h.label, t.session_i
 export function decide(row: AccessRow | undefined, label: string): AccessDecision {
   if (!row || row.label !== label) return { ok: false, refusal: refused(401, 'no valid gateway cookie for this session') };
   if (!row.connection_open) return { ok: false, refusal: refused(401, 'the connection has ended') };
-  // The owner, an admin, or the access list (a user or group entry; the strongest role: VIEWER or COLLABORATOR).
-  const full = row.owner_id === row.user_id || row.role === 'admin';
+  // The owner, an admin or operator (never an auditor: it reads, it does not watch desktops), or the access list (a user or group entry; the strongest role: VIEWER or COLLABORATOR).
+  const full = row.owner_id === row.user_id || row.role === 'admin' || row.role === 'operator';
   if (row.disabled || !(full || row.share_role)) return { ok: false, refusal: refused(403, 'the user may no longer use this session') };
   if (row.state !== 'running' || row.phase !== 'Running') return { ok: false, refusal: refused(404, 'the session is not running') };
   return {

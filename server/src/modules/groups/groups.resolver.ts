@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { Role, requireCaller } from '../../platform/graphql/authorization';
+import { Access, Role, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { GroupSummaryType, GroupType } from './dto/group.type';
 import { CreateGroupInput, UpdateGroupInput } from './dto/group.inputs';
@@ -13,8 +13,8 @@ export interface GroupsResolverDeps {
 export class GroupsResolver {
   constructor(private readonly deps: GroupsResolverDeps) {}
 
-  @Authorized(Role.ADMIN)
-  @Query(() => [GroupType], { description: 'Every group with its members, ordered by name (admin only).' })
+  @Authorized(...Access.AUDIT_READ)
+  @Query(() => [GroupType], { description: 'Every group with its members, ordered by name (admins and auditors).' })
   groups(): Promise<GroupType[]> {
     return this.deps.groups.list();
   }

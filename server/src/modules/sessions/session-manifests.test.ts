@@ -224,3 +224,31 @@ describe('session manifest builders (pure)', () => {
     });
   });
 });
+
+describe('session NetworkPolicy without internet egress', () => {
+  const session: SessionManifest = {
+    apiVersion: 'stream.streamspace.io/v1alpha1',
+    kind: 'Session',
+    metadata: { name: 's1', namespace: 'ns', uid: 'u1' },
+    spec: { user: 'alice', template: 'firefox' },
+  };
+
+  it('is made for egress alone when there is no gateway policy, and allows only the cluster and DNS', () => {
+    expect(buildNetworkPolicy(session, template(), config)).to.equal(null);
+    const p = buildNetworkPolicy(session, template(), { ...config, internetEgress: false })!;
+    expect(p.spec!.policyTypes).to.deep.equal(['Egress']);
+    expect(p.spec!.ingress).to.equal(undefined);
+    expect(p.spec!.egress![0].to).to.deep.include({ namespaceSelector: {} });
+    expect(p.spec!.egress![0].to!.map((t) => t.ipBlock?.cidr).filter(Boolean)).to.deep.equal(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
+    expect(p.spec!.egress![1].ports).to.deep.equal([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
+  });
+
+  it('joins the gateway rule when both apply', () => {
+    const p = buildNetworkPolicy(session, template(), { ...config, internetEgress: false, networkPolicy: { gatewayNamespace: 'gw' } })!;
+    expect(p.spec!.policyTypes).to.deep.equal(['Ingress', 'Egress']);
+    expect(p.spec!.ingress).to.have.length(1);
+  });
+});

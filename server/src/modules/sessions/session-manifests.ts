@@ -392,13 +392,20 @@ export function sessionUrl(session: SessionManifest, template: TemplateManifest,
 /** Pods of the gateway carry this label (the chart sets it); they are the only peers a session admits. */
 export const LABEL_GATEWAY = 'stream.streamspace.io/gateway';
 
+/** Private address ranges (RFC 1918): pod and service networks of a cluster live there, the internet does not. */
+export const CLUSTER_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
 /**
- * The session's NetworkPolicy: its pods accept connections only from the gateway's pods (by
- * label, in the gateway's namespace) and only on the app's ports; every other pod, including other sessions,
- * is refused. Egress is not restricted here (the chart's namespace policies are still to come).
+ * The session's NetworkPolicy, or null when it needs none:
+ * - with the gateway policy, its pods accept connections only from the gateway's pods (by label, in the gateway's
+ *   namespace) and only on the app's ports; every other pod, including other sessions, is refused;
+ * - without internet egress (the features.internetEgress setting), its pods may connect only to pods of the cluster,
+ *   private addresses and DNS.
  */
 export function buildNetworkPolicy(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): V1NetworkPolicy | null {
-  if (!config.networkPolicy) return null;
+  const noEgress = config.internetEgress === false;
+  if (!config.networkPolicy && !noEgress) return null;
+  const policyTypes = [...(config.networkPolicy ? ['Ingress'] : []), ...(noEgress ? ['Egress'] : [])];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -410,18 +417,30 @@ export function buildNetworkPolicy(session: SessionManifest, template: TemplateM
     },
     spec: {
       podSelector: { matchLabels: selectorLabels(session) },
-      policyTypes: ['Ingress'],
-      ingress: [
-        {
-          _from: [
-            {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.networkPolicy.gatewayNamespace } },
-              podSelector: { matchLabels: { [LABEL_GATEWAY]: 'true' } },
-            },
-          ],
-          ports: servicePorts(template).map((p) => ({ protocol: 'TCP', port: p.port as never })),
-        },
-      ],
+      policyTypes,
+      ...(config.networkPolicy
+        ? {
+            ingress: [
+              {
+                _from: [
+                  {
+                    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.networkPolicy.gatewayNamespace } },
+                    podSelector: { matchLabels: { [LABEL_GATEWAY]: 'true' } },
+                  },
+                ],
+                ports: servicePorts(template).map((p) => ({ protocol: 'TCP', port: p.port as never })),
+              },
+            ],
+          }
+        : {}),
+      ...(noEgress
+        ? {
+            egress: [
+              { to: [{ namespaceSelector: {} }, ...CLUSTER_RANGES.map((cidr) => ({ ipBlock: { cidr } }))] },
+              { ports: [{ protocol: 'UDP', port: 53 as never }, { protocol: 'TCP', port: 53 as never }] },
+            ],
+          }
+        : {}),
     },
   };
 }

@@ -44,12 +44,15 @@ const FIELD_MANAGER = 'streamspace';
 
 export interface SessionReconcilerOptions {
   kube: StreamSpaceApi;
-  workload: SessionWorkloadConfig;
+  /** The workload configuration now (runtime settings apply without a restart); read at each reconcile. */
+  workload: () => SessionWorkloadConfig;
   /** Used when a Session has no spec.startupTimeout. */
   defaultStartupTimeoutMs: number;
   resyncIntervalMs: number;
   /** Now, for tests of deadlines; defaults to the clock. */
   now?: () => Date;
+  /** Told each reconcile's duration and a session's time from creation to its first Running phase (metrics). */
+  observe?: { reconciled(seconds: number, outcome: 'success' | 'failure'): void; started(seconds: number): void };
 }
 
 
@@ -94,7 +97,15 @@ export class SessionReconciler implements ControllerDefinition {
     this.queue = new WorkQueue({
       signal,
       handle: async (key) => {
-        await this.reconcileSession(key);
+        const began = process.hrtime.bigint();
+        const seconds = () => Number(process.hrtime.bigint() - began) / 1e9;
+        try {
+          await this.reconcileSession(key);
+        } catch (err) {
+          this.options.observe?.reconciled(seconds(), 'failure');
+          throw err;
+        }
+        this.options.observe?.reconciled(seconds(), 'success');
         this.reconciles++;
       },
       // Sessions are independent: a few at once, so a thousand starting together do not queue behind each other.
@@ -162,6 +173,7 @@ export class SessionReconciler implements ControllerDefinition {
   }
 
   private forget(name: string) {
+    this.sweep.delete(name);
     this.queue?.forget(name);
   }
 
@@ -230,19 +242,24 @@ export class SessionReconciler implements ControllerDefinition {
 
     if (state === 'terminated') {
       await this.removeWorkload(session);
-    } else if ('template' in resolved) {
-      const children = buildSessionChildren(session, resolved.template, this.options.workload);
+    }
+    const workload = this.options.workload();
+    if (state !== 'terminated' && 'template' in resolved) {
+      const children = buildSessionChildren(session, resolved.template, workload);
       const conflict = children.homeClaim ? await this.ensureClaim(children.homeClaim, session) : null;
       if (conflict) homeProblem = { reason: 'HomeClaimConflict', message: conflict };
     }
     if (state !== 'terminated' && 'template' in resolved && !homeProblem) {
-      const children = buildSessionChildren(session, resolved.template, this.options.workload);
+      const children = buildSessionChildren(session, resolved.template, workload);
       // The policy first: the pods never run without it.
       if (children.networkPolicy) await this.apply(children.networkPolicy, this.appliedHash(children.networkPolicy));
+      else await this.removeChild('NetworkPolicy', name);
       await this.apply(children.service, this.appliedHash(children.service));
       if (children.ingress) await this.apply(children.ingress, this.appliedHash(children.ingress));
+      else await this.removeChild('Ingress', name);
       await this.apply(children.deployment, this.cachedHash(deployment));
-      url = sessionUrl(session, resolved.template, this.options.workload);
+      url = sessionUrl(session, resolved.template, workload);
+      this.sweep.delete(name);
     }
 
     const startupTimeoutMs = session.spec.startupTimeout ? parseDurationMs(session.spec.startupTimeout) : this.options.defaultStartupTimeoutMs;
@@ -285,6 +302,35 @@ export class SessionReconciler implements ControllerDefinition {
     obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH_ANNOTATION]: hash } };
     await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     if (obj.kind !== 'Deployment') this.applied.set(this.appliedKey(obj), hash);
+  }
+
+  /**
+   * Deletes a child the session no longer needs (an Ingress after routing went to none, a NetworkPolicy after
+   * egress was allowed again) once per change: the applied map remembers that it is gone until the next resync.
+   */
+  private async removeChild(kind: 'Ingress' | 'NetworkPolicy', name: string) {
+    const key = `${kind}/${name}`;
+    // Only when this replica applied one, or the settings changed since: an unchanged session costs no call.
+    const applied = this.applied.get(key);
+    if (!(applied && applied !== 'absent') && !this.sweep.has(name)) return;
+    const namespace = this.options.kube.namespace;
+    const remove = kind === 'Ingress' ? this.networking.deleteNamespacedIngress({ name, namespace }) : this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
+    await remove.catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+    this.applied.set(key, 'absent');
+  }
+
+  /** Sessions whose Ingress or NetworkPolicy may have become unneeded (the settings changed since their last reconcile). */
+  private readonly sweep = new Set<string>();
+
+  /** Re-applies every session (after the runtime settings changed): forgets what was applied and queues them all. */
+  requeueAll() {
+    this.applied.clear();
+    for (const s of this.sessions?.list() ?? []) {
+      this.sweep.add(s.metadata.name);
+      this.enqueue(s.metadata.name);
+    }
   }
 
   /** Creates the home claim when missing; an existing one owned by someone else is refused (its reason returned). */
@@ -339,6 +385,10 @@ export class SessionReconciler implements ControllerDefinition {
       status: { ...status, url: status.url ?? null, podName: status.podName ?? null },
     });
     const before = session.status?.phase;
+    if (status.phase === 'Running' && (before === undefined || before === 'Pending') && session.metadata.creationTimestamp && !session.status?.podName) {
+      // First start only (a woken session has had a pod before): creation to Ready.
+      this.options.observe?.started(Math.max(0, (this.now().getTime() - new Date(session.metadata.creationTimestamp).getTime()) / 1000));
+    }
     if (before !== status.phase) {
       this.logger.info({ session: session.metadata.name, from: before ?? 'New', to: status.phase, message: status.message }, 'session phase changed');
       const warning = status.phase === 'Failed';

@@ -10,7 +10,9 @@ import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { installCrds } from '../../platform/kube/crds';
 import { SessionTable } from './session-table';
-import { SessionReconciler } from './session-reconciler';
+import { SessionReconciler, type SessionReconcilerOptions } from './session-reconciler';
+import type { SessionPolicies } from './session-policies';
+import type { SessionWorkloadConfig } from './session.crd';
 
 /**
  * The background parts of sessions: CRDs, the session table (every replica) and, on the leader, the session
@@ -32,7 +34,10 @@ export async function startSessionRuntime(options: {
   jobs: JobRunner;
   /** The local cluster's real node, when it runs one: sessions go there, with its demo Templates. */
   realNode?: ClusterConnection['realNode'];
+  /** The admin's runtime settings for sessions (routing, storage, egress); absent: the configuration alone. */
+  policies?: SessionPolicies;
   logger: Logger;
+  observe?: SessionReconcilerOptions['observe'];
 }): Promise<SessionRuntime> {
   const { config, kube, dataSource, pubSub, jobs, realNode } = options;
   const logger = options.logger.child({ component: 'sessions' });
@@ -61,19 +66,27 @@ export async function startSessionRuntime(options: {
   // Not awaited: the informer retries until the API server answers; the app serves meanwhile.
   const tableStarted = sessionTable.start().catch((err: Error) => logger.error({ err }, 'session table failed to start'));
 
+  // A local cluster's real node is where sessions go unless configured otherwise (it runs them for real).
+  const base: SessionWorkloadConfig = {
+    ingress: config.ingress,
+    home: config.home,
+    nodeSelector: config.nodeSelector ?? realNode?.nodeSelector,
+    ...(config.networkPolicy ? { networkPolicy: config.networkPolicy } : {}),
+  };
+  const workload = (): SessionWorkloadConfig => {
+    const now = options.policies ? options.policies.workload(base) : base;
+    return { ...now, home: { ...now.home, storageClass: now.home.storageClass || realNode?.storageClass } };
+  };
   const reconciler = new SessionReconciler({
     kube,
-    // A local cluster's real node is where sessions go unless configured otherwise (it runs them for real).
-    workload: {
-      ingress: config.ingress,
-      home: { ...config.home, storageClass: config.home.storageClass ?? realNode?.storageClass },
-      nodeSelector: config.nodeSelector ?? realNode?.nodeSelector,
-      ...(config.networkPolicy ? { networkPolicy: config.networkPolicy } : {}),
-    },
+    workload,
     defaultStartupTimeoutMs: config.defaultStartupTimeoutMs,
     resyncIntervalMs: config.resyncIntervalMs,
+    observe: options.observe,
   });
   jobs.registerController(reconciler);
+  // A settings change reaches running sessions at once (a new Ingress class, egress rules), not at the next resync.
+  options.policies?.onChange(() => reconciler.requeueAll());
 
   return {
     sessionTable,

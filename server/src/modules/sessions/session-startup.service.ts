@@ -75,6 +75,8 @@ export class SessionStartup {
       caller,
       {
         template: row.template,
+        // A replacement for this connection, not a wake of some other hibernated session of the template.
+        newSession: true,
         ...(spec.resources ? { resources: spec.resources as never } : {}),
         ...(spec.persistentHome !== undefined ? { persistentHome: spec.persistentHome } : {}),
         ...(spec.idleTimeout ? { idleTimeout: spec.idleTimeout } : {}),

@@ -85,4 +85,6 @@ export interface SessionWorkloadConfig {
   nodeSelector?: Record<string, string>;
   /** Per-session NetworkPolicy admitting only the gateway's pods; absent: none is created. */
   networkPolicy?: { gatewayNamespace: string };
+  /** false: session pods may reach only addresses inside the cluster and DNS (egress rules of the NetworkPolicy). */
+  internetEgress?: boolean;
 }

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { isAdmin, requireCaller } from '../../platform/graphql/authorization';
+import { Access, readsAll, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { PaginationArgs, type Connection } from '../../platform/graphql/pagination';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
@@ -25,7 +25,7 @@ export class SessionResolver {
   constructor(readonly deps: SessionResolverDeps) {}
 
   @Authorized()
-  @Query(() => SessionConnection, { description: "Sessions, newest first: the caller's own, or everyone's for admins." })
+  @Query(() => SessionConnection, { description: "Sessions, newest first: the caller's own, or everyone's for admins, operators and auditors." })
   sessions(
     @Args(() => PaginationArgs) page: PaginationArgs,
     @Ctx() ctx: GraphQLContext,
@@ -40,25 +40,25 @@ export class SessionResolver {
     return this.deps.sessions.get(requireCaller(ctx), id);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionType, { description: 'Starts a new session of a template for the caller.' })
   createSession(@Arg('input', () => CreateSessionInput, { description: 'Template and overrides.' }) input: CreateSessionInput, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
     return this.deps.sessions.create(requireCaller(ctx), input, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionType, { description: 'Scales a running session to zero, keeping its home volume.' })
   hibernateSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
     return this.deps.sessions.hibernate(requireCaller(ctx), id, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionType, { description: 'Starts a hibernated session again.' })
   wakeSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
     return this.deps.sessions.wake(requireCaller(ctx), id, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionType, { description: 'Deletes a session and its workload (the home volume is kept); returns it as last seen.' })
   deleteSession(@Arg('id', () => ID, { description: 'Session id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<SessionType> {
     return this.deps.sessions.delete(requireCaller(ctx), id, ctx);
@@ -80,7 +80,7 @@ export class SessionResolver {
   @Subscription(() => SessionChangeType, {
     topics: SESSION_UPDATED,
     filter: ({ payload, context }: { payload: SessionChange; context: GraphQLContext }) =>
-      !!context.caller && (isAdmin(context.caller) || payload.session.username === context.caller.username),
+      !!context.caller && (readsAll(context.caller) || payload.session.username === context.caller.username),
     description: "Every change to the caller's sessions (all sessions for admins).",
   })
   mySessionsChanged(@Root() change: SessionChange): SessionChangeType {

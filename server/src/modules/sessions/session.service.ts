@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditService, AuditSource } from '../audit/audit.service';
+import { applySessionLimits, sessionDuration, type SessionPolicies } from './session-policies';
 import { checkResourceMaximum, resourceMaximum, resourcesOf, type QuotaService } from '../quotas/quota.service';
 import { ANNOTATION_USER_ID, effectiveResources } from './session-manifests';
-import { isAdmin } from '../../platform/graphql/authorization';
+import { operatesAll, readsAll } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import { sessionAccess, type SessionAccess } from '../sharing/session-access';
@@ -62,6 +63,11 @@ export function toSessionType(row: SessionEntity): SessionType {
   };
 }
 
+/** A launch that names only the template (no settings, not `newSession`): it wakes a hibernated session of it. */
+export function isPlainLaunch(input: CreateSessionInput): boolean {
+  return !input.newSession && Object.entries(input).every(([key, value]) => key === 'template' || key === 'newSession' || value === undefined || value === null);
+}
+
 /** A session name: <user>-<template>-<5 random>, a DNS-1035 label (Services need a leading letter). */
 export function generateSessionName(user: string, template: string): string {
   const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
@@ -94,6 +100,8 @@ export class SessionService {
       logger: Logger;
       /** Used when a session has no spec.startupTimeout. */
       defaultStartupTimeoutMs: number;
+      /** The admin's runtime rules for new sessions (resource defaults and maximums, longest life); absent: none. */
+      policies?: SessionPolicies;
     },
   ) {
     this.startup = new SessionStartup({ sessions: this, ...deps });
@@ -104,9 +112,14 @@ export class SessionService {
     return sessionObjects(this.deps.kube);
   }
 
-  /** Whether this caller owns the row or is an admin (who may change it). */
+  /** Whether this caller owns the row or reads every session (admins, operators, auditors). */
   canSee(caller: Caller, row: Pick<SessionEntity, 'username'>): boolean {
-    return isAdmin(caller) || row.username === caller.username;
+    return readsAll(caller) || row.username === caller.username;
+  }
+
+  /** Whether this caller owns the row or changes every session (admins, operators; never auditors). */
+  canChange(caller: Caller, row: Pick<SessionEntity, 'username'>): boolean {
+    return operatesAll(caller) || row.username === caller.username;
   }
 
   /** The caller's access to the row: owner, admin, or an entry of its access list (null: none). */
@@ -117,7 +130,7 @@ export class SessionService {
   async list(caller: Caller, filter: SessionFilterInput = {}, first?: number, after?: string): Promise<Connection<SessionType>> {
     const size = pageSize(first);
     const qb = this.deps.dataSource.getRepository(SessionEntity).createQueryBuilder('s').where('s.namespace = :ns', { ns: this.deps.namespace });
-    if (!isAdmin(caller)) qb.andWhere('s.username = :me', { me: caller.username });
+    if (!readsAll(caller)) qb.andWhere('s.username = :me', { me: caller.username });
     else if (filter.user) qb.andWhere('s.username = :user', { user: filter.user });
     if (filter.state) qb.andWhere('s.state = :state', { state: filter.state });
     if (filter.phase) qb.andWhere('s.phase = :phase', { phase: filter.phase });
@@ -139,7 +152,7 @@ export class SessionService {
 
   private async row(caller: Caller, id: string): Promise<SessionEntity> {
     const row = await this.findRow(id);
-    if (!row || !this.canSee(caller, row)) throw notFound('Session', id);
+    if (!row || !this.canChange(caller, row)) throw notFound('Session', id);
     return row;
   }
 
@@ -175,6 +188,15 @@ export class SessionService {
     }
     if (errors.length) throw invalidSessionInput(errors);
 
+    // Launching an app (the template alone) the caller already has hibernated wakes that session rather than starting
+    // a second one. Settings in the input describe a new session (they cannot apply to the existing one).
+    if (isPlainLaunch(input)) {
+      const hibernated = await this.hibernatedOf(caller, input.template);
+      if (hibernated) {
+        return toSessionType(await this.changeState(hibernated, 'running', { action: 'session.wake', source, quotaUserId: caller.id, details: { reason: 'launch' } }));
+      }
+    }
+
     const templateObj = await this.deps.templates.getObject(input.template);
     if (!templateObj) throw unknownTemplate(input.template);
     const normalized = normalizeTemplate({ apiVersion: templateObj.apiVersion, kind: templateObj.kind, metadata: { name: templateObj.metadata.name }, spec: templateObj.spec });
@@ -184,7 +206,9 @@ export class SessionService {
     // The session's resources are frozen at creation (template defaults + overrides), so quota usage and
     // the Deployment agree even if the template changes later.
     const draft: SessionManifest = { apiVersion: STREAMSPACE_API_VERSION, kind: 'Session', metadata: { name: 'draft' }, spec: { user: caller.username, template: input.template, resources } };
-    const effective = effectiveResources(draft, normalized.template);
+    const limits = this.deps.policies?.limits();
+    const effective = limits ? applySessionLimits(effectiveResources(draft, normalized.template), limits) : effectiveResources(draft, normalized.template);
+    const maxSessionDuration = limits ? sessionDuration(input.maxSessionDuration, limits) : input.maxSessionDuration;
     // A user may lower what the template gives, never raise it above the template's (or their quota's) maximum.
     checkResourceMaximum(resources, resourceMaximum(normalized.template.spec.defaultResources, await this.deps.quotas.limitsFor(caller.id)));
     for (const name of ['cpu', 'memory'] as const) {
@@ -203,7 +227,7 @@ export class SessionService {
       ...(effective.requests || effective.limits ? { resources: effective } : {}),
       ...(input.persistentHome !== undefined && input.persistentHome !== null ? { persistentHome: input.persistentHome } : {}),
       ...(input.idleTimeout ? { idleTimeout: input.idleTimeout } : {}),
-      ...(input.maxSessionDuration ? { maxSessionDuration: input.maxSessionDuration } : {}),
+      ...(maxSessionDuration ? { maxSessionDuration } : {}),
       ...(input.startupTimeout ? { startupTimeout: input.startupTimeout } : {}),
       ...(input.minConnections !== undefined && input.minConnections !== null ? { minConnections: input.minConnections } : {}),
       ...(input.maxConnections !== undefined && input.maxConnections !== null ? { maxConnections: input.maxConnections } : {}),
@@ -226,6 +250,17 @@ export class SessionService {
     });
     // Announced once committed: a subscriber reading the row must find it.
     return toSessionType(await this.table().announce(written));
+  }
+
+  /** The caller's newest hibernated session of a template (their own, never one shared with them), if any. */
+  private hibernatedOf(caller: Caller, template: string): Promise<SessionEntity | null> {
+    return this.deps.dataSource
+      .getRepository(SessionEntity)
+      .createQueryBuilder('s')
+      .where('s.namespace = :ns AND s.username = :me AND s.template = :template AND s.state = :state', { ns: this.deps.namespace, me: caller.username, template, state: 'hibernated' })
+      .orderBy('s.created_at', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      .getOne();
   }
 
   /** Writes the API server's answer to the session table at once, so the caller can read its session immediately. */

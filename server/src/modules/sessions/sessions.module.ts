@@ -10,7 +10,9 @@ import type { AuditService } from '../audit/audit.service';
 import type { QuotaService } from '../quotas/quota.service';
 import type { TemplateService } from '../templates/template.service';
 import { SESSION_UPDATED } from './session-table';
+import type { SessionReconcilerOptions } from './session-reconciler';
 import { startSessionRuntime, type SessionRuntime } from './session-runtime';
+import type { SessionPolicies } from './session-policies';
 import { SessionService } from './session.service';
 
 export interface Sessions {
@@ -31,15 +33,19 @@ export async function createSessions(deps: {
   audit: AuditService;
   quotas: QuotaService;
   templates: TemplateService;
+  /** The admin's runtime settings for sessions; absent: the configuration alone. */
+  policies?: SessionPolicies;
   logger: Logger;
   cleanup: CleanupStack;
+  /** Reconcile and start-up durations (metrics). */
+  observe?: SessionReconcilerOptions['observe'];
 }): Promise<Sessions> {
   const { config, kube, dataSource, pubSub } = deps;
   // The sessions table watches and publishes on every replica: its events must not cross replicas too.
   pubSub.markLocalOnly(SESSION_UPDATED);
   const runtime = await deps.cleanup.start(
     'session runtime',
-    () => startSessionRuntime({ config, kube, dataSource, pubSub, jobs: deps.jobs, realNode: deps.realNode, logger: deps.logger }),
+    () => startSessionRuntime({ config, kube, dataSource, pubSub, jobs: deps.jobs, realNode: deps.realNode, policies: deps.policies, logger: deps.logger, observe: deps.observe }),
     (started) => started.stop(),
   );
   const service = new SessionService({
@@ -53,6 +59,7 @@ export async function createSessions(deps: {
     pubSub,
     logger: deps.logger,
     defaultStartupTimeoutMs: config.defaultStartupTimeoutMs,
+    policies: deps.policies,
   });
   return { service, runtime };
 }

@@ -1,15 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { isAdmin } from '../../platform/graphql/authorization';
+import { readsAll } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import type { ShareRole } from './session-share.entity';
 
-/** What a caller may do with a session: its owner and admins everything, access-list entries per their role. */
+/** What a caller may do with a session: its owner, admins and operators everything (auditors: read it), access-list entries per their role. */
 export type SessionAccess = 'OWNER' | 'ADMIN' | ShareRole;
 
 /** The owner's or an admin's access, decided without the database (null: look at the access list). */
 export function accessWithoutList(caller: Caller, row: { username: string }): SessionAccess | null {
   if (row.username === caller.username) return 'OWNER';
-  if (isAdmin(caller)) return 'ADMIN';
+  // Admins and operators manage every session; auditors read it (every mutation refuses them by role).
+  if (readsAll(caller)) return 'ADMIN';
   return null;
 }
 

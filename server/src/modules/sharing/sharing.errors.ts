@@ -7,6 +7,7 @@ export const ShareRefusal = {
   OWNER: 'OWNER',
   INVALID_ROLE: 'INVALID_ROLE',
   UNKNOWN_GROUP: 'UNKNOWN_GROUP',
+  SHARING_DISABLED: 'SHARING_DISABLED',
 } as const;
 
 export const unknownUser = (username: string) =>
@@ -26,3 +27,5 @@ export const unknownGroup = (group: string) =>
 export const alreadySharedWithGroup = (group: string, role: string) =>
   new AppError(ErrorCode.CONFLICT, `The session is already shared with the group "${group}" (as ${role}); change the role instead`, { group, role });
 export const notSharedWithGroup = (group: string) => new AppError(ErrorCode.NOT_FOUND, `The session is not shared with the group "${group}"`, { group });
+export const sharingDisabled = () =>
+  new AppError(ErrorCode.FORBIDDEN, 'Sharing sessions is switched off by an administrator', { reason: ShareRefusal.SHARING_DISABLED, feature: 'sharing' });

@@ -15,6 +15,8 @@ export function createSharing(deps: {
   connections: ConnectionService;
   pubSub: AppPubSub;
   logger: Logger;
+  /** Whether owners may share sessions now (a runtime setting); absent: always. */
+  sharingAllowed?: () => boolean;
 }): SharingService {
   return new SharingService(deps);
 }

@@ -1,7 +1,7 @@
 import { filter } from '@graphql-yoga/subscription';
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { requireCaller } from '../../platform/graphql/authorization';
+import { Access, requireCaller } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { resolverOf } from '../../platform/graphql/schema';
@@ -31,7 +31,7 @@ export class SharingResolver {
 
   @Authorized()
   @Query(() => [SessionShareType], {
-    description: "A session's access list (its owner or an admin; FORBIDDEN for someone on the list, NOT_FOUND for anyone else).",
+    description: "A session's access list (its owner, an admin or an operator; FORBIDDEN for someone on the list, NOT_FOUND for anyone else).",
   })
   sessionShares(@Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string, @Ctx() ctx: GraphQLContext): Promise<SessionShareType[]> {
     return this.deps.sharing.list(requireCaller(ctx), sessionId);
@@ -43,10 +43,10 @@ export class SharingResolver {
     return this.deps.sharing.sharedWithMe(requireCaller(ctx));
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionShareType, {
     description:
-      "Shares a session with a user (its owner or an admin). BAD_USER_INPUT with details.reason UNKNOWN_USER, SELF or OWNER; CONFLICT when already shared with them. Audited.",
+      "Shares a session with a user (its owner, an admin or an operator). BAD_USER_INPUT with details.reason UNKNOWN_USER, SELF or OWNER; CONFLICT when already shared with them. Audited.",
   })
   shareSession(
     @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
@@ -57,9 +57,9 @@ export class SharingResolver {
     return this.deps.sharing.share(requireCaller(ctx), sessionId, username, role, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionShareType, {
-    description: "Changes a user's role on a session's access list (its owner or an admin). A demotion to VIEWER closes their open input-carrying sockets at once. Audited.",
+    description: "Changes a user's role on a session's access list (its owner, an admin or an operator). A demotion to VIEWER closes their open input-carrying sockets at once. Audited.",
   })
   updateSessionShare(
     @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
@@ -70,10 +70,10 @@ export class SharingResolver {
     return this.deps.sharing.updateRole(requireCaller(ctx), sessionId, username, role, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionShareType, {
     description:
-      "Removes a user from a session's access list (its owner or an admin): their connections end and their proxied sockets close within a second on every replica. Returns the removed entry. Audited.",
+      "Removes a user from a session's access list (its owner, an admin or an operator): their connections end and their proxied sockets close within a second on every replica. Returns the removed entry. Audited.",
   })
   unshareSession(
     @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
@@ -85,16 +85,16 @@ export class SharingResolver {
 
   @Authorized()
   @Query(() => [SessionGroupShareType], {
-    description: "The group entries of a session's access list (its owner or an admin; FORBIDDEN for someone on the list, NOT_FOUND for anyone else).",
+    description: "The group entries of a session's access list (its owner, an admin or an operator; FORBIDDEN for someone on the list, NOT_FOUND for anyone else).",
   })
   sessionGroupShares(@Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string, @Ctx() ctx: GraphQLContext): Promise<SessionGroupShareType[]> {
     return this.deps.sharing.listGroups(requireCaller(ctx), sessionId);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionGroupShareType, {
     description:
-      "Shares a session with every member of a group, now and later ones (its owner or an admin); a member's strongest entry wins. BAD_USER_INPUT with details.reason UNKNOWN_GROUP; CONFLICT when already shared with the group. Audited.",
+      "Shares a session with every member of a group, now and later ones (its owner, an admin or an operator); a member's strongest entry wins. BAD_USER_INPUT with details.reason UNKNOWN_GROUP; CONFLICT when already shared with the group. Audited.",
   })
   shareSessionWithGroup(
     @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
@@ -105,9 +105,9 @@ export class SharingResolver {
     return this.deps.sharing.shareWithGroup(requireCaller(ctx), sessionId, group, role, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionGroupShareType, {
-    description: "Changes a group entry's role (its owner or an admin). Members whose strongest role changes get their open sockets closed at once (they reconnect with the new role). Audited.",
+    description: "Changes a group entry's role (its owner, an admin or an operator). Members whose strongest role changes get their open sockets closed at once (they reconnect with the new role). Audited.",
   })
   updateSessionGroupShare(
     @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
@@ -118,10 +118,10 @@ export class SharingResolver {
     return this.deps.sharing.updateGroupRole(requireCaller(ctx), sessionId, group, role, ctx);
   }
 
-  @Authorized()
+  @Authorized(...Access.ACT)
   @Mutation(() => SessionGroupShareType, {
     description:
-      "Removes a group entry (its owner or an admin): members no other entry lets in lose access at once (connections end, proxied sockets close within a second on every replica). Returns the removed entry. Audited.",
+      "Removes a group entry (its owner, an admin or an operator): members no other entry lets in lose access at once (connections end, proxied sockets close within a second on every replica). Returns the removed entry. Audited.",
   })
   unshareSessionWithGroup(
     @Arg('sessionId', () => ID, { description: 'Session id.' }) sessionId: string,
@@ -133,7 +133,7 @@ export class SharingResolver {
 
   @Authorized()
   @Subscription(() => SessionShareChangeType, {
-    description: "Each change to a user entry of a session's access list (its owner or an admin). Events from every replica arrive.",
+    description: "Each change to a user entry of a session's access list (its owner, an admin or an operator). Events from every replica arrive.",
     subscribe: async ({ args, context, info }) => {
       const { sharing, pubSub } = resolverOf(info, SharingResolver).deps;
       const caller = requireCaller(context as GraphQLContext);

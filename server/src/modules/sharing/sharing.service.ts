@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { In } from 'typeorm';
-import { isAdmin } from '../../platform/graphql/authorization';
+import { readsAll } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
@@ -22,6 +22,7 @@ import {
   notShared,
   notSharedWithGroup,
   notTheOwner,
+  sharingDisabled,
   unknownGroup,
   unknownUser,
 } from './sharing.errors';
@@ -66,7 +67,7 @@ interface AccessState {
 type AccessSnapshot = Map<string, AccessState>;
 
 const ACCESS_STATE_SQL = `SELECT s.id AS session_id, s.name AS session_name, s.username AS owner, u.id AS user_id, u.username, u.display_name,
-    (s.user_id = u.id OR u.role = 'admin') AS full, ${listRoleSql('s.id', 'u.id')} AS role
+    (s.user_id = u.id OR u.role IN ('admin', 'operator')) AS full, ${listRoleSql('s.id', 'u.id')} AS role
   FROM sessions s CROSS JOIN users u WHERE s.id = ANY($1::uuid[]) AND u.id = ANY($2::uuid[])`;
 
 interface GroupShareRow {
@@ -138,6 +139,8 @@ export interface SharingServiceDeps {
   connections: ConnectionService;
   pubSub: AppPubSub;
   logger: Logger;
+  /** Whether owners may share sessions now (the features.sharing setting); absent: always. */
+  sharingAllowed?: () => boolean;
 }
 
 /**
@@ -199,9 +202,16 @@ export class SharingService {
     return rows.map(toShareType);
   }
 
+  /** Refuses (FORBIDDEN, feature sharing) a new share while an admin has switched sharing off; removing one stays possible. */
+  private mayShare(): void {
+    if (this.deps.sharingAllowed?.() ?? true) return;
+    throw sharingDisabled();
+  }
+
   /** Adds a user to the access list. */
   async share(caller: Caller, sessionId: string, username: string, role: string, source: AuditSource): Promise<SessionShareType> {
     const row = await this.managed(caller, sessionId);
+    this.mayShare();
     checkRole(role);
     const scope = async (m: EntityManager) => ({ sessionIds: [row.id], userIds: [(await this.userByName(m, username)).id] });
     const share = await this.changingAccess(caller, scope, async (m) => {
@@ -275,6 +285,7 @@ export class SharingService {
   /** Shares a session with every member of a group (now and later ones). */
   async shareWithGroup(caller: Caller, sessionId: string, group: string, role: string, source: AuditSource): Promise<SessionGroupShareType> {
     const row = await this.managed(caller, sessionId);
+    this.mayShare();
     checkRole(role);
     const scope = async (m: EntityManager) => ({ sessionIds: [row.id], userIds: (await this.groupByName(m, group)).members });
     const share = await this.changingAccess(caller, scope, async (m) => {
@@ -384,7 +395,7 @@ export class SharingService {
 
   /** Subscription filter (sessionSharesChanged): entries of the list, for the owner of the session or an admin. */
   static canSeeList(caller: Caller | null, e: ShareEvent): boolean {
-    return !!caller && e.audience === 'list' && (isAdmin(caller) || caller.username === e.owner);
+    return !!caller && e.audience === 'list' && (readsAll(caller) || caller.username === e.owner);
   }
 
   /** Subscription filter (mySharesChanged): changes of the caller's own access. */

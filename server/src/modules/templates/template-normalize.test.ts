@@ -150,6 +150,28 @@ describe('template normalization (pure)', () => {
     expect(errorsOf(m).join()).to.match(/neither a web app port/);
   });
 
+  it('accepts the seed catalog\'s string form `healthCheck: /api/health` as the health check path', () => {
+    const yaml = [
+      'apiVersion: stream.streamspace.io/v1alpha1',
+      'kind: Template',
+      'metadata: {name: web-tool}',
+      'spec:',
+      '  displayName: Web tool',
+      '  baseImage: nginx:1.27',
+      '  appType: webapp',
+      '  webapp:',
+      '    port: 8080',
+      '    healthCheck: /api/health',
+      '',
+    ].join('\n');
+    const r = normalizeTemplateYaml(yaml);
+    expect(r.ok, r.ok ? '' : r.errors.join()).to.equal(true);
+    if (r.ok) expect(r.template.spec.webapp?.healthCheck).to.deep.equal({ path: '/api/health' });
+    const bad = normalizeTemplateYaml(yaml.replace('/api/health', 'api/health'));
+    expect(bad.ok).to.equal(false);
+    if (!bad.ok) expect(bad.errors.join()).to.match(/spec\.webapp\.healthCheck\.path: must start with \//);
+  });
+
   it('parses YAML text, and reports YAML errors and multi-document input', () => {
     const r = normalizeTemplateYaml(fs.readFileSync(fixtureTemplateFiles()[0], 'utf8'));
     expect(r.ok).to.equal(true);

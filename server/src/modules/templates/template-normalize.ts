@@ -375,7 +375,9 @@ function normalizeSpec(c: Checker, s: Obj, legacy: boolean, name: string): Templ
     const port = c.port(webappIn.port, 'spec.webapp.port', true);
     const protocol = c.oneOf(webappIn.protocol, 'spec.webapp.protocol', ['http', 'https'] as const);
     const path = c.str(webappIn.path, 'spec.webapp.path', { max: 2048, pattern: /^\//, patternHint: 'must start with /' });
-    const hcIn = c.obj(webappIn.healthCheck, 'spec.webapp.healthCheck');
+    // The seed catalog's short form `healthCheck: /api/health` is the path alone.
+    const hcRaw = typeof webappIn.healthCheck === 'string' ? { path: webappIn.healthCheck } : webappIn.healthCheck;
+    const hcIn = c.obj(hcRaw, 'spec.webapp.healthCheck');
     let healthCheck: NonNullable<TemplateSpec['webapp']>['healthCheck'];
     if (hcIn) {
       c.known(hcIn, 'spec.webapp.healthCheck', ['path', 'port', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold']);

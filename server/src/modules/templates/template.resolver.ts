@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Role, isAdmin } from '../../platform/graphql/authorization';
+import { Access, readsAll } from '../../platform/graphql/authorization';
 import type { GraphQLContext } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import type { TemplateService } from './template.service';
@@ -29,19 +29,19 @@ export class TemplateResolver {
     return this.deps.templates.get(name);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATE)
   @Mutation(() => TemplateType, { description: 'Creates or updates a Template from a YAML manifest (stream.streamspace.io or the original stream.space format).' })
   applyTemplateYaml(@Arg('yaml', { description: 'One Template manifest.' }) yaml: string, @Ctx() ctx: GraphQLContext): Promise<TemplateType> {
     return this.deps.templates.applyYaml(yaml, ctx);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATE)
   @Mutation(() => TemplateType, { description: 'Creates a Template.' })
   createTemplate(@Arg('input', () => CreateTemplateInput, { description: 'The new template.' }) input: CreateTemplateInput, @Ctx() ctx: GraphQLContext): Promise<TemplateType> {
     return this.deps.templates.createFromInput(input, ctx);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATE)
   @Mutation(() => TemplateType, { description: 'Changes fields of a Template; omitted fields stay as they are.' })
   updateTemplate(
     @Arg('name', { description: 'The template to change.' }) name: string,
@@ -54,10 +54,10 @@ export class TemplateResolver {
   /** Field-level authorization: a template's literal env values (and which Secrets it reads) are for admins only. */
   @FieldResolver(() => GraphQLJSONObject)
   spec(@Root() template: TemplateType, @Ctx() ctx: GraphQLContext): Record<string, unknown> {
-    return isAdmin(ctx.caller) ? template.spec : specForUser(template.spec);
+    return readsAll(ctx.caller) ? template.spec : specForUser(template.spec);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATE)
   @Mutation(() => TemplateType, {
     description:
       'Approves the security exceptions a template asks for now (securityExceptions), so its sessions may start; audited. Templates installed from a catalog need this; a later change of the exceptions needs a new approval.',
@@ -66,7 +66,7 @@ export class TemplateResolver {
     return this.deps.templates.approveSecurity(name, ctx);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(...Access.OPERATE)
   @Mutation(() => Boolean, { description: 'Deletes a Template (running sessions of it become Failed).' })
   async deleteTemplate(@Arg('name', { description: 'The template to delete.' }) name: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const ok = await this.deps.templates.delete(name, ctx);

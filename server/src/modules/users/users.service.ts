@@ -11,7 +11,7 @@ import type { AuditService, AuditSource } from '../audit/audit.service';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../auth/password';
 import type { RefreshTokenService } from '../auth/refresh-token.service';
 import { UserEntity } from './user.entity';
-import { lastAdmin, notLocalUser, usernameTaken, wrongPassword } from './user.errors';
+import { cannotDeleteSelf, lastAdmin, notLocalUser, ssoUserPassword, usernameTaken, wrongPassword } from './user.errors';
 
 /** The shape of a user id (a uuid column): anything else names no user. */
 const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -237,6 +237,79 @@ export class UsersService {
     });
     // Their open sockets close too (on every replica), and their access tokens stop working (the sign-in is revoked).
     this.refreshTokens.announceSignOut({ userId: user.id, ...(keptFamilyId ? { exceptFamilyId: keptFamilyId } : {}) });
+  }
+
+  /**
+   * An admin sets a local user's password (`password`), or has one generated (null: returned once, never stored in
+   * clear or logged). Every sign-in of the user ends (refresh tokens revoked, sockets closed, access tokens refused).
+   * SSO users have no password here: BAD_USER_INPUT.
+   */
+  async resetPassword(id: string, password: string | null | undefined, source: AuditSource): Promise<{ user: UserEntity; generated: string | null }> {
+    if (password !== undefined && password !== null) checkPassword(password);
+    if (!USER_ID.test(id)) throw notFound('User', id);
+    const generated = password === undefined || password === null ? randomBytes(15).toString('base64url') : null;
+    const passwordHash = await hashPassword(generated ?? (password as string));
+    const user = await this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(UserEntity);
+      const found = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!found) throw notFound('User', id);
+      if (found.authProvider !== 'local') throw ssoUserPassword();
+      await repo.update({ id }, { passwordHash });
+      await this.refreshTokens.revokeAllForUser(id, manager);
+      // The password itself is redacted by the audit log (like every `password` change); whether it was generated is kept.
+      await this.audit.record(
+        { action: 'user.reset_password', resourceType: 'user', resourceId: id, changes: { password: generated ?? password, generated: generated !== null }, source },
+        manager,
+      );
+      return found;
+    });
+    this.refreshTokens.announceSignOut({ userId: id });
+    this.forgetCached(id);
+    return { user, generated };
+  }
+
+  /**
+   * Whether an admin may delete this user: never their own account, never the last enabled admin (CONFLICT).
+   * Returns the user. Called before anything is changed, and again under the row lock by `deleteAccount`.
+   */
+  async assertDeletable(id: string, source: AuditSource, manager?: EntityManager): Promise<UserEntity> {
+    if (source.caller?.id === id) throw cannotDeleteSelf();
+    if (!USER_ID.test(id)) throw notFound('User', id);
+    const m = manager ?? this.dataSource.manager;
+    const user = await m.getRepository(UserEntity).findOne({ where: { id }, ...(manager ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    if (!user) throw notFound('User', id);
+    if (user.role === Role.ADMIN && !user.disabled) await this.assertAnotherAdmin(m, id);
+    return user;
+  }
+
+  /**
+   * Disables the account first (its sign-ins end at once, it can start nothing more) while its sessions and home are
+   * dealt with; `deleteAccount` then removes the row. A failure in between leaves a disabled account to retry on.
+   */
+  async disableForDeletion(id: string, source: AuditSource): Promise<UserEntity> {
+    const user = await this.dataSource.transaction(async (manager) => {
+      const found = await this.assertDeletable(id, source, manager);
+      if (!found.disabled) await manager.getRepository(UserEntity).update({ id }, { disabled: true });
+      await this.refreshTokens.revokeAllForUser(id, manager);
+      return found;
+    });
+    this.refreshTokens.announceSignOut({ userId: id });
+    this.accessChanged(id);
+    return user;
+  }
+
+  /** Removes the user's row (favorites, shares and group memberships go with it by foreign key) and audits it. */
+  async deleteAccount(id: string, details: Record<string, unknown>, source: AuditSource): Promise<UserEntity> {
+    const user = await this.dataSource.transaction(async (manager) => {
+      const found = await this.assertDeletable(id, source, manager);
+      await this.refreshTokens.revokeAllForUser(id, manager);
+      await manager.getRepository(UserEntity).delete({ id });
+      await this.audit.record({ action: 'user.delete', resourceType: 'user', resourceId: id, changes: { username: found.username, role: found.role, ...details }, source }, manager);
+      return found;
+    });
+    this.refreshTokens.announceSignOut({ userId: id });
+    this.accessChanged(id);
+    return user;
   }
 
   async recordLogin(userId: string, manager: EntityManager): Promise<void> {

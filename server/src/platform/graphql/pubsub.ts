@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { Client } from 'pg';
 import type { Logger } from '../logging/logger';
@@ -40,7 +41,11 @@ export interface AppPubSub {
 }
 
 export function createAppPubSub(): AppPubSub {
-  const local = createPubSub<AppTopics>();
+  // Each subscriber of a topic is one listener on this target: thousands on one topic are normal, so Node's
+  // "possible memory leak" warning above 10 would only be noise (the slot limits bound subscribers per user).
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  const local = createPubSub<AppTopics>({ eventTarget: target as never });
   const localOnly = new Set<string>();
   let remote: ((topic: string, args: unknown[]) => void) | undefined;
   const deliver = (topic: string, args: unknown[]) => (local.publish as (t: string, ...a: unknown[]) => void)(topic, ...args);

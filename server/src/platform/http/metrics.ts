@@ -1,6 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Most distinct operation names that get a label of their own; every other name is counted as `other`. */
 export const MAX_OPERATION_NAME_LABELS = 200;
@@ -42,6 +44,121 @@ export class AppMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+
+  // ---- platform metrics: counted where the events happen (modules get this object from the composition root) ----
+
+  /** Sessions by observed phase, platform-wide: set by the leader's metrics sampler (modules/monitoring), absent elsewhere. */
+  readonly sessionsByPhase = new Gauge({
+    name: 'streamspace_sessions',
+    help: 'Sessions by observed phase (platform-wide; exported by the leader replica, which samples them).',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+  });
+
+  readonly activeConnections = new Gauge({
+    name: 'streamspace_active_connections',
+    help: 'Open connections to sessions (platform-wide; exported by the leader replica, which samples them).',
+    registers: [this.registry],
+  });
+
+  /** Heartbeats this replica accepted (read from the batcher's own count at scrape time). */
+  readonly heartbeats = new Counter({
+    name: 'streamspace_heartbeats_total',
+    help: 'Connection heartbeats received by this replica.',
+    registers: [this.registry],
+    collect: () => this.flushHeartbeats(),
+  });
+
+  readonly gatewayRequests = new Counter({
+    name: 'streamspace_gateway_requests_total',
+    help: 'HTTP requests and WebSocket upgrades the session gateway of this replica received.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly gatewayBytes = new Counter({
+    name: 'streamspace_gateway_bytes_total',
+    help: "Bytes the session gateway of this replica relayed, by direction (in: from browsers, out: to browsers), counted on the browsers' sockets.",
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+    collect: () => this.flushTraffic(),
+  });
+
+  readonly reconcileDuration = new Histogram({
+    name: 'streamspace_reconcile_duration_seconds',
+    help: 'Duration of one session reconcile on the leader, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly sessionStartupDuration = new Histogram({
+    name: 'streamspace_session_startup_duration_seconds',
+    help: 'Time from a Session object being created to its first Running phase (a pod Ready), seen by the leader.',
+    buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
+  readonly jobRuns = new Counter({
+    name: 'streamspace_job_runs_total',
+    help: 'Background job runs on this replica while leader, by job and outcome (success or failure).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly catalogSyncs = new Counter({
+    name: 'streamspace_catalog_syncs_total',
+    help: 'Catalog repository syncs run by this replica, by outcome (success or failure).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private heartbeatSource: (() => number) | undefined;
+  private heartbeatsCounted = 0;
+
+  /** Where heartbeats are counted (the batcher's own running count); read at each scrape and sample. */
+  countHeartbeats(source: () => number): void {
+    this.heartbeatSource = source;
+    this.heartbeatsCounted = source();
+  }
+
+  private flushHeartbeats() {
+    const now = this.heartbeatSource?.() ?? 0;
+    if (now > this.heartbeatsCounted) this.heartbeats.inc(now - this.heartbeatsCounted);
+    this.heartbeatsCounted = now;
+  }
+
+  /** Sockets of a server whose traffic is counted (gatewayBytes), with what was counted of each so far. */
+  private readonly countedSockets = new Map<Socket, { read: number; written: number }>();
+
+  /** Counts the bytes of every browser socket of `server` (the gateway) into gatewayBytes, also while they stay open. */
+  countTraffic(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.countedSockets.set(socket, { read: 0, written: 0 });
+      socket.once('close', () => {
+        this.flushSocket(socket);
+        this.countedSockets.delete(socket);
+      });
+    });
+    server.on('request', () => this.gatewayRequests.inc({ kind: 'http' }));
+    server.on('upgrade', () => this.gatewayRequests.inc({ kind: 'upgrade' }));
+  }
+
+  /** Adds what open sockets moved since the last call (scrapes and the sampler call it through the counter's collect). */
+  flushTraffic(): void {
+    for (const socket of this.countedSockets.keys()) this.flushSocket(socket);
+  }
+
+  private flushSocket(socket: Socket) {
+    const seen = this.countedSockets.get(socket);
+    if (!seen) return;
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    if (read > seen.read) this.gatewayBytes.inc({ direction: 'in' }, read - seen.read);
+    if (written > seen.written) this.gatewayBytes.inc({ direction: 'out' }, written - seen.written);
+    seen.read = read;
+    seen.written = written;
+  }
 
   /** Operation names that have a label of their own (see operationLabel). */
   private readonly operationNames = new Set<string>();

@@ -60,6 +60,8 @@ export class JobRunner {
   constructor(
     private readonly leadership: Leadership,
     private readonly logger: Logger,
+    /** Told the outcome of every run (the job-runs metric). */
+    private readonly onRun?: (job: string, outcome: 'success' | 'failure') => void,
   ) {}
 
   register(job: JobDefinition): this {
@@ -161,7 +163,9 @@ export class JobRunner {
       stats.runs++;
       stats.lastRunAt = new Date();
       stats.lastError = null;
+      this.onRun?.(job.name, 'success');
     } catch (err) {
+      this.onRun?.(job.name, 'failure');
       stats.failures++;
       stats.lastError = (err as Error).message;
       if (!signal.aborted) log.error({ err }, 'job failed; retrying at the next interval');

@@ -189,6 +189,9 @@ async function connectLocal(dataDir: string, logger: Logger, nodes: number | und
     realNode,
     log: (msg) => log.info(msg),
   });
+  // In the background: the server does not need the metrics API to start (node usage reads answer null with the
+  // reason until it is there), and a cold cache builds metrics-server first. Never throws; a failure is logged.
+  void local.ensureMetricsServer();
   const node = local.realNode;
   return {
     kubeConfig: local.kubeConfig,

@@ -3,11 +3,13 @@ import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo } from '../../../platform/graphql/pagination';
 import type { ClusterKind } from '../cluster-kinds';
 import type { KubeObject } from '../cluster-manifest';
+import { NodeTaintType } from './cluster-operations.type';
 
 /** GraphQL enum of the allow-listed kinds (values spelled as Kubernetes spells the kind). */
 export enum ClusterResourceKindEnum {
   Pod = 'Pod',
   Deployment = 'Deployment',
+  StatefulSet = 'StatefulSet',
   Service = 'Service',
   ConfigMap = 'ConfigMap',
   Secret = 'Secret',
@@ -15,6 +17,7 @@ export enum ClusterResourceKindEnum {
   Node = 'Node',
   Ingress = 'Ingress',
   PersistentVolumeClaim = 'PersistentVolumeClaim',
+  PodDisruptionBudget = 'PodDisruptionBudget',
   Event = 'Event',
   Session = 'Session',
   Template = 'Template',
@@ -27,6 +30,7 @@ registerEnumType(ClusterResourceKindEnum, {
   valuesConfig: {
     Pod: { description: 'core/v1 Pod.' },
     Deployment: { description: 'apps/v1 Deployment.' },
+    StatefulSet: { description: 'apps/v1 StatefulSet.' },
     Service: { description: 'core/v1 Service.' },
     ConfigMap: { description: 'core/v1 ConfigMap.' },
     Secret: { description: 'core/v1 Secret (values are never returned: only keys and sizes).' },
@@ -34,6 +38,7 @@ registerEnumType(ClusterResourceKindEnum, {
     Node: { description: 'core/v1 Node (cluster-scoped).' },
     Ingress: { description: 'networking.k8s.io/v1 Ingress.' },
     PersistentVolumeClaim: { description: 'core/v1 PersistentVolumeClaim.' },
+    PodDisruptionBudget: { description: 'policy/v1 PodDisruptionBudget (what a node drain respects).' },
     Event: { description: 'core/v1 Event.' },
     Session: { description: 'stream.streamspace.io/v1alpha1 Session.' },
     Template: { description: 'stream.streamspace.io/v1alpha1 Template.' },
@@ -204,6 +209,9 @@ export class ClusterNodeType {
 
   @Field(() => GraphQLJSONObject, { description: 'metadata.labels.' })
   labels!: Record<string, string>;
+
+  @Field(() => [NodeTaintType], { description: 'spec.taints (a cordoned node also carries node.kubernetes.io/unschedulable).' })
+  taints!: NodeTaintType[];
 
   @Field(() => Date, { nullable: true, description: 'metadata.creationTimestamp.' })
   createdAt!: Date | null;

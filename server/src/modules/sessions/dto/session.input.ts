@@ -30,6 +30,15 @@ export class CreateSessionInput {
 
   @Field(() => Boolean, { nullable: true, description: 'Wake (or replace) the session when someone connects while it is not running (default true).' })
   autoStart?: boolean;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Start a new session even when the caller has a hibernated session of this template. An input naming only the template (a launch) ' +
+      "wakes the caller's newest hibernated session of it instead and returns that (audited as session.wake with reason launch); any other " +
+      'setting, or newSession: true, starts a new session.',
+  })
+  newSession?: boolean;
 }
 
 @InputType('SessionFilter', { description: 'Conditions on sessions; all given ones must hold.' })

@@ -14,7 +14,7 @@ export class CreateUserInput {
   @Field(() => String, { nullable: true, description: 'Name shown in the interface.' })
   displayName?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Role (`user` or `admin`); defaults to `user`.' })
+  @Field(() => String, { nullable: true, description: 'Role (`user`, `operator`, `auditor` or `admin`); defaults to `user`.' })
   role?: string | null;
 }
 
@@ -41,7 +41,7 @@ export class UpdateUserInput {
   @Field(() => String, { nullable: true, description: 'New display name (null clears it).' })
   displayName?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'New role (`user` or `admin`).' })
+  @Field(() => String, { nullable: true, description: 'New role (`user`, `operator`, `auditor` or `admin`); open sockets of the user authenticate again.' })
   role?: string | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Disable (true) or enable (false) the account; disabling signs the user out everywhere.' })

@@ -5,7 +5,8 @@
  * Options: --nodes N (default 3), --data-dir DIR (keep etcd's data there across runs; default a temporary
  * directory deleted on exit), --no-crds, --real-node (also run a real node: containerd + kubelet; Linux, root),
  * --deploy (implies --real-node: build the platform's images, import them into the node and `helm install` the chart
- * into namespace streamspace, as an operator would; prints the URL and the bootstrap admin's password).
+ * into namespace streamspace, as an operator would; prints the URL and the bootstrap admin's password),
+ * --no-metrics-server (skip metrics-server, which serves metrics.k8s.io: `kubectl top`, the console's node usage).
  */
 import { parseArgs } from 'node:util';
 import { mkdtemp } from 'node:fs/promises';
@@ -24,11 +25,12 @@ async function main(): Promise<void> {
       'no-crds': { type: 'boolean', default: false },
       'real-node': { type: 'boolean', default: false },
       deploy: { type: 'boolean', default: false },
+      'no-metrics-server': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run cluster -- [--nodes N] [--data-dir DIR] [--no-crds] [--real-node] [--deploy]\n');
+    process.stdout.write('usage: npm run cluster -- [--nodes N] [--data-dir DIR] [--no-crds] [--real-node] [--deploy] [--no-metrics-server]\n');
     return;
   }
   const nodes = Number(values.nodes);
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     dataDir: values['data-dir'],
     crdDir: values['no-crds'] ? null : undefined,
     realNode: values['real-node'] || values.deploy,
+    metricsServer: !values['no-metrics-server'],
     log,
   });
   started.cluster = cluster;

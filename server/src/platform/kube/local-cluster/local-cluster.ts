@@ -16,6 +16,14 @@ import { installCrds } from '../crds';
 import { type ControlPlaneBinaries, ensureBinaries, findRepoRoot } from './binaries';
 import { probe } from './https-probe';
 import { ManagedProcess, PidFile, sleep } from './managed-process';
+import {
+  aggregatorApiserverArgs,
+  ensureAggregatorPki,
+  MetricsServer,
+  unregisterMetricsApi,
+  type AggregatorPki,
+  type MetricsServerState,
+} from './metrics-server';
 import { ensureNodePki, type NodePki } from './node-pki';
 import { ensurePki, type LocalClusterPki } from './pki';
 import { freePort, isPortFree } from './ports';
@@ -45,6 +53,12 @@ export interface LocalClusterOptions {
    * cluster can add it later with ensureRealNode().
    */
   realNode?: boolean;
+  /**
+   * Also run metrics-server, which serves the resource metrics API (metrics.k8s.io) from the real node's kubelet and
+   * kwok's simulated kubelet metrics of the fake nodes (decision 0023). Started after the rest; when it cannot start, the cluster runs without the API and `metricsServer` says why.
+   * Default false; a running cluster can add it later with ensureMetricsServer().
+   */
+  metricsServer?: boolean;
 }
 
 export interface LocalCluster {
@@ -72,6 +86,13 @@ export interface LocalCluster {
    * an unavailable node is reported in the result, in one log line, and the kwok nodes keep working.
    */
   ensureRealNode(): Promise<RealNodeState>;
+  /** metrics-server (the metrics.k8s.io API): off (never asked for), unavailable (with the reason) or ready. */
+  readonly metricsServer: MetricsServerState;
+  /**
+   * Starts metrics-server if it is not running yet (once; later calls return the same outcome). Never throws: a
+   * failure is reported in the result and in one log line, and the rest of the cluster keeps working.
+   */
+  ensureMetricsServer(): Promise<MetricsServerState>;
   /** Stops every component (SIGTERM, then SIGKILL after the timeout); idempotent. */
   stop(): Promise<void>;
 }
@@ -97,6 +118,8 @@ const KWOK_STAGES = [
   'volume/fast/pv-delete.yaml',
 ];
 const KWOK_STORAGE_CLASS = 'volume/fast/storage-class.yaml';
+/** kwok's simulated resource usage and kubelet resource metrics (a copy of its kustomize/metrics files). */
+const KWOK_METRICS_CONFIG = 'scripts/k8s/kwok-metrics.yaml';
 
 /** Clusters of this process, so exit and signal handlers can stop what would otherwise be orphaned. */
 const activeClusters = new Set<LocalClusterImpl>();
@@ -129,6 +152,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   try {
     await cluster.start();
     if (options.realNode) await cluster.ensureRealNode();
+    if (options.metricsServer) await cluster.ensureMetricsServer();
   } catch (err) {
     await cluster.stop().catch(() => {});
     throw err;
@@ -167,6 +191,11 @@ class LocalClusterImpl implements LocalCluster {
   private realNodeRunner: RealNode | undefined;
   private realNodePromise: Promise<RealNodeState> | undefined;
   realNode: RealNodeState = { status: 'off' };
+  private aggregatorPki!: AggregatorPki;
+  private kwokPort = 0;
+  private metricsServerRunner: MetricsServer | undefined;
+  private metricsServerPromise: Promise<MetricsServerState> | undefined;
+  metricsServer: MetricsServerState = { status: 'off' };
   private pidFile!: PidFile;
   private watchdogPid: number | undefined;
   private processes: ManagedProcess[] = [];
@@ -214,7 +243,12 @@ class LocalClusterImpl implements LocalCluster {
 
     this.pki = await ensurePki(this.dirs.pki);
     // Cheap (five certificates), and it lets the API server reach a real node added later (ensureRealNode).
-    this.nodePki = await ensureNodePki(this.dirs.pki, this.pki.caCertFile, this.pki.caKeyFile, REAL_NODE_NAME, REAL_NODE_IP);
+    // Beside them, the aggregation layer's certificates (front proxy, metrics-server, kwok's server): the API server
+    // always runs with them, so metrics-server can join a running cluster (ensureMetricsServer).
+    [this.nodePki, this.aggregatorPki] = await Promise.all([
+      ensureNodePki(this.dirs.pki, this.pki.caCertFile, this.pki.caKeyFile, REAL_NODE_NAME, REAL_NODE_IP),
+      ensureAggregatorPki(this.dirs.pki, this.pki.caCertFile, this.pki.caKeyFile),
+    ]);
     const ports = await this.choosePorts();
     this.server = `https://127.0.0.1:${ports.apiserver}`;
     this.etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
@@ -230,6 +264,9 @@ class LocalClusterImpl implements LocalCluster {
     this.apiserver = this.spawnComponent('kube-apiserver', this.s.binaries.kubeApiserver, this.apiserverArgs(ports));
     await this.apiserver.start();
     await this.waitForApiServer();
+    // A persistent cluster keeps the metrics APIService of its last run in etcd, pointing at a metrics-server that
+    // is gone: discovery would fail, and namespace deletion with it, until a new one registers.
+    if (this.s.persistent) await unregisterMetricsApi(this.kubeConfig);
 
     const [kcmPort, schedulerPort] = [await freePort(), await freePort()];
     const kcm = this.spawnComponent('kube-controller-manager', this.s.binaries.kubeControllerManager, [
@@ -271,6 +308,7 @@ class LocalClusterImpl implements LocalCluster {
       '--kube-api-burst=400',
     ]);
     const kwokHome = this.runFile('kwok-home');
+    this.kwokPort = await freePort();
     await mkdir(kwokHome, { recursive: true });
     const kwok = this.spawnComponent(
       'kwok',
@@ -280,7 +318,11 @@ class LocalClusterImpl implements LocalCluster {
         // Only nodes carrying kwok's annotation are simulated, so a real kubelet joining would not be fought over.
         '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-        `--config=${KWOK_STAGES.map((s) => path.join(this.s.binaries.stageDir, s)).join(',')}`,
+        `--config=${[...KWOK_STAGES.map((s) => path.join(this.s.binaries.stageDir, s)), path.join(this.s.repoRoot, KWOK_METRICS_CONFIG)].join(',')}`,
+        // Its HTTPS server simulates each fake node's kubelet /metrics/resource for metrics-server (ensureMetricsServer).
+        `--server-address=127.0.0.1:${this.kwokPort}`,
+        `--tls-cert-file=${this.aggregatorPki.kwokServingCert}`,
+        `--tls-private-key-file=${this.aggregatorPki.kwokServingKey}`,
         '--node-lease-duration-seconds=40',
         // The default /24 runs out of pod IPs at 254 pods; 3 nodes x 110 pods need more.
         `--cidr=${POD_CIDR}`,
@@ -326,6 +368,45 @@ class LocalClusterImpl implements LocalCluster {
     return this.realNodePromise;
   }
 
+  ensureMetricsServer(): Promise<MetricsServerState> {
+    this.metricsServerPromise ??= this.startMetricsServer();
+    return this.metricsServerPromise;
+  }
+
+  private async startMetricsServer(): Promise<MetricsServerState> {
+    const { log } = this.s;
+    const runner = new MetricsServer({
+      repoRoot: this.s.repoRoot,
+      runDir: this.dirs.run,
+      server: this.server,
+      caCertFile: this.pki.caCertFile,
+      caCertPem: this.pki.caCertPem,
+      pki: this.aggregatorPki,
+      kubeConfig: this.kubeConfig,
+      kwokNodes: this.nodeNames,
+      kwokPort: this.kwokPort,
+      spawn: (name, command, args) => this.spawnComponent(name, command, args),
+      waitFor: (what, proc, check) => this.waitFor(what, proc, check),
+      log,
+      stopTimeoutMs: this.s.stopTimeoutMs,
+    });
+    this.metricsServerRunner = runner;
+    const started = Date.now();
+    try {
+      await runner.start();
+      this.metricsServer = { status: 'ready', readyMs: Date.now() - started };
+      log(`metrics-server ready in ${((Date.now() - started) / 1000).toFixed(1)} s (metrics.k8s.io; figures of nodes with a kubelet, after its first two scrapes)`);
+    } catch (err) {
+      const reason = oneLineReason((err as Error).message);
+      this.metricsServer = { status: 'unavailable', reason };
+      log(`metrics-server unavailable, the cluster runs without the metrics API: ${reason}`);
+      await runner.stop().catch(() => {});
+      this.processes = this.processes.filter((p) => !runner.owns(p));
+      this.metricsServerRunner = undefined;
+    }
+    return this.metricsServer;
+  }
+
   private async startRealNode(): Promise<RealNodeState> {
     const { log } = this.s;
     const runner = new RealNode({
@@ -368,6 +449,8 @@ class LocalClusterImpl implements LocalCluster {
   private async doStop(): Promise<void> {
     const timeout = this.s.stopTimeoutMs;
     const byName = (n: string) => this.processes.filter((p) => p.spec.name === n);
+    // metrics-server first, its APIService removed while the API server still answers.
+    await this.metricsServerRunner?.stop().catch(() => {});
     // The real node first: kubelet and kube-proxy are clients of the API server, and containers must go before
     // the mounts and the bridge they use.
     await this.realNodeRunner?.stop();
@@ -466,6 +549,7 @@ class LocalClusterImpl implements LocalCluster {
       // validation rejects (loopback) and logs about forever; nothing in a simulated cluster dials it anyway.
       '--endpoint-reconciler-type=none',
       '--profiling=false',
+      ...aggregatorApiserverArgs(this.aggregatorPki),
     ];
   }
 
@@ -554,6 +638,19 @@ class LocalClusterImpl implements LocalCluster {
       return ready.length === this.nodeNames.length;
     });
   }
+}
+
+/**
+ * The first line of a start failure, and when the rest is a component's log tail, the last line of it that says
+ * what went wrong (a Go panic, a fatal error): "exited during start (code 2)" alone explains nothing.
+ */
+export function oneLineReason(message: string): string {
+  const [first, ...rest] = message.split('\n');
+  const cause = rest
+    .map((l) => l.trim())
+    .filter((l) => /^(panic:|F\d{4} |E\d{4} |Error:|error:)/.test(l))
+    .pop();
+  return cause ? `${first!.replace(/:$/, '')}: ${cause}` : first!;
 }
 
 /** A node that only exists for kwok: its status is what the scheduler sees; kwok keeps it Ready. */

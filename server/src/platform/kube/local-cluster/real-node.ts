@@ -221,7 +221,7 @@ export function releaseRealNodeLock(): void {
 }
 
 /** Runs a build script of the repository; its last stdout lines are the result, progress goes to `log`. */
-async function runScript(script: string, args: string[], log: (msg: string) => void): Promise<string[]> {
+export async function runScript(script: string, args: string[], log: (msg: string) => void): Promise<string[]> {
   const stdout: string[] = [];
   const tail: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
