@@ -19,7 +19,7 @@ function testName(context: Mocha.Context): string {
   return context.test?.fullTitle() ?? 'unnamed'
 }
 
-describe('admin console: node usage from the metrics API in the Nodes panel, with its graphs over time (real server, control plane, metrics-server)', function () {
+describe('admin console: node and pod usage from the metrics API in the cluster views, with graphs over time (real server, control plane, metrics-server)', function () {
   let server: RunningServer
   let browser: BrowserSession
   let page: Page
@@ -104,5 +104,20 @@ spec:
     // The dialog fades in: screenshot it once no animation runs.
     await page.waitForFunction(() => document.getAnimations().every((an) => an.playState !== 'running'), undefined, { timeout: 15_000 })
     await saveScreenshot(page, testName(this), '02-node-usage-graphs')
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+  })
+
+  it('shows each pod\'s CPU and memory in use in the pods table', async function () {
+    this.timeout(120_000)
+    const cluster = new AdminClusterPage(page)
+    await cluster.openResources()
+    await cluster.selectKind('Pod')
+    await cluster.selectNamespace('default')
+    await cluster.row('e2e-busy').waitFor({ state: 'visible' })
+    const usage = page.getByTestId('pod-usage-e2e-busy')
+    // kwok's simulated container figures of the pod, through metrics-server, as kubectl top pod prints them.
+    await waitFor('the pod usage figures in the table', async () => (/1\.50 cores \/ 2\.0 GiB/.test(await usage.innerText()) ? true : undefined), { timeoutMs: 90_000 })
+    await saveScreenshot(page, testName(this), '03-pods-usage')
   })
 })

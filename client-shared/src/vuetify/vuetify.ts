@@ -1,4 +1,8 @@
-import 'vuetify/styles'
+// Vuetify's stylesheet in its parts (the same as 'vuetify/styles'), so a build can keep only the utility classes in
+// use (client-vite-config.mjs): reset and base, the colour classes (`color="grey"` becomes bg-grey), utilities.
+import 'vuetify/styles/core'
+import 'vuetify/styles/colors'
+import 'vuetify/styles/utilities'
 import { h } from 'vue'
 import { createVuetify, type IconProps, type IconSet, type ThemeDefinition } from 'vuetify'
 import { aliases, mdi as mdiSvg } from 'vuetify/iconsets/mdi-svg'

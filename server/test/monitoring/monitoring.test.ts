@@ -286,6 +286,20 @@ describe('monitoring: sampled series, alert rules and alerts on a real PostgreSQ
     expect(before).to.be.greaterThan(0);
   });
 
+  it('keeps and serves the usage series of a node with the longest name Kubernetes allows', async () => {
+    const node = `${'n'.repeat(63)}.${'n'.repeat(63)}.${'n'.repeat(63)}.${'n'.repeat(61)}`;
+    const name = `node_cpu_millicores/${node}`;
+    await app.services.database.dataSource.query('INSERT INTO metric_samples (series, at, value) VALUES ($1, now(), 250)', [name]);
+    const res = await app.gql<{ metricSeries: { name: string; unit: string; points: { value: number }[] }[] }>(
+      'query Long($names: [String!]!) { metricSeries(names: $names, range: HOUR) { name unit points { value } } }',
+      { names: [name] },
+      admin.headers,
+    );
+    expect(res.body.errors).to.equal(undefined);
+    expect(res.body.data!.metricSeries[0]).to.deep.include({ name, unit: 'millicores' });
+    expect(res.body.data!.metricSeries[0]!.points.at(-1)!.value).to.equal(250);
+  });
+
   it('lists alerts to admins only, newest first, and refuses a bad limit', async () => {
     const res = await app.gql<{ alerts: { ruleId: string; state: string }[] }>('query All { alerts(limit: 10) { ruleId state firedAt } }', {}, admin.headers);
     expect(res.body.errors).to.equal(undefined);

@@ -7,7 +7,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity('metric_samples')
 @Index('ix_metric_samples_at', ['at'])
 export class MetricSampleEntity {
-  @PrimaryColumn({ type: 'varchar', length: 64 })
+  /** A fixed series' name, or `<family>/<node>` of a per-node one (up to MAX_SERIES_NAME characters). */
+  @PrimaryColumn({ type: 'varchar', length: 300 })
   series!: string;
 
   @PrimaryColumn({ type: 'timestamptz' })

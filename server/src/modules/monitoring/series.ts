@@ -39,21 +39,23 @@ export const SERIES_BY_NAME = new Map(SERIES.map((s) => [s.name, s]));
 
 /**
  * Per-node usage from the metrics API (metrics.k8s.io), one series per node and figure: `node_cpu_millicores/<node>`
- * and `node_memory_bytes/<node>`. Only while the cluster serves the API; a node whose series name would not fit the
- * 64-character column (a node name over 46 characters) is not sampled.
+ * and `node_memory_bytes/<node>`. Only while the cluster serves the API. The series column holds the longest family
+ * and the longest node name Kubernetes allows (a 253-character DNS subdomain).
  */
 export const NODE_SERIES = {
   node_cpu_millicores: { kind: 'gauge', unit: 'millicores', description: 'CPU in use on node %s, in millicores (metrics.k8s.io).' },
   node_memory_bytes: { kind: 'gauge', unit: 'B', description: 'Memory in use (working set) on node %s, in bytes (metrics.k8s.io).' },
 } as const satisfies Record<string, Omit<SeriesDefinition, 'name'>>;
 export type NodeSeriesFamily = keyof typeof NODE_SERIES;
-const MAX_SERIES_NAME = 64;
+/** Kubernetes' limit of a node name (a DNS-1123 subdomain). */
+const MAX_NODE_NAME = 253;
+/** The width of metric_samples.series: the longest family, '/', the longest node name. */
+export const MAX_SERIES_NAME = 300;
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** The series of one node's figure, or undefined when the name would not fit. */
+/** The series of one node's figure, or undefined for a name no Kubernetes node can have. */
 export function nodeSeriesName(family: NodeSeriesFamily, node: string): string | undefined {
-  const name = `${family}/${node}`;
-  return name.length <= MAX_SERIES_NAME ? name : undefined;
+  return node.length <= MAX_NODE_NAME && NODE_NAME.test(node) ? `${family}/${node}` : undefined;
 }
 
 /** A series' definition: one of SERIES, or a per-node usage series; undefined for a name that is neither. */
@@ -64,7 +66,7 @@ export function seriesDefinition(name: string): SeriesDefinition | undefined {
   if (slash < 0 || name.length > MAX_SERIES_NAME) return undefined;
   const family = name.slice(0, slash);
   const node = name.slice(slash + 1);
-  if (!Object.hasOwn(NODE_SERIES, family) || !NODE_NAME.test(node)) return undefined;
+  if (!Object.hasOwn(NODE_SERIES, family) || node.length > MAX_NODE_NAME || !NODE_NAME.test(node)) return undefined;
   const def = NODE_SERIES[family as NodeSeriesFamily];
   return { name, kind: def.kind, unit: def.unit, description: def.description.replace('%s', node) };
 }
