@@ -32,3 +32,19 @@ describe('error formatter: an unreachable database', () => {
     expect(logged).to.deep.equal(['warn database unavailable while resolving GraphQL request', 'error unexpected error while resolving GraphQL request']);
   });
 });
+
+describe('error formatter: client mistakes graphql-js reports without a code', () => {
+  const format = createErrorFormatter({ error: () => {} }, () => 'req-2');
+
+  it('answers BAD_USER_INPUT, not a masked internal error, when more than 50 variable values are invalid', async () => {
+    const { buildSchema, execute, parse } = await import('graphql');
+    const schema = buildSchema('input In { key: String! } type Query { x(items: [In!]!): Int }');
+    const result = await execute({ schema, document: parse('query ($v: [In!]!) { x(items: $v) }'), variableValues: { v: Array.from({ length: 60 }, () => null) } });
+    const last = result.errors!.at(-1)!;
+    expect(last.message).to.match(/^Too many errors processing variables/);
+    // Apollo codes it INTERNAL_SERVER_ERROR (no variable node): the formatter must recognise it all the same.
+    const out = format({ message: last.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, last);
+    expect(out.extensions).to.deep.equal({ code: ErrorCode.BAD_USER_INPUT });
+    expect(out.message).to.match(/More than 50 variable values are invalid/);
+  });
+});

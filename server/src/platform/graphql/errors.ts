@@ -113,6 +113,18 @@ export const isDatabaseUnavailable = (err: unknown): boolean => unavailableBacke
 export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable right now; try again shortly', { retryable: true });
 const backendUnreachable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'A service the server depends on cannot be reached right now; try again shortly', { retryable: true });
 
+/** graphql-js stops coercing a request's variables after this many errors (its default maxErrors). */
+const MAX_VARIABLE_ERRORS = 50;
+
+/**
+ * The error graphql-js answers when a request's variables hold more than MAX_VARIABLE_ERRORS invalid values (say a
+ * list of 60 nulls where none may be null): a client mistake, which Apollo does not recognise as one (it has no
+ * variable node), so it would be masked as an internal error.
+ */
+function tooManyVariableErrors(err: unknown): boolean {
+  return err instanceof GraphQLError && !err.path && !err.originalError && err.message.startsWith('Too many errors processing variables, error limit reached');
+}
+
 /**
  * Apollo's formatError (also used for graphql-ws). `requestId` lets a user quote the id of a
  * masked error so an operator can find the stack in the log.
@@ -133,6 +145,12 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
         message: 'Text must not contain the NUL character (\\u0000)',
         path: formatted.path,
         locations: formatted.locations,
+        extensions: { code: ErrorCode.BAD_USER_INPUT },
+      };
+    }
+    if (tooManyVariableErrors(original)) {
+      return {
+        message: `More than ${MAX_VARIABLE_ERRORS} variable values are invalid; correct the first ones the server named and send the request again`,
         extensions: { code: ErrorCode.BAD_USER_INPUT },
       };
     }
