@@ -36,7 +36,7 @@ describe('admin console: node and pod usage from the metrics API in the cluster 
       env: { STREAMSPACE_CLUSTER: 'local', STREAMSPACE_ADMIN_USERNAME: 'admin', STREAMSPACE_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMSPACE_MONITORING_INTERVAL: '1s' },
     })
     admin = await signInApi(server.origin, 'admin', ADMIN_PASSWORD)
-    // A pod on the node whose simulated usage kwok takes from its annotations (an idle simulated node reports none).
+    // A pod on the node whose simulated usage kwok takes from its annotations.
     await graphql(server.origin, admin, 'mutation E2eApply($yaml: String!) { applyClusterResourceYaml(yaml: $yaml) { name } }', {
       yaml: `apiVersion: v1
 kind: Pod

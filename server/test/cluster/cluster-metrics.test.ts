@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { CoreV1Api, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { METRICS_API_SERVICE, type LocalCluster } from '../../src/platform/kube/local-cluster';
+import { CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { KWOK_METRICS_PATH_ANNOTATION, KWOK_NODE_ANNOTATION, METRICS_API_SERVICE, type LocalCluster } from '../../src/platform/kube/local-cluster';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn } from '../support/auth';
 import { createTestNamespace, KUBE_START_TIMEOUT_MS, requireMetricsServer, requireRealNode } from '../support/kube';
@@ -130,6 +130,40 @@ describe('cluster metrics: node and pod usage from metrics.k8s.io (metrics-serve
     expect(node!.usage!.cpuPercent).to.be.a('number').at.least(1.4);
     expect(node!.usage!.memoryPercent).to.be.a('number').at.least(0.4);
     expect(node!.usageUnavailableReason).to.equal(null);
+  });
+
+  it('reports usage for a fake node that runs no pod at all (its own 1m CPU and 1Mi)', async function () {
+    this.timeout(180_000);
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    const template = await core.readNode({ name: cluster.nodeNames[0]! });
+    const name = `kwok-idle-${Date.now().toString(36)}`;
+    // A new fake node like the cluster's own, tainted so nothing schedules onto it while the test runs.
+    await core.createNode({
+      body: {
+        metadata: { name, annotations: { [KWOK_NODE_ANNOTATION]: 'fake' }, labels: { ...template.metadata!.labels, 'kubernetes.io/hostname': name } },
+        spec: { taints: [{ key: 'streamspace.io/idle-test', effect: 'NoSchedule' }] },
+        status: { allocatable: template.status!.allocatable, capacity: template.status!.capacity },
+      },
+    });
+    try {
+      await waitUntil(async () => (await core.readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, `${name} Ready`, 60_000);
+      // Pointed at kwok's simulated kubelet as the cluster points its own fake nodes (see metrics-server.ts).
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      await core.patchNode({ name, body: { metadata: { annotations: { [KWOK_METRICS_PATH_ANNOTATION]: `/metrics/nodes/${name}/metrics/resource` } } } }, merge);
+      await core.patchNodeStatus({ name, body: { status: { addresses: [{ type: 'ExternalIP', address: '127.0.0.1' }], daemonEndpoints: template.status!.daemonEndpoints } } }, merge);
+      const podsOnIt = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` });
+      expect(podsOnIt.items).to.have.length(0);
+      let node: Node | undefined;
+      await waitUntil(async () => {
+        node = (await nodes()).find((n) => n.name === name);
+        return Boolean(node?.usage);
+      }, `usage of the idle node ${name}`, 120_000);
+      expect(node!.usage!.memoryBytes).to.equal(MI);
+      expect(node!.usage!.cpuMillicores).to.be.closeTo(1, 0.5);
+      expect(node!.usageUnavailableReason).to.equal(null);
+    } finally {
+      await core.deleteNode({ name });
+    }
   });
 
   it('samples each node\'s CPU and memory into the monitoring series, read back through metricSeries', async () => {

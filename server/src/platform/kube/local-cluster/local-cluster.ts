@@ -98,7 +98,7 @@ export interface LocalCluster {
 }
 
 const FIELD_MANAGER = 'streamspace-local-cluster';
-const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 const SERVICE_CIDR = '10.0.0.0/24';
 const POD_CIDR = '10.244.0.1/16';
 const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
