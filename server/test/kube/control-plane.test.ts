@@ -36,7 +36,8 @@ describe('local control plane (real kube-apiserver, controller-manager, schedule
   it('serves the pinned Kubernetes version with 3 Ready fake nodes of 16 CPU / 64Gi', async () => {
     const version = await cluster.kubeConfig.makeApiClient(VersionApi).getCode();
     expect(version.gitVersion).to.equal('v1.35.4');
-    const nodes = await cluster.kubeConfig.makeApiClient(CoreV1Api).listNode();
+    // The fake nodes (the shared cluster may also have its real node, started by an earlier test file).
+    const nodes = await cluster.kubeConfig.makeApiClient(CoreV1Api).listNode({ labelSelector: 'type=kwok' });
     expect(nodes.items.map((n) => n.metadata!.name).sort()).to.deep.equal(['kwok-node-0', 'kwok-node-1', 'kwok-node-2']);
     for (const node of nodes.items) {
       expect(node.status!.allocatable).to.include({ cpu: '16', memory: '64Gi' });

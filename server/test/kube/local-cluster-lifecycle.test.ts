@@ -54,7 +54,8 @@ describe('local cluster lifecycle: no orphaned processes', function () {
   it('npm run cluster prints KUBECONFIG and stops every component on Ctrl-C (SIGINT)', async function () {
     this.timeout(180_000);
     const cli = await startCli();
-    expect(cli.pids.processes.map((p) => p.name).sort()).to.deep.equal(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']);
+    // metrics-server too: `npm run cluster` serves the metrics API unless told --no-metrics-server.
+    expect(cli.pids.processes.map((p) => p.name).sort()).to.deep.equal(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server']);
     expect(cli.pids.processes.every((p) => isProcessAlive(p.pid, p.startTime))).to.equal(true);
 
     cli.child.kill('SIGINT');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { NETPOL_IPTABLES_CHAIN, NETPOL_TABLE, REAL_NODE_PLACEMENT } from '../../src/platform/kube/local-cluster';
+import { stopTestCluster } from '../support/kube';
 import { waitUntil } from '../support/wait';
 import { realNodeLeftovers } from './real-node-leftovers';
 
@@ -73,6 +74,13 @@ async function webappImage(core: CoreV1Api): Promise<string> {
 }
 
 describe('real node lifecycle: nothing is left behind', function () {
+  before(async function () {
+    this.timeout(120_000);
+    // A machine runs one real node (its IP, bridge and containerd are machine-wide). The shared test cluster may hold
+    // it (an earlier file asked for it): stop that cluster, whose next user starts a fresh one.
+    await stopTestCluster();
+  });
+
   it('a clean stop (SIGINT) removes containers, shims, mounts, network namespaces, the bridge, iptables chains and the NetworkPolicy table', async function () {
     this.timeout(START_TIMEOUT_MS);
     const owner = await startOwner();
