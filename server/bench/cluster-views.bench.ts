@@ -68,6 +68,14 @@ async function main(report: BenchReport) {
   try {
     const admin = await signInAsAdmin(app);
     const url = `${app.url}/graphql`;
+    // The caches start with the first list of their kind; measure a warm cache (what every list after the first
+    // few seconds gets), and print what the very first list cost beside it.
+    const cold = performance.now();
+    await app.gql(PODS_PAGE, undefined, admin.headers);
+    const coldMs = performance.now() - cold;
+    const warmStarted = performance.now();
+    const warmed = (await Promise.all([app.services.clusterAdmin.warmCache('Pod'), app.services.clusterAdmin.warmCache('Node')])).every(Boolean);
+    console.log(`  first list (starts the cache, answered by the API server): ${fmtMs(coldMs)}; caches synced ${fmtMs(performance.now() - warmStarted)} later (${warmed ? 'both' : 'NOT both'})`);
     const page = await load.call({ op: 'gql', url, token: admin.accessToken, bodies: [JSON.stringify({ query: PODS_PAGE })], concurrency: 1, total: REQUESTS });
     const pageLoad = load1();
     const nodes = await load.call({ op: 'gql', url, token: admin.accessToken, bodies: [JSON.stringify({ query: NODES_VIEW })], concurrency: 1, total: Math.round(REQUESTS / 2) });
@@ -90,7 +98,7 @@ async function main(report: BenchReport) {
     report.add({
       figure: `cluster views at ${fmtInt(PODS)} pods on ${NODES} kwok nodes: first page of pods (50, every namespace)`,
       goal: 'first page p99 <= 50 ms, from a watch cache',
-      value: `p50 ${fmtMs(percentile(page.latencies, 50))}, p99 ${fmtMs(p99)} (${REQUESTS} requests, one at a time)`,
+      value: `p50 ${fmtMs(percentile(page.latencies, 50))}, p99 ${fmtMs(p99)} (${REQUESTS} requests, one at a time, warm cache; the first list ${fmtMs(coldMs)})`,
       baseline: `direct API-server LIST limit=50: p50 ${fmtMs(percentile(directPage, 50))}, p99 ${fmtMs(percentile(directPage, 99))}`,
       ratio: p99 / percentile(directPage, 99),
       met: p99 <= 50,

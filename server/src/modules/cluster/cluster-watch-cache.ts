@@ -21,6 +21,8 @@ interface KindCache {
   lastUsed: number;
   /** Keys in order, rebuilt after an object was added or deleted (status updates keep it). */
   sorted: string[] | null;
+  /** Settles when the first list is in (true) or the informer stopped before it (false). */
+  started: Promise<boolean>;
 }
 
 /**
@@ -49,13 +51,13 @@ export class ClusterWatchCache {
     let c = this.kinds.get(info.kind);
     if (!c) {
       const informer = createInformer({ kubeConfig: this.deps.kubeConfig, path: resourcePath(info, undefined) });
-      const entry: KindCache = { informer, synced: false, lastUsed: this.now(), sorted: null };
+      const entry: KindCache = { informer, synced: false, lastUsed: this.now(), sorted: null, started: Promise.resolve(false) };
       const dirty = () => (entry.sorted = null);
       informer.on('add', dirty).on('delete', dirty).on('synced', dirty);
       informer.on('error', (err) => this.deps.logger?.debug({ kind: info.kind, err: (err as Error).message }, 'cluster watch cache: watch failed; retrying'));
-      informer.start().then(
+      entry.started = informer.start().then(
         () => (entry.synced = true),
-        () => undefined,
+        () => false,
       );
       this.kinds.set(info.kind, (c = entry));
     }
@@ -88,6 +90,18 @@ export class ClusterWatchCache {
       if (obj) items.push(obj as unknown as KubeObject);
     }
     return { items, total: keys.length, offset: start, hasMore: i < keys.length };
+  }
+
+  /**
+   * Starts `info`'s cache if it is not running and resolves once its first list is in: true when the kind's lists are
+   * served from the cache from now on, false for a kind that is not cached (or a cache stopped before its list).
+   */
+  async whenSynced(info: KindInfo): Promise<boolean> {
+    if (!this.cacheOf(info)) {
+      const c = this.kinds.get(info.kind);
+      return c ? c.started : false;
+    }
+    return true;
   }
 
   /** Every object of `info` from the cache; null while it is not synced. */

@@ -7,6 +7,7 @@ import { ClusterMetrics } from './cluster-metrics';
 import { ClusterPods } from './cluster-pods.service';
 import { ClusterResources } from './cluster-resources.service';
 import type { PlatformGuard } from './cluster-guard';
+import { kindInfo } from './cluster-kinds';
 import { ClusterWatchCache } from './cluster-watch-cache';
 import { ClusterWorkloads } from './cluster-workloads.service';
 
@@ -33,6 +34,15 @@ export class ClusterService {
     this.workloads = new ClusterWorkloads({ ...deps, resources: this.resources });
     this.discovery = new ClusterDiscovery(deps);
     this.metrics = new ClusterMetrics(deps);
+  }
+
+  /**
+   * Starts the watch cache of a kind's admin lists (Pods, Nodes) now rather than at its first list, and resolves
+   * once it serves them (false: the kind is not cached, or there is no cluster).
+   */
+  async warmCache(kind: string): Promise<boolean> {
+    const info = kindInfo(kind);
+    return info && this.cache ? this.cache.whenSynced(info) : false;
   }
 
   /** Stops the watch caches. */
