@@ -113,3 +113,22 @@ export async function saveScreenshot(page: Page, testName: string, step: string)
   await page.screenshot({ path, fullPage: true })
   return path
 }
+
+/** The running test's full title: the folder its screenshots go to. */
+export function testName(context: Mocha.Context): string {
+  return context.test?.fullTitle() ?? 'unnamed'
+}
+
+/**
+ * Registers an afterEach hook (call it inside a describe) that screenshots each open page when a test failed:
+ * `failure.png`, or `failure-<label>.png` for a labelled one, e.g. `screenshotFailures(() => ({ admin: page, portal }))`.
+ */
+export function screenshotFailures(pages: () => Record<string, Page | undefined>): void {
+  afterEach(async function () {
+    const test = this.currentTest
+    if (test?.state !== 'failed') return
+    for (const [label, page] of Object.entries(pages())) {
+      if (page && !page.isClosed()) await saveScreenshot(page, test.fullTitle(), label ? `failure-${label}` : 'failure').catch(() => undefined)
+    }
+  })
+}

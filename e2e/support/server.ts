@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { expect } from 'chai'
 import { artifactDir } from './artifacts'
 import { waitFor } from './wait'
 
@@ -177,4 +178,11 @@ export async function startServer({ name, env = {}, startTimeoutMs = START_TIMEO
   }
 
   return { origin, port, logFile, stop }
+}
+
+/** Stops a started server with SIGTERM and expects it to exit 0 (a graceful shutdown); nothing when it never started. */
+export async function stopCleanly(server: RunningServer | undefined): Promise<void> {
+  if (!server) return
+  const exit = await server.stop()
+  expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
 }

@@ -9,9 +9,9 @@ import { SessionViewPage } from '../pages/session-view.page'
 import { auditPage, expectAccessible, expectFocusVisible, tabUntil } from '../support/accessibility'
 import { createTemplate, createUser, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -22,10 +22,6 @@ const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 const KUBE_STEP_TIMEOUT_MS = 120_000
 /** Every section in the admin console's navigation, in drawer order (client-admin/src/app/navigation.ts). */
 const ADMIN_SECTIONS = ['cluster', 'sessions', 'templates', 'catalog', 'users', 'groups', 'configuration', 'audit-log', 'metrics', 'alerts']
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 /** Waits until the page's requests have settled and no progress bar is left. */
 async function settled(page: Page): Promise<void> {
@@ -72,17 +68,12 @@ describe('accessibility: every page of the portal and the admin console passes a
     page = browser.page
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('portal: the sign-in page, in light and dark', async function () {

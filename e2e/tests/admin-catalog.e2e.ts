@@ -11,9 +11,9 @@ import { LoginPage } from '../pages/login.page'
 import { checkAccessibility, formatViolations } from '../support/accessibility'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -27,10 +27,6 @@ const violations: string[] = []
 async function audit(page: Page, what: string): Promise<void> {
   const report = await checkAccessibility(page)
   if (report.violations.length) violations.push(`${what}:\n${formatViolations(report)}`)
-}
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
 }
 
 /** Waits until no CSS transition or animation runs, so a screenshot shows the settled page. */
@@ -102,18 +98,13 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     adminBrowser = await launchBrowser()
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(120_000)
     await userBrowser?.close()
     await adminBrowser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
     if (repoDir) rmSync(repoDir, { recursive: true, force: true })
   })
 

@@ -6,9 +6,9 @@ import { AdminLoginPage } from '../pages/admin-login.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -17,10 +17,6 @@ const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 /** A kwok node of this journey only (tainted, so nothing else lands on it). */
 const NODE = 'e2e-ops-node'
 const TAINT = 'streamspace.io/e2e-ops'
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 const deployment = (name: string, replicas: number, image: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -90,17 +86,12 @@ spec:
     cluster = new AdminClusterPage(page)
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('sees the node with its taint, cordons and uncordons it', async function () {

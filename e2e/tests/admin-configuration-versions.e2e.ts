@@ -6,10 +6,10 @@ import type { Page } from 'playwright-core'
 import { AdminConfigurationPage } from '../pages/admin-configuration.page'
 import { AdminLoginPage } from '../pages/admin-login.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { createKubeObject } from '../support/kube'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -21,10 +21,6 @@ const LIMIT_RANGE = {
   kind: 'LimitRange',
   metadata: { name: 'e2e-home-limit' },
   spec: { limits: [{ type: 'PersistentVolumeClaim', max: { storage: '30Gi' } }] },
-}
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
 }
 
 describe('admin configuration: test changes against the API server, apply as a version, restore (real server, PostgreSQL, local cluster)', function () {
@@ -60,17 +56,12 @@ describe('admin configuration: test changes against the API server, apply as a v
     config = new AdminConfigurationPage(page)
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(60_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
     if (dataDir) await rm(dataDir, { recursive: true, force: true })
   })
 

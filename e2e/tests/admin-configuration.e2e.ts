@@ -6,9 +6,9 @@ import { AdminShellPage } from '../pages/admin-shell.page'
 import { LoginPage } from '../pages/login.page'
 import { PortalShellPage } from '../pages/portal-shell.page'
 import { createUser, graphql, signInApi } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -16,10 +16,6 @@ const ADMIN_PASSWORD = 'e2e-admin-password'
 const USER = { username: 'dora', password: 'dora-e2e-password' }
 const ANNOUNCEMENT = 'Maintenance on Sunday 22:00 UTC: save your work.'
 const KEY = 'portal.announcement'
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 describe('admin configuration: an admin sets the portal announcement at runtime and a user sees the banner (real server, PostgreSQL)', function () {
   let server: RunningServer
@@ -47,21 +43,13 @@ describe('admin configuration: an admin sets the portal announcement at runtime 
     portal = userBrowser.page
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      if (page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure-admin').catch(() => undefined)
-      if (portal) await saveScreenshot(portal, this.currentTest.fullTitle(), 'failure-portal').catch(() => undefined)
-    }
-  })
+  screenshotFailures(() => ({ admin: page, portal: portal }))
 
   after(async function () {
     this.timeout(60_000)
     await userBrowser?.close()
     await adminBrowser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('shows the settings with their environment defaults', async function () {

@@ -9,9 +9,9 @@ import { AdminShellPage } from '../pages/admin-shell.page'
 import { AdminUsersPage } from '../pages/admin-users.page'
 import { createTemplate, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -19,10 +19,6 @@ const ADMIN_PASSWORD = 'e2e-admin-password'
 /** The first start on a machine may build the control-plane binaries (scripts/k8s/build.sh). */
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 const NEW_USER = { username: 'carol', password: 'carol-e2e-password' }
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 describe('admin console: an admin signs in, inspects and edits the cluster, creates a user and finds it in the audit log (real server, PostgreSQL, control plane)', function () {
   let server: RunningServer
@@ -49,19 +45,12 @@ describe('admin console: an admin signs in, inspects and edits the cluster, crea
     page = browser.page
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      // Graceful shutdown with a local control plane: the server drains, stops its controllers while the API
-      // server still answers, then stops the cluster, and exits 0.
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('signs in as admin and sees the overview', async function () {

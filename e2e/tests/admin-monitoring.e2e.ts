@@ -6,9 +6,9 @@ import { AdminSessionsPage } from '../pages/admin-sessions.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { expectAccessible } from '../support/accessibility'
 import { createTemplate, createUser, graphql, signInApi, type ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -23,10 +23,6 @@ async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle')
   await waitFor('loading indicators to go', async () => ((await page.locator('.v-progress-linear--active[role="progressbar"]').count()) === 0 ? true : undefined), { timeoutMs: 15_000 })
   await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { timeout: 15_000 })
-}
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
 }
 
 describe('admin monitoring: charts over time, an alert that fires and resolves live, live connections in the sessions list (real server, PostgreSQL, control plane)', function () {
@@ -52,18 +48,13 @@ describe('admin monitoring: charts over time, an alert that fires and resolves l
     page = browser.page
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(60_000)
     if (admin && server) await graphql(server.origin, admin, 'mutation E2eDeleteNode { deleteClusterResource(kind: Node, name: "' + NODE + '") }').catch(() => undefined)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('shows the sampled series as line charts over the last hour and the last day', async function () {

@@ -4,9 +4,9 @@ import { AdminClusterPage } from '../pages/admin-cluster.page'
 import { AdminLoginPage } from '../pages/admin-login.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { graphql, signInApi, type ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -14,10 +14,6 @@ const ADMIN_PASSWORD = 'e2e-admin-password'
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 /** A kwok node of the local cluster: kwok simulates its kubelet's resource metrics, metrics-server serves them. */
 const NODE = 'kwok-node-0'
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 describe('admin console: node and pod usage from the metrics API in the cluster views, with graphs over time (real server, control plane, metrics-server)', function () {
   let server: RunningServer
@@ -66,17 +62,12 @@ spec:
     page = browser.page
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure').catch(() => undefined)
-  })
+  screenshotFailures(() => ({ '': page }))
 
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('shows each node\'s CPU and memory in use with its share of allocatable, and the usage graphs of one node', async function () {

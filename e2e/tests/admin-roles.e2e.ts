@@ -6,9 +6,9 @@ import { AdminUsersPage } from '../pages/admin-users.page'
 import { expectAccessible } from '../support/accessibility'
 import { graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -16,10 +16,6 @@ const ADMIN_PASSWORD = 'e2e-admin-password'
 const OPERATOR = { username: 'olga', password: 'olga-e2e-password' }
 const AUDITOR = { username: 'audrey', password: 'audrey-e2e-password' }
 const LEAVER = { username: 'pete', password: 'pete-e2e-password' }
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 async function createUserWithRole(origin: string, admin: ApiSession, username: string, password: string, role: string): Promise<string> {
   const data = await graphql<{ createUser: { id: string } }>(
@@ -64,21 +60,13 @@ describe('admin roles: an admin edits, resets and deletes users; an operator and
     other = otherBrowser.page
   })
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      if (page) await saveScreenshot(page, this.currentTest.fullTitle(), 'failure-admin').catch(() => undefined)
-      if (other) await saveScreenshot(other, this.currentTest.fullTitle(), 'failure-other').catch(() => undefined)
-    }
-  })
+  screenshotFailures(() => ({ admin: page, other: other }))
 
   after(async function () {
     this.timeout(60_000)
     await otherBrowser?.close()
     await adminBrowser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('the admin edits a user\'s name, e-mail and role (operator) from the Users page', async function () {

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { GraphiqlPage } from '../pages/graphiql.page'
 import { signInApi } from '../support/api'
@@ -41,10 +41,7 @@ describe('GraphQL IDE', function () {
 
   after(async function () {
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('opens at GET /graphql in a browser with the operation editor', async function () {

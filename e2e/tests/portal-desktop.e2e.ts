@@ -6,7 +6,7 @@ import { SessionViewPage } from '../pages/session-view.page'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
 import { launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { startVncDesktop } from '../support/vnc'
 import type { VncDesktop } from '../support/vnc'
@@ -79,10 +79,7 @@ describe('portal: a desktop session in the noVNC viewer (real Xvnc desktop behin
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
     await desktop?.stop()
   })
 

@@ -13,9 +13,9 @@ import { SessionViewPage } from '../pages/session-view.page'
 import { expectAccessible } from '../support/accessibility'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -24,10 +24,6 @@ const USER = { username: 'dana', password: 'dana-e2e-password' }
 const NEW_PASSWORD = 'dana-new-e2e-password'
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 const KUBE_STEP_TIMEOUT_MS = 120_000
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 /** Waits until no CSS transition or animation runs (a dialog fading in would be measured half-transparent). */
 async function settled(page: Page): Promise<void> {
@@ -116,10 +112,7 @@ describe('portal gaps: catalog for users, hibernate/terminate in the session vie
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
     if (repoDir) rmSync(repoDir, { recursive: true, force: true })
   })
 

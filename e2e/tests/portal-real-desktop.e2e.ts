@@ -11,7 +11,7 @@ import { createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
 import { launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { freePort, startServer } from '../support/server'
+import { freePort, startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -81,10 +81,7 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('launches the demo desktop: the pod runs Xvnc and the viewer shows its real pixels', async function () {

@@ -13,7 +13,7 @@ import { createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
 import { launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { freePort, startServer } from '../support/server'
+import { freePort, startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -211,10 +211,7 @@ describe('portal on the real node: an owner shares the real desktop with a group
     this.timeout(120_000)
     await viewer?.browser.close()
     await owner?.browser.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('the owner launches the real desktop and shares it with the group as viewer', async function () {

@@ -6,9 +6,9 @@ import { MySessionsPage } from '../pages/my-sessions.page'
 import { SessionViewPage } from '../pages/session-view.page'
 import { ShareDialogPage } from '../pages/share-dialog.page'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -17,10 +17,6 @@ const OWNER = { username: 'olivia', password: 'olivia-e2e-password' }
 const VIEWER = { username: 'victor', password: 'victor-e2e-password' }
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 const KUBE_STEP_TIMEOUT_MS = 120_000
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 /** A second person in their own browser (own profile, own cookies). */
 async function signedIn(origin: string, who: { username: string; password: string }): Promise<{ browser: BrowserSession; page: Page }> {
@@ -63,10 +59,7 @@ describe('portal: an owner shares a session with a viewer, who opens it from "Sh
     this.timeout(120_000)
     await viewer?.browser.close()
     await owner?.browser.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('the owner launches a session and shares it with a second user as viewer', async function () {

@@ -6,7 +6,7 @@ import { MySessionsPage } from '../pages/my-sessions.page'
 import { createUser, signInApi } from '../support/api'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchBrowser, saveScreenshot } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -50,10 +50,7 @@ describe('portal: silent token refresh, socket reconnection (6-second access tok
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('stays signed in across several token lifetimes, refreshing in the background', async function () {

@@ -6,9 +6,9 @@ import { MySessionsPage } from '../pages/my-sessions.page'
 import { SessionViewPage } from '../pages/session-view.page'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot } from '../support/browser'
+import { launchBrowser, saveScreenshot, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
-import { startServer } from '../support/server'
+import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
 import { waitFor } from '../support/wait'
 
@@ -18,10 +18,6 @@ const USER = { username: 'alice', password: 'alice-e2e-password' }
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 /** Kubernetes work (pods scheduled and made Ready by kwok) on a busy 2-core machine. */
 const KUBE_STEP_TIMEOUT_MS = 120_000
-
-function testName(context: Mocha.Context): string {
-  return context.test?.fullTitle() ?? 'unnamed'
-}
 
 /** Records whether an element ever appeared in this document, however briefly (SPA navigation keeps the document). */
 async function watchFor(page: Page, testId: string, flag: string): Promise<void> {
@@ -109,12 +105,7 @@ describe('portal: a user finds, favorites, launches, uses and ends a session (re
   after(async function () {
     this.timeout(120_000)
     await browser?.close()
-    if (server) {
-      // Graceful shutdown with a local control plane: the server drains, stops its controllers while the API
-      // server still answers, then stops the cluster, and exits 0.
-      const exit = await server.stop()
-      expect(exit, `server exit after SIGTERM (log: ${server.logFile})`).to.deep.equal({ code: 0, signal: null })
-    }
+    await stopCleanly(server)
   })
 
   it('signs in with username and password', async function () {
