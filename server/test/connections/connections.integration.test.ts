@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
+import { isNotFound } from '../../src/platform/kube/kube-errors';
 import { ConnectionEntity } from '../../src/modules/connections/connection.entity';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { HEARTBEAT_REAPER_JOB } from '../../src/modules/connections/jobs/heartbeat-reaper.job';
@@ -69,6 +70,17 @@ describe('connections on the real control plane', function () {
     await app?.stop();
   });
 
+  type ConnectionObject = { metadata: { creationTimestamp?: string }; spec: Record<string, unknown>; status?: { state?: string; lastActivity?: string } };
+  const readConnection = async (name: string) => (await custom.getNamespacedCustomObject({ group, version, namespace: ns, plural: 'connections', name })) as ConnectionObject;
+  const connectionExists = (name: string) => readConnection(name).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err as Error)));
+
+  /** The Connection object of a connection, once the background write has made it (and its status). */
+  async function connectionObject(name: string): Promise<ConnectionObject> {
+    let obj: ConnectionObject | undefined;
+    await waitUntil(async () => (obj = await readConnection(name).catch(() => undefined))?.status?.state !== undefined, `the Connection object ${name}`);
+    return obj!;
+  }
+
   async function sessionObject(name: string) {
     return (await custom.getNamespacedCustomObject({ group, version, namespace: ns, plural: 'sessions', name })) as {
       spec: Record<string, unknown>;
@@ -106,10 +118,8 @@ describe('connections on the real control plane', function () {
     expect(row).to.deep.include({ sessionId: first.id, userId: alice.id, userAgent: 'Mozilla/5.0 (test)', disconnectedAt: null });
     expect(row.clientIp).to.equal('127.0.0.1');
 
-    const obj = (await custom.getNamespacedCustomObject({ group, version, namespace: ns, plural: 'connections', name: c.connectionId })) as {
-      spec: Record<string, unknown>;
-      status?: { state?: string; lastActivity?: string };
-    };
+    // The Connection object is written after the answer (the table is the record), in a moment.
+    const obj = await connectionObject(c.connectionId);
     expect(obj.spec).to.deep.include({ session: first.name, user: alice.username, clientIP: '127.0.0.1', userAgent: 'Mozilla/5.0 (test)' });
     expect(obj.spec.connectedAt).to.be.a('string');
     expect(obj.status?.state).to.equal('Active');
@@ -137,6 +147,28 @@ describe('connections on the real control plane', function () {
     expect((await app.services.database.dataSource.getRepository(AuditLogEntity).countBy({ action: 'connection.disconnect', resourceId: first.id }))).to.equal(1);
     expect(await app.services.database.dataSource.getRepository(AuditLogEntity).countBy({ action: 'heartbeat' })).to.equal(0);
     await waitUntil(async () => (await sessionObject(first.name)).status?.activeConnections === 0, 'Session status activeConnections 0');
+  });
+
+  it('repairs the Connection objects it writes in the background: a missing one is written again, a leftover deleted', async () => {
+    const c = await A.connect(first.id);
+    await connectionObject(c.connectionId);
+    // Lost (say its replica died before the write): the reaper's repair writes it again.
+    await custom.deleteNamespacedCustomObject({ group, version, namespace: ns, plural: 'connections', name: c.connectionId });
+    await waitUntil(async () => !(await connectionExists(c.connectionId)), 'the object gone');
+    expect(await app.services.connections.repairObject(c.connectionId)).to.equal(true);
+    expect((await connectionObject(c.connectionId)).spec).to.deep.include({ session: first.name, user: alice.username });
+    // A delete that overtook its create (on another replica) leaves an object of an ended connection: swept.
+    await A.disconnect(c.connectionId);
+    await waitUntil(async () => !(await connectionExists(c.connectionId)), 'the object deleted with the connection');
+    await app.services.connections.objects.create(
+      await app.services.database.dataSource.getRepository(ConnectionEntity).findOneByOrFail({ id: c.connectionId }),
+      (await app.services.database.dataSource.getRepository(SessionEntity).findOneByOrFail({ id: first.id })),
+      alice.username,
+    );
+    expect(await connectionExists(c.connectionId)).to.equal(true);
+    expect(await app.services.connections.repairObject(c.connectionId), 'an ended connection is not repaired').to.equal(false);
+    expect(await app.services.connections.sweepObjects()).to.be.at.least(1);
+    expect(await connectionExists(c.connectionId)).to.equal(false);
   });
 
   it("only the owner (or an admin) sees or acts on a session's connections: others get NOT_FOUND", async () => {

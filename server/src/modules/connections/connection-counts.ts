@@ -45,7 +45,11 @@ export class ConnectionCounts {
     return manager.getRepository(SessionEntity).findOneBy({ id: sessionId });
   }
 
-  /** Tells subscribers and writes the counts into the Session's status. */
+  /**
+   * Tells subscribers, then writes the counts into the Session's status in the background: the table and the
+   * subscribers have them at once, the Session object a moment later (`statusWritten` resolves then). Writes of one
+   * Session run in the order asked, so a newer count is never overwritten by an older one from this replica.
+   */
   async changed(row: SessionEntity): Promise<void> {
     await this.deps.pubSub.publish(CONNECTION_COUNT_CHANGED, {
       sessionId: row.id,
@@ -55,7 +59,24 @@ export class ConnectionCounts {
       lastConnection: row.lastConnectionAt,
       lastDisconnect: row.lastDisconnectAt,
     } satisfies ConnectionCountEvent);
-    await this.writeToSession(row);
+    void this.inOrder(row.name, () => this.writeToSession(row).then(() => undefined));
+  }
+
+  /** The last status write asked for, per Session: the next one starts after it. */
+  private readonly pending = new Map<string, Promise<void>>();
+
+  private inOrder(name: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.pending.get(name) ?? Promise.resolve()).then(write, write);
+    this.pending.set(name, next);
+    void next.finally(() => {
+      if (this.pending.get(name) === next) this.pending.delete(name);
+    });
+    return next;
+  }
+
+  /** Resolves when every Session status write asked for so far has run (a graceful stop waits for them). */
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending.values()]);
   }
 
   /** Merge patch of the connection fields of Session.status (the reconciler owns and preserves the rest). */

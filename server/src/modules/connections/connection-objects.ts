@@ -1,4 +1,4 @@
-import { isNotFound } from '../../platform/kube/kube-errors';
+import { isConflict, isNotFound } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { LABEL_SESSION } from '../sessions/session-manifests';
@@ -11,12 +11,36 @@ const rfc3339 = (d: Date) => new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z')
 /**
  * The Connection objects: each open connection is also a Connection in the cluster, a view for kubectl (the
  * `connections` table is the record). Without a cluster, creating and deleting do nothing; failures are logged,
- * never fatal.
+ * never fatal. The writes of one object run in the order they were asked for (a delete never overtakes its create),
+ * so a caller need not wait for them: `connectSession` answers without these API-server writes on its path. What
+ * a lost write leaves behind (a replica died, or another replica's delete came first) the heartbeat reaper repairs.
  */
 export class ConnectionObjects {
+  /** The last write asked for, per object: the next one starts after it. */
+  private readonly pending = new Map<string, Promise<void>>();
+
   constructor(private readonly deps: { kube: StreamSpaceApi | null; logger: Logger }) {}
 
-  async create(c: ConnectionEntity, session: SessionEntity, username: string): Promise<void> {
+  /** Runs `write` after the earlier writes of the same object (each one catches its own failures). */
+  private inOrder(id: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.pending.get(id) ?? Promise.resolve()).then(write);
+    this.pending.set(id, next);
+    void next.finally(() => {
+      if (this.pending.get(id) === next) this.pending.delete(id);
+    });
+    return next;
+  }
+
+  /** Resolves when every write asked for so far has run (a graceful stop waits for them). */
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending.values()]);
+  }
+
+  create(c: ConnectionEntity, session: SessionEntity, username: string): Promise<void> {
+    return this.inOrder(c.id, () => this.doCreate(c, session, username));
+  }
+
+  private async doCreate(c: ConnectionEntity, session: SessionEntity, username: string): Promise<void> {
     const { kube } = this.deps;
     if (!kube) return;
     const body = {
@@ -40,6 +64,8 @@ export class ConnectionObjects {
       await kube.connections.create(body);
       await this.writeActivity(c.id, c.lastActivityAt);
     } catch (err) {
+      // Already there: a repair raced the connect's own create; the object is what it should be.
+      if (isConflict(err)) return;
       this.deps.logger.warn({ err: (err as Error).message, connection: c.id }, 'could not create the Connection object');
     }
   }
@@ -50,12 +76,33 @@ export class ConnectionObjects {
     await this.deps.kube.connections.patchStatus(id, { status: { state, lastActivity: rfc3339(lastActivity) } });
   }
 
-  async delete(id: string): Promise<void> {
+  delete(id: string): Promise<void> {
+    return this.inOrder(id, () => this.doDelete(id));
+  }
+
+  private async doDelete(id: string): Promise<void> {
     if (!this.deps.kube) return;
     try {
       await this.deps.kube.connections.delete(id);
     } catch (err) {
       if (!isNotFound(err)) this.deps.logger.warn({ err: (err as Error).message, connection: id }, 'could not delete the Connection object');
     }
+  }
+
+  /**
+   * Deletes the Connection objects whose connection is no longer open (the table is the record): what a delete that
+   * overtook its create on another replica, or a replica that died mid-way, left behind. Returns how many.
+   */
+  async sweep(stillOpen: (ids: string[]) => Promise<Set<string>>): Promise<number> {
+    const { kube } = this.deps;
+    if (!kube) return 0;
+    const names = (await kube.connections.list({ labelSelector: 'app.kubernetes.io/part-of=streamspace' })).map((o) => (o as { metadata?: { name?: string } }).metadata?.name ?? '').filter(Boolean);
+    if (!names.length) return 0;
+    // Asked after the list: an object is created only once its row is committed, so a row that is not open now
+    // will not become open again, and its object is a leftover.
+    const open = await stillOpen(names);
+    const leftovers = names.filter((n) => !open.has(n));
+    for (const name of leftovers) await this.delete(name);
+    return leftovers.length;
   }
 }

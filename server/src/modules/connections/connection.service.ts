@@ -94,6 +94,8 @@ export class ConnectionService {
 
   async stop(): Promise<void> {
     await this.heartbeats.stop();
+    // The mirrors' writes still queued go out before the cluster client is gone.
+    await Promise.all([this.objects.flush(), this.counts.flush()]);
   }
 
   // ---- reads -----------------------------------------------------------------------------------
@@ -214,11 +216,11 @@ export class ConnectionService {
       );
       return { connection: saved, session };
     });
-    // Independent of each other (the counts into the Session status, the Connection object, the gateway ticket):
-    // at once, so a connect waits for the slowest of them, not for their sum.
-    const [, , url] = await Promise.all([
+    // The Kubernetes mirrors (the Connection object, the counts in the Session status) are written in the
+    // background, in order per object: the table is the record, and the answer need not wait for the API server.
+    void this.objects.create(connection, ready, caller.username);
+    const [, url] = await Promise.all([
       this.counts.changed(session ?? ready),
-      this.objects.create(connection, ready, caller.username),
       this.gatewayUrl ? this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname }) : ready.url!,
     ]);
     return {
@@ -249,6 +251,25 @@ export class ConnectionService {
     const ok = await this.heartbeats.beat(connectionId, operatesAll(caller) ? null : caller.id);
     if (!ok) throw notFound('Connection', connectionId);
     return true;
+  }
+
+  /** Writes the Connection object of an open connection again (the reaper's repair); false when it is not open. */
+  async repairObject(connectionId: string): Promise<boolean> {
+    const c = await this.deps.dataSource.getRepository(ConnectionEntity).findOneBy({ id: connectionId });
+    if (!c || c.disconnectedAt) return false;
+    const session = await this.sessionRow(c.sessionId);
+    if (!session) return false;
+    const users = (await this.deps.dataSource.query('SELECT username FROM users WHERE id = $1', [c.userId])) as { username: string }[];
+    await this.objects.create(c, session, users[0]?.username ?? 'unknown');
+    return true;
+  }
+
+  /** Deletes the Connection objects of connections that are not open (the reaper's sweep); returns how many. */
+  sweepObjects(): Promise<number> {
+    return this.objects.sweep(async (ids) => {
+      const rows = (await this.deps.dataSource.query('SELECT id FROM connections WHERE id = ANY($1::uuid[]) AND disconnected_at IS NULL', [ids.filter((id) => UUID.test(id))])) as { id: string }[];
+      return new Set(rows.map((r) => r.id));
+    });
   }
 
   /** Ends the caller's connection (idempotent for an already ended one); someone else's id answers NOT_FOUND. */

@@ -5,16 +5,21 @@ import { isNotFound } from '../../../platform/kube/kube-errors';
 import type { ConnectionService } from '../connection.service';
 
 export const HEARTBEAT_REAPER_JOB = 'heartbeat-reaper';
+/** How often the reaper looks for Connection objects of ended connections. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Ends connections whose client stopped sending heartbeats (no heartbeat for STREAMSPACE_HEARTBEAT_TIMEOUT),
  * and open connections of sessions that no longer run; repairs session counters that drifted from the
  * connections table (e.g. a replica died between its write and the Session status patch); copies heartbeat
  * times into Session.status.lastActivity and the Connection objects, at most once per half timeout each, so
- * heartbeats never turn into one API write apiece. Leader only; every step is idempotent.
+ * heartbeats never turn into one API write apiece; recreates a missing Connection object of an open connection and,
+ * once a minute, deletes the objects of connections that ended (the objects are written in the background, so a
+ * replica that dies can leave either behind). Leader only; every step is idempotent.
  */
 export function heartbeatReaperJob(deps: { dataSource: DataSource; connections: ConnectionService; namespace: string; config: ConnectionsConfig; kube: boolean }): JobDefinition {
   const written = new Map<string, number>();
+  let lastSweep = 0;
   return {
     name: HEARTBEAT_REAPER_JOB,
     intervalMs: deps.config.reaperIntervalMs,
@@ -83,9 +88,19 @@ export function heartbeatReaperJob(deps: { dataSource: DataSource; connections: 
           written.set(c.id, at);
         } catch (err) {
           if (!isNotFound(err)) logger.warn({ err: (err as Error).message, connection: c.id }, 'could not update a Connection object');
-          else written.set(c.id, at);
+          else {
+            // An open connection without its object (its create was lost with a replica): write it again.
+            written.set(c.id, at);
+            if (await connections.repairObject(c.id)) logger.info({ connection: c.id }, 'recreated a missing Connection object');
+          }
         }
       }
+      // Objects of connections that are no longer open (a delete that overtook its create on another replica),
+      // looked for once a minute: a LIST of every Connection object is not for every run.
+      if (signal.aborted || Date.now() - lastSweep < SWEEP_INTERVAL_MS) return;
+      lastSweep = Date.now();
+      const swept = await connections.sweepObjects();
+      if (swept) logger.info({ count: swept }, 'deleted Connection objects of ended connections');
     },
   };
 }
