@@ -109,6 +109,8 @@ spec:
     const usage = page.getByTestId('pod-usage-e2e-busy')
     // kwok's simulated container figures of the pod, through metrics-server, as kubectl top pod prints them.
     await waitFor('the pod usage figures in the table', async () => (/1\.50 cores \/ 2\.0 GiB/.test(await usage.innerText()) ? true : undefined), { timeoutMs: 90_000 })
+    // The namespace menu fades out: screenshot the table once no animation runs.
+    await page.waitForFunction(() => document.getAnimations().every((an) => an.playState !== 'running'), undefined, { timeout: 15_000 })
     await saveScreenshot(page, testName(this), '03-pods-usage')
   })
 })
