@@ -132,3 +132,8 @@ export function screenshotFailures(pages: () => Record<string, Page | undefined>
     }
   })
 }
+
+/** Waits until no CSS transition or animation runs (a fading dialog or menu), so a screenshot or check sees the page settled. */
+export async function animationsDone(page: Page, timeoutMs?: number): Promise<void> {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, timeoutMs === undefined ? {} : { timeout: timeoutMs })
+}

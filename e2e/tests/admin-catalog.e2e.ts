@@ -11,7 +11,7 @@ import { LoginPage } from '../pages/login.page'
 import { checkAccessibility, formatViolations } from '../support/accessibility'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
+import { animationsDone, launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
@@ -27,11 +27,6 @@ const violations: string[] = []
 async function audit(page: Page, what: string): Promise<void> {
   const report = await checkAccessibility(page)
   if (report.violations.length) violations.push(`${what}:\n${formatViolations(report)}`)
-}
-
-/** Waits until no CSS transition or animation runs, so a screenshot shows the settled page. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'))
 }
 
 function manifest(name: string, displayName: string, category: string, tags: string[], image: string): string {
@@ -127,12 +122,12 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     await dialog.getByTestId('rate-save').click()
     await waitFor('the edited rating', async () => ((await dialog.getByText('★★★★☆').count()) === 1 ? true : undefined), { timeoutMs: 10_000, intervalMs: 200 })
     expect(await dialog.getByTestId('rate-reviews').locator('.v-list-item').count()).to.equal(1)
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '01-rate-dialog')
     await audit(page, 'the rate dialog')
     await page.keyboard.press('Escape')
     await waitFor('the card rating', async () => ((await launcher.card('Notes').getByTestId('app-rating').innerText()).includes('4.0 (1)') ? true : undefined), { timeoutMs: 10_000, intervalMs: 200 })
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '02-launcher-rating')
   })
 
@@ -147,7 +142,7 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     await page.getByTestId('repositories-sync-all').click()
     await page.getByTestId('repository-progress-e2e-catalog').filter({ hasText: /2 templates|synced|Synced/i }).waitFor({ timeout: 60_000 })
     await row.getByText('Ready').waitFor({ timeout: 30_000 })
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '01-synced')
     await page.getByTestId('repository-edit-e2e-catalog').click()
     const dialog = page.getByTestId('repository-edit-dialog')
@@ -155,7 +150,7 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     await dialog.getByTestId('repository-autosync').locator('input').uncheck()
     await dialog.getByTestId('repository-public').locator('input').uncheck()
     await dialog.getByTestId('repository-allowed-users').locator('input').fill(USER.username)
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '02-edit')
     await audit(page, 'the repository edit form')
     await dialog.getByTestId('repository-save').click()
@@ -178,18 +173,18 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     await page.getByTestId('catalog-filter-tags').locator('input').fill('writing')
     await table.getByText('Notes').waitFor()
     await expectRatingShown()
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '01-filtered')
     await audit(page, 'the catalog browser')
     await page.getByTestId('catalog-details-notes').click()
     const details = page.getByTestId('catalog-details')
     await details.getByTestId('catalog-details-readme').getByText('Write notes in the browser.').waitFor()
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '02-details-readme')
     await audit(page, 'the catalog details')
     await details.getByTestId('catalog-details-diff-tab').click()
     await details.getByTestId('catalog-details-diff').getByText(/baseImage: .*notes:1\.0.* -> .*notes:2\.0/).waitFor()
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '03-details-diff')
     await page.keyboard.press('Escape')
 
@@ -208,7 +203,7 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     expect(await editor.getByTestId('template-form-name').locator('input').inputValue()).to.equal('notes')
     await editor.getByTestId('template-form-display-name').locator('input').fill('Team notes')
     await editor.getByTestId('yaml-editor').getByText('"displayName": "Team notes"').waitFor()
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '01-form-beside-yaml')
     await audit(page, 'the template editor')
     await editor.getByTestId('template-apply-submit').click()
@@ -223,7 +218,7 @@ describe('admin catalog and templates: ratings and reviews, usage, catalog filte
     await page.getByTestId('template-rating-notes').click()
     const dialog = page.getByTestId('template-reviews-dialog')
     await dialog.getByText('Quick and simple.').waitFor()
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '01-reviews')
     await audit(page, 'the template reviews dialog')
     await dialog.getByTestId(`template-review-delete-${USER.username}`).click()

@@ -6,7 +6,7 @@ import { AdminLoginPage } from '../pages/admin-login.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
+import { animationsDone, launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
@@ -208,7 +208,7 @@ spec:
     await waitFor('a scaling event of e2e-web', async () => ((await table.innerText()).includes('Deployment/e2e-web') ? true : undefined))
     expect(await table.innerText()).to.contain('ScalingReplicaSet')
     // The tab's slide has ended (for a screenshot that shows the panel in place).
-    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'))
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '06-events')
     expect(await auditPage(page, testName(this), '06b-events-accessibility', saveScreenshot)).to.deep.equal([])
   })
@@ -230,7 +230,7 @@ spec:
     const dialog = page.getByTestId('api-object-dialog')
     await dialog.waitFor({ state: 'visible' })
     expect(await dialog.locator('.cm-content').innerText()).to.match(/kind: ReplicaSet/)
-    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'))
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '07-replicaset-read-only')
     await page.keyboard.press('Escape')
     await dialog.waitFor({ state: 'hidden' })

@@ -6,7 +6,7 @@ import { AdminSessionsPage } from '../pages/admin-sessions.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { expectAccessible } from '../support/accessibility'
 import { createTemplate, createUser, graphql, signInApi, type ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
+import { animationsDone, launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
@@ -22,7 +22,7 @@ const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle')
   await waitFor('loading indicators to go', async () => ((await page.locator('.v-progress-linear--active[role="progressbar"]').count()) === 0 ? true : undefined), { timeoutMs: 15_000 })
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), undefined, { timeout: 15_000 })
+  await animationsDone(page, 15_000)
 }
 
 describe('admin monitoring: charts over time, an alert that fires and resolves live, live connections in the sessions list (real server, PostgreSQL, control plane)', function () {

@@ -4,7 +4,7 @@ import { AdminClusterPage } from '../pages/admin-cluster.page'
 import { AdminLoginPage } from '../pages/admin-login.page'
 import { AdminShellPage } from '../pages/admin-shell.page'
 import { graphql, signInApi, type ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
+import { animationsDone, launchBrowser, saveScreenshot, screenshotFailures, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
@@ -93,7 +93,7 @@ spec:
     await waitFor('a sampled point in the memory graph', async () => ((await memoryChart.getAttribute('aria-label'))?.includes('no data') === false ? true : undefined), { timeoutMs: 60_000 })
     expect(await memoryChart.getAttribute('aria-label')).to.match(/Memory in use: \d/)
     // The dialog fades in: screenshot it once no animation runs.
-    await page.waitForFunction(() => document.getAnimations().every((an) => an.playState !== 'running'), undefined, { timeout: 15_000 })
+    await animationsDone(page, 15_000)
     await saveScreenshot(page, testName(this), '02-node-usage-graphs')
     await page.keyboard.press('Escape')
     await dialog.waitFor({ state: 'hidden' })
@@ -110,7 +110,7 @@ spec:
     // kwok's simulated container figures of the pod, through metrics-server, as kubectl top pod prints them.
     await waitFor('the pod usage figures in the table', async () => (/1\.50 cores \/ 2\.0 GiB/.test(await usage.innerText()) ? true : undefined), { timeoutMs: 90_000 })
     // The namespace menu fades out: screenshot the table once no animation runs.
-    await page.waitForFunction(() => document.getAnimations().every((an) => an.playState !== 'running'), undefined, { timeout: 15_000 })
+    await animationsDone(page, 15_000)
     await saveScreenshot(page, testName(this), '03-pods-usage')
   })
 })

@@ -13,7 +13,7 @@ import { SessionViewPage } from '../pages/session-view.page'
 import { expectAccessible } from '../support/accessibility'
 import { createTemplate, createUser, graphql, signInApi } from '../support/api'
 import type { ApiSession } from '../support/api'
-import { launchBrowser, saveScreenshot, testName } from '../support/browser'
+import { animationsDone, launchBrowser, saveScreenshot, testName } from '../support/browser'
 import type { BrowserSession } from '../support/browser'
 import { startServer, stopCleanly } from '../support/server'
 import type { RunningServer } from '../support/server'
@@ -24,11 +24,6 @@ const USER = { username: 'dana', password: 'dana-e2e-password' }
 const NEW_PASSWORD = 'dana-new-e2e-password'
 const CLUSTER_START_TIMEOUT_MS = 30 * 60_000
 const KUBE_STEP_TIMEOUT_MS = 120_000
-
-/** Waits until no CSS transition or animation runs (a dialog fading in would be measured half-transparent). */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'))
-}
 
 function catalogTemplate(name: string, displayName: string, description: string): string {
   return [
@@ -157,7 +152,7 @@ describe('portal gaps: catalog for users, hibernate/terminate in the session vie
     await page.keyboard.press('Enter')
     await catalog.requestDialog.waitFor({ state: 'visible' })
     await page.getByLabel('Why do you need it? (optional)').fill('For the quarterly budget')
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '02-request-dialog')
     await expectAccessible(page, 'the request dialog')
     await page.getByTestId('request-send').click()
@@ -195,7 +190,7 @@ describe('portal gaps: catalog for users, hibernate/terminate in the session vie
 
     await view.hibernate.click()
     await page.getByTestId('confirm-dialog').waitFor({ state: 'visible' })
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '02-confirm-hibernate')
     await view.confirm('Hibernate')
     await view.hibernated.waitFor({ state: 'visible', timeout: KUBE_STEP_TIMEOUT_MS })
@@ -226,7 +221,7 @@ describe('portal gaps: catalog for users, hibernate/terminate in the session vie
     const dialog = page.getByTestId('confirm-dialog')
     await dialog.waitFor({ state: 'visible' })
     expect(await dialog.innerText()).to.contain('This cannot be undone')
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '01-confirm-terminate')
     await view.confirm('Terminate')
     await view.ended.waitFor({ state: 'visible' })
@@ -281,12 +276,12 @@ describe('portal gaps: catalog for users, hibernate/terminate in the session vie
     }
     await fill('not-my-password', NEW_PASSWORD, NEW_PASSWORD)
     await waitFor('the wrong current password under its field', async () => ((await form.messageOf('password-current').innerText()).includes('The current password is not correct') ? true : undefined))
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '02-wrong-current')
 
     await fill(USER.password, 'short', 'short')
     await waitFor("the server's length rule under the new password", async () => ((await form.messageOf('password-new').innerText()).includes('at least 8 characters') ? true : undefined))
-    await settled(page)
+    await animationsDone(page)
     await saveScreenshot(page, testName(this), '03-policy')
     await expectAccessible(page, 'the change password page with errors')
 
