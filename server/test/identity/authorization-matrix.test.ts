@@ -17,7 +17,7 @@ import {
   type GraphQLField,
   type GraphQLInputType,
 } from 'graphql';
-import { SESSION_UPDATED, type SessionChange } from '../../src/modules/sessions/session-table';
+import { publishSessionChange } from '../../src/modules/sessions/session-table';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import type { GraphQLContext } from '../../src/platform/graphql/context';
 import { LoaderRegistry } from '../../src/platform/graphql/loaders';
@@ -356,8 +356,8 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
       const sessionOfA = await repo.findOneByOrFail({ id: sessionId });
       const sessionOfB = { ...sessionOfA, id: randomUUID(), userId: userB.id, username: userB.username };
       // A's change first, then B's: the first event B sees must be B's own.
-      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: sessionOfA } satisfies SessionChange);
-      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: sessionOfB } satisfies SessionChange);
+      publishSessionChange(app.services.pubSub, { type: 'UPSERTED', session: sessionOfA });
+      publishSessionChange(app.services.pubSub, { type: 'UPSERTED', session: sessionOfB });
       const event = await first;
       expect(event.value?.data?.mySessionsChanged.session.id).to.equal(sessionOfB.id);
       await stream.return(undefined);
@@ -379,12 +379,12 @@ describe('identity: authorization matrix (every operation x anonymous, user A, u
       // A change published while nobody asked for the next event is still delivered (the stream listened first).
       const repo = app.services.database.dataSource.getRepository(SessionEntity);
       const row = await repo.findOneByOrFail({ id: sessionId });
-      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: { ...row, id: randomUUID() } } satisfies SessionChange);
-      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: { ...row, phase: 'Hibernated' } } satisfies SessionChange);
+      publishSessionChange(app.services.pubSub, { type: 'UPSERTED', session: { ...row, id: randomUUID() } });
+      publishSessionChange(app.services.pubSub, { type: 'UPSERTED', session: { ...row, phase: 'Hibernated' } });
       const changed = await stream.next();
       expect(changed.value?.data?.sessionUpdated).to.deep.equal({ id: sessionId, phase: 'Hibernated' });
       // Deleted: the stream ends.
-      await app.services.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
+      publishSessionChange(app.services.pubSub, { type: 'DELETED', session: row });
       expect((await stream.next()).done).to.equal(true);
     });
 

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { StreamSpaceApi } from '../../src/platform/kube/streamspace-api';
-import { isOlderVersion, SESSION_UPDATED, SessionTable, type SessionChange } from '../../src/modules/sessions/session-table';
+import { isOlderVersion, SESSION_UPDATED, sessionTopic, SessionTable, type SessionChange } from '../../src/modules/sessions/session-table';
 import { ENTITIES } from '../../src/composition/entities';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
@@ -69,6 +69,36 @@ describe('session table writes (real PostgreSQL)', () => {
     await changes.return?.(undefined);
     await collecting;
     expect(events, 'no event carries the stale version').to.deep.equal(['12:Running', '13:Hibernated']);
+  });
+
+  it("publishes each change under the session's own topic too, so one session's followers wake for it alone", async () => {
+    const uid = randomUUID();
+    const other = randomUUID();
+    const collect = (topic: string) => {
+      const seen: string[] = [];
+      const stream = pubSub.subscribeTopic<SessionChange>(topic);
+      const iterator = stream[Symbol.asyncIterator]();
+      const pending = iterator.next();
+      const done = (async () => {
+        for (let next = await pending; !next.done; next = await iterator.next()) seen.push(`${next.value.type}:${next.value.session.id}`);
+      })();
+      return { seen, stop: async () => (await stream.return?.(undefined), await done) };
+    };
+    const mine = collect(sessionTopic(uid));
+    const all = collect(SESSION_UPDATED);
+    const manifest = (id: string, name: string) => ({
+      apiVersion: 'stream.streamspace.io/v1alpha1',
+      kind: 'Session',
+      metadata: { name, namespace: 'ns', uid: id, resourceVersion: '5', creationTimestamp: new Date().toISOString() },
+      spec: { user: 'dave', template: 'notes', state: 'running' as const },
+      status: { phase: 'Running' },
+    });
+    await table.upsert(manifest(other, 'dave-notes-other') as never);
+    await table.upsert(manifest(uid, 'dave-notes-mine') as never);
+    await mine.stop();
+    await all.stop();
+    expect(mine.seen).to.deep.equal([`UPSERTED:${uid}`]);
+    expect(all.seen).to.deep.equal([`UPSERTED:${other}`, `UPSERTED:${uid}`]);
   });
 
   it('compares resourceVersions as numbers, and never calls an opaque one older', () => {

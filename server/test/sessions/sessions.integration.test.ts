@@ -5,7 +5,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
-import { SESSION_UPDATED, type SessionChange } from '../../src/modules/sessions/session-table';
+import { publishSessionChange } from '../../src/modules/sessions/session-table';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { startTestApp, type TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
@@ -239,12 +239,24 @@ describe('sessions on the real control plane', function () {
     expect((await waitPhase(alice, first.id, 'Running')).id).to.equal(first.id);
     const list = await gql<{ sessions: { totalCount: number; edges: { node: { id: string } }[] } }>(alice, '{ sessions(filter: { template: "firefox" }) { totalCount edges { node { id } } } }');
     expect(list.data!.sessions.edges.map((e) => e.node.id)).to.have.members([first.id, second.id]);
-    // Relay paging over PostgreSQL
-    const page1 = await gql<{ sessions: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(alice, '{ sessions(first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } }');
+    expect(list.data!.sessions.totalCount).to.equal(2);
+    // Relay paging over PostgreSQL; totalCount counts every matching session on every page (the first page's
+    // count comes with its rows, a later page's is its own statement).
+    type Page = { sessions: { totalCount: number; edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    const page1 = await gql<Page>(alice, '{ sessions(first: 1, filter: { template: "firefox" }) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }');
     expect(page1.data!.sessions.edges).to.have.length(1);
     expect(page1.data!.sessions.pageInfo.hasNextPage).to.equal(true);
-    const page2 = await gql<{ sessions: { edges: { node: { id: string } }[] } }>(alice, 'query P($after: String) { sessions(first: 1, after: $after) { edges { node { id } } } }', { after: page1.data!.sessions.pageInfo.endCursor });
+    expect(page1.data!.sessions.totalCount).to.equal(2);
+    const page2 = await gql<Page>(alice, 'query P($after: String) { sessions(first: 1, after: $after, filter: { template: "firefox" }) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }', {
+      after: page1.data!.sessions.pageInfo.endCursor,
+    });
     expect(page2.data!.sessions.edges[0].node.id).to.not.equal(page1.data!.sessions.edges[0].node.id);
+    expect(page2.data!.sessions.totalCount).to.equal(2);
+    expect(page2.data!.sessions.pageInfo.hasNextPage).to.equal(false);
+    // A filter that matches nothing: no rows, so the first page's count is 0 (not missing).
+    const none = await gql<Page>(alice, '{ sessions(filter: { template: "no-such-template" }) { totalCount edges { node { id } } } }');
+    expect(none.data!.sessions.edges).to.have.length(0);
+    expect(none.data!.sessions.totalCount).to.equal(0);
     await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: second.id });
   });
 
@@ -442,7 +454,7 @@ describe('sessions on the real control plane', function () {
     const row = await app.services.database.dataSource.getRepository(SessionEntity).findOneByOrFail({ id: first.id });
     await waitUntil(() => {
       if (changes.length > 0) return true;
-      app.services.pubSub.publish(SESSION_UPDATED as never, { type: 'UPSERTED', session: row } satisfies SessionChange as never);
+      publishSessionChange(app.services.pubSub, { type: 'UPSERTED', session: row });
       return false;
     }, 'mySessionsChanged to be live', 20_000);
     changes.length = 0;

@@ -36,6 +36,12 @@ export async function createAuth(deps: { config: AppConfig; dataSource: DataSour
   await users.bootstrapAdmin(config.auth.adminUsername, config.auth.adminPassword, config.auth.adminPasswordFile);
   users.onAccessChanged((userId) => pubSub.publish(USER_ACCESS_CHANGED, { userId }));
   refreshTokens.onSignedOut((event) => pubSub.publish(USER_SIGNED_OUT, event));
+  // Sign-ins ended on any replica (this one's included): its cached "not revoked" answers go.
+  const signOuts = pubSub.subscribeTopic<SignedOutEvent>(USER_SIGNED_OUT);
+  deps.cleanup.push('auth cache sign-out listener', () => signOuts.return());
+  void (async () => {
+    for await (const _ of signOuts) refreshTokens.forgetLiveFamilies();
+  })().catch((err: Error) => logger.error({ err }, 'sign-out listener (auth cache) failed'));
   tokens.onRotated((kid) => pubSub.publish(SIGNING_KEY_ROTATED, { kid }));
   const rotations = pubSub.subscribeTopic<{ kid: string }>(SIGNING_KEY_ROTATED);
   deps.cleanup.push('signing key rotation listener', () => rotations.return());

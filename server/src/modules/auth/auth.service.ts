@@ -120,6 +120,8 @@ export class AuthService {
           changes: { familyId: result.familyId, reason: 'refresh token reused: every token of this sign-in was revoked' },
           source,
         });
+        // A copied refresh token: the sign-in's open sockets close too, on every replica.
+        this.refreshTokens.announceSignOut({ userId: result.userId, familyId: result.familyId });
       }
       if (result.reason === 'lifetime_ended') {
         throw new AuthFailure(401, 'sign_in_expired', 'This sign-in has reached its maximum lifetime (STREAMSPACE_REFRESH_ABSOLUTE_LIFETIME); sign in again');

@@ -32,8 +32,15 @@ export interface SignedOutEvent {
  * copied, so the whole family (every token since that sign-in) is revoked. Rotation extends a family by the
  * token lifetime each time, but never beyond the absolute lifetime counted from the sign-in.
  */
+/** How long a request's authentication may reuse "this sign-in is not revoked" (see isFamilyRevoked). */
+const LIVE_FAMILY_TTL_MS = 2000;
+const LIVE_FAMILY_MAX = 10_000;
+
 export class RefreshTokenService {
   private readonly signedOutListeners = new Set<(event: SignedOutEvent) => void>();
+  /** Families found not revoked, and when: a request's authentication then costs no SQL statement for it. */
+  private readonly liveFamilies = new Map<string, number>();
+  private liveGeneration = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -46,7 +53,17 @@ export class RefreshTokenService {
   }
 
   announceSignOut(event: SignedOutEvent): void {
+    this.forgetLiveFamilies();
     for (const listener of this.signedOutListeners) listener(event);
+  }
+
+  /**
+   * Drops every cached "not revoked" answer: a family was revoked here (before the revoking transaction commits,
+   * and again when it is announced) or on another replica (its USER_SIGNED_OUT event, auth.module.ts).
+   */
+  forgetLiveFamilies(): void {
+    this.liveGeneration++;
+    this.liveFamilies.clear();
   }
 
   async issue(
@@ -97,6 +114,7 @@ export class RefreshTokenService {
   }
 
   async revokeFamily(familyId: string, manager?: EntityManager): Promise<number> {
+    this.forgetLiveFamilies();
     const result = await (manager ?? this.dataSource.manager)
       .getRepository(RefreshTokenEntity)
       .update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
@@ -105,16 +123,31 @@ export class RefreshTokenService {
 
   /** Signs a user out everywhere (disabled), or everywhere but one sign-in (`exceptFamilyId`: password changed there). */
   async revokeAllForUser(userId: string, manager?: EntityManager, exceptFamilyId?: string): Promise<number> {
+    this.forgetLiveFamilies();
     const result = await (manager ?? this.dataSource.manager)
       .getRepository(RefreshTokenEntity)
       .update({ userId, revokedAt: IsNull(), ...(exceptFamilyId ? { familyId: Not(exceptFamilyId) } : {}) }, { revokedAt: new Date() });
     return result.affected ?? 0;
   }
 
-  /** Whether a sign-in was revoked (signed out, password changed elsewhere, reuse): its access tokens stop working. */
+  /**
+   * Whether a sign-in was revoked (signed out, password changed elsewhere, reuse): its access tokens stop working.
+   * "Not revoked" is cached for at most LIVE_FAMILY_TTL_MS, like the caller's user row (UsersService.findByIdCached):
+   * a revocation on this replica drops the cache before its transaction commits, one on another replica drops it
+   * when its USER_SIGNED_OUT event arrives, and the TTL bounds what a lost event could leave. A read that raced with
+   * a revocation is not cached (the generation moved on meanwhile). "Revoked" is final and never needs a cache.
+   */
   async isFamilyRevoked(familyId: string): Promise<boolean> {
     if (!/^[0-9a-f-]{36}$/i.test(familyId)) return true;
+    const at = this.liveFamilies.get(familyId);
+    if (at !== undefined && Date.now() - at < LIVE_FAMILY_TTL_MS) return false;
+    const generation = this.liveGeneration;
     const rows = (await this.dataSource.query('SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1', [familyId])) as unknown[];
-    return rows.length > 0;
+    const revoked = rows.length > 0;
+    if (!revoked && generation === this.liveGeneration) {
+      if (this.liveFamilies.size >= LIVE_FAMILY_MAX) this.liveFamilies.clear();
+      this.liveFamilies.set(familyId, Date.now());
+    }
+    return revoked;
   }
 }

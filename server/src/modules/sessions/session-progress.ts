@@ -5,7 +5,7 @@ import type { Logger } from '../../platform/logging/logger';
 import { StartupPhaseEnum, type SessionProgressType } from './dto/session-progress.type';
 import { LABEL_SESSION } from './session-manifests';
 import { startupStep } from './session-startup-step';
-import { SESSION_UPDATED, type SessionChange } from './session-table';
+import { sessionTopic, type SessionChange } from './session-table';
 import type { SessionEntity } from './session.entity';
 
 /**
@@ -66,7 +66,7 @@ export function sessionProgressStream(options: {
   pods.on('synced', evaluate);
   pods.on('error', (err, info) => logger.debug({ err: err.message, retryInMs: info.retryInMs }, 'session progress: pod watch failed; retrying'));
 
-  const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
+  const changes = pubSub.subscribeTopic<SessionChange>(sessionTopic(session.id));
   void (async () => {
     for await (const change of changes) {
       if (change.session.id !== session.id) continue;

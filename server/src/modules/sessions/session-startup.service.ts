@@ -11,7 +11,7 @@ import type { SessionProgressType } from './dto/session-progress.type';
 import { LABEL_SESSION } from './session-manifests';
 import { sessionProgressStream } from './session-progress';
 import { notReadyReason } from './session-startup-step';
-import { SESSION_UPDATED, type SessionChange } from './session-table';
+import { sessionTopic, type SessionChange } from './session-table';
 import type { SessionEntity } from './session.entity';
 import { autoStartDisabled, sessionFailed, startupTimedOut } from './session.errors';
 import type { SessionSpec } from './session.crd';
@@ -102,7 +102,7 @@ export class SessionStartup {
     if (isReady(row)) return row;
     const spec = row.spec as Partial<SessionSpec>;
     const timeoutMs = spec.startupTimeout ? parseDurationMs(spec.startupTimeout) : this.deps.defaultStartupTimeoutMs;
-    const events = this.deps.pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
+    const events = this.deps.pubSub.subscribeTopic<SessionChange>(sessionTopic(row.id));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);

@@ -18,9 +18,23 @@ import { sessionObjects, type SessionManifest } from './session.crd';
 
 export const SESSION_UPDATED = 'SESSION_UPDATED';
 
+/**
+ * The changes of one session only (the same events as SESSION_UPDATED, also published under this topic): a
+ * subscriber that follows one session is woken by its changes alone, not by every change of every session.
+ */
+export function sessionTopic(sessionId: string): string {
+  return `${SESSION_UPDATED}:${sessionId}`;
+}
+
 export interface SessionChange {
   type: 'UPSERTED' | 'DELETED';
   session: SessionEntity;
+}
+
+/** To this replica's subscribers (every replica's table publishes its own): all sessions' topic and the session's. */
+export function publishSessionChange(pubSub: AppPubSub, change: SessionChange): void {
+  pubSub.publish(SESSION_UPDATED, change);
+  pubSub.deliverLocally(sessionTopic(change.session.id), [change]);
 }
 
 type SessionObject = SessionManifest & KubernetesObject;
@@ -152,7 +166,7 @@ export class SessionTable {
 
   /** Publishes a written row (a stale write is not: the table already holds something newer, and its event was sent). */
   async announce(written: { saved: SessionEntity; stale: boolean }): Promise<SessionEntity> {
-    if (!written.stale) await this.options.pubSub.publish(SESSION_UPDATED, { type: 'UPSERTED', session: written.saved } satisfies SessionChange);
+    if (!written.stale) this.publish({ type: 'UPSERTED', session: written.saved });
     return written.saved;
   }
 
@@ -161,7 +175,11 @@ export class SessionTable {
     const existing = await repo.findOneBy({ id: obj.metadata.uid! });
     await repo.delete({ id: obj.metadata.uid! });
     const row = existing ?? sessionRow(obj, null);
-    await this.options.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
+    this.publish({ type: 'DELETED', session: row });
+  }
+
+  private publish(change: SessionChange) {
+    publishSessionChange(this.options.pubSub, change);
   }
 
   private async rebuild() {
@@ -172,7 +190,7 @@ export class SessionTable {
     const stale = await repo.find({ where: { namespace: this.namespace, ...(ids.length ? { id: Not(In(ids)) } : {}) } });
     for (const row of stale) {
       await repo.delete({ id: row.id });
-      await this.options.pubSub.publish(SESSION_UPDATED, { type: 'DELETED', session: row } satisfies SessionChange);
+      this.publish({ type: 'DELETED', session: row });
     }
     this.options.logger.info({ sessions: items.length, removed: stale.length }, 'session table: table rebuilt from the cluster');
   }

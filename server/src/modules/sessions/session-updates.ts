@@ -1,6 +1,6 @@
 import { endingWithSource, type AppPubSub } from '../../platform/graphql/pubsub';
 import type { Caller } from '../../platform/graphql/context';
-import { SESSION_UPDATED, type SessionChange } from './session-table';
+import { sessionTopic, type SessionChange } from './session-table';
 import { toSessionType, type SessionService } from './session.service';
 import type { SessionType } from './dto/session.type';
 
@@ -20,7 +20,7 @@ function typedOnce(row: SessionChange['session']): SessionType {
 }
 
 export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService, caller: Caller, id: string): Promise<AsyncGenerator<SessionType>> {
-  const changes = pubSub.subscribeTopic<SessionChange>(SESSION_UPDATED);
+  const changes = pubSub.subscribeTopic<SessionChange>(sessionTopic(id));
   const iterator = changes[Symbol.asyncIterator]();
   // The first next() starts listening (the pubsub's repeaters are lazy).
   let pending = iterator.next();

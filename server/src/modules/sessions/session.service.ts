@@ -135,12 +135,20 @@ export class SessionService {
     if (filter.state) qb.andWhere('s.state = :state', { state: filter.state });
     if (filter.phase) qb.andWhere('s.phase = :phase', { phase: filter.phase });
     if (filter.template) qb.andWhere('s.template = :template', { template: filter.template });
-    const totalCount = await qb.clone().getCount();
+    qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').limit(size + 1);
+    let rows: SessionEntity[];
+    let totalCount: number;
     if (after) {
+      // A later page: the count is of every matching session, not of those after the cursor (its own statement).
+      totalCount = await qb.clone().orderBy().limit(undefined).getCount();
       const [createdAt, id] = decodeCursor(after, 2) as [string, string];
-      qb.andWhere('(s.created_at, s.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id });
+      rows = await qb.andWhere('(s.created_at, s.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id }).getMany();
+    } else {
+      // The first page (what the portal and the admin list ask for): rows and count in one statement.
+      const { entities, raw } = await qb.addSelect('count(*) OVER ()', 'total_count').getRawAndEntities<{ total_count: string }>();
+      rows = entities;
+      totalCount = raw.length ? Number(raw[0].total_count) : 0;
     }
-    const rows = await qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').take(size + 1).getMany();
     return toConnection(rows.map(toSessionType), size, totalCount, Boolean(after), (s) => [s.createdAt.toISOString(), s.id]);
   }
 
