@@ -216,6 +216,23 @@ describe('security: sign-out and password change end sockets on every replica', 
     await Promise.all([ended.client.dispose(), kept.client.dispose(), again.client.dispose()]);
   });
 
+  it('a reused (copied) refresh token ends its sign-in at once: its sockets close on every replica, its access token stops working', async () => {
+    const user = await createUserAndToken(one);
+    const socket = openSocket(two, user.accessToken);
+    await waitUntil(() => socket.connected(), 'the socket to connect');
+    // Both replicas have just authenticated the token (and may hold "this sign-in is live" for a moment).
+    expect((await me(one, user.accessToken)).status).to.equal(200);
+    expect((await me(two, user.accessToken)).status).to.equal(200);
+    const rotated = await post(one, '/auth/refresh', user.refreshCookie);
+    expect(rotated.status).to.equal(200);
+    // The old refresh token again: someone holds a copy. Every token of the sign-in is revoked.
+    expect((await post(two, '/auth/refresh', user.refreshCookie)).status).to.equal(401);
+    await waitUntil(() => socket.closeCode() === 4401, "the sign-in's socket to be closed", 10_000);
+    expect((await me(two, user.accessToken)).status).to.equal(401);
+    expect((await me(one, user.accessToken)).status).to.equal(401);
+    await socket.client.dispose();
+  });
+
   it("a password change revokes every other sign-in (refresh and access tokens) and closes their sockets; this one's stays", async () => {
     const user = await createUserAndToken(one);
     const elsewhere = await signIn(one, user.username, user.password);

@@ -10,6 +10,7 @@ import type { ValidatedDocumentCache } from './document-cache';
 import { createErrorFormatter, ErrorCode } from './errors';
 import type { LimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
+import { createSharedSubscribe } from './shared-subscribe';
 
 /**
  * GraphQL over graphql-ws (the graphql-transport-ws protocol) on the HTTP server's port and path, tuned for
@@ -97,6 +98,18 @@ export class OperationContext implements GraphQLContext {
   }
 }
 
+/**
+ * What a subscription's execution may depend on besides its document and variables: the caller and where the
+ * socket came from. Operations with equal keys share an event's execution; an anonymous one never does.
+ */
+export function executionKey(contextValue: unknown): string | null {
+  if (!(contextValue instanceof OperationContext) || !contextValue.caller) return null;
+  const { caller } = contextValue;
+  return JSON.stringify([caller.id, caller.username, caller.role, caller.sid ?? null, contextValue.clientIp ?? null, contextValue.userAgent ?? null]);
+}
+
+const sharedSubscribe = createSharedSubscribe(executionKey);
+
 interface Operation {
   context: OperationContext;
   name: string | undefined;
@@ -168,6 +181,8 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
 
   const serverOptions: ServerOptions<Record<string, unknown>, Extra> = {
     schema,
+    // Subscribers of one event with the same operation and caller share its execution (shared-subscribe.ts).
+    subscribe: sharedSubscribe,
     connectionInitWaitTimeout: WS_CONNECTION_INIT_TIMEOUT_MS,
     onConnect: async (ctx) => {
       const authenticated = await options.authenticate(ctx.connectionParams).catch(() => null);
