@@ -58,6 +58,31 @@ describe('security: signing keys (retirement, private halves, pinned algorithm)'
   });
   const keys = () => app.services.database.dataSource.getRepository(SigningKeyEntity);
 
+  it('checks a token it verified before (kept per replica) for expiry and for its key retired past the grace, every time', async () => {
+    const admin = await signInAsAdmin(app);
+    const kid = decodeProtectedHeader(admin.accessToken).kid!;
+    const row = await keys().createQueryBuilder('k').addSelect('k.privateJwk').where('k.kid = :kid', { kid }).getOneOrFail();
+    const now = Math.floor(Date.now() / 1000);
+    const longLived = await new SignJWT({ username: 'admin', role: 'admin' })
+      .setProtectedHeader({ alg: row.algorithm, kid, typ: 'at+jwt' })
+      .setSubject(admin.user.id)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 86_400)
+      .sign(await importJWK(row.privateJwk as JWK, row.algorithm));
+    const tokens = app.services.tokens;
+    await app.gql('mutation { rotateSigningKey }', undefined, admin.headers);
+    // Verified after the rotation (within the grace): accepted, and now kept by this replica.
+    expect((await tokens.verify(longLived)).username).to.equal('admin');
+    expect((await tokens.verify(admin.accessToken)).username).to.equal('admin');
+    const later = Date.now() + 15 * 60_000 + 5000;
+    // A lifetime after the retirement both are refused, though their signatures were checked before.
+    const refusal = (p: Promise<unknown>) => p.then(() => 'accepted', (err: Error) => err.message);
+    expect(await refusal(tokens.verify(longLived, later))).to.match(/retired/);
+    expect(await refusal(tokens.verify(admin.accessToken, later))).to.match(/expired|retired/);
+  });
+
   it('deletes the private half of a retired key at retirement', async () => {
     const admin = await signInAsAdmin(app);
     const oldKid = decodeProtectedHeader(admin.accessToken).kid!;
