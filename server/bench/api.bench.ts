@@ -22,7 +22,7 @@
  */
 import 'reflect-metadata';
 import os from 'node:os';
-import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client } from 'pg';
 import { startTestApp, type TestApp } from '../test/support/app';
 import { createUserAndToken, signInAsAdmin, type TestUser } from '../test/support/auth';
@@ -126,7 +126,7 @@ async function main(report: BenchReport) {
     const alice = await createUserAndToken(app);
     console.log(`api bench: ${os.cpus().length} cores, ${cluster.nodeNames.length} kwok nodes, namespace ${ns}, load ${load1().toFixed(1)}`);
 
-    const ids = await converge(report, app, alice, db);
+    const ids = await converge(report, app, alice, db, cluster.kubeConfig, ns);
     if (FIGURES.has('list')) await sessionList(report, app, alice, databaseUrl, load, counter);
     if (FIGURES.has('connect')) await connect(report, app, alice, load, ids.slice(0, 20));
     if (FIGURES.has('wake')) await wake(report, app, alice, db, cluster.kubeConfig, ns, ids.slice(20, 20 + WAKES));
@@ -140,7 +140,9 @@ async function main(report: BenchReport) {
   }
 }
 
-async function converge(report: BenchReport, app: TestApp, alice: TestUser, db: Client): Promise<string[]> {
+async function converge(report: BenchReport, app: TestApp, alice: TestUser, db: Client, kubeConfig: KubeConfig, ns: string): Promise<string[]> {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
   const figure = `${fmtInt(SESSIONS)} sessions on kwok: reconciler converges (all Running)`;
   const goal = 'within 60 s; API RSS printed';
   const ids: string[] = [];
@@ -155,7 +157,20 @@ async function converge(report: BenchReport, app: TestApp, alice: TestUser, db: 
     if (!force && Date.now() - lastPrint < 10_000) return;
     lastPrint = Date.now();
     const phases = (await db.query<{ phase: string | null; n: string }>(`SELECT phase, count(*)::text AS n FROM sessions GROUP BY phase ORDER BY phase`)).rows;
-    console.log(`  ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s: ${done} created; phases ${phases.map((r) => `${r.phase ?? '-'} ${r.n}`).join(', ')}; load ${load1().toFixed(1)}`);
+    // Where the sessions are in the cluster: Deployments made and ready, pods by phase (Running and Ready).
+    const [deployments, pods] = await Promise.all([apps.listNamespacedDeployment({ namespace: ns }), core.listNamespacedPod({ namespace: ns })]);
+    const ready = deployments.items.filter((d) => (d.status?.readyReplicas ?? 0) >= 1).length;
+    const podPhases = new Map<string, number>();
+    for (const p of pods.items) {
+      const phase = `${p.status?.phase ?? '-'}${p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? '+ready' : ''}${p.spec?.nodeName ? '' : ' unscheduled'}`;
+      podPhases.set(phase, (podPhases.get(phase) ?? 0) + 1);
+    }
+    console.log(`        cluster: ${deployments.items.length} Deployments (${ready} ready), pods ${[...podPhases].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+    const reconciler = app.services.sessionRuntime.reconciler;
+    const queue = reconciler?.queueDepth;
+    console.log(
+      `  ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s: ${done} created; phases ${phases.map((r) => `${r.phase ?? '-'} ${r.n}`).join(', ')}; reconciles ${reconciler?.reconciles ?? '-'}, queue ${queue ? `${queue.waiting} waiting, ${queue.active} active` : '-'}; load ${load1().toFixed(1)}`,
+    );
   };
   await Promise.all(
     Array.from({ length: 16 }, async () => {

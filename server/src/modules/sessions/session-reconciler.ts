@@ -158,6 +158,11 @@ export class SessionReconciler implements ControllerDefinition {
     await stopped;
   }
 
+  /** Sessions waiting to be reconciled and being reconciled now. */
+  get queueDepth(): { waiting: number; active: number } {
+    return this.queue?.depth ?? { waiting: 0, active: 0 };
+  }
+
   /** Resolves once the queue is empty (tests). */
   async idle(): Promise<void> {
     await this.queue?.idle();

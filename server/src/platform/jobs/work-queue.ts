@@ -49,6 +49,11 @@ export class WorkQueue {
     this.timers.delete(key);
   }
 
+  /** Keys waiting and keys being handled now (metrics, benchmarks). */
+  get depth(): { waiting: number; active: number } {
+    return { waiting: this.waiting.size, active: this.active.size };
+  }
+
   /** Resolves once nothing waits or runs (tests). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
