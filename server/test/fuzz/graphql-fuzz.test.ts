@@ -70,18 +70,25 @@ describe('GraphQL API fuzz (real PostgreSQL and kube-apiserver)', function () {
   async function repair() {
     if ((await app.gql('{ me { id } }', {}, bootstrap.headers)).body.errors) bootstrap = await signInAsAdmin(app);
     for (const key of ['user', 'admin'] as const) {
-      const who = identities[key]!;
-      const res = await app.gql(
-        'mutation Repair($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }',
-        { id: who.id, input: { role: who.role, disabled: false, quota: { maxSessions: 10, maxRunningSessions: 3, cpu: 8, memory: 16 } } },
-        bootstrap.headers,
-      );
-      expect(res.body.errors, JSON.stringify(res.body.errors)).to.equal(undefined);
+      let who = identities[key]!;
+      const repairUser = () =>
+        app.gql(
+          'mutation Repair($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }',
+          { id: who.id, input: { role: who.role, disabled: false, quota: { maxSessions: 10, maxRunningSessions: 3, cpu: 8, memory: 16 } } },
+          bootstrap.headers,
+        );
+      let res = await repairUser();
+      if ((res.body.errors?.[0]?.extensions as { code?: string } | undefined)?.code === 'NOT_FOUND') {
+        // The fuzz admin deleted this identity (deleteUser with an id it harvested): a new one takes its place.
+        who = identities[key] = await createUserAndToken(app, key);
+        res = await repairUser();
+      }
+      expect(res.body.errors, `FUZZ_SEED=${SEED}: repairing the fuzz ${key}: ${JSON.stringify(res.body.errors)}`).to.equal(undefined);
       const me = await app.gql<{ me: { role: string } }>('{ me { role } }', {}, who.headers);
       if (me.body.errors || me.body.data?.me.role !== who.role) {
         // The admin may also have set a new password (resetUserPassword): put the known one back first.
         const reset = await app.gql('mutation RepairPassword($id: ID!, $password: String) { resetUserPassword(id: $id, password: $password) { __typename } }', { id: who.id, password: who.password }, bootstrap.headers);
-        expect(reset.body.errors, JSON.stringify(reset.body.errors)).to.equal(undefined);
+        expect(reset.body.errors, `FUZZ_SEED=${SEED}: resetting the fuzz ${key}'s password: ${JSON.stringify(reset.body.errors)}`).to.equal(undefined);
         Object.assign(who, await signIn(app, who.username, who.password));
       }
     }
