@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Exec, NetworkingV1Api, type V1NetworkPolicy, type V1Pod, type V1Status } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { NETPOL_IPTABLES_CHAIN, NETPOL_TABLE, REAL_NODE_IP, REAL_NODE_PLACEMENT } from '../../src/platform/kube/local-cluster';
+import { NETPOL_IPTABLES_CHAIN, NETPOL_TABLE, REAL_NODE_IP, REAL_NODE_PLACEMENT, SERVICE_CIDR } from '../../src/platform/kube/local-cluster';
 import { LABEL_GATEWAY, LABEL_SESSION } from '../../src/modules/sessions/session-manifests';
 import type { TestApp } from '../support/app';
 import { createUserAndToken, signInAsAdmin } from '../support/auth';
@@ -19,7 +19,6 @@ import { startRealNodeApp } from './support';
 const APP_PORT = 8080;
 /** Pod and Service ranges of the local cluster (real-node.ts, local-cluster.ts). */
 const POD_CIDR = '10.245.0.0/24';
-const SERVICE_CIDR = '10.0.0.0/24';
 /**
  * A stand-in for an API server on another machine (as on any cluster whose control plane is not on the pod's node)
  * and an address of "the internet": two addresses of a network namespace made by this test, reached from pods

@@ -101,4 +101,24 @@ describe('home claims on the real control plane', function () {
     const deployments = await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: ns });
     expect(deployments.items.map((d) => d.metadata!.name)).not.to.include(name);
   });
+
+  it("says why when the API server refuses a session's workload (a Warning event with its message), and runs it once allowed", async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const user = await createUserAndToken(app);
+    const U = new Api(app, user);
+    // No more Services than there are now (as a full Service address range would refuse them).
+    const services = (await core.listNamespacedService({ namespace: ns })).items.length;
+    await core.createNamespacedResourceQuota({ namespace: ns, body: { metadata: { name: 'no-more-services' }, spec: { hard: { services: String(services) } } } });
+    const session = await U.createSession({ template: 'home-notes', persistentHome: false, idleTimeout: '1h' });
+    let warning: string | undefined;
+    await waitUntil(async () => {
+      const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${session.name}` });
+      warning = events.items.find((e) => e.reason === 'ApplyFailed' && e.type === 'Warning')?.message;
+      return warning !== undefined;
+    }, 'an ApplyFailed event on the session', 60_000);
+    expect(warning).to.match(/could not be created: .*(exceeded quota|services)/);
+    expect((await U.session(session.id)).phase).to.equal('Pending');
+    await core.deleteNamespacedResourceQuota({ name: 'no-more-services', namespace: ns });
+    await U.waitPhase(session.id, 'Running', 120_000);
+  });
 });

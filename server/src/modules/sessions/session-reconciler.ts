@@ -13,7 +13,7 @@ import { parseDurationMs } from '../../config/config';
 import type { ControllerDefinition, JobContext } from '../../platform/jobs/job-runner';
 import { WorkQueue } from '../../platform/jobs/work-queue';
 import { createInformer, type Informer } from '../../platform/kube/informer';
-import { isConflict, isNotFound } from '../../platform/kube/kube-errors';
+import { isConflict, isNotFound, kubeMessage } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { normalizeTemplate } from '../templates/template-normalize';
@@ -179,6 +179,7 @@ export class SessionReconciler implements ControllerDefinition {
 
   private forget(name: string) {
     this.sweep.delete(name);
+    this.applyFailures.delete(name);
     this.queue?.forget(name);
   }
 
@@ -256,13 +257,25 @@ export class SessionReconciler implements ControllerDefinition {
     }
     if (state !== 'terminated' && 'template' in resolved && !homeProblem) {
       const children = buildSessionChildren(session, resolved.template, workload);
-      // The policy first: the pods never run without it.
-      if (children.networkPolicy) await this.apply(children.networkPolicy, this.appliedHash(children.networkPolicy));
-      else await this.removeChild('NetworkPolicy', name);
-      await this.apply(children.service, this.appliedHash(children.service));
-      if (children.ingress) await this.apply(children.ingress, this.appliedHash(children.ingress));
-      else await this.removeChild('Ingress', name);
-      await this.apply(children.deployment, this.cachedHash(deployment));
+      try {
+        // The policy first: the pods never run without it.
+        if (children.networkPolicy) await this.apply(children.networkPolicy, this.appliedHash(children.networkPolicy));
+        else await this.removeChild('NetworkPolicy', name);
+        await this.apply(children.service, this.appliedHash(children.service));
+        if (children.ingress) await this.apply(children.ingress, this.appliedHash(children.ingress));
+        else await this.removeChild('Ingress', name);
+        await this.apply(children.deployment, this.cachedHash(deployment));
+        this.applyFailures.delete(name);
+      } catch (err) {
+        // The API server refused a child (a full Service address range, a quota, an admission policy): the retry
+        // comes with backoff; the reason is an event on the Session (once per distinct message), not only a log line.
+        const message = kubeMessage(err);
+        if (!isConflict(err) && this.applyFailures.get(name) !== message) {
+          this.applyFailures.set(name, message);
+          await this.event(session, 'Warning', 'ApplyFailed', `The session's workload could not be created: ${message}`);
+        }
+        throw err;
+      }
       url = sessionUrl(session, resolved.template, workload);
       this.sweep.delete(name);
     }
@@ -325,6 +338,9 @@ export class SessionReconciler implements ControllerDefinition {
     });
     this.applied.set(key, 'absent');
   }
+
+  /** The last refusal reported for a session's children (one event per distinct message). */
+  private readonly applyFailures = new Map<string, string>();
 
   /** Sessions whose Ingress or NetworkPolicy may have become unneeded (the settings changed since their last reconcile). */
   private readonly sweep = new Set<string>();

@@ -99,7 +99,11 @@ export interface LocalCluster {
 
 const FIELD_MANAGER = 'streamspace-local-cluster';
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
-const SERVICE_CIDR = '10.0.0.0/24';
+/**
+ * Every session has a Service: a /24 held 253 of them (the 254th create failed "range is full", measured with
+ * 1,000 sessions), so a /16. Its first address, 10.0.0.1, is the `kubernetes` Service (named in the PKI).
+ */
+export const SERVICE_CIDR = '10.0.0.0/16';
 const POD_CIDR = '10.244.0.1/16';
 const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 // kwok's defaults, as its own `kwokctl create cluster` uses them: fast node start, lease heartbeats,
