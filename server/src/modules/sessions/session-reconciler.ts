@@ -38,7 +38,7 @@ import { sessionObjects, type SessionManifest, type SessionStatus, type SessionW
 export const SESSION_FINALIZER = 'stream.streamspace.io/session-cleanup';
 export const SPEC_HASH_ANNOTATION = 'stream.streamspace.io/spec-hash';
 /** Sessions reconciled at once (never the same session twice at once). */
-const RECONCILE_WORKERS = 8;
+const RECONCILE_WORKERS = 16;
 
 const FIELD_MANAGER = 'streamspace';
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { applySessionLimits, sessionDuration, type SessionPolicies } from './session-policies';
+import { SESSION_FINALIZER } from './session-reconciler';
 import { checkResourceMaximum, resourceMaximum, resourcesOf, type QuotaService } from '../quotas/quota.service';
 import { ANNOTATION_USER_ID, effectiveResources } from './session-manifests';
 import { operatesAll, readsAll } from '../../platform/graphql/authorization';
@@ -245,7 +246,14 @@ export class SessionService {
       apiVersion: STREAMSPACE_API_VERSION,
       kind: 'Session',
       // The user's immutable id names their home claim (a username can be crafted to collide).
-      metadata: { name: generateSessionName(caller.username, input.template), namespace: this.deps.namespace, annotations: { [ANNOTATION_USER_ID]: caller.id } },
+      // Created with the reconciler's finalizer: its first reconcile applies the workload instead of only adding it
+      // (a Session made with kubectl gets it from the reconciler).
+      metadata: {
+        name: generateSessionName(caller.username, input.template),
+        namespace: this.deps.namespace,
+        annotations: { [ANNOTATION_USER_ID]: caller.id },
+        finalizers: [SESSION_FINALIZER],
+      },
       spec,
     };
     // Check, create and write the row under the user's quota lock: parallel creates cannot all pass the check.
