@@ -128,6 +128,7 @@ async function main(report: BenchReport) {
 
     const ids = await converge(report, app, alice, db, cluster.kubeConfig, ns);
     if (FIGURES.has('list')) await sessionList(report, app, alice, databaseUrl, load, counter);
+    counter.stop();
     if (FIGURES.has('connect')) await connect(report, app, alice, load, ids.slice(0, 20));
     if (FIGURES.has('wake')) await wake(report, app, alice, db, cluster.kubeConfig, ns, ids.slice(20, 20 + WAKES));
     if (FIGURES.has('fanout')) await fanOut(report, app, alice, load, ids[0]!);

@@ -33,14 +33,23 @@ function installHook(): void {
 export const COUNT_HEADER = 'x-bench-count-sql';
 
 /** Requests to `server` carrying the COUNT_HEADER header have their statements recorded; returns the reader. */
-export function countStatements(server: http.Server): { last(): string[] } {
+export function countStatements(server: http.Server): { last(): string[]; stop(): void } {
   installHook();
   let last: Counter = { statements: [] };
-  server.prependListener('request', (req: http.IncomingMessage) => {
-    // Every request gets a counter of its own (a keep-alive socket's next request must not add to this one's).
-    const counter: Counter = { statements: [] };
-    if (req.headers[COUNT_HEADER]) last = counter;
-    als.enterWith(counter);
-  });
-  return { last: () => last.statements };
+  const onRequest = (req: http.IncomingMessage) => {
+    // Every request gets a counter of its own (a keep-alive socket's next request must not add to this one's); one
+    // without the header gets none, so the load figures do not pay for the counting.
+    const counter: Counter | undefined = req.headers[COUNT_HEADER] ? { statements: [] } : undefined;
+    if (counter) last = counter;
+    als.enterWith(counter as Counter);
+  };
+  server.prependListener('request', onRequest);
+  return {
+    last: () => last.statements,
+    // The bench's own AsyncLocalStorage off again: the figures measured after it see the app's hooks only.
+    stop: () => {
+      server.off('request', onRequest);
+      als.disable();
+    },
+  };
 }

@@ -56,6 +56,8 @@ const VERIFIED_TOKENS_MAX = 10_000;
 export class TokenService {
   private signing: Promise<SigningKey> | undefined;
   private readonly verifying = new Map<string, Promise<VerificationKey | null>>();
+  /** Keys being read again in the background (see verificationKey). */
+  private readonly rechecking = new Set<string>();
   private readonly rotatedListeners = new Set<(kid: string) => void>();
   /**
    * Tokens whose signature this replica checked, with their claims: a token is sent with every request, and an
@@ -225,12 +227,21 @@ export class TokenService {
   private async verificationKey(kid: string, now: number): Promise<VerificationKey | null> {
     let found = this.verifying.get(kid);
     const cached = found ? await found.catch(() => null) : null;
-    // A key believed active may have been retired by another replica: read it again now and then.
-    if (!found || (cached && !cached.retiredAt && now - cached.loadedAt > ACTIVE_KEY_RECHECK_MS && !this.options.signingKeyPem)) {
+    if (!found) {
       found = this.loadVerificationKey(kid);
       this.verifying.set(kid, found);
       // Unknown kids are not cached, so a key made by another replica is found on the next try.
       void found.then((k) => (k ? undefined : this.verifying.delete(kid)), () => this.verifying.delete(kid));
+    } else if (cached && !cached.retiredAt && now - cached.loadedAt > ACTIVE_KEY_RECHECK_MS && !this.options.signingKeyPem && !this.rechecking.has(kid)) {
+      // A key believed active may have been retired by another replica (whose event this replica missed): read it
+      // again now and then, beside the request (which goes on with the key as known), not in front of it.
+      this.rechecking.add(kid);
+      void this.loadVerificationKey(kid)
+        .then((k) => {
+          if (k && this.verifying.get(kid) === found) this.verifying.set(kid, Promise.resolve(k));
+        })
+        .catch(() => undefined)
+        .finally(() => this.rechecking.delete(kid));
     }
     const key = await found;
     if (!key) return null;
