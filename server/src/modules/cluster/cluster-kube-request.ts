@@ -28,7 +28,6 @@ export async function kubeSend<T>(
     },
   };
   await kubeConfig.applyToHTTPSOptions(requestOptions);
-  const agent = requestOptions.agent as http.Agent | undefined;
   const transport = url.protocol === 'http:' ? http : https;
   const timeoutMs = options.timeoutMs ?? 30_000;
   return new Promise<T>((resolve, reject) => {
@@ -47,7 +46,6 @@ export async function kubeSend<T>(
         }
       });
     });
-    req.on('close', () => agent?.destroy());
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from ${url.host} within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(payload);

@@ -5,6 +5,7 @@ import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { AppConfig } from '../../config/config';
 import type { Logger } from '../logging/logger';
 import { kubeGetJson } from './kube-http';
+import { reuseConnections } from './kube-agent';
 import { demoTemplates, REAL_NODE_LABEL, REAL_NODE_STORAGE_CLASS, startLocalCluster, type LocalCluster } from './local-cluster';
 
 /**
@@ -168,6 +169,7 @@ function connectKubeconfig(kubeconfigVar: string | undefined, homeDir: string | 
 }
 
 function realCluster(kubeConfig: KubeConfig, mode: ClusterSource, description: string, kubeconfigPath: string | undefined): ClusterConnection {
+  reuseConnections(kubeConfig);
   return {
     kubeConfig,
     mode,

@@ -42,12 +42,10 @@ export async function kubeGetStream(kubeConfig: KubeConfig, path: string, option
 
   const requestOptions: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
   await kubeConfig.applyToHTTPSOptions(requestOptions);
-  const agent = requestOptions.agent as http.Agent | undefined;
   const transport = url.protocol === 'http:' ? http : https;
 
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
-      agent?.destroy();
       reject(abortError());
       return;
     }
@@ -67,11 +65,9 @@ export async function kubeGetStream(kubeConfig: KubeConfig, path: string, option
     });
     const onAbort = () => req.destroy(abortError());
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    // The agent of applyToHTTPSOptions is made for this one request; close its sockets with it.
-    req.on('close', () => {
-      options.signal?.removeEventListener('abort', onAbort);
-      agent?.destroy();
-    });
+    // The agent is the KubeConfig's shared keep-alive pool (kube-agent.ts): the socket goes back to it, or closes
+    // with a destroyed request; the agent itself is never closed here.
+    req.on('close', () => options.signal?.removeEventListener('abort', onAbort));
     req.setTimeout(options.idleTimeoutMs ?? 30_000, () => req.destroy(new Error(`no data from ${url.host} for ${options.idleTimeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
     req.end();

@@ -30,6 +30,7 @@ import { freePort, isPortFree } from './ports';
 import { REAL_NODE_IP, REAL_NODE_NAME, type RealNodeState } from './real-node';
 import { RealNode } from './real-node-runner';
 import { startWatchdog } from './watchdog';
+import { reuseConnections } from '../kube-agent';
 
 export interface LocalClusterOptions {
   /**
@@ -186,7 +187,7 @@ interface SavedPorts {
 
 class LocalClusterImpl implements LocalCluster {
   readonly kubeconfigPath: string;
-  readonly kubeConfig = new KubeConfig();
+  readonly kubeConfig = reuseConnections(new KubeConfig());
   server = '';
   etcdUrl = '';
   readonly nodeNames: string[];
