@@ -58,12 +58,12 @@ describe('security: signing keys (retirement, private halves, pinned algorithm)'
   });
   const keys = () => app.services.database.dataSource.getRepository(SigningKeyEntity);
 
-  it('checks a token it verified before (kept per replica) for expiry and for its key retired past the grace, every time', async () => {
-    const admin = await signInAsAdmin(app);
+  /** An admin token signed with the current key's private half (as someone who copied it would), valid for a day. */
+  async function dayLongToken(admin: SignedIn): Promise<string> {
     const kid = decodeProtectedHeader(admin.accessToken).kid!;
     const row = await keys().createQueryBuilder('k').addSelect('k.privateJwk').where('k.kid = :kid', { kid }).getOneOrFail();
     const now = Math.floor(Date.now() / 1000);
-    const longLived = await new SignJWT({ username: 'admin', role: 'admin' })
+    return new SignJWT({ username: 'admin', role: 'admin' })
       .setProtectedHeader({ alg: row.algorithm, kid, typ: 'at+jwt' })
       .setSubject(admin.user.id)
       .setIssuer(TOKEN_ISSUER)
@@ -71,6 +71,11 @@ describe('security: signing keys (retirement, private halves, pinned algorithm)'
       .setIssuedAt(now)
       .setExpirationTime(now + 86_400)
       .sign(await importJWK(row.privateJwk as JWK, row.algorithm));
+  }
+
+  it('checks a token it verified before (kept per replica) for expiry and for its key retired past the grace, every time', async () => {
+    const admin = await signInAsAdmin(app);
+    const longLived = await dayLongToken(admin);
     const tokens = app.services.tokens;
     await app.gql('mutation { rotateSigningKey }', undefined, admin.headers);
     // Verified after the rotation (within the grace): accepted, and now kept by this replica.
@@ -101,17 +106,7 @@ describe('security: signing keys (retirement, private halves, pinned algorithm)'
     const admin = await signInAsAdmin(app);
     const kid = decodeProtectedHeader(admin.accessToken).kid!;
     // Someone who copied the private key (the reason for a rotation) signs a token that lives a day.
-    const row = await keys().createQueryBuilder('k').addSelect('k.privateJwk').where('k.kid = :kid', { kid }).getOneOrFail();
-    const stolen = await importJWK(row.privateJwk as JWK, row.algorithm);
-    const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({ username: 'admin', role: 'admin' })
-      .setProtectedHeader({ alg: row.algorithm, kid, typ: 'at+jwt' })
-      .setSubject(admin.user.id)
-      .setIssuer(TOKEN_ISSUER)
-      .setAudience(TOKEN_AUDIENCE)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 86_400)
-      .sign(stolen);
+    const forged = await dayLongToken(admin);
     expect((await me(app, forged)).body.data).to.deep.equal({ me: { username: 'admin' } });
 
     await app.gql('mutation { rotateSigningKey }', undefined, admin.headers);
