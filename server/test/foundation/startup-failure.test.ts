@@ -128,7 +128,17 @@ describe('start-up failure releases everything already started, newest first', f
     expect(failure?.message).to.equal('seedDefault failed');
     // The database, the cluster, the key rotation, auth cache and settings listeners, the templates' watch cache and
     // the session runtime had started.
-    expect(stack.started).to.deep.equal(['database', 'cluster', 'pub/sub bridge', 'signing key rotation listener', 'auth cache access listener', 'settings', 'template cache', 'session runtime']);
+    expect(stack.started).to.deep.equal([
+      'database',
+      'cluster',
+      'pub/sub bridge',
+      'auth cache sign-out listener',
+      'signing key rotation listener',
+      'auth cache access listener',
+      'settings',
+      'template cache',
+      'session runtime',
+    ]);
     await expectAllReleased(stack, databaseUrl);
   });
 
