@@ -319,7 +319,8 @@ describe('cluster: node, workload and pod actions on the real control plane (kwo
 
     // Undo without a revision goes to the previous one (3: nginx 1.27 with the restart stamp).
     await readyReplicas('web', 1);
-    expect((await gql('mutation($ns: String!) { undoClusterDeployment(namespace: $ns, name: "web") { name } }', { ns })).errors).to.equal(undefined);
+    const previous = await gql('mutation($ns: String!) { undoClusterDeployment(namespace: $ns, name: "web") { name } }', { ns });
+    expect(previous.errors, JSON.stringify(previous.errors)).to.equal(undefined);
     expect((await apps.readNamespacedDeployment({ name: 'web', namespace: ns })).spec?.template.spec?.containers[0]?.image).to.equal('nginx:1.27');
 
     const unknownRevision = await gql('mutation($ns: String!) { undoClusterDeployment(namespace: $ns, name: "web", toRevision: 99) { name } }', { ns });

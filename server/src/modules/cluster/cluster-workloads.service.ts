@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
+import { kubeMessage, kubeStatusCode } from '../../platform/kube/kube-errors';
 import { kubeGetJson } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
@@ -158,15 +159,29 @@ export class ClusterWorkloads {
       { kind: 'Deployment', namespace: ns, name, fromRevision: Number.isNaN(currentRevision) ? null : currentRevision, toRevision: target.revision, replicaSet: target.rs.metadata?.name ?? null },
       source,
       `rolling back Deployment ${name}`,
-      () =>
-        kubeSend<KubeObject>(kc, 'PATCH', resourcePath(info, ns, name), {
-          // The resourceVersion test makes a concurrent change answer CONFLICT instead of being overwritten.
-          body: [
-            { op: 'test', path: '/metadata/resourceVersion', value: current.metadata?.resourceVersion },
-            { op: 'replace', path: '/spec/template', value: template },
-          ],
-          contentType: 'application/json-patch+json',
-        }),
+      async () => {
+        let resourceVersion = current.metadata?.resourceVersion;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await kubeSend<KubeObject>(kc, 'PATCH', resourcePath(info, ns, name), {
+              // The resourceVersion test makes a concurrent change answer CONFLICT instead of being overwritten.
+              body: [
+                { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
+                { op: 'replace', path: '/spec/template', value: template },
+              ],
+              contentType: 'application/json-patch+json',
+            });
+          } catch (err) {
+            // The controller writes the Deployment's status for a while after a rollout, and each write moves the
+            // resourceVersion: when only the status changed (same generation), the undo still applies as chosen.
+            // A change of the spec meanwhile is someone else's decision: that one answers CONFLICT.
+            if (attempt >= 5 || !resourceVersionTestFailed(err)) throw err;
+            const fresh = await kubeGetJson<KubeObject>(kc, resourcePath(info, ns, name));
+            if (fresh.metadata?.generation !== current.metadata?.generation) throw err;
+            resourceVersion = fresh.metadata?.resourceVersion;
+          }
+        }
+      },
     );
     return toClusterResource(info, saved);
   }
@@ -270,4 +285,10 @@ export class ClusterWorkloads {
       .sort((a, b) => (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0))
       .slice(0, limit);
   }
+}
+
+/** A JSON patch whose resourceVersion test failed (the API server answers 409, or 422 naming the test). */
+function resourceVersionTestFailed(err: unknown): boolean {
+  const status = kubeStatusCode(err);
+  return status === 409 || (status === 422 && /test operation|testing value/i.test(kubeMessage(err)));
 }
