@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
-import { kubeMessage, kubeStatusCode } from '../../platform/kube/kube-errors';
+import { kubeStatusCode } from '../../platform/kube/kube-errors';
 import { kubeGetJson } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
@@ -175,9 +175,11 @@ export class ClusterWorkloads {
             // The controller writes the Deployment's status for a while after a rollout, and each write moves the
             // resourceVersion: when only the status changed (same generation), the undo still applies as chosen.
             // A change of the spec meanwhile is someone else's decision: that one answers CONFLICT.
-            if (attempt >= 5 || !resourceVersionTestFailed(err)) throw err;
+            // A failed test answers 409, or 422 with a generic message: it failed when the object moved on.
+            const status = kubeStatusCode(err);
+            if (attempt >= 5 || (status !== 409 && status !== 422)) throw err;
             const fresh = await kubeGetJson<KubeObject>(kc, resourcePath(info, ns, name));
-            if (fresh.metadata?.generation !== current.metadata?.generation) throw err;
+            if (fresh.metadata?.resourceVersion === resourceVersion || fresh.metadata?.generation !== current.metadata?.generation) throw err;
             resourceVersion = fresh.metadata?.resourceVersion;
           }
         }
@@ -285,10 +287,4 @@ export class ClusterWorkloads {
       .sort((a, b) => (b.lastSeen?.getTime() ?? 0) - (a.lastSeen?.getTime() ?? 0))
       .slice(0, limit);
   }
-}
-
-/** A JSON patch whose resourceVersion test failed (the API server answers 409, or 422 naming the test). */
-function resourceVersionTestFailed(err: unknown): boolean {
-  const status = kubeStatusCode(err);
-  return status === 409 || (status === 422 && /test operation|testing value/i.test(kubeMessage(err)));
 }
