@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IsNull, Not, type DataSource, type EntityManager } from 'typeorm';
+import { AuthCache } from '../../platform/auth/auth-cache';
 import { RefreshTokenEntity } from './refresh-token.entity';
 
 export interface ClientMeta {
@@ -38,9 +39,8 @@ const LIVE_FAMILY_MAX = 10_000;
 
 export class RefreshTokenService {
   private readonly signedOutListeners = new Set<(event: SignedOutEvent) => void>();
-  /** Families found not revoked, and when: a request's authentication then costs no SQL statement for it. */
-  private readonly liveFamilies = new Map<string, number>();
-  private liveGeneration = 0;
+  /** Families found not revoked: a request's authentication then costs no SQL statement for it. */
+  private readonly liveFamilies = new AuthCache<boolean>({ ttlMs: LIVE_FAMILY_TTL_MS, max: LIVE_FAMILY_MAX });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -62,8 +62,7 @@ export class RefreshTokenService {
    * and again when it is announced) or on another replica (its USER_SIGNED_OUT event, auth.module.ts).
    */
   forgetLiveFamilies(): void {
-    this.liveGeneration++;
-    this.liveFamilies.clear();
+    this.liveFamilies.forget();
   }
 
   async issue(
@@ -139,15 +138,11 @@ export class RefreshTokenService {
    */
   async isFamilyRevoked(familyId: string): Promise<boolean> {
     if (!/^[0-9a-f-]{36}$/i.test(familyId)) return true;
-    const at = this.liveFamilies.get(familyId);
-    if (at !== undefined && Date.now() - at < LIVE_FAMILY_TTL_MS) return false;
-    const generation = this.liveGeneration;
-    const rows = (await this.dataSource.query('SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1', [familyId])) as unknown[];
-    const revoked = rows.length > 0;
-    if (!revoked && generation === this.liveGeneration) {
-      if (this.liveFamilies.size >= LIVE_FAMILY_MAX) this.liveFamilies.clear();
-      this.liveFamilies.set(familyId, Date.now());
-    }
-    return revoked;
+    const live = await this.liveFamilies.read(
+      familyId,
+      async () => ((await this.dataSource.query('SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1', [familyId])) as unknown[]).length === 0,
+      (isLive) => isLive,
+    );
+    return !live;
   }
 }

@@ -166,7 +166,7 @@ export class SessionTable {
 
   /** Publishes a written row (a stale write is not: the table already holds something newer, and its event was sent). */
   async announce(written: { saved: SessionEntity; stale: boolean }): Promise<SessionEntity> {
-    if (!written.stale) this.publish({ type: 'UPSERTED', session: written.saved });
+    if (!written.stale) publishSessionChange(this.options.pubSub, { type: 'UPSERTED', session: written.saved });
     return written.saved;
   }
 
@@ -175,11 +175,7 @@ export class SessionTable {
     const existing = await repo.findOneBy({ id: obj.metadata.uid! });
     await repo.delete({ id: obj.metadata.uid! });
     const row = existing ?? sessionRow(obj, null);
-    this.publish({ type: 'DELETED', session: row });
-  }
-
-  private publish(change: SessionChange) {
-    publishSessionChange(this.options.pubSub, change);
+    publishSessionChange(this.options.pubSub, { type: 'DELETED', session: row });
   }
 
   private async rebuild() {
@@ -190,7 +186,7 @@ export class SessionTable {
     const stale = await repo.find({ where: { namespace: this.namespace, ...(ids.length ? { id: Not(In(ids)) } : {}) } });
     for (const row of stale) {
       await repo.delete({ id: row.id });
-      this.publish({ type: 'DELETED', session: row });
+      publishSessionChange(this.options.pubSub, { type: 'DELETED', session: row });
     }
     this.options.logger.info({ sessions: items.length, removed: stale.length }, 'session table: table rebuilt from the cluster');
   }

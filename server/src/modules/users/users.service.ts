@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open as openFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DataSource, type EntityManager } from 'typeorm';
+import { AuthCache } from '../../platform/auth/auth-cache';
 import type { QuotaLimits } from '../../config/config';
 import { ROLES, Role } from '../../platform/graphql/authorization';
 import { badInput, notFound } from '../../platform/graphql/errors';
@@ -74,8 +75,7 @@ const AUTH_CACHE_MAX = 10_000;
 
 export class UsersService {
   private readonly accessListeners = new Set<(userId: string) => void>();
-  private readonly authCache = new Map<string, { user: UserEntity; at: number }>();
-  private authGeneration = 0;
+  private readonly authCache = new AuthCache<UserEntity | null>({ ttlMs: AUTH_CACHE_TTL_MS, max: AUTH_CACHE_MAX });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -105,22 +105,13 @@ export class UsersService {
    * USER_ACCESS_CHANGED event arrives (auth.module.ts calls `forgetCached`), and the TTL bounds what a lost event
    * could leave. A read that raced with a change is not cached (the generation moved on meanwhile).
    */
-  async findByIdCached(id: string): Promise<UserEntity | null> {
-    const hit = this.authCache.get(id);
-    if (hit && Date.now() - hit.at < AUTH_CACHE_TTL_MS) return hit.user;
-    const generation = this.authGeneration;
-    const user = await this.findById(id);
-    if (user && generation === this.authGeneration) {
-      if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
-      this.authCache.set(id, { user, at: Date.now() });
-    }
-    return user;
+  findByIdCached(id: string): Promise<UserEntity | null> {
+    return this.authCache.read(id, () => this.findById(id), (user) => user !== null);
   }
 
   /** Drops a user's cached authentication entry (their access changed, here or on another replica). */
   forgetCached(userId: string): void {
-    this.authGeneration++;
-    this.authCache.delete(userId);
+    this.authCache.forget(userId);
   }
 
   async getById(id: string): Promise<UserEntity> {
