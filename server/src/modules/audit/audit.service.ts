@@ -70,6 +70,34 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/** The audit_log columns an entry fills, in the order of `auditRowParams`. */
+export const AUDIT_COLUMNS = 'actor_id, actor_username, action, resource_type, resource_id, outcome, changes, request_id, client_ip';
+
+/**
+ * An entry as the nine parameters of AUDIT_COLUMNS (changes as JSON text, redacted), for statements that write
+ * the audit row beside the change they record (`$n::uuid, $n+1::varchar, ..., $n+6::jsonb, ...`).
+ */
+export function auditRowParams(entry: AuditEntry): unknown[] {
+  const actor = entry.actor !== undefined ? entry.actor : entry.source?.caller ?? null;
+  return [
+    actor?.id ?? null,
+    actor?.username ? actor.username.slice(0, 63) : null,
+    entry.action,
+    entry.resourceType,
+    entry.resourceId ?? null,
+    entry.outcome ?? 'success',
+    entry.changes ? JSON.stringify(redactSecrets(entry.changes)) : null,
+    entry.source?.requestId?.slice(0, 64) ?? null,
+    entry.source?.clientIp?.slice(0, 64) ?? null,
+  ];
+}
+
+/** `$n::uuid, ..., $n+8::varchar`: the typed placeholders of auditRowParams starting at parameter n. */
+export function auditRowPlaceholders(n: number): string {
+  const types = ['uuid', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'jsonb', 'varchar', 'varchar'];
+  return types.map((t, i) => `$${n + i}::${t}`).join(', ');
+}
+
 /**
  * The audit log: one append-only row per mutation, login, logout and failed login. Pass the
  * EntityManager of the transaction that makes the change so the row commits (or rolls back) with it.
@@ -102,24 +130,12 @@ export class AuditService {
    * statement (for changes a new leader may repeat: see StateChange.auditOnceSince). Resolves whether it wrote.
    */
   async recordOnceSince(entry: AuditEntry, since: Date): Promise<boolean> {
-    const actor = entry.actor !== undefined ? entry.actor : entry.source?.caller ?? null;
     const rows = (await this.dataSource.query(
-      `INSERT INTO audit_log (actor_id, actor_username, action, resource_type, resource_id, outcome, changes, request_id, client_ip)
-       SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::varchar, $9::varchar
+      `INSERT INTO audit_log (${AUDIT_COLUMNS})
+       SELECT ${auditRowPlaceholders(1)}
        WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE action = $3 AND resource_type = $4 AND resource_id = $5 AND at >= $10::timestamptz)
        RETURNING id`,
-      [
-        actor?.id ?? null,
-        actor?.username ? actor.username.slice(0, 63) : null,
-        entry.action,
-        entry.resourceType,
-        entry.resourceId ?? null,
-        entry.outcome ?? 'success',
-        entry.changes ? JSON.stringify(redactSecrets(entry.changes)) : null,
-        entry.source?.requestId?.slice(0, 64) ?? null,
-        entry.source?.clientIp?.slice(0, 64) ?? null,
-        since,
-      ],
+      [...auditRowParams(entry), since],
     )) as unknown[];
     return rows.length > 0;
   }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
-import { In, type DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { ConnectionsConfig } from '../../config/config';
 import { operatesAll, readsAll } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
@@ -9,7 +9,8 @@ import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { noCluster } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
-import type { AuditService, AuditSource } from '../audit/audit.service';
+import { AUDIT_COLUMNS, auditRowParams, auditRowPlaceholders, type AuditService, type AuditSource } from '../audit/audit.service';
+import { entityFromRow } from '../../platform/database/entity-from-row';
 import { sessionAccess, type SessionAccess } from '../sharing/session-access';
 import type { SessionProgressType } from '../sessions/dto/session-progress.type';
 import type { SessionSpec } from '../sessions/session.crd';
@@ -26,6 +27,37 @@ import { HeartbeatBatcher } from './heartbeat-batcher';
 import { decideIdleFor, type IdleDecision } from './idle-rules';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A connection in one statement: the count of the session's connections (refusing the insert when the limit in $6
+ * is reached), the row, the session's counters (as `recount` computes them, plus the new row, which the statement's
+ * own snapshot cannot see) and the audit entry. Answers one row: the updated session's columns with the new
+ * connection's id and time (both null when refused), the open count before, and whether the session exists.
+ */
+const CONNECT_SQL = `
+WITH before AS (
+  SELECT count(*) FILTER (WHERE disconnected_at IS NULL)::int AS active, count(*)::int AS total
+  FROM connections WHERE session_id = $1
+), target AS (
+  SELECT id FROM sessions WHERE id = $1
+), c AS (
+  INSERT INTO connections (session_id, user_id, client_ip, user_agent, beacon_token_hash)
+  SELECT target.id, $2, $3, $4, $5 FROM target, before WHERE $6::int IS NULL OR before.active < $6::int
+  RETURNING id, connected_at
+), s AS (
+  UPDATE sessions s SET active_connections = before.active + 1, total_connections = before.total + 1,
+    last_connection_at = c.connected_at, last_activity_at = GREATEST(s.last_activity_at, c.connected_at)
+  FROM before, c WHERE s.id = $1
+  RETURNING s.*
+), audit AS (
+  INSERT INTO audit_log (${AUDIT_COLUMNS})
+  SELECT a.actor_id, a.actor_username, a.action, a.resource_type, a.resource_id, a.outcome,
+    a.changes || jsonb_build_object('connectionId', c.id, 'activeConnections', s.active_connections), a.request_id, a.client_ip
+  FROM (SELECT ${auditRowPlaceholders(7)}) AS a(${AUDIT_COLUMNS}), c, s
+)
+SELECT s.*, c.id AS connection_id, c.connected_at AS connection_connected_at, before.active AS open_before,
+  EXISTS (SELECT 1 FROM target) AS session_exists
+FROM before LEFT JOIN c ON true LEFT JOIN s ON true`;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -192,44 +224,76 @@ export class ConnectionService {
     const limitFinal = row.id === first.id ? limit : this.limitOf(row.spec as Partial<SessionSpec>, template ?? (await this.templateSpec(row.template)));
     const ready = await sessions.startup.waitUntilReady(row);
     const beaconToken = randomBytes(24).toString('base64url');
-    const { connection, session } = await this.deps.dataSource.transaction(async (m) => {
-      // Serialises connects to one session, so two racing clients cannot both take the last slot.
-      await m.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [row.id]);
-      if (limitFinal) {
-        const active = await this.counts.open(row.id, m);
-        if (active >= limitFinal.maximum) throw tooManyConnections(row.name, limitFinal.maximum, active, limitFinal.source);
-      }
-      const repo = m.getRepository(ConnectionEntity);
-      const saved = await repo.save(
-        repo.create({
-          sessionId: row.id,
-          userId: caller.id,
-          clientIp: plainIp(source.clientIp),
-          userAgent: source.userAgent?.slice(0, 1024) ?? null,
-          beaconTokenHash: hashToken(beaconToken),
-        }),
-      );
-      const session = await this.counts.recount(row.id, m);
-      await this.deps.audit.record(
-        { action: 'connection.connect', resourceType: 'session', resourceId: row.id, changes: { connectionId: saved.id, session: row.name, activeConnections: session?.activeConnections }, source },
-        m,
-      );
-      return { connection: saved, session };
-    });
+    const { connection, session } = await this.record(caller, row, limitFinal, hashToken(beaconToken), source);
     // The Kubernetes mirrors (the Connection object, the counts in the Session status) are written in the
     // background, in order per object: the table is the record, and the answer need not wait for the API server.
     void this.objects.create(connection, ready, caller.username);
     const [, url] = await Promise.all([
-      this.counts.changed(session ?? ready),
+      this.counts.changed(session),
       this.gatewayUrl ? this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname }) : ready.url!,
     ]);
     return {
       connectionId: connection.id,
       url,
-      session: toSessionType(session ?? ready),
+      session: toSessionType(session),
       beaconToken,
       heartbeatIntervalSeconds: Math.max(1, Math.floor(this.deps.config.heartbeatIntervalMs / 1000)),
     };
+  }
+
+  /**
+   * Records the connection, the session's counters and the audit entry in one statement (CONNECT_SQL). With a
+   * limit, the session's row is locked first by a statement of its own, so the count in the next one sees every
+   * connect that committed before it (a statement's snapshot is taken when it starts, before it would wait for the
+   * lock): two racing clients cannot both take the last slot. Without a limit nothing needs the lock, and the one
+   * statement is the whole transaction (the counters are then exact unless two clients of the same session connect
+   * at the same instant; the next change or the reaper's drift check puts them right).
+   */
+  private async record(
+    caller: Caller,
+    row: SessionEntity,
+    limit: { maximum: number; source: 'session' | 'template' } | null,
+    beaconTokenHash: string,
+    source: AuditSource & { userAgent?: string },
+  ): Promise<{ connection: ConnectionEntity; session: SessionEntity }> {
+    const params = [
+      row.id,
+      caller.id,
+      plainIp(source.clientIp),
+      source.userAgent?.slice(0, 1024) ?? null,
+      beaconTokenHash,
+      limit?.maximum ?? null,
+      ...auditRowParams({ action: 'connection.connect', resourceType: 'session', resourceId: row.id, changes: { session: row.name }, source }),
+    ];
+    const run = async (m: EntityManager) => {
+      if (limit) await m.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [row.id]);
+      return ((await m.query(CONNECT_SQL, params)) as Record<string, unknown>[])[0];
+    };
+    let result: Record<string, unknown> | undefined;
+    try {
+      result = limit ? await this.deps.dataSource.transaction(run) : await run(this.deps.dataSource.manager);
+    } catch (err) {
+      // The session was deleted between the read and the insert.
+      if ((err as { code?: string }).code === '23503') throw notFound('Session', row.id);
+      throw err;
+    }
+    if (!result?.connection_id) {
+      if (!result?.session_exists) throw notFound('Session', row.id);
+      throw tooManyConnections(row.name, limit!.maximum, Number(result.open_before), limit!.source);
+    }
+    const session = entityFromRow(this.deps.dataSource, SessionEntity, result);
+    const connection = Object.assign(new ConnectionEntity(), {
+      id: result.connection_id as string,
+      sessionId: row.id,
+      userId: caller.id,
+      clientIp: params[2] as string | null,
+      userAgent: params[3] as string | null,
+      connectedAt: result.connection_connected_at as Date,
+      lastActivityAt: result.connection_connected_at as Date,
+      disconnectedAt: null,
+      disconnectReason: null,
+    });
+    return { connection, session };
   }
 
   private limitOf(spec: Partial<SessionSpec>, template: { multiUser?: boolean; maxConcurrentUsers?: number } | null): { maximum: number; source: 'session' | 'template' } | null {

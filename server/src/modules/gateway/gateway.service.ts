@@ -55,6 +55,9 @@ export interface GatewayServiceDeps {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Host labels kept in memory at most (then the map starts again). */
+const LABEL_CACHE_SIZE = 10_000;
+
 /** HTTP decisions are cached this long at most; any access event clears the cache at once. */
 const DECISION_CACHE_MS = 2000;
 
@@ -129,6 +132,8 @@ export class GatewayService {
   private readonly log: Logger;
   private readonly open = new Set<OpenSocket>();
   private readonly decisions = new Map<string, { at: number; decision: AccessDecision }>();
+  /** Host labels of sessions already looked up (see labelFor). */
+  private readonly labels = new Map<string, string>();
   private readonly listeners: TopicStream<unknown>[] = [];
   private recheckTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -185,13 +190,20 @@ export class GatewayService {
    * committed and finds no row: the next statement (a new snapshot) sees it.
    */
   async labelFor(sessionId: string): Promise<string> {
+    const known = this.labels.get(sessionId);
+    if (known) return known;
     for (let attempt = 0; attempt < 3; attempt++) {
       const rows = (await this.deps.dataSource.query(
         `WITH ins AS (INSERT INTO gateway_hosts (session_id, label) VALUES ($1, $2) ON CONFLICT (session_id) DO NOTHING RETURNING label)
          SELECT label FROM ins UNION ALL SELECT label FROM gateway_hosts WHERE session_id = $1`,
         [sessionId, newLabel()],
       )) as { label: string }[];
-      if (rows.length) return rows[0].label;
+      if (rows.length) {
+        // A session's label never changes while it exists (its row goes with the session, whose id is not reused).
+        if (this.labels.size >= LABEL_CACHE_SIZE) this.labels.clear();
+        this.labels.set(sessionId, rows[0].label);
+        return rows[0].label;
+      }
     }
     throw new Error(`gateway: no host label could be stored for session ${sessionId}`);
   }
@@ -203,20 +215,19 @@ export class GatewayService {
   async issueTicket(input: { sessionId: string; userId: string; connectionId: string; appPath?: string }): Promise<{ url: string; expiresAt: Date }> {
     const { sessionId, userId, connectionId } = input;
     if (![sessionId, userId, connectionId].every((v) => UUID.test(v))) throw new Error('gateway: invalid ids for a ticket');
-    const ok = (await this.deps.dataSource.query(
-      'SELECT 1 FROM connections WHERE id = $1 AND session_id = $2 AND user_id = $3 AND disconnected_at IS NULL',
-      [connectionId, sessionId, userId],
-    )) as unknown[];
-    // Typed: the connection can end between connectSession's insert and now (the session hibernated or stopped,
-    // the reaper ran), a race the client resolves by connecting again, not a bug.
-    if (!ok.length) throw new AppError(ErrorCode.CONFLICT, 'This connection is not open for this user and session (it may have ended meanwhile); connect again', { connectionId });
     const label = await this.labelFor(sessionId);
     const ticket = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.clock().getTime() + this.deps.ticketTtlMs);
-    await this.deps.dataSource.query(
-      'INSERT INTO gateway_tickets (ticket_hash, session_id, user_id, connection_id, expires_at) VALUES ($1, $2, $3, $4, $5)',
+    // Only for that user's open connection to that session, checked by the insert itself.
+    const stored = (await this.deps.dataSource.query(
+      `INSERT INTO gateway_tickets (ticket_hash, session_id, user_id, connection_id, expires_at)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM connections WHERE id = $4 AND session_id = $2 AND user_id = $3 AND disconnected_at IS NULL)
+       RETURNING connection_id`,
       [sha256(ticket), sessionId, userId, connectionId, expiresAt],
-    );
+    )) as unknown[];
+    // Typed: the connection can end between connectSession's insert and now (the session hibernated or stopped,
+    // the reaper ran), a race the client resolves by connecting again, not a bug.
+    if (!stored.length) throw new AppError(ErrorCode.CONFLICT, 'This connection is not open for this user and session (it may have ended meanwhile); connect again', { connectionId });
     return { url: ticketUrl(this.deps.location, label, ticket, input.appPath ?? '/'), expiresAt };
   }
 

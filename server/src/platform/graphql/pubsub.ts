@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import { createPubSub } from '@graphql-yoga/subscription';
+import type { createPubSub } from '@graphql-yoga/subscription';
 import { Client } from 'pg';
 import type { Logger } from '../logging/logger';
 
@@ -40,23 +39,95 @@ export interface AppPubSub {
   setRemote(send: ((topic: string, args: unknown[]) => void) | undefined): void;
 }
 
+/** Events one subscriber may have waiting; a subscriber further behind than this is ended (see TopicQueue). */
+export const MAX_QUEUED_EVENTS = 1024;
+
+/**
+ * One subscriber of one topic: the events published since it started listening, read as an async iterator.
+ * Listening starts with the first `next()` (lazy, so a stream nobody reads holds nothing) and stops on `return()`.
+ * A publish hands the event to a waiting `next()` or queues it; a subscriber that lets MAX_QUEUED_EVENTS pile up is
+ * ended (its stream completes, and clients re-read state when they subscribe again) rather than held without bound.
+ */
+class TopicQueue<T> implements AsyncGenerator<T, void, unknown> {
+  private queued: T[] = [];
+  private readers: ((result: IteratorResult<T, void>) => void)[] = [];
+  private state: 'idle' | 'listening' | 'done' = 'idle';
+
+  constructor(
+    private readonly listeners: Map<string, Set<TopicQueue<unknown>>>,
+    private readonly topic: string,
+  ) {}
+
+  push(value: T): void {
+    const reader = this.readers.shift();
+    if (reader) reader({ done: false, value });
+    else if (this.queued.length < MAX_QUEUED_EVENTS) this.queued.push(value);
+    else this.finish();
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    if (this.state === 'idle') {
+      this.state = 'listening';
+      let set = this.listeners.get(this.topic);
+      if (!set) this.listeners.set(this.topic, (set = new Set()));
+      set.add(this as TopicQueue<unknown>);
+    }
+    if (this.queued.length) return Promise.resolve({ done: false, value: this.queued.shift()! });
+    if (this.state === 'done') return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => this.readers.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<T, void>> {
+    this.finish();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  throw(err: unknown): Promise<IteratorResult<T, void>> {
+    this.finish();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.queued = [];
+    const set = this.listeners.get(this.topic);
+    if (set?.delete(this as TopicQueue<unknown>) && !set.size) this.listeners.delete(this.topic);
+    for (const reader of this.readers.splice(0)) reader({ done: true, value: undefined });
+  }
+}
+
 export function createAppPubSub(): AppPubSub {
-  // Each subscriber of a topic is one listener on this target: thousands on one topic are normal, so Node's
-  // "possible memory leak" warning above 10 would only be noise (the slot limits bound subscribers per user).
-  const target = new EventTarget();
-  setMaxListeners(0, target);
-  const local = createPubSub<AppTopics>({ eventTarget: target as never });
+  // Each subscriber is one entry in its topic's set: a publish is one loop over the topic's subscribers, however
+  // many thousands there are (an EventTarget with one listener each costs more per add and per dispatch).
+  const listeners = new Map<string, Set<TopicQueue<unknown>>>();
   const localOnly = new Set<string>();
   let remote: ((topic: string, args: unknown[]) => void) | undefined;
-  const deliver = (topic: string, args: unknown[]) => (local.publish as (t: string, ...a: unknown[]) => void)(topic, ...args);
+  // As graphql-yoga's pub/sub: publish(topic, payload) or publish(topic, id, payload), heard by subscribe(topic[, id]).
+  const topicOf = (routingKey: string, id?: unknown) => (id === undefined ? routingKey : `${routingKey}:${String(id)}`);
+  const deliver = (routingKey: string, args: unknown[]) => {
+    const set = listeners.get(args[1] === undefined ? routingKey : topicOf(routingKey, args[0]));
+    if (!set) return;
+    const payload = args[1] ?? args[0] ?? null;
+    for (const subscriber of set) subscriber.push(payload);
+  };
+  const subscribe = (routingKey: string, id?: unknown) => new TopicQueue<unknown>(listeners, topicOf(routingKey, id));
   return {
     publish: ((topic: string, ...args: unknown[]) => {
       deliver(topic, args);
       if (remote && !localOnly.has(topic)) remote(topic, args);
     }) as LocalPubSub['publish'],
-    subscribe: local.subscribe,
+    subscribe: subscribe as unknown as LocalPubSub['subscribe'],
     // The topic map is open (any string), so the library cannot know a topic's payload: its publisher's does.
-    subscribeTopic: <T>(topic: string) => (local.subscribe as (t: string) => unknown)(topic) as TopicStream<T>,
+    subscribeTopic: <T>(topic: string) => subscribe(topic) as unknown as TopicStream<T>,
     markLocalOnly: (topic) => void localOnly.add(topic),
     deliverLocally: deliver,
     setRemote: (send) => {
