@@ -45,16 +45,23 @@ function mapped<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R
   const it = source[Symbol.asyncIterator]();
   const wrapped: AsyncGenerator<R> = {
     [Symbol.asyncIterator]: () => wrapped,
-    next: async () => {
-      const r = await it.next();
-      if (r.done) return { done: true, value: undefined };
-      try {
-        return { done: false, value: await map(r.value) };
-      } catch (err) {
-        await it.return?.(undefined);
-        throw err;
-      }
-    },
+    // Without an async function's extra promises (once per subscriber for every event); a shared result that is
+    // already there (graphql-js executes synchronously when no resolver is async) is not awaited at all.
+    next: () =>
+      it.next().then((r): IteratorResult<R> | Promise<IteratorResult<R>> => {
+        if (r.done) return { done: true, value: undefined };
+        const failed = async (err: unknown): Promise<never> => {
+          await it.return?.(undefined);
+          throw err;
+        };
+        let value: R | Promise<R>;
+        try {
+          value = map(r.value);
+        } catch (err) {
+          return failed(err);
+        }
+        return isPromise(value) ? value.then((v) => ({ done: false, value: v }), failed) : { done: false, value };
+      }),
     return: async () => {
       await it.return?.(undefined);
       return { done: true, value: undefined };
@@ -65,4 +72,8 @@ function mapped<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R
     },
   };
   return wrapped;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -373,15 +373,15 @@ function releasedAtEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncGen
   };
   const wrapped: AsyncGenerator<T> = {
     [Symbol.asyncIterator]: () => wrapped,
-    next: async () => {
-      try {
-        const r = await it.next();
-        return r.done ? end(r) : r;
-      } catch (err) {
-        onEnd();
-        throw err;
-      }
-    },
+    // One promise per event (not an async function's several): this runs once per subscriber for every event.
+    next: () =>
+      it.next().then(
+        (r) => (r.done ? end(r) : r),
+        (err: unknown) => {
+          onEnd();
+          throw err;
+        },
+      ),
     return: async (value) => end(((await it.return?.(value as never)) ?? { done: true, value }) as IteratorResult<T>),
     throw: async (err) => {
       onEnd();
