@@ -129,6 +129,8 @@ describe('connections on the real control plane', function () {
 
     const audit = await app.services.database.dataSource.getRepository(AuditLogEntity).findOneBy({ action: 'connection.connect', resourceId: first.id });
     expect(audit?.actorUsername).to.equal(alice.username);
+    // Written by the connect's own statement, with what that statement computed.
+    expect(audit?.changes).to.deep.equal({ session: first.name, connectionId: c.connectionId, activeConnections: 1 });
 
     const listed = await A.connections(first.id, false);
     expect(listed.data!.sessionConnections.map((x) => x.id)).to.deep.equal([c.connectionId]);
@@ -269,6 +271,26 @@ describe('connections on the real control plane', function () {
     expect((await A.connectRaw(first.id)).errors?.[0].extensions?.code).to.equal('LIMIT_EXCEEDED');
     await A.disconnect(c1.connectionId);
     await patchSessionSpec(first.name, { maxConnections: null });
+  });
+
+  it('maxConnections holds when clients race for the last slots: exactly the limit gets in, the counters agree with the table', async () => {
+    const s = await A.createSession({ template: 'firefox', idleTimeout: '1h', maxConnections: 2, minConnections: 0 });
+    await A.waitPhase(s.id, 'Running');
+    // All six pass the early check (nobody is connected yet); the statement's check under the row lock decides.
+    const answers = await Promise.all(Array.from({ length: 6 }, () => A.connectRaw(s.id)));
+    const admitted = answers.filter((a) => !a.errors).map((a) => (a.data as { connectSession: { connectionId: string } }).connectSession.connectionId);
+    const refused = answers.filter((a) => a.errors);
+    expect(admitted).to.have.length(2);
+    expect(refused.map((r) => r.errors?.[0].extensions?.code)).to.deep.equal(Array(4).fill('LIMIT_EXCEEDED'));
+    expect(refused[0].errors?.[0].extensions?.details).to.deep.include({ limit: 'maxConnections', maximum: 2, active: 2 });
+    const [row] = (await app.services.database.dataSource.query(
+      `SELECT s.active_connections, s.total_connections, (SELECT count(*)::int FROM connections c WHERE c.session_id = s.id AND c.disconnected_at IS NULL) AS open
+       FROM sessions s WHERE s.id = $1`,
+      [s.id],
+    )) as { active_connections: number; total_connections: number; open: number }[];
+    expect(row).to.deep.equal({ active_connections: 2, total_connections: 2, open: 2 });
+    for (const id of admitted) await A.disconnect(id);
+    await A.ok('mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: s.id });
   });
 
   it('connecting to a hibernated session wakes it and returns the URL only once the pod is Ready; sessionProgress streams the start-up', async () => {
