@@ -102,6 +102,30 @@ describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
     for (const line of lines) expect(line.reqId).to.equal('req-test-42');
   });
 
+  it('a masked internal error names its request id, and the server logged its cause under that id', async () => {
+    // A resolver bug: reading the build's commit throws something that is not a typed error.
+    const info = app.services.buildInfo as unknown as Record<string, unknown>;
+    const commit = info.commit;
+    Object.defineProperty(info, 'commit', { configurable: true, get: () => { throw new TypeError('boom in a resolver'); } });
+    try {
+      const before = app.logs.length;
+      const res = await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-masked-7' },
+        body: JSON.stringify({ query: '{ version { commit } }' }),
+      });
+      const body = (await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+      expect(body.errors[0].extensions).to.deep.equal({ code: 'INTERNAL_SERVER_ERROR', requestId: 'req-masked-7' });
+      expect(body.errors[0].message).to.equal('Internal server error (request id req-masked-7)');
+      expect(JSON.stringify(body)).not.to.contain('boom');
+      const logged = app.logs.slice(before).filter((l) => Number(l.level) >= 50);
+      expect(logged.map((l) => [l.reqId, l.msg])).to.deep.equal([['req-masked-7', 'unexpected error while resolving GraphQL request']]);
+      expect(JSON.stringify(logged[0])).to.contain('boom in a resolver');
+    } finally {
+      Object.defineProperty(info, 'commit', { configurable: true, writable: true, value: commit });
+    }
+  });
+
   it('returns a JSON 404 for unknown routes', async () => {
     const res = await fetch(`${app.url}/nope`, { headers: { accept: 'application/json' } });
     expect(res.status).to.equal(404);

@@ -1,4 +1,4 @@
-import { endingWithSource, type AppPubSub } from '../../platform/graphql/pubsub';
+import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { Caller } from '../../platform/graphql/context';
 import { sessionTopic, type SessionChange } from './session-table';
 import { toSessionType, type SessionService } from './session.service';
@@ -21,33 +21,57 @@ function typedOnce(row: SessionChange['session']): SessionType {
 
 export async function sessionUpdates(pubSub: AppPubSub, sessions: SessionService, caller: Caller, id: string): Promise<AsyncGenerator<SessionType>> {
   const changes = pubSub.subscribeTopic<SessionChange>(sessionTopic(id));
-  const iterator = changes[Symbol.asyncIterator]();
-  // The first next() starts listening (the pubsub's repeaters are lazy).
-  let pending = iterator.next();
+  // The first next() starts listening (the pubsub's streams are lazy); events after it wait in the stream's queue.
+  const first = changes.next();
   let current: SessionType;
   try {
     current = await sessions.get(caller, id);
   } catch (err) {
-    await changes.return?.();
+    await changes.return();
     throw err;
   }
-  const stream = (async function* stream(): AsyncGenerator<SessionType> {
-    try {
-      yield current;
-      for (;;) {
-        const next = await pending;
-        if (next.done) return;
-        pending = iterator.next();
-        const change = next.value;
-        if (change.session.id !== id) continue;
-        if (change.type === 'DELETED') return;
-        // Someone on the access list stops getting updates once removed from it.
-        if (!sessions.canSee(caller, change.session) && !(await sessions.access(caller, change.session))) return;
-        yield typedOnce(change.session);
+  // Not an async generator: this runs once per subscriber for every change (thousands of viewers of one session),
+  // so each event costs one promise here, and return() ends the source at once, even while a next() waits.
+  let state: 'current' | 'first' | 'open' | 'ended' = 'current';
+  const DONE: IteratorResult<SessionType> = { done: true, value: undefined };
+  const end = async (): Promise<IteratorResult<SessionType>> => {
+    state = 'ended';
+    await changes.return();
+    return DONE;
+  };
+  const step = (next: IteratorResult<SessionChange, void>): IteratorResult<SessionType> | Promise<IteratorResult<SessionType>> => {
+    if (state === 'ended') return DONE;
+    if (next.done) return end();
+    const change = next.value;
+    if (change.session.id !== id) return changes.next().then(step);
+    if (change.type === 'DELETED') return end();
+    // Someone on the access list stops getting updates once removed from it.
+    if (sessions.canSee(caller, change.session)) return { done: false, value: typedOnce(change.session) };
+    return sessions.access(caller, change.session).then(
+      (allowed) => (allowed ? { done: false, value: typedOnce(change.session) } : end()),
+      async (err: unknown) => {
+        await end();
+        throw err;
+      },
+    );
+  };
+  const stream: AsyncGenerator<SessionType> = {
+    [Symbol.asyncIterator]: () => stream,
+    next: () => {
+      if (state === 'current') {
+        state = 'first';
+        return Promise.resolve({ done: false, value: current });
       }
-    } finally {
-      await changes.return?.();
-    }
-  })();
-  return endingWithSource(stream, () => changes.return?.());
+      if (state === 'ended') return Promise.resolve(DONE);
+      const pending = state === 'first' ? first : changes.next();
+      state = 'open';
+      return pending.then(step);
+    },
+    return: () => end(),
+    throw: async (err: unknown) => {
+      await end();
+      throw err;
+    },
+  };
+  return stream;
 }

@@ -129,7 +129,7 @@ function tooManyVariableErrors(err: unknown): boolean {
  * Apollo's formatError (also used for graphql-ws). `requestId` lets a user quote the id of a
  * masked error so an operator can find the stack in the log.
  */
-export function createErrorFormatter(log: ErrorLogger, requestId: () => string | undefined) {
+export function createErrorFormatter(log: ErrorLogger, requestId: (error: unknown) => string | undefined) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof AppError) {
@@ -170,8 +170,8 @@ export function createErrorFormatter(log: ErrorLogger, requestId: () => string |
       (log.warn ?? log.error).call(log, { err: (original as Error)?.message, path: formatted.path }, `${unavailable === 'database' ? 'database' : 'a backend'} unavailable while resolving GraphQL request`);
       return { message: typed.message, path: formatted.path, locations: formatted.locations, extensions: { code: typed.code, details: typed.details } };
     }
-    const id = requestId();
-    log.error({ err: original, path: formatted.path }, 'unexpected error while resolving GraphQL request');
+    const id = requestId(error);
+    log.error({ err: original, path: formatted.path, ...(id ? { reqId: id } : {}) }, 'unexpected error while resolving GraphQL request');
     return {
       message: `Internal server error${id ? ` (request id ${id})` : ''}`,
       path: formatted.path,

@@ -7,7 +7,7 @@ import express, { type Request, type RequestHandler } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type GraphQLSchema } from 'graphql';
 import type { AppConfig } from '../../config/config';
 import type { AppMetrics } from '../http/metrics';
-import { logScope, type Logger } from '../logging/logger';
+import type { Logger } from '../logging/logger';
 import type { Caller, GraphQLContext } from './context';
 import { thrownByValidation, ValidatedDocumentCache } from './document-cache';
 import { armorValidationRules, hideFieldSuggestions } from './armor';
@@ -94,6 +94,17 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
     limits: config.ws,
   });
 
+  // Which request each error belongs to, for formatError (which Apollo calls without the context): a masked internal
+  // error names its request id, and its log line carries it.
+  const errorRequests = new WeakMap<object, string>();
+  const requestIdsPlugin: ApolloServerPlugin<GraphQLContext> = {
+    requestDidStart: async () => ({
+      didEncounterErrors: async ({ contextValue, errors }) => {
+        if (!contextValue?.requestId) return;
+        for (const error of errors) errorRequests.set(error, contextValue.requestId);
+      },
+    }),
+  };
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
     requestDidStart: async () => ({
       validationDidStart: async () => async (errors) => {
@@ -119,7 +130,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: 10_000 },
     validationRules: armorRules,
-    formatError: createErrorFormatter(logger, () => logScope.getStore()?.reqId),
+    formatError: createErrorFormatter(logger, (error) => (error && typeof error === 'object' ? errorRequests.get(error) : undefined)),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.shutdownTimeoutMs }),
       { serverWillStart: async () => ({ drainServer: () => wsServer.dispose() }) },
@@ -128,6 +139,7 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
       ApolloServerPluginCacheControlDisabled(),
       metrics.apolloPlugin(),
       limitsPlugin,
+      requestIdsPlugin,
     ],
   });
   try {

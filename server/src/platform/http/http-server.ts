@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { pinoHttp } from 'pino-http';
 import type { AuthConfig } from '../../config/config';
 import { corsForTrustedOrigins, securityHeaders } from '../auth/security.middleware';
-import { logScope, type Logger } from '../logging/logger';
+import type { Logger } from '../logging/logger';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { ideRoutes } from './ide.routes';
 import type { AppMetrics } from './metrics';
@@ -18,8 +18,8 @@ function requestIdMiddleware(req: Request, res: Response, next: NextFunction) {
   const reqId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
   (req as Request & { id: string }).id = reqId;
   res.setHeader('X-Request-Id', reqId);
-  // Everything done for this request, however deep, logs with its id (see the logger's mixin).
-  logScope.run({ reqId }, next);
+  // The access line (pino-http's req.log), the GraphQL context's logger and every masked error's line carry it.
+  next();
 }
 
 /** A client build served by this server in production, when it was built. */
@@ -77,6 +77,8 @@ export function mountRoutes(app: express.Express, options: RoutesOptions): void 
     pinoHttp({
       logger,
       genReqId: (req) => (req as Request & { id: string }).id,
+      // req.log (and so the GraphQL context's logger) stamps `reqId` on its lines, without the whole request.
+      quietReqLogger: true,
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
     }),
   );

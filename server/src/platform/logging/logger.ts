@@ -1,17 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
 
-/** The request (or job run) a log line belongs to; set by the HTTP layer and by jobs. */
-export interface LogScope {
-  reqId?: string;
-  job?: string;
-}
-
-export const logScope = new AsyncLocalStorage<LogScope>();
-
 /**
- * One JSON logger for the process. The mixin stamps every line written while a request is
- * being served with its request id, including lines from services that never see `req`.
+ * One JSON logger for the process. A request's lines carry its id (`reqId`) through the loggers that serve it
+ * (pino-http's `req.log`, the GraphQL context's `logger`, a graphql-ws operation's logger, and every masked error's
+ * line); there is deliberately no AsyncLocalStorage scope stamping lines of services that never see the request: on
+ * Node 20 one enables promise hooks for every promise in the process, which cost 40% of a subscription fan-out
+ * (docs/decisions/0026-no-async-local-storage-for-log-scope.md).
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
@@ -19,10 +13,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'streamspace' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      mixin: () => {
-        const scope = logScope.getStore();
-        return scope ? { ...scope } : {};
-      },
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token'],
         censor: '[redacted]',
