@@ -266,7 +266,7 @@ async function startSessionGateway(
     (g) => g.stop(),
     { limitMs: 2000 },
   );
-  connections.gatewayUrl = (input) => gateway.issueTicket(input);
+  connections.gatewayTicket = (sessionId, appPath) => gateway.prepareTicket(sessionId, appPath);
   if (config.sessions.ingress.mode !== 'none') {
     logger.warn({ ingress: config.sessions.ingress.mode }, 'STREAMSPACE_SESSION_INGRESS routes straight to sessions, around the gateway: set it to none and route the apps domain to the gateway');
   }

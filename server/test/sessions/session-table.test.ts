@@ -101,6 +101,26 @@ describe('session table writes (real PostgreSQL)', () => {
     expect(all.seen).to.deep.equal([`UPSERTED:${other}`, `UPSERTED:${uid}`]);
   });
 
+  it("keeps the connections table's counters when a newer Session version carries an older copy of them", async () => {
+    const uid = randomUUID();
+    const obj = (rv: string, activeConnections: number, lastActivity: string) => ({
+      apiVersion: 'stream.streamspace.io/v1alpha1',
+      kind: 'Session',
+      metadata: { name: 'dave-notes-klmno', namespace: 'ns', uid, resourceVersion: rv, creationTimestamp: new Date().toISOString() },
+      spec: { user: 'dave', template: 'notes', state: 'running' as const },
+      status: { phase: 'Running', activeConnections, totalConnections: activeConnections, lastActivity },
+    });
+    // A new row (a table rebuilt from the cluster) takes the counters from the status.
+    const first = await table.upsert(obj('20', 1, '2026-01-01T10:00:00Z') as never);
+    expect([first.activeConnections, first.totalConnections, first.lastActivityAt?.toISOString()]).to.deep.equal([1, 1, '2026-01-01T10:00:00.000Z']);
+    // Two connects later the table says 3 (the connect statement writes it); the status copy of the first connect,
+    // in a newer version of the object (the reconciler wrote its phase meanwhile), still says 1.
+    await dataSource.query("UPDATE sessions SET active_connections = 3, total_connections = 3, last_activity_at = '2026-01-01T10:05:00Z' WHERE id = $1", [uid]);
+    const later = await table.upsert(obj('21', 1, '2026-01-01T10:00:00Z') as never);
+    expect(later.resourceVersion).to.equal('21');
+    expect([later.activeConnections, later.totalConnections, later.lastActivityAt?.toISOString()]).to.deep.equal([3, 3, '2026-01-01T10:05:00.000Z']);
+  });
+
   it('compares resourceVersions as numbers, and never calls an opaque one older', () => {
     expect(isOlderVersion('9', '10')).to.equal(true);
     expect(isOlderVersion('10', '9')).to.equal(false);

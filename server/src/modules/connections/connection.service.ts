@@ -31,7 +31,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * A connection in one statement: the count of the session's connections (refusing the insert when the limit in $6
  * is reached), the row, the session's counters (as `recount` computes them, plus the new row, which the statement's
- * own snapshot cannot see) and the audit entry. Answers one row: the updated session's columns with the new
+ * own snapshot cannot see), the audit entry and, with the gateway, the single-use ticket bound to the new row ($7,
+ * $8: the gateway's prepared hash and expiry). Answers one row: the updated session's columns with the new
  * connection's id and time (both null when refused), the open count before, and whether the session exists.
  */
 const CONNECT_SQL = `
@@ -53,7 +54,10 @@ WITH before AS (
   INSERT INTO audit_log (${AUDIT_COLUMNS})
   SELECT a.actor_id, a.actor_username, a.action, a.resource_type, a.resource_id, a.outcome,
     a.changes || jsonb_build_object('connectionId', c.id, 'activeConnections', s.active_connections), a.request_id, a.client_ip
-  FROM (SELECT ${auditRowPlaceholders(7)}) AS a(${AUDIT_COLUMNS}), c, s
+  FROM (SELECT ${auditRowPlaceholders(9)}) AS a(${AUDIT_COLUMNS}), c, s
+), ticket AS (
+  INSERT INTO gateway_tickets (ticket_hash, session_id, user_id, connection_id, expires_at)
+  SELECT $7::varchar, $1, $2, c.id, $8::timestamptz FROM c WHERE $7::varchar IS NOT NULL
 )
 SELECT s.*, c.id AS connection_id, c.connected_at AS connection_connected_at, before.active AS open_before,
   EXISTS (SELECT 1 FROM target) AS session_exists
@@ -112,9 +116,10 @@ export class ConnectionService {
   readonly objects: ConnectionObjects;
   /**
    * Set when the session gateway runs: connectSession then answers a single-use ticket URL on the session's
-   * gateway address instead of the session's own URL, which users can no longer reach directly.
+   * gateway address instead of the session's own URL, which users can no longer reach directly. The ticket is
+   * stored by the connect's own statement, with the connection it is bound to.
    */
-  gatewayUrl: ((input: { sessionId: string; userId: string; connectionId: string; appPath?: string }) => Promise<string>) | null = null;
+  gatewayTicket: ((sessionId: string, appPath?: string) => Promise<{ url: string; ticketHash: string; expiresAt: Date }>) | null = null;
   private readonly log: Logger;
 
   constructor(private readonly deps: ConnectionServiceDeps) {
@@ -224,17 +229,15 @@ export class ConnectionService {
     const limitFinal = row.id === first.id ? limit : this.limitOf(row.spec as Partial<SessionSpec>, template ?? (await this.templateSpec(row.template)));
     const ready = await sessions.startup.waitUntilReady(row);
     const beaconToken = randomBytes(24).toString('base64url');
-    const { connection, session } = await this.record(caller, row, limitFinal, hashToken(beaconToken), source);
+    const ticket = this.gatewayTicket ? await this.gatewayTicket(row.id, new URL(ready.url!).pathname) : null;
+    const { connection, session } = await this.record(caller, row, limitFinal, hashToken(beaconToken), ticket, source);
     // The Kubernetes mirrors (the Connection object, the counts in the Session status) are written in the
     // background, in order per object: the table is the record, and the answer need not wait for the API server.
     void this.objects.create(connection, ready, caller.username);
-    const [, url] = await Promise.all([
-      this.counts.changed(session),
-      this.gatewayUrl ? this.gatewayUrl({ sessionId: row.id, userId: caller.id, connectionId: connection.id, appPath: new URL(ready.url!).pathname }) : ready.url!,
-    ]);
+    await this.counts.changed(session);
     return {
       connectionId: connection.id,
-      url,
+      url: ticket ? ticket.url : ready.url!,
       session: toSessionType(session),
       beaconToken,
       heartbeatIntervalSeconds: Math.max(1, Math.floor(this.deps.config.heartbeatIntervalMs / 1000)),
@@ -254,6 +257,7 @@ export class ConnectionService {
     row: SessionEntity,
     limit: { maximum: number; source: 'session' | 'template' } | null,
     beaconTokenHash: string,
+    ticket: { ticketHash: string; expiresAt: Date } | null,
     source: AuditSource & { userAgent?: string },
   ): Promise<{ connection: ConnectionEntity; session: SessionEntity }> {
     const params = [
@@ -263,6 +267,8 @@ export class ConnectionService {
       source.userAgent?.slice(0, 1024) ?? null,
       beaconTokenHash,
       limit?.maximum ?? null,
+      ticket?.ticketHash ?? null,
+      ticket?.expiresAt ?? null,
       ...auditRowParams({ action: 'connection.connect', resourceType: 'session', resourceId: row.id, changes: { session: row.name }, source }),
     ];
     const run = async (m: EntityManager) => {

@@ -7,7 +7,7 @@ import type { Logger } from '../../platform/logging/logger';
 import type { AppsLocation } from './gateway-address';
 import { GatewayActivity } from './gateway-activity';
 import { createGatewayHandlers, type GatewayHandlers, type UpstreamResolver } from './gateway.proxy';
-import { GatewayService } from './gateway.service';
+import { GatewayService, type PreparedTicket } from './gateway.service';
 import { sessionPodUpstream } from './gateway-upstream';
 
 export interface Gateway {
@@ -16,8 +16,10 @@ export interface Gateway {
   /** The gateway's own HTTP server (its port: STREAMSPACE_GATEWAY_PORT). */
   server: http.Server;
   location: AppsLocation;
-  /** A single-use ticket URL for an open connection (connectSession's URL). */
+  /** A single-use ticket URL for an open connection. */
   issueTicket(input: { sessionId: string; userId: string; connectionId: string; appPath?: string }): Promise<string>;
+  /** A ticket to store with a connection as it is opened (connectSession's URL, see ConnectionService). */
+  prepareTicket(sessionId: string, appPath?: string): Promise<PreparedTicket>;
   /** Access of a connection, session or user ends now, on every replica. */
   endAccess(scope: { connectionId?: string; sessionId?: string; userId?: string }): Promise<void>;
   stop(): Promise<void>;
@@ -105,6 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async issueTicket(input) {
       return (await service.issueTicket(input)).url;
     },
+    prepareTicket: (sessionId, appPath) => service.prepareTicket(sessionId, appPath),
     endAccess: (scope) => service.endAccess(scope),
     async stop() {
       await service.stop();

@@ -55,6 +55,13 @@ export interface GatewayServiceDeps {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A single-use ticket's URL, and what `gateway_tickets` stores of it (never the ticket itself). */
+export interface PreparedTicket {
+  url: string;
+  ticketHash: string;
+  expiresAt: Date;
+}
+
 /** Host labels kept in memory at most (then the map starts again). */
 const LABEL_CACHE_SIZE = 10_000;
 
@@ -215,20 +222,31 @@ export class GatewayService {
   async issueTicket(input: { sessionId: string; userId: string; connectionId: string; appPath?: string }): Promise<{ url: string; expiresAt: Date }> {
     const { sessionId, userId, connectionId } = input;
     if (![sessionId, userId, connectionId].every((v) => UUID.test(v))) throw new Error('gateway: invalid ids for a ticket');
-    const label = await this.labelFor(sessionId);
-    const ticket = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(this.clock().getTime() + this.deps.ticketTtlMs);
+    const prepared = await this.prepareTicket(sessionId, input.appPath);
     // Only for that user's open connection to that session, checked by the insert itself.
     const stored = (await this.deps.dataSource.query(
       `INSERT INTO gateway_tickets (ticket_hash, session_id, user_id, connection_id, expires_at)
        SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM connections WHERE id = $4 AND session_id = $2 AND user_id = $3 AND disconnected_at IS NULL)
        RETURNING connection_id`,
-      [sha256(ticket), sessionId, userId, connectionId, expiresAt],
+      [prepared.ticketHash, sessionId, userId, connectionId, prepared.expiresAt],
     )) as unknown[];
     // Typed: the connection can end between connectSession's insert and now (the session hibernated or stopped,
     // the reaper ran), a race the client resolves by connecting again, not a bug.
     if (!stored.length) throw new AppError(ErrorCode.CONFLICT, 'This connection is not open for this user and session (it may have ended meanwhile); connect again', { connectionId });
-    return { url: ticketUrl(this.deps.location, label, ticket, input.appPath ?? '/'), expiresAt };
+    return { url: prepared.url, expiresAt: prepared.expiresAt };
+  }
+
+  /**
+   * A ticket for `sessionId` not stored yet: its URL, and the hash and expiry to store (`gateway_tickets`) with the
+   * connection it is for, in the same statement as that connection (connectSession) or by `issueTicket`. Until the
+   * row exists the URL opens nothing.
+   */
+  async prepareTicket(sessionId: string, appPath?: string): Promise<PreparedTicket> {
+    if (!UUID.test(sessionId)) throw new Error('gateway: invalid session id for a ticket');
+    const label = await this.labelFor(sessionId);
+    const ticket = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(this.clock().getTime() + this.deps.ticketTtlMs);
+    return { url: ticketUrl(this.deps.location, label, ticket, appPath ?? '/'), ticketHash: sha256(ticket), expiresAt };
   }
 
   /**

@@ -43,6 +43,9 @@ function date(v: string | Date | undefined): Date | null {
   return v ? new Date(v) : null;
 }
 
+/** Columns of a session's row that the connections table keeps (see SessionTable.write). */
+const CONNECTION_COLUMNS = ['active_connections', 'total_connections', 'last_connection_at', 'last_disconnect_at', 'last_activity_at'];
+
 export function sessionRow(obj: SessionManifest, userId: string | null): SessionEntity {
   const row = new SessionEntity();
   const status = obj.status ?? {};
@@ -157,11 +160,23 @@ export class SessionTable {
       if (isOlderVersion(row.resourceVersion, stored[0]?.resource_version ?? null)) return true;
       // A Session deleted and re-created under the same name has a new uid: drop the old row first.
       await m.getRepository(SessionEntity).delete({ namespace: row.namespace, name: row.name, id: Not(row.id) });
-      await m.getRepository(SessionEntity).upsert(row as never, ['id']);
+      // The connection counters and activity are the connections table's (written with each connect, disconnect
+      // and heartbeat batch); the Session's status carries a copy that lags behind them. A new row takes them from
+      // the status (a table rebuilt from the cluster); an existing row keeps its own, never set back by an older copy.
+      await m.createQueryBuilder().insert().into(SessionEntity).values(row as never).orUpdate(this.overwritten(m), ['id']).execute();
       return false;
     });
     const saved = (await db.getRepository(SessionEntity).findOneBy({ id: row.id })) ?? row;
     return { saved, stale };
+  }
+
+  /** The columns a Session's newer version overwrites in an existing row: all but the id and CONNECTION_COLUMNS. */
+  private overwrittenColumns: string[] | undefined;
+  private overwritten(m: EntityManager): string[] {
+    return (this.overwrittenColumns ??= m.connection
+      .getMetadata(SessionEntity)
+      .columns.map((c) => c.databaseName)
+      .filter((name) => name !== 'id' && !CONNECTION_COLUMNS.includes(name)));
   }
 
   /** Publishes a written row (a stale write is not: the table already holds something newer, and its event was sent). */
