@@ -42,7 +42,7 @@ const BENCHES: BenchSpec[] = [
   { name: 'clients', about: 'portal and admin: initial JS+CSS gzip size, sign-in -> launcher in headless Chromium', timeout: 180 },
   { name: 'gateway', about: 'session gateway vs direct to the same upstream', timeout: 120 },
   { name: 'catalog-sync', about: 'catalog sync: fixture and 10,000 generated templates', timeout: 180, env: { BENCH_CATALOG_TEMPLATES: '10000' } },
-  { name: 'real-node-start', about: 'real node: create -> first frame, wake -> first frame', timeout: 300, env: { BENCH_RUNS: '3' } },
+  { name: 'real-node-start', about: 'real node: create -> first frame, wake -> first frame (10 runs each)', timeout: 480, env: { BENCH_RUNS: '10' } },
 ];
 
 const SERVER_DIR = path.resolve(__dirname, '..');

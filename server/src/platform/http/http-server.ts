@@ -1,26 +1,15 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { AuthConfig } from '../../config/config';
 import { corsForTrustedOrigins, securityHeaders } from '../auth/security.middleware';
 import type { Logger } from '../logging/logger';
+import { accessLog } from './access-log';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { ideRoutes } from './ide.routes';
 import type { AppMetrics } from './metrics';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
-function requestIdMiddleware(req: Request, res: Response, next: NextFunction) {
-  const incoming = req.header('x-request-id');
-  const reqId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  (req as Request & { id: string }).id = reqId;
-  res.setHeader('X-Request-Id', reqId);
-  // The access line (pino-http's req.log), the GraphQL context's logger and every masked error's line carry it.
-  next();
-}
 
 /** A client build served by this server in production, when it was built. */
 function serveClient(app: express.Express, mount: string, dir: string) {
@@ -67,21 +56,13 @@ export interface RoutesOptions {
   clients: { mount: string; dir: string }[];
 }
 
-/** Request ids, security headers, CORS, access log, metrics, health, the modules' routes, GraphQL, the clients, then 404 and errors. */
+/** Request ids and access log, security headers, CORS, metrics, health, the modules' routes, GraphQL, the clients, then 404 and errors. */
 export function mountRoutes(app: express.Express, options: RoutesOptions): void {
   const { logger, metrics } = options;
-  app.use(requestIdMiddleware);
+  // Request id and access log first: everything after may log with req.log.
+  app.use(accessLog(logger, ['/healthz', '/readyz', '/metrics']));
   app.use(securityHeaders());
   app.use(corsForTrustedOrigins(options.auth));
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => (req as Request & { id: string }).id,
-      // req.log (and so the GraphQL context's logger) stamps `reqId` on its lines, without the whole request.
-      quietReqLogger: true,
-      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
-    }),
-  );
   app.use(metrics.httpMiddleware());
   app.use(healthRoutes(options.readiness, options.isAdmin));
   for (const route of options.routes) app.use(route);

@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 
 /**
  * One JSON logger for the process. A request's lines carry its id (`reqId`) through the loggers that serve it
- * (pino-http's `req.log`, the GraphQL context's `logger`, a graphql-ws operation's logger, and every masked error's
+ * (the access log's `req.log`, the GraphQL context's `logger`, a graphql-ws operation's logger, and every masked error's
  * line); there is deliberately no AsyncLocalStorage scope stamping lines of services that never see the request: on
  * Node 20 one enables promise hooks for every promise in the process, which cost 40% of a subscription fan-out
  * (docs/decisions/0026-no-async-local-storage-for-log-scope.md).
