@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { StreamSpaceApi } from '../../src/platform/kube/streamspace-api';
-import { isOlderVersion, SESSION_UPDATED, sessionTopic, SessionTable, type SessionChange } from '../../src/modules/sessions/session-table';
+import { SESSION_UPDATED, sessionTopic, SessionTable, type SessionChange } from '../../src/modules/sessions/session-table';
 import { ENTITIES } from '../../src/composition/entities';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { createAppPubSub } from '../../src/platform/graphql/pubsub';
@@ -121,14 +121,29 @@ describe('session table writes (real PostgreSQL)', () => {
     expect([later.activeConnections, later.totalConnections, later.lastActivityAt?.toISOString()]).to.deep.equal([3, 3, '2026-01-01T10:05:00.000Z']);
   });
 
-  it('compares resourceVersions as numbers, and never calls an opaque one older', () => {
-    expect(isOlderVersion('9', '10')).to.equal(true);
-    expect(isOlderVersion('10', '9')).to.equal(false);
-    expect(isOlderVersion('10', '10')).to.equal(false);
-    expect(isOlderVersion('123456789012345678901', '123456789012345678902')).to.equal(true);
-    expect(isOlderVersion('abc', '10')).to.equal(false);
-    expect(isOlderVersion(null, '10')).to.equal(false);
-    expect(isOlderVersion('10', null)).to.equal(false);
+  it('compares resourceVersions as numbers, and never calls an opaque or missing one older', async () => {
+    const uid = randomUUID();
+    const write = async (rv: string | undefined, phase: string) => {
+      const obj = {
+        apiVersion: 'stream.streamspace.io/v1alpha1',
+        kind: 'Session',
+        metadata: { name: 'erin-notes-pqrst', namespace: 'ns', uid, resourceVersion: rv, creationTimestamp: new Date().toISOString() },
+        spec: { user: 'erin', template: 'notes', state: 'running' as const },
+        status: { phase },
+      };
+      await table.upsert(obj as never);
+      const row = await dataSource.getRepository(SessionEntity).findOneByOrFail({ id: uid });
+      return `${row.resourceVersion}:${row.phase}`;
+    };
+    expect(await write('10', 'Pending')).to.equal('10:Pending');
+    expect(await write('9', 'Failed'), '9 < 10 as numbers (not as strings)').to.equal('10:Pending');
+    expect(await write('10', 'Running'), 'the same version is written').to.equal('10:Running');
+    expect(await write('123456789012345678901', 'Running')).to.equal('123456789012345678901:Running');
+    expect(await write('123456789012345678900', 'Failed'), 'beyond 64-bit integers').to.equal('123456789012345678901:Running');
+    expect(await write('abc', 'Hibernated'), 'an opaque version is never older').to.equal('abc:Hibernated');
+    expect(await write('5', 'Running'), 'nor is a number compared with an opaque one').to.equal('5:Running');
+    expect(await write(undefined, 'Pending'), 'nor a missing one').to.equal('null:Pending');
+    expect(await write('4', 'Running'), 'a version after a missing one is written').to.equal('4:Running');
   });
 
   it('replaces the row of a Session re-created under the same name (new uid)', async () => {

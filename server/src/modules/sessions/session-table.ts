@@ -1,5 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { In, Not, type DataSource, type EntityManager } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { entityFromRow } from '../../platform/database/entity-from-row';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import type { Informer } from '../../platform/kube/informer';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
@@ -74,14 +76,12 @@ export function sessionRow(obj: SessionManifest, userId: string | null): Session
 }
 
 /**
- * Whether `incoming` is an older version of an object than `stored`. resourceVersions are opaque strings to
- * clients, but for one object they come from etcd's revision counter, which only grows; anything that is not
- * a plain integer is never called older (the write goes ahead, as it did before the check).
+ * SQL: whether the incoming row (EXCLUDED) is an older version of the object than the stored one. resourceVersions
+ * are opaque strings to clients, but for one object they come from etcd's revision counter, which only grows;
+ * anything that is not a plain integer is never called older (the write goes ahead).
  */
-export function isOlderVersion(incoming: string | null, stored: string | null): boolean {
-  if (!incoming || !stored || !/^\d{1,30}$/.test(incoming) || !/^\d{1,30}$/.test(stored)) return false;
-  return BigInt(incoming) < BigInt(stored);
-}
+const INCOMING_IS_OLDER = `COALESCE(EXCLUDED.resource_version ~ '^[0-9]{1,30}$' AND sessions.resource_version ~ '^[0-9]{1,30}$'
+  AND EXCLUDED.resource_version::numeric < sessions.resource_version::numeric, false)`;
 
 export class SessionTable {
   private informer: Informer<SessionObject> | undefined;
@@ -149,34 +149,43 @@ export class SessionTable {
   async write(obj: SessionManifest, manager?: EntityManager): Promise<{ saved: SessionEntity; stale: boolean }> {
     const db = manager ?? this.options.dataSource.manager;
     const row = sessionRow(obj, await this.userId(obj.spec.user, manager));
-    const stale = await db.transaction(async (m) => {
+    const written = await db.transaction(async (m) => {
       // The watch and the API call that created the Session write the same row at nearly the same moment (on any
       // replica). ON CONFLICT (id) alone does not cover a concurrent insert that collides on (namespace, name)
       // first, so writers of one session take turns.
       await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`session:${row.namespace}/${row.name}`]);
-      // The API writes the object its own call returned, outside the watch's order: by then the watch may already
-      // have stored a newer version (kwok makes a pod Ready within 100 ms). An older version never overwrites it.
-      const stored = (await m.query('SELECT resource_version FROM sessions WHERE id = $1', [row.id])) as { resource_version: string | null }[];
-      if (isOlderVersion(row.resourceVersion, stored[0]?.resource_version ?? null)) return true;
       // A Session deleted and re-created under the same name has a new uid: drop the old row first.
-      await m.getRepository(SessionEntity).delete({ namespace: row.namespace, name: row.name, id: Not(row.id) });
+      await m.query('DELETE FROM sessions WHERE namespace = $1 AND name = $2 AND id <> $3', [row.namespace, row.name, row.id]);
+      // One statement writes the row and returns it. The API writes the object its own call returned, outside the
+      // watch's order: by then the watch may already have stored a newer version (kwok makes a pod Ready within
+      // 100 ms), so an older version never overwrites it (no row comes back: the write is stale).
       // The connection counters and activity are the connections table's (written with each connect, disconnect
       // and heartbeat batch); the Session's status carries a copy that lags behind them. A new row takes them from
       // the status (a table rebuilt from the cluster); an existing row keeps its own, never set back by an older copy.
-      await m.createQueryBuilder().insert().into(SessionEntity).values(row as never).orUpdate(this.overwritten(m), ['id']).execute();
-      return false;
+      const { columns, updates } = this.upsertShape(m);
+      const rows = (await m.query(
+        `INSERT INTO sessions (${columns.map((c) => c.databaseName).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+         ON CONFLICT (id) DO UPDATE SET ${updates} WHERE NOT ${INCOMING_IS_OLDER} RETURNING *`,
+        columns.map((c) => c.getEntityValue(row)),
+      )) as Record<string, unknown>[];
+      return rows[0];
     });
-    const saved = (await db.getRepository(SessionEntity).findOneBy({ id: row.id })) ?? row;
-    return { saved, stale };
+    if (written) return { saved: entityFromRow(this.options.dataSource, SessionEntity, written), stale: false };
+    // Stale: the newer row the table holds is what the caller gets back.
+    return { saved: (await db.getRepository(SessionEntity).findOneBy({ id: row.id })) ?? row, stale: true };
   }
 
-  /** The columns a Session's newer version overwrites in an existing row: all but the id and CONNECTION_COLUMNS. */
-  private overwrittenColumns: string[] | undefined;
-  private overwritten(m: EntityManager): string[] {
-    return (this.overwrittenColumns ??= m.connection
-      .getMetadata(SessionEntity)
-      .columns.map((c) => c.databaseName)
-      .filter((name) => name !== 'id' && !CONNECTION_COLUMNS.includes(name)));
+  /** The columns of an insert, and the SET list of a newer version: every column but the id and CONNECTION_COLUMNS. */
+  private shape: { columns: ColumnMetadata[]; updates: string } | undefined;
+  private upsertShape(m: EntityManager): { columns: ColumnMetadata[]; updates: string } {
+    if (this.shape) return this.shape;
+    const columns = m.connection.getMetadata(SessionEntity).columns;
+    const updates = columns
+      .map((c) => c.databaseName)
+      .filter((name) => name !== 'id' && !CONNECTION_COLUMNS.includes(name))
+      .map((name) => `${name} = EXCLUDED.${name}`)
+      .join(', ');
+    return (this.shape = { columns, updates });
   }
 
   /** Publishes a written row (a stale write is not: the table already holds something newer, and its event was sent). */
