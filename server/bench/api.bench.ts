@@ -34,7 +34,7 @@ import { LABEL_SESSION } from '../src/modules/sessions/session-manifests';
 import { sessionTopic, type SessionChange } from '../src/modules/sessions/session-table';
 import { BenchReport, fmtInt, fmtMs, load1, percentile } from './support/report';
 import { startLoadWorker, type LoadWorker, type LoopResult } from './support/load-worker';
-import { COUNT_HEADER, countStatements } from './support/sql-counter';
+import { COUNT_HEADER, countStatements } from '../test/support/sql-counter';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const WAKES = Number(process.env.BENCH_WAKES ?? 10);

@@ -35,6 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
+import { responseLength } from './support/raw-http';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -105,26 +106,6 @@ function requestBytes(t: Target): Buffer {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
-
-/** The length of the complete response at the start of buf (head + body), or -1 when it is not all there yet. */
-function responseLength(buf: Buffer): { length: number; status: number } | null {
-  const end = buf.indexOf(HEADER_END);
-  if (end < 0) return null;
-  const head = buf.toString('latin1', 0, end);
-  const status = Number(head.slice(9, 12));
-  const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
-  if (cl) {
-    const length = end + 4 + Number(cl[1]);
-    return buf.length >= length ? { length, status } : null;
-  }
-  if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-    const last = buf.indexOf('\r\n0\r\n\r\n', end + 2);
-    if (last >= 0) return { length: last + 7, status };
-    if (buf.indexOf('0\r\n\r\n', end + 4) === end + 4) return { length: end + 9, status };
-    return null;
-  }
-  throw new Error(`a response without length: ${head.split('\r\n')[0]}`);
-}
 
 /** Closed-loop keep-alive requests on `concurrency` connections for `seconds` after a warm-up. */
 async function httpLoad(t: Target, concurrency: number, seconds: number) {

@@ -34,6 +34,7 @@ import { loadConfig } from '../src/config/config';
 import { HeartbeatBatcher } from '../src/modules/connections/heartbeat-batcher';
 import { startPostgres } from '../src/platform/database/postgres-server';
 import { createLogger } from '../src/platform/logging/logger';
+import { RawHttpClient, requestBytes } from './support/raw-http';
 import { BenchReport, fmtInt, fmtMs } from './support/report';
 
 const N = Number(process.env.BENCH_HEARTBEATS ?? 100_000);
@@ -258,23 +259,28 @@ function leanWsHeartbeats(wsUrl: string, token: string, ids: string[], sockets =
   };
 }
 
-/** The same mutation over HTTP POST with keep-alive (fetch's pooled connections), bearer token per request. */
-function httpHeartbeats(httpUrl: string, token: string, ids: string[]) {
+/**
+ * The same mutation over HTTP POST on keep-alive connections (one per request in flight), bearer token per request,
+ * from a lean raw-socket client (bench/support/raw-http.ts): fetch would cost the generator about as much CPU per
+ * request as the server, and on two cores that is taken from the server.
+ */
+function httpHeartbeats(httpUrl: string, token: string, ids: string[], connections: number) {
+  const url = new URL(httpUrl);
+  const client = new RawHttpClient(Number(url.port), connections, url.hostname);
+  const requests = ids.map((id) =>
+    requestBytes('POST', url.pathname, url.host, { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, JSON.stringify({ query: HEARTBEAT_QUERY, variables: { id } })),
+  );
   const beat = async (i: number) => {
-    const res = await fetch(httpUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: HEARTBEAT_QUERY, variables: { id: ids[(i * 7919) % ids.length] } }),
-    });
-    const body = (await res.json()) as { data?: { heartbeat?: boolean } };
-    if (body.data?.heartbeat !== true) throw new Error(`heartbeat refused: ${JSON.stringify(body)}`);
+    const res = await client.request(requests[(i * 7919) % requests.length]);
+    const body = JSON.parse(res.body.toString()) as { data?: { heartbeat?: boolean } };
+    if (res.status !== 200 || body.data?.heartbeat !== true) throw new Error(`heartbeat refused: ${res.status} ${res.body.toString().slice(0, 300)}`);
   };
-  return { ready: () => Promise.resolve(), beat, close: () => Promise.resolve([]) };
+  return { ready: () => Promise.resolve(), beat, close: () => Promise.resolve(client.close()) };
 }
 
 /** In a worker thread: the load generator on a core of its own, so the server's thread is not shared with it. */
 async function workerMain(job: WorkerJob) {
-  const client = job.transport === 'http' ? httpHeartbeats(job.httpUrl, job.token, job.ids) : leanWsHeartbeats(job.wsUrl, job.token, job.ids, job.sockets);
+  const client = job.transport === 'http' ? httpHeartbeats(job.httpUrl, job.token, job.ids, HTTP_IN_FLIGHT) : leanWsHeartbeats(job.wsUrl, job.token, job.ids, job.sockets);
   await client.ready();
   await Promise.all(Array.from({ length: 200 }, (_, i) => client.beat(i))); // warm-up
   const { seconds, lat } = await runLoad(job.total, job.load, client.beat);

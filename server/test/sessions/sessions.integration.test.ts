@@ -8,6 +8,7 @@ import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { publishSessionChange } from '../../src/modules/sessions/session-table';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { startTestApp, type TestApp } from '../support/app';
+import { COUNT_HEADER, countStatements } from '../support/sql-counter';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
 import { createTestNamespace, getTestCluster, KUBE_START_TIMEOUT_MS } from '../support/kube';
 import { waitUntil } from '../support/wait';
@@ -261,7 +262,7 @@ describe('sessions on the real control plane', function () {
   });
 
   it('a list of sessions resolves their templates in one batch per request (DataLoader, no N+1)', async () => {
-    const extra = [await createSession(alice, { template: 'firefox' }), await createSession(bob, { template: 'synclounge' })];
+    const extra = [await createSession(alice, { template: 'firefox' }), await createSession(bob, { template: 'synclounge' }), await createSession(alice, { template: 'firefox', newSession: true })];
     const templates = app.services.templates!;
     const calls = { getMany: 0, getObject: 0, keys: 0 };
     const { getMany, getObject } = templates;
@@ -274,12 +275,28 @@ describe('sessions on the real control plane', function () {
       calls.getObject++;
       return getObject.call(templates, name);
     };
+    // Both Running first: the idle answers compared below must not change phase between the two queries.
+    await waitPhase(alice, extra[0].id, 'Running');
+    await waitPhase(bob, extra[1].id, 'Running');
+    await waitPhase(alice, extra[2].id, 'Running');
+    const counter = countStatements(app.httpServer);
     try {
-      const body = await gql<{ sessions: { edges: { node: { template: { name: string } | null } }[] } }>(
-        admin,
-        '{ sessions(first: 50) { edges { node { template { name } } } } }',
-      );
+      const page = '{ sessions(first: 50) { totalCount edges { node { id template { name } idle { reason hibernatesAt idleTimeoutSource } } } } }';
+      await gql(admin, page); // the caller's caches warm: the counted request's statements are the page's own
+      calls.getMany = calls.getObject = calls.keys = 0;
+      const res = await app.gql<{ sessions: { edges: { node: { id: string; template: { name: string } | null; idle: { reason: string } } }[] } }>(page, undefined, { ...admin.headers, [COUNT_HEADER]: '1' });
+      const body = res.body;
       expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
+      // The page and its count in one statement; the idle decisions from the rows of that statement (no second
+      // read of the sessions), the templates from their watch cache.
+      const statements = counter.last();
+      expect(statements.filter((sql) => /\bsessions\b/i.test(sql)), statements.join('\n')).to.have.length(1);
+      expect(statements.length, statements.join('\n')).to.be.at.most(2);
+      // ...and they say what the one-session query (which reads its row itself) says.
+      for (const { node } of body.data!.sessions.edges) {
+        const one = await gql<{ session: { idle: unknown } }>(admin, 'query S($id: ID!) { session(id: $id) { idle { reason hibernatesAt idleTimeoutSource } } }', { id: node.id });
+        expect(node.idle, node.id).to.deep.equal(one.data!.session.idle);
+      }
       const names = body.data!.sessions.edges.map((e) => e.node.template?.name);
       expect(names.length, 'sessions listed').to.be.greaterThan(2);
       expect(names.every((n) => n === 'firefox' || n === 'synclounge')).to.equal(true);
@@ -287,9 +304,10 @@ describe('sessions on the real control plane', function () {
       expect(calls.getObject, 'per-session template reads').to.equal(0);
       expect(calls.keys, 'distinct template names asked for').to.be.at.most(2);
     } finally {
+      counter.stop();
       templates.getMany = getMany;
       templates.getObject = getObject;
-      for (const [who, sess] of [[alice, extra[0]], [bob, extra[1]]] as const) {
+      for (const [who, sess] of [[alice, extra[0]], [bob, extra[1]], [alice, extra[2]]] as const) {
         await gql(who, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: sess.id });
       }
     }

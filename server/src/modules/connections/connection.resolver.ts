@@ -7,6 +7,7 @@ import { resolverOf } from '../../platform/graphql/schema';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { SessionProgressType } from '../sessions/dto/session-progress.type';
 import { SessionType } from '../sessions/dto/session.type';
+import { sessionRowOf } from '../sessions/session.service';
 import { CONNECTION_COUNT_CHANGED, type ConnectionCountEvent } from './connection-counts';
 import { ConnectionService } from './connection.service';
 import { ClientConnectionType, ConnectionCountChangeType, ConnectSessionResultType, SessionIdleType } from './dto/connection.type';
@@ -105,9 +106,13 @@ export class SessionConnectionsResolver {
     description: 'Why the session is kept running and when it will hibernate (what the hibernation timer will do).',
   })
   async idle(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): Promise<SessionIdleType> {
-    // Batched per request: a page of sessions costs one query and one template list, not one each.
-    const loader = ctx.loaders.get('sessionIdle', () => new DataLoader<string, IdleDecision>((ids) => this.deps.connections.idleMany(ids)));
-    const d = await loader.load(session.id);
+    // Batched per request: a page of sessions costs one template list and no statement (the rows the page was made
+    // from decide); a session object made otherwise costs one query for all of them.
+    const loader = ctx.loaders.get(
+      'sessionIdle',
+      () => new DataLoader<SessionType, IdleDecision, string>((sessions) => this.deps.connections.idleMany(sessions.map((s) => sessionRowOf(s) ?? s.id)), { cacheKeyFn: (s) => s.id }),
+    );
+    const d = await loader.load(session);
     return {
       activeConnections: d.activeConnections,
       lastActivity: d.lastActivity,

@@ -188,19 +188,24 @@ export class ConnectionService {
   }
 
   /** Session.idle for many sessions at once (a list page): one query for the rows, one list of templates. */
-  async idleMany(ids: readonly string[]): Promise<(IdleDecision | Error)[]> {
-    const rows = await this.deps.dataSource.getRepository(SessionEntity).findBy({ id: In([...ids]) });
-    const byId = new Map(rows.map((r) => [r.id, r]));
+  /**
+   * The idle decisions of sessions, each given as its table row (a page already read) or its id (read here, one
+   * statement for all of them). The templates' idle timeouts come from the templates' watch cache.
+   */
+  async idleMany(sessions: readonly (SessionEntity | string)[]): Promise<(IdleDecision | Error)[]> {
+    const missing = sessions.filter((s): s is string => typeof s === 'string');
+    const read = missing.length ? await this.deps.dataSource.getRepository(SessionEntity).findBy({ id: In(missing) }) : [];
+    const byId = new Map(read.map((r) => [r.id, r]));
     const templateIdle = new Map<string, string | null>();
-    if (this.deps.kube && rows.length) {
+    if (this.deps.kube && (read.length || missing.length < sessions.length)) {
       // From the templates' watch cache: a list page must not cost an API-server LIST.
       const templates = this.deps.templates ? await this.deps.templates.cachedObjects() : await templateObjects(this.deps.kube).list();
       for (const t of templates) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
     }
     const now = new Date();
-    return ids.map((id) => {
-      const row = byId.get(id);
-      return row ? decideIdleFor(row, templateIdle.get(row.template) ?? null, this.deps.config.defaultIdleTimeoutMs, now) : notFound('Session', id);
+    return sessions.map((s) => {
+      const row = typeof s === 'string' ? byId.get(s) : s;
+      return row ? decideIdleFor(row, templateIdle.get(row.template) ?? null, this.deps.config.defaultIdleTimeoutMs, now) : notFound('Session', s as string);
     });
   }
 

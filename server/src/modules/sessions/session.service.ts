@@ -26,16 +26,37 @@ import { badTransition, invalidSessionInput, unapprovedTemplate, unknownTemplate
 import { SessionEntity } from './session.entity';
 import { sessionObjects, type SessionManifest, type SessionSpec, type SessionState } from './session.crd';
 import type { CreateSessionInput, SessionFilterInput } from './dto/session.input';
-import type { SessionConditionType, SessionPhaseEnum, SessionStateEnum, SessionType } from './dto/session.type';
+import { SessionType, type SessionConditionType, type SessionPhaseEnum, type SessionStateEnum } from './dto/session.type';
 
 const DURATION = /^[0-9]+(s|m|h)$/;
 
+/**
+ * The table row each SessionType was made from (a GraphQL answer's session objects, while they live): the fields
+ * of a page of sessions that are computed from the row (`idle`) use it instead of reading the rows again.
+ */
+const rowsOf = new WeakMap<SessionType, SessionEntity>();
+
+/** The row a SessionType was made from by toSessionType (undefined for one made otherwise). */
+export function sessionRowOf(session: SessionType): SessionEntity | undefined {
+  return rowsOf.get(session);
+}
+
 export function toSessionType(row: SessionEntity): SessionType {
+  const type = sessionTypeOf(row);
+  rowsOf.set(type, row);
+  return type;
+}
+
+/**
+ * An instance of the GraphQL class, not a plain object: type-graphql hands a field resolver's @Root() over as is when
+ * it is one, and otherwise copies every property into a new instance for each field resolver of each session.
+ */
+function sessionTypeOf(row: SessionEntity): SessionType {
   const spec = row.spec as unknown as Partial<SessionSpec>;
   const status = row.status as { message?: string; conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[] };
   const list = (m?: Record<string, string | number>) => (m ? { cpu: m.cpu !== undefined ? String(m.cpu) : null, memory: m.memory !== undefined ? String(m.memory) : null } : null);
   const resources: ResourcesType | null = spec.resources ? { requests: list(spec.resources.requests), limits: list(spec.resources.limits) } : null;
-  return {
+  return Object.assign(new SessionType(), {
     id: row.id,
     name: row.name,
     namespace: row.namespace,
@@ -61,7 +82,7 @@ export function toSessionType(row: SessionEntity): SessionType {
     ),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
-  };
+  });
 }
 
 /** A launch that names only the template (no settings, not `newSession`): it wakes a hibernated session of it. */

@@ -1,5 +1,5 @@
 /**
- * Counts the SQL statements one HTTP request makes, in the bench's own process (the server runs there): a pg
+ * Counts the SQL statements one HTTP request makes, in the process the server runs in (a bench's or a test's): a pg
  * query hook (pg.Client.prototype.query, which TypeORM's driver and the raw pools all go through) adds to the
  * counter of the request whose asynchronous context issued it. The context is entered in a 'request' listener
  * put before the app's own, so everything the request's handling starts (resolvers, DataLoader batches) carries
