@@ -258,6 +258,12 @@ describe('sessions on the real control plane', function () {
     const none = await gql<Page>(alice, '{ sessions(filter: { template: "no-such-template" }) { totalCount edges { node { id } } } }');
     expect(none.data!.sessions.edges).to.have.length(0);
     expect(none.data!.sessions.totalCount).to.equal(0);
+    // Cursors that decode but do not hold the list's key (a date and a session id): a clear error, not a failed query.
+    for (const key of [['not a date', page1.data!.sessions.edges[0].node.id], [new Date().toISOString(), 'not-a-uuid'], ['garbage']]) {
+      const bad = await gql<Page>(alice, 'query P($after: String) { sessions(after: $after) { edges { node { id } } } }', { after: Buffer.from(JSON.stringify(key)).toString('base64url') });
+      expect(bad.errors?.[0].extensions?.code, JSON.stringify(key)).to.equal('BAD_USER_INPUT');
+      expect(bad.errors![0].message).to.match(/cursor is not valid/);
+    }
     await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: second.id });
   });
 

@@ -9,7 +9,8 @@ import { operatesAll, readsAll } from '../../platform/graphql/authorization';
 import type { Caller } from '../../platform/graphql/context';
 import { notFound } from '../../platform/graphql/errors';
 import { sessionAccess, type SessionAccess } from '../sharing/session-access';
-import { decodeCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
+import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
+import { entityFromRow } from '../../platform/database/entity-from-row';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { isNotFound, noCluster } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
@@ -29,6 +30,7 @@ import type { CreateSessionInput, SessionFilterInput } from './dto/session.input
 import { SessionType, type SessionConditionType, type SessionPhaseEnum, type SessionStateEnum } from './dto/session.type';
 
 const DURATION = /^[0-9]+(s|m|h)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The table row each SessionType was made from (a GraphQL answer's session objects, while they live): the fields
@@ -151,32 +153,48 @@ export class SessionService {
 
   async list(caller: Caller, filter: SessionFilterInput = {}, first?: number, after?: string): Promise<Connection<SessionType>> {
     const size = pageSize(first);
-    const qb = this.deps.dataSource.getRepository(SessionEntity).createQueryBuilder('s').where('s.namespace = :ns', { ns: this.deps.namespace });
-    if (!readsAll(caller)) qb.andWhere('s.username = :me', { me: caller.username });
-    else if (filter.user) qb.andWhere('s.username = :user', { user: filter.user });
-    if (filter.state) qb.andWhere('s.state = :state', { state: filter.state });
-    if (filter.phase) qb.andWhere('s.phase = :phase', { phase: filter.phase });
-    if (filter.template) qb.andWhere('s.template = :template', { template: filter.template });
-    qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').limit(size + 1);
-    let rows: SessionEntity[];
+    // Hand-written (the rows become entities by entityFromRow): TypeORM's query builder and its row transformer
+    // were a tenth of a 100-session page's time.
+    const params: unknown[] = [this.deps.namespace];
+    const where = ['s.namespace = $1'];
+    const match = (column: string, value: unknown) => {
+      params.push(value);
+      where.push(`s.${column} = $${params.length}`);
+    };
+    if (!readsAll(caller)) match('username', caller.username);
+    else if (filter.user) match('username', filter.user);
+    if (filter.state) match('state', filter.state);
+    if (filter.phase) match('phase', filter.phase);
+    if (filter.template) match('template', filter.template);
     let totalCount: number;
+    let raw: Record<string, unknown>[];
     if (after) {
       // A later page: the count is of every matching session, not of those after the cursor (its own statement).
-      totalCount = await qb.clone().orderBy().limit(undefined).getCount();
       const [createdAt, id] = decodeCursor(after, 2) as [string, string];
-      rows = await qb.andWhere('(s.created_at, s.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id }).getMany();
+      const since = new Date(createdAt);
+      if (Number.isNaN(since.getTime()) || !UUID.test(id)) throw invalidCursor(after);
+      const [{ n }] = (await this.deps.dataSource.query(`SELECT count(*)::int AS n FROM sessions s WHERE ${where.join(' AND ')}`, params)) as { n: number }[];
+      totalCount = n;
+      raw = (await this.deps.dataSource.query(
+        `SELECT s.* FROM sessions s WHERE ${where.join(' AND ')} AND (s.created_at, s.id) < ($${params.length + 1}, $${params.length + 2})
+         ORDER BY s.created_at DESC, s.id DESC LIMIT ${size + 1}`,
+        [...params, since, id],
+      )) as Record<string, unknown>[];
     } else {
       // The first page (what the portal and the admin list ask for): rows and count in one statement.
-      const { entities, raw } = await qb.addSelect('count(*) OVER ()', 'total_count').getRawAndEntities<{ total_count: string }>();
-      rows = entities;
+      raw = (await this.deps.dataSource.query(
+        `SELECT s.*, count(*) OVER () AS total_count FROM sessions s WHERE ${where.join(' AND ')} ORDER BY s.created_at DESC, s.id DESC LIMIT ${size + 1}`,
+        params,
+      )) as Record<string, unknown>[];
       totalCount = raw.length ? Number(raw[0].total_count) : 0;
     }
+    const rows = raw.map((r) => entityFromRow(this.deps.dataSource, SessionEntity, r));
     return toConnection(rows.map(toSessionType), size, totalCount, Boolean(after), (s) => [s.createdAt.toISOString(), s.id]);
   }
 
   /** The table row of a session id of this namespace, for anyone (null: no such session). */
   async findRow(id: string): Promise<SessionEntity | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+    if (!UUID.test(id)) return null;
     return this.deps.dataSource.getRepository(SessionEntity).findOneBy({ id, namespace: this.deps.namespace });
   }
 

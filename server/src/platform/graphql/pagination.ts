@@ -81,7 +81,12 @@ export function decodeCursor(cursor: string, arity: number): unknown[] {
   } catch {
     // fall through to the error below
   }
-  throw new AppError(ErrorCode.BAD_USER_INPUT, 'The `after` cursor is not valid; use an endCursor returned by this list', { after: cursor });
+  throw invalidCursor(cursor);
+}
+
+/** A cursor that does not decode, or whose values are not of the list's key (a date, an id). */
+export function invalidCursor(cursor: string): AppError {
+  return new AppError(ErrorCode.BAD_USER_INPUT, 'The `after` cursor is not valid; use an endCursor returned by this list', { after: cursor });
 }
 
 export function pageSize(first: number | undefined): number {
