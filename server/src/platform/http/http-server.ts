@@ -56,7 +56,7 @@ export interface RoutesOptions {
   clients: { mount: string; dir: string }[];
 }
 
-/** Request ids and access log, security headers, CORS, metrics, health, the modules' routes, GraphQL, the clients, then 404 and errors. */
+/** Request ids and access log, security headers, CORS, metrics, health, GraphQL (and its IDE), the modules' routes, the clients, then 404 and errors. */
 export function mountRoutes(app: express.Express, options: RoutesOptions): void {
   const { logger, metrics } = options;
   // Request id and access log first: everything after may log with req.log.
@@ -65,6 +65,10 @@ export function mountRoutes(app: express.Express, options: RoutesOptions): void 
   app.use(corsForTrustedOrigins(options.auth));
   app.use(metrics.httpMiddleware());
   app.use(healthRoutes(options.readiness, options.isAdmin));
+  // The IDE and GraphQL before the modules' routes: every API request would otherwise walk their routers first
+  // (none of them serves /graphql).
+  app.use(ideRoutes(options.ide));
+  app.use(options.graphql.path, ...options.graphql.handlers);
   for (const route of options.routes) app.use(route);
   app.get('/metrics', async (req, res) => {
     if (options.metricsToken && !bearerMatches(req, options.metricsToken) && !(await options.isAdmin(req).catch(() => false))) {
@@ -75,8 +79,6 @@ export function mountRoutes(app: express.Express, options: RoutesOptions): void 
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-  app.use(ideRoutes(options.ide));
-  app.use(options.graphql.path, ...options.graphql.handlers);
   for (const client of options.clients) serveClient(app, client.mount, client.dir);
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
