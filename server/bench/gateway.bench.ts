@@ -359,8 +359,8 @@ async function main() {
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     targets.push(['http-proxy-3', { port: (bare.address() as { port: number }).port, host: 'bare' }]);
     // The gateway's forwarding core alone (no routing, no access check): the floor of the gateway's own HTTP path.
-    const { forwardHttp, upstreamRequestHeaders } = await import('../src/modules/gateway/gateway-forward');
-    const coreAgent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+    const { createUpstreamPool, forwardHttp, upstreamRequestHeaders } = await import('../src/modules/gateway/gateway-forward');
+    const coreAgent = createUpstreamPool();
     const core = http.createServer((req, res) =>
       forwardHttp(req, res, { host: '127.0.0.1', port: upstreamPort }, req.url ?? '/', upstreamRequestHeaders(req.rawHeaders, undefined, { for: '127.0.0.1', host: 'core', proto: 'http' }, false), coreAgent, {
         failed: () => res.destroy(),
@@ -370,7 +370,7 @@ async function main() {
     targets.push(['core alone', { port: (core.address() as { port: number }).port, host: 'core' }]);
     closeLib = () => {
       libAgent.destroy();
-      coreAgent.destroy();
+      void coreAgent.destroy();
       for (const s of [bare, core]) {
         s.closeAllConnections();
         s.close();

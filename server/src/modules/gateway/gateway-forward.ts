@@ -1,12 +1,13 @@
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
 
 /**
- * The gateway's forwarding core on node:http alone: one keep-alive pool per gateway to the session pods, bodies
- * streamed both ways (never buffered), and after a WebSocket upgrade the two TCP sockets piped to each other with
- * no work per chunk. The header rules are pure functions (gateway-forward.test.ts); decision record
- * docs/decisions/0012-gateway-node-http-core.md says why this replaced http-proxy-3.
+ * The gateway's forwarding core: node:http serves the client, undici's keep-alive pools reach the session pods
+ * (decision 0027), bodies are streamed both ways (never buffered), and after a WebSocket upgrade the two TCP sockets
+ * are piped to each other with no work per chunk. The header rules are pure functions (gateway-forward.test.ts);
+ * decision record docs/decisions/0012-gateway-node-http-core.md says why this replaced http-proxy-3.
  */
 
 export interface UpstreamAddress {
@@ -27,7 +28,7 @@ export interface ForwardedInfo {
 /**
  * Hop-by-hop headers (RFC 9110 7.6.1; Keep-Alive, Proxy-Connection and Proxy-Authenticate of older practice too):
  * they describe one connection and are never forwarded. Transfer-Encoding is framing: node decodes the body it
- * reads and frames again what it writes.
+ * reads, and undici frames again what it sends (a body of unknown length goes chunked).
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
 
@@ -78,20 +79,16 @@ function rawValue(raw: string[], lowerName: string): string | undefined {
 export function upstreamRequestHeaders(raw: string[], cookie: string | undefined, forwarded: ForwardedInfo, upgrade: boolean): string[] {
   const named = connectionOptions(rawValue(raw, 'connection'));
   const out: string[] = [];
-  let chunked = false;
   let upgradeTo: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
     if (DROPPED_REQUEST_HEADERS.has(lower) || named?.has(lower)) {
-      if (lower === 'transfer-encoding') chunked = true;
-      else if (lower === 'upgrade') upgradeTo = raw[i + 1];
+      if (lower === 'upgrade') upgradeTo = raw[i + 1];
       continue;
     }
     out.push(raw[i], raw[i + 1]);
   }
   if (cookie) out.push('cookie', cookie);
-  // A body of unknown length (the client sent it chunked): node decodes it, so it is chunked again here.
-  if (chunked && !upgrade) out.push('transfer-encoding', 'chunked');
   if (upgrade) out.push('connection', 'Upgrade', 'upgrade', upgradeTo ?? 'websocket');
   const colon = forwarded.host.lastIndexOf(':');
   const port = colon > 0 && !forwarded.host.endsWith(']') ? forwarded.host.slice(colon + 1) : forwarded.proto === 'https' ? '443' : '80';
@@ -133,8 +130,23 @@ export interface ForwardHooks {
 }
 
 /**
- * Streams one HTTP request to the app and its answer back. A client that goes away cancels the upstream request;
- * an app that breaks off its answer breaks off the client's.
+ * The keep-alive pools to the session pods (undici: one pool per pod address, up to 256 connections each). No
+ * timeouts of its own: a long poll or a quiet stream lasts as long as the app and the client keep it, and access
+ * ending closes it (the caller registers the response).
+ */
+export function createUpstreamPool(): Dispatcher {
+  return new Agent({ connections: 256, keepAliveTimeout: 4000, headersTimeout: 0, bodyTimeout: 0 });
+}
+
+function origin(target: UpstreamAddress): string {
+  return `http://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+}
+
+/**
+ * Streams one HTTP request to the app and its answer back, on undici's client (its parser and pools cost about
+ * two thirds of node:http's client per request). The answer is written as it arrives, reading paused while the
+ * client cannot take more. A client that goes away cancels the upstream request; an app that breaks off its
+ * answer breaks off the client's.
  */
 export function forwardHttp(
   req: http.IncomingMessage,
@@ -142,34 +154,47 @@ export function forwardHttp(
   target: UpstreamAddress,
   path: string,
   headers: string[],
-  agent: http.Agent,
+  pool: Dispatcher,
   hooks: ForwardHooks,
 ): void {
-  const upstream = http.request({ host: target.host, port: target.port, method: req.method, path, headers, agent });
-  let failed = false;
-  const fail = (err: Error) => {
-    if (failed) return;
-    failed = true;
-    upstream.destroy();
-    hooks.failed(err, res.headersSent);
-  };
-  upstream.on('error', fail);
-  upstream.on('response', (answer) => {
-    if (res.destroyed) return void answer.destroy();
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, clientResponseHeaders(answer.rawHeaders));
-    answer.pipe(res);
-    answer.on('error', () => res.destroy());
-    answer.on('close', () => {
-      if (!answer.complete) res.destroy();
-    });
+  let controller: Dispatcher.DispatchController | undefined;
+  let settled = false;
+  let clientGone = false;
+  res.once('close', () => {
+    if (res.writableFinished || settled) return;
+    clientGone = true;
+    controller?.abort(new Error('gateway: the client went away'));
   });
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  if (hasBody(req)) {
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
-  } else upstream.end();
+  res.on('drain', () => controller?.resume());
+  pool.dispatch(
+    { origin: origin(target), path, method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body: hasBody(req) ? req : null },
+    {
+      onRequestStart(c) {
+        controller = c;
+        if (clientGone) c.abort(new Error('gateway: the client went away'));
+      },
+      onResponseStart(c, status, _parsed, message) {
+        if (status < 200) return; // an informational answer (103): the final one follows
+        if (res.destroyed) return c.abort(new Error('gateway: the client went away'));
+        const raw = (c.rawHeaders ?? []) as (Buffer | string)[];
+        const flat = raw.map((v) => (typeof v === 'string' ? v : v.toString('latin1')));
+        res.writeHead(status, message, clientResponseHeaders(flat));
+      },
+      onResponseData(c, chunk) {
+        if (!res.write(chunk)) c.pause();
+      },
+      onResponseEnd() {
+        settled = true;
+        res.end();
+      },
+      onResponseError(_c, err) {
+        if (settled) return;
+        settled = true;
+        if (clientGone) return;
+        hooks.failed(err, res.headersSent);
+      },
+    },
+  );
 }
 
 function tuneSocket(socket: Duplex) {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../platform/logging/logger';
 import { COOKIE_NAME, gatewayCookie, REDEEM_PATH, route, safeNext, sessionBase, upstreamCookies, vncPath, type Routed } from './gateway-address';
-import { forwardHttp, forwardUpgrade, upstreamRequestHeaders } from './gateway-forward';
+import { createUpstreamPool, forwardHttp, forwardUpgrade, upstreamRequestHeaders } from './gateway-forward';
 import { REFUSAL_TEXT, refusalPage, type GatewayRefusal } from './gateway.errors';
 import type { GatewayService, Grant } from './gateway.service';
 import { createViewerRelay, VIEWER_METHODS } from './gateway-viewer';
@@ -113,7 +113,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
   const { service } = deps;
   const log = deps.logger.child({ component: 'gateway' });
   // Keep-alive to the session pods: a request reuses an idle connection instead of a TCP handshake of its own.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
+  const agent = createUpstreamPool();
   const proto = service.location.scheme;
 
   /** What the app gets of the request's headers (gateway-forward.ts has the rules). */
@@ -252,7 +252,7 @@ export function createGatewayHandlers(deps: GatewayHandlerDeps): GatewayHandlers
 
   return {
     close() {
-      agent.destroy();
+      agent.destroy().catch(() => undefined);
     },
     handleRequest(req, res) {
       handleRequest(req, res).catch((err: Error) => {
