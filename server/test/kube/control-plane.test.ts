@@ -106,6 +106,31 @@ describe('local control plane (real kube-apiserver, controller-manager, schedule
     await waitUntil(async () => (await core.readNamespacedPod({ name: 'with-home', namespace })).status?.phase === 'Running', 'the pod to run', 90_000);
   });
 
+  it('keeps every connection a burst of requests opened: the next burst opens none (no TLS handshake again)', async () => {
+    const options: import('node:https').RequestOptions = {};
+    await cluster.kubeConfig.applyToHTTPSOptions(options);
+    const agent = options.agent as unknown as { createConnection: (...args: unknown[]) => unknown };
+    const original = agent.createConnection;
+    let opened = 0;
+    agent.createConnection = function (this: unknown, ...args: unknown[]) {
+      opened++;
+      return original.apply(this, args);
+    };
+    try {
+      const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+      const burst = () => Promise.all(Array.from({ length: 64 }, () => core.listNamespace({ limit: 1 })));
+      await burst();
+      expect(opened, 'the first burst opens connections of its own').to.be.greaterThan(32);
+      // A socket goes back to the pool once its response has ended: let those callbacks run.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      opened = 0;
+      await burst();
+      expect(opened, 'connections opened by the second burst').to.equal(0);
+    } finally {
+      agent.createConnection = original;
+    }
+  });
+
   it('has every CRD of crds/ Established', async () => {
     const crdDir = path.join(findRepoRoot(), 'crds');
     const names = readdirSync(crdDir)

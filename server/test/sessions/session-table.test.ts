@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
 import { StreamSpaceApi } from '../../src/platform/kube/streamspace-api';
@@ -144,6 +145,44 @@ describe('session table writes (real PostgreSQL)', () => {
     expect(await write('5', 'Running'), 'nor is a number compared with an opaque one').to.equal('5:Running');
     expect(await write(undefined, 'Pending'), 'nor a missing one').to.equal('null:Pending');
     expect(await write('4', 'Running'), 'a version after a missing one is written').to.equal('4:Running');
+  });
+
+  it("writes a newer version of a stored row in one statement; a new row and an older version take the locked path", async () => {
+    const uid = randomUUID();
+    const obj = (rv: string, phase: string) => ({
+      apiVersion: 'stream.streamspace.io/v1alpha1',
+      kind: 'Session',
+      metadata: { name: 'frank-notes-uvwxy', namespace: 'ns', uid, resourceVersion: rv, creationTimestamp: new Date().toISOString() },
+      spec: { user: 'frank', template: 'notes', state: 'running' as const },
+      status: { phase, url: `https://apps.example/${rv}` },
+    });
+    /** The statements one upsert sends to PostgreSQL (every pool client's queries go through Client#query). */
+    const statementsOf = async (rv: string, phase: string) => {
+      const seen: string[] = [];
+      const original = Client.prototype.query;
+      Client.prototype.query = function (this: Client, ...args: unknown[]) {
+        const q = args[0];
+        seen.push(typeof q === 'string' ? q : ((q as { text?: string }).text ?? '?'));
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof original;
+      try {
+        await table.upsert(obj(rv, phase) as never);
+      } finally {
+        Client.prototype.query = original;
+      }
+      const row = await dataSource.getRepository(SessionEntity).findOneByOrFail({ id: uid });
+      // The owner's id is looked up by name (frank has no users row here, so it is not cached): not the write itself.
+      const writes = seen.filter((q) => !/FROM "users"/i.test(q));
+      return { statements: writes.map((q) => q.trim().split(/\s+/)[0]!.toUpperCase()), stored: `${row.resourceVersion}:${row.phase}:${row.url}` };
+    };
+    const created = await statementsOf('30', 'Pending');
+    expect(created.stored).to.equal('30:Pending:https://apps.example/30');
+    expect(created.statements, 'a new row: the update finds nothing, then the locked insert').to.include.members(['UPDATE', 'INSERT']);
+    const newer = await statementsOf('31', 'Running');
+    expect(newer).to.deep.equal({ statements: ['UPDATE'], stored: '31:Running:https://apps.example/31' });
+    const older = await statementsOf('29', 'Failed');
+    expect(older.stored, 'an older version changes nothing').to.equal('31:Running:https://apps.example/31');
+    expect(older.statements.length, 'an older version is told apart on the locked path').to.be.greaterThan(1);
   });
 
   it('replaces the row of a Session re-created under the same name (new uid)', async () => {

@@ -26,7 +26,10 @@ export function reuseConnections(kubeConfig: KubeConfig): KubeConfig {
     const key = identity(cluster.server, options);
     let agent = agents.get(key);
     if (!agent) {
-      agent = new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 32, scheduling: 'lifo' });
+      // Every socket a burst opened stays in the pool (up to 256): with fewer kept, each burst past the limit (a
+      // reconcile wave, connects writing Connection objects and Session status at once) closed the surplus as it
+      // came back and paid a TLS handshake for it again on the next burst.
+      agent = new https.Agent({ ...options, keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' });
       if (agents.size >= MAX_AGENTS) {
         const [oldestKey, oldest] = agents.entries().next().value as [string, http.Agent];
         agents.delete(oldestKey);
