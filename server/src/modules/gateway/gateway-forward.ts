@@ -261,6 +261,8 @@ export function parseResponseHead(buf: Buffer): ResponseHead | null {
  */
 const READ_MIN = 16 * 1024;
 const READ_MAX = 1024 * 1024;
+/** Reads of the app's bytes on their way to the client at once, each in a buffer of its own. */
+const RELAY_IN_FLIGHT = 8;
 
 export interface UpgradeHooks extends ForwardHooks {
   /** Both sides are piped; `close()` destroys both (access ended). */
@@ -269,8 +271,9 @@ export interface UpgradeHooks extends ForwardHooks {
 
 /**
  * Forwards a WebSocket (or any) upgrade on a connection of its own to the app: the app's 101 goes back to the
- * client and from then on bytes are relayed both ways with nothing else per chunk (the app's side from a reused
- * read buffer, paused while the client cannot take more; the client's side piped). An app that refuses the
+ * client and from then on bytes are relayed both ways with nothing else per chunk (the app's side read into reused
+ * buffers, several on their way to the client at once, reading paused while the client has not taken them; the
+ * client's side piped). An app that refuses the
  * upgrade has its answer relayed, then the client's socket is closed.
  */
 export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamAddress, path: string, headers: string[], hooks: UpgradeHooks): void {
@@ -282,18 +285,35 @@ export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: 
   }
   let state: 'head' | 'open' | 'refused' | 'done' = 'head';
   let pending: Buffer | null = null;
-  let buffer = Buffer.allocUnsafe(READ_MIN);
+  // Reads land in buffers of the same size, reused once the client has taken what they held; up to
+  // RELAY_IN_FLIGHT of them are on their way to the client at once (a slow client pauses the app's side).
+  let size = READ_MIN;
+  const free: Buffer[] = [];
+  let reading: Buffer = Buffer.alloc(0);
+  let inFlight = 0;
   let paused = false;
   let lastRead = 0;
-  const resume = () => {
-    if (!paused) return;
-    paused = false;
-    up.resume();
+  const take = (): Buffer => {
+    // Grow while reads fill the buffer, shrink after a short one (an idle stream keeps one small buffer).
+    if (lastRead === size && size < READ_MAX) size = Math.min(READ_MAX, size * 4);
+    else if (lastRead < READ_MIN / 2 && size > READ_MIN && inFlight === 0) size = READ_MIN;
+    let b = free.pop();
+    while (b && b.length !== size) b = free.pop();
+    return (reading = b ?? Buffer.allocUnsafe(size));
   };
-  /** Sends bytes of the app's to the client; false: the client has not taken them yet (reading pauses until it has). */
+  /** Sends bytes of the app's to the client; false: enough is on its way already (reading pauses until some is taken). */
   const relay = (bytes: Buffer): boolean => {
-    socket.write(bytes, resume);
-    if (socket.writableLength === 0) return true;
+    const held = reading;
+    inFlight++;
+    socket.write(bytes, () => {
+      inFlight--;
+      if (held.length === size && free.length < RELAY_IN_FLIGHT) free.push(held);
+      if (paused) {
+        paused = false;
+        up.resume();
+      }
+    });
+    if (inFlight < RELAY_IN_FLIGHT) return true;
     paused = true;
     return false;
   };
@@ -350,12 +370,7 @@ export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: 
     host: target.host,
     port: target.port,
     onread: {
-      buffer: () => {
-        // Grow while reads fill the buffer, shrink after a short one; else the same buffer again (no allocation).
-        if (lastRead === buffer.length && buffer.length < READ_MAX) buffer = Buffer.allocUnsafe(Math.min(READ_MAX, buffer.length * 4));
-        else if (lastRead < READ_MIN / 2 && buffer.length > READ_MIN && !paused) buffer = Buffer.allocUnsafe(READ_MIN);
-        return buffer;
-      },
+      buffer: take,
       callback: (n, buf) => {
         lastRead = n;
         const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
