@@ -90,7 +90,8 @@ function runBench(spec: BenchSpec): Promise<BenchOutcome> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--expose-gc', '-r', '@swc-node/register', file], {
       cwd: SERVER_DIR,
-      env: { ...spec.env, ...process.env, BENCH_RUNNER: '1' },
+      // NODE_ENV=production as the platform's image runs (graphql-js, express skip their development checks).
+      env: { NODE_ENV: 'production', ...spec.env, ...process.env, BENCH_RUNNER: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so a run over time ends the bench and everything it started.
       detached: true,

@@ -17,6 +17,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Pool } from 'pg';
 import WebSocket from 'ws';
+import { RawHttpClient, requestBytes } from './raw-http';
 
 export type LoadOp =
   | { op: 'gql'; url: string; token: string; bodies: string[]; concurrency: number; total: number }
@@ -117,13 +118,22 @@ function subscribe(op: Extract<LoadOp, { op: 'subscribe' }>): Promise<{ open: nu
 async function handle(op: LoadOp): Promise<unknown> {
   switch (op.op) {
     case 'gql': {
+      // The lean raw-socket client (support/raw-http.ts), like the heartbeat bench's: fetch would cost this thread a
+      // server-sized share of the two cores. The answer is still parsed, as the pg baseline's rows are.
+      const url = new URL(op.url);
+      const client = new RawHttpClient(Number(url.port), op.concurrency, url.hostname);
+      const requests = op.bodies.map((b) => requestBytes('POST', url.pathname, url.host, { 'Content-Type': 'application/json', Authorization: `Bearer ${op.token}` }, b));
       const one = async (i: number) => {
-        const res = await fetch(op.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${op.token}` }, body: op.bodies[i % op.bodies.length] });
-        const body = (await res.json()) as { errors?: unknown[] };
-        if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 300)}`);
+        const res = await client.request(requests[i % requests.length]);
+        const body = JSON.parse(res.body.toString()) as { errors?: unknown[] };
+        if (res.status !== 200 || body.errors) throw new Error(`HTTP ${res.status}, GraphQL errors: ${JSON.stringify(body.errors).slice(0, 300)}`);
       };
-      await one(0); // warm-up (connection, parsed document)
-      return closedLoop(op.total, op.concurrency, one);
+      try {
+        await one(0); // warm-up (connection, parsed document)
+        return await closedLoop(op.total, op.concurrency, one);
+      } finally {
+        client.close();
+      }
     }
     case 'pg': {
       const pool = new Pool({ connectionString: op.url, max: op.concurrency });

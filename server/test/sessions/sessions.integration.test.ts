@@ -267,7 +267,7 @@ describe('sessions on the real control plane', function () {
     await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: second.id });
   });
 
-  it('a list of sessions resolves their templates in one batch per request (DataLoader, no N+1)', async () => {
+  it('a list of sessions resolves their templates from the watch cache or in one batch per request (no N+1)', async () => {
     const extra = [await createSession(alice, { template: 'firefox' }), await createSession(bob, { template: 'synclounge' }), await createSession(alice, { template: 'firefox', newSession: true })];
     const templates = app.services.templates!;
     const calls = { getMany: 0, getObject: 0, keys: 0 };
@@ -306,7 +306,8 @@ describe('sessions on the real control plane', function () {
       const names = body.data!.sessions.edges.map((e) => e.node.template?.name);
       expect(names.length, 'sessions listed').to.be.greaterThan(2);
       expect(names.every((n) => n === 'firefox' || n === 'synclounge')).to.equal(true);
-      expect(calls.getMany, 'template batches').to.equal(1);
+      // From the synced watch cache in place (no batch at all), or one batch while it has not synced: never one per session.
+      expect(calls.getMany, 'template batches').to.be.at.most(1);
       expect(calls.getObject, 'per-session template reads').to.equal(0);
       expect(calls.keys, 'distinct template names asked for').to.be.at.most(2);
     } finally {

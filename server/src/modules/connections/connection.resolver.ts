@@ -105,21 +105,27 @@ export class SessionConnectionsResolver {
   @FieldResolver(() => SessionIdleType, {
     description: 'Why the session is kept running and when it will hibernate (what the hibernation timer will do).',
   })
-  async idle(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): Promise<SessionIdleType> {
-    // Batched per request: a page of sessions costs one template list and no statement (the rows the page was made
-    // from decide); a session object made otherwise costs one query for all of them.
+  idle(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): SessionIdleType | Promise<SessionIdleType> {
+    // A session of a page carries its table row: with the templates' watch cache synced, it is decided in place, no
+    // promise and no statement. Otherwise batched per request: one query for all of them.
+    const row = sessionRowOf(session);
+    const now = row && this.deps.connections.idleNow(row);
+    if (now) return idleType(now);
     const loader = ctx.loaders.get(
       'sessionIdle',
       () => new DataLoader<SessionType, IdleDecision, string>((sessions) => this.deps.connections.idleMany(sessions.map((s) => sessionRowOf(s) ?? s.id)), { cacheKeyFn: (s) => s.id }),
     );
-    const d = await loader.load(session);
-    return {
-      activeConnections: d.activeConnections,
-      lastActivity: d.lastActivity,
-      hibernatesAt: d.hibernatesAt,
-      idleTimeout: d.idleTimeout,
-      idleTimeoutSource: d.idleTimeoutSource,
-      reason: d.reason,
-    };
+    return loader.load(session).then(idleType);
   }
+}
+
+function idleType(d: IdleDecision): SessionIdleType {
+  return {
+    activeConnections: d.activeConnections,
+    lastActivity: d.lastActivity,
+    hibernatesAt: d.hibernatesAt,
+    idleTimeout: d.idleTimeout,
+    idleTimeoutSource: d.idleTimeoutSource,
+    reason: d.reason,
+  };
 }

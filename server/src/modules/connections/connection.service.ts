@@ -97,7 +97,7 @@ export interface ConnectionServiceDeps {
   config: ConnectionsConfig;
   audit: AuditService;
   /** Templates as the watch cache has them (null: read the API server, as without a cluster). */
-  templates?: Pick<TemplateService, 'cachedObject' | 'cachedObjects'> | null;
+  templates?: Pick<TemplateService, 'cachedObject' | 'cachedObjects' | 'cachedObjectNow'> | null;
   /** Starts the session of a connect and waits until it is ready (null without a cluster). */
   sessions: SessionService | null;
   pubSub: AppPubSub;
@@ -207,6 +207,20 @@ export class ConnectionService {
       const row = typeof s === 'string' ? byId.get(s) : s;
       return row ? decideIdleFor(row, templateIdle.get(row.template) ?? null, this.deps.config.defaultIdleTimeoutMs, now) : notFound('Session', s as string);
     });
+  }
+
+  /**
+   * The idle decision of a session from its table row without waiting, when the templates' watch cache can tell its
+   * template's idle timeout now (else undefined: `idleMany` then decides). Same rules and inputs as `idleMany`.
+   */
+  idleNow(row: SessionEntity): IdleDecision | undefined {
+    let templateIdle: string | null = null;
+    if (this.deps.kube) {
+      const template = this.deps.templates?.cachedObjectNow(row.template);
+      if (template === undefined) return undefined;
+      templateIdle = template?.spec?.idleTimeout ?? null;
+    }
+    return decideIdleFor(row, templateIdle, this.deps.config.defaultIdleTimeoutMs, new Date());
   }
 
   // ---- connect ---------------------------------------------------------------------------------

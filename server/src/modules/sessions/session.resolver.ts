@@ -6,7 +6,7 @@ import { PaginationArgs, type Connection } from '../../platform/graphql/paginati
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { resolverOf } from '../../platform/graphql/schema';
 import { TemplateType } from '../templates/dto/template.type';
-import type { TemplateService } from '../templates/template.service';
+import { toTemplateType, type TemplateService } from '../templates/template.service';
 import { SESSION_UPDATED, type SessionChange } from './session-table';
 import { sessionUpdates } from './session-updates';
 import type { SessionService } from './session.service';
@@ -88,7 +88,18 @@ export class SessionResolver {
   }
 
   @FieldResolver(() => TemplateType, { nullable: true, description: 'The template (null if it was deleted); batched per request.' })
-  template(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): Promise<TemplateType | null> {
+  template(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): TemplateType | null | Promise<TemplateType | null> {
+    // From the synced watch cache without a promise: a page of 100 sessions then resolves its templates in place
+    // (one conversion per template and request) instead of settling 100 promises.
+    const known = ctx.loaders.map<string, TemplateType | null>('templateNow');
+    const hit = known.get(session.templateName);
+    if (hit !== undefined) return hit;
+    const obj = this.deps.templates.cachedObjectNow(session.templateName);
+    if (obj !== undefined) {
+      const type = obj && toTemplateType(obj);
+      known.set(session.templateName, type);
+      return type;
+    }
     const loader = ctx.loaders.get('templateByName', () => new DataLoader<string, TemplateType | null>((names) => this.deps.templates.getMany(names)));
     return loader.load(session.templateName);
   }

@@ -145,6 +145,16 @@ export class TemplateService {
     return hit ?? (await this.getObject(name));
   }
 
+  /**
+   * One template object from the synced watch cache, without waiting: null when it does not exist, undefined when
+   * the cache cannot tell yet (not synced, or no cache): the caller then takes its asynchronous path.
+   */
+  cachedObjectNow(name: string): TemplateObject | null | undefined {
+    const hit = this.deps.cache ? this.deps.cache.find(name) : null;
+    if (hit === null) return undefined;
+    return hit ?? null;
+  }
+
   /** Every template object: from the watch cache once it has synced, else from the API server. */
   cachedObjects(): Promise<TemplateObject[]> {
     return this.all();

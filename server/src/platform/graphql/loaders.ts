@@ -9,6 +9,15 @@ import DataLoader from 'dataloader';
 export class LoaderRegistry {
   private readonly loaders = new Map<string, DataLoader<unknown, unknown>>();
 
+  private readonly maps = new Map<string, Map<unknown, unknown>>();
+
+  /** A plain map kept for this request: for values known without waiting (a watch cache), which need no batching. */
+  map<K, V>(name: string): Map<K, V> {
+    let map = this.maps.get(name);
+    if (!map) this.maps.set(name, (map = new Map()));
+    return map as Map<K, V>;
+  }
+
   get<K, V>(name: string, create: () => DataLoader<K, V>): DataLoader<K, V> {
     let loader = this.loaders.get(name);
     if (!loader) {
