@@ -21,7 +21,7 @@ import { envObjectLabels, type EnvObjectLabels } from '../templates/template-env
 import { envReferences, isSecurityApproved, notApprovedMessage, referenceProblem } from '../templates/template-security';
 import { templateObjects, type TemplateManifest } from '../templates/template.crd';
 import { buildSessionChildren, homeClaimConflict, LABEL_SESSION, sessionUrl } from './session-manifests';
-import { decideStatus, statusChanged } from './session-status';
+import { decideStatus, reconcileNeeded, statusChanged } from './session-status';
 import { sessionObjects, type SessionManifest, type SessionStatus, type SessionWorkloadConfig } from './session.crd';
 
 /**
@@ -125,7 +125,9 @@ export class SessionReconciler implements ControllerDefinition {
       if (name) this.enqueue(name);
     };
     this.sessions.on('add', (s) => this.enqueue(s.metadata.name));
-    this.sessions.on('update', (s) => this.enqueue(s.metadata.name));
+    this.sessions.on('update', (s, old) => {
+      if (reconcileNeeded(s, old)) this.enqueue(s.metadata.name);
+    });
     this.sessions.on('delete', (s) => this.forget(s.metadata.name));
     for (const inf of [this.deployments, this.pods] as Informer<KubernetesObject>[]) {
       inf.on('add', bySession);

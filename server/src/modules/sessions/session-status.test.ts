@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { decideStatus, statusChanged } from './session-status';
+import { decideStatus, reconcileNeeded, statusChanged } from './session-status';
 import type { SessionManifest, SessionStatus } from './session.crd';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -76,5 +76,23 @@ describe('session status decisions (pure)', () => {
     expect(d1.status).to.deep.include({ activeConnections: 2, totalConnections: 7 });
     const d2 = decideStatus({ ...base, now: at(30), session: session('running', d1.status), deployment: deployment(1), pods: [pod(true)] });
     expect(statusChanged(d1.status, d2.status)).to.equal(false);
+  });
+
+  it('asks for a reconcile on any change but the connection counters the platform copies into the status', () => {
+    const running: SessionStatus = { phase: 'Running', url: 'http://x/', podName: 's-abc', observedGeneration: 1, activeConnections: 0, totalConnections: 3 };
+    const old = session('running', running);
+    expect(reconcileNeeded(old, undefined), 'a first sight').to.equal(true);
+    // A connect's copy of the counters (and activity, usage): no work for the reconciler.
+    const counted = session('running', { ...running, activeConnections: 1, totalConnections: 4, lastConnection: T0.toISOString(), lastActivity: T0.toISOString(), resourceUsage: { cpu: '10m' } });
+    expect(reconcileNeeded(counted, old)).to.equal(false);
+    // Everything else is.
+    expect(reconcileNeeded(session('hibernated', running, 2), old), 'a new spec (generation)').to.equal(true);
+    expect(reconcileNeeded({ ...old, spec: { ...old.spec, state: 'hibernated' } }, old), 'a new spec without a generation change').to.equal(true);
+    expect(reconcileNeeded({ ...old, metadata: { ...old.metadata, deletionTimestamp: T0.toISOString() } }, old), 'being deleted').to.equal(true);
+    expect(reconcileNeeded({ ...old, metadata: { ...old.metadata, finalizers: [] } }, old), 'finalizers').to.equal(true);
+    expect(reconcileNeeded({ ...old, metadata: { ...old.metadata, annotations: { a: 'b' } } }, old), 'annotations').to.equal(true);
+    expect(reconcileNeeded({ ...old, metadata: { ...old.metadata, labels: { a: 'b' } } }, old), 'labels').to.equal(true);
+    expect(reconcileNeeded(session('running', { ...running, phase: 'Failed' }), old), 'a status field the reconciler owns, changed by someone else').to.equal(true);
+    expect(reconcileNeeded(session('running', { ...running, url: undefined }), old), 'its url').to.equal(true);
   });
 });

@@ -141,3 +141,19 @@ export function statusChanged(a: SessionStatus | undefined, b: SessionStatus): b
     JSON.stringify([s?.phase, s?.message, s?.url, s?.podName, s?.observedGeneration, s?.conditions?.map((c) => [c.type, c.status, c.reason, c.message, c.lastTransitionTime])]);
   return pick(a) !== pick(b);
 }
+
+/**
+ * Whether an update of a Session needs a reconcile: anything changed but the status fields the reconciler does not
+ * own (the connection counters and activity, which the platform copies into the status on every connect and
+ * disconnect, and the resource usage). Those copies are no work for the reconciler: reconciling on each of them
+ * cost a full reconcile (template, children's hashes, pods, status) per connect.
+ */
+export function reconcileNeeded(obj: SessionManifest, old: SessionManifest | undefined): boolean {
+  if (!old) return true;
+  const m = obj.metadata;
+  const o = old.metadata;
+  if (m.generation !== o.generation || String(m.deletionTimestamp ?? '') !== String(o.deletionTimestamp ?? '')) return true;
+  if (JSON.stringify([m.labels, m.annotations, m.finalizers]) !== JSON.stringify([o.labels, o.annotations, o.finalizers])) return true;
+  if (JSON.stringify(obj.spec) !== JSON.stringify(old.spec)) return true;
+  return statusChanged(old.status, obj.status ?? {});
+}
