@@ -76,6 +76,27 @@ const SESSION_PAGE = `query BenchSessions($first: Int!) {
 const CONNECT = 'mutation BenchConnect($id: ID!) { connectSession(id: $id) { connectionId url session { id phase activeConnections } } }';
 const ME = 'query BenchMe { me { id username } }';
 
+/**
+ * Waits (at most 60 s) until the reconciler has had nothing to do for 5 s: the figures after converge measure a
+ * steady cluster, as a user's request meets it, not the tail of a thousand sessions starting at once.
+ */
+async function settle(app: TestApp): Promise<void> {
+  const reconciler = app.services.sessionRuntime.reconciler;
+  if (!reconciler) return;
+  const started = Date.now();
+  let last = reconciler.reconciles;
+  let quietSince = Date.now();
+  while (Date.now() - started < 60_000) {
+    await sleep(500);
+    const queue = reconciler.queueDepth;
+    if (reconciler.reconciles !== last || queue.waiting || queue.active) {
+      last = reconciler.reconciles;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= 5000) break;
+  }
+  console.log(`  settled: the reconciler idle for 5 s after ${((Date.now() - started) / 1000).toFixed(1)} s (load ${load1().toFixed(1)})`);
+}
+
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -130,6 +151,7 @@ async function main(report: BenchReport) {
     console.log(`api bench: ${os.cpus().length} cores, ${cluster.nodeNames.length} kwok nodes, namespace ${ns}, load ${load1().toFixed(1)}`);
 
     const ids = await converge(report, app, alice, db, cluster.kubeConfig, ns);
+    await settle(app);
     if (FIGURES.has('list')) await sessionList(report, app, alice, databaseUrl, load, counter);
     counter.stop(); // (again, if the list failed before it stopped the counting: stopping twice does nothing)
     if (FIGURES.has('connect')) await connect(report, app, alice, load, ids.slice(0, 20));

@@ -7,6 +7,8 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfi
 import { AuditLogEntity } from '../../src/modules/audit/audit-log.entity';
 import { publishSessionChange } from '../../src/modules/sessions/session-table';
 import { SessionEntity } from '../../src/modules/sessions/session.entity';
+import { createUnderFreshName } from '../../src/modules/sessions/session.service';
+import { kubeStatusCode } from '../../src/platform/kube/kube-errors';
 import { startTestApp, type TestApp } from '../support/app';
 import { COUNT_HEADER, countStatements } from '../support/sql-counter';
 import { createUserAndToken, signInAsAdmin, type SignedIn, type TestUser } from '../support/auth';
@@ -265,6 +267,36 @@ describe('sessions on the real control plane', function () {
       expect(bad.errors![0].message).to.match(/cursor is not valid/);
     }
     await gql(alice, 'mutation D($id: ID!) { deleteSession(id: $id) { id } }', { id: second.id });
+  });
+
+  it('creates a session under a new generated name when its name is taken (409 AlreadyExists), and gives up after five', async () => {
+    // A namespace no reconciler watches: these objects are only names.
+    const other = await createTestNamespace('names');
+    const create = (name: string) =>
+      custom.createNamespacedCustomObject({
+        group: 'stream.streamspace.io',
+        version: 'v1alpha1',
+        namespace: other,
+        plural: 'sessions',
+        body: { apiVersion: 'stream.streamspace.io/v1alpha1', kind: 'Session', metadata: { name, namespace: other }, spec: { user: 'alice', template: 'firefox', state: 'hibernated' } },
+      }) as Promise<{ metadata: { name: string } }>;
+    await create('alice-firefox-aaaaa');
+    const names = ['alice-firefox-aaaaa', 'alice-firefox-bbbbb'];
+    const made = await createUnderFreshName(create, () => names.shift()!);
+    expect(made.metadata.name).to.equal('alice-firefox-bbbbb');
+    let tries = 0;
+    const err = await createUnderFreshName(create, () => (tries++, 'alice-firefox-aaaaa')).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect([kubeStatusCode(err), tries]).to.deep.equal([409, 5]);
+    // Any other refusal is not retried: an invalid name is the API server's 422 at once.
+    tries = 0;
+    const invalid = await createUnderFreshName(create, () => (tries++, 'Not_A_Name')).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect([kubeStatusCode(invalid), tries]).to.deep.equal([422, 1]);
   });
 
   it('a list of sessions resolves their templates from the watch cache or in one batch per request (no N+1)', async () => {

@@ -12,7 +12,7 @@ import { sessionAccess, type SessionAccess } from '../sharing/session-access';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
 import { entityFromRow } from '../../platform/database/entity-from-row';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
-import { isNotFound, noCluster } from '../../platform/kube/kube-errors';
+import { isConflict, isNotFound, noCluster } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { parseQuantity } from '../templates/quantity';
@@ -99,6 +99,25 @@ export function generateSessionName(user: string, template: string): string {
   let base = `${clean(user).slice(0, 20)}-${clean(template)}`.replace(/^-+/, '').slice(0, 50).replace(/-+$/, '');
   if (!/^[a-z]/.test(base)) base = `s-${base}`.replace(/-+$/, '');
   return `${base}-${suffix}`;
+}
+
+/** Names the create tries before it gives up on finding a free one. */
+const NAME_ATTEMPTS = 5;
+
+/**
+ * Creates an object under a generated name, with a new name when the API server answers 409 (AlreadyExists): five
+ * random characters collide now and then among one user's sessions of a template (about 1 in 20,000 per pair), and
+ * Kubernetes' own generateName leaves that retry to the client too. Any other failure, or a 409 on every attempt,
+ * is the caller's.
+ */
+export async function createUnderFreshName<T>(create: (name: string) => Promise<T>, nextName: () => string, attempts = NAME_ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create(nextName());
+    } catch (err) {
+      if (!isConflict(err) || attempt >= attempts) throw err;
+    }
+  }
 }
 
 
@@ -288,7 +307,7 @@ export class SessionService {
       // Created with the reconciler's finalizer: its first reconcile applies the workload instead of only adding it
       // (a Session made with kubectl gets it from the reconciler).
       metadata: {
-        name: generateSessionName(caller.username, input.template),
+        name: '', // given by createUnderFreshName below
         namespace: this.deps.namespace,
         annotations: { [ANNOTATION_USER_ID]: caller.id },
         finalizers: [SESSION_FINALIZER],
@@ -298,7 +317,10 @@ export class SessionService {
     // Check, create and write the row under the user's quota lock: parallel creates cannot all pass the check.
     const written = await this.deps.quotas.serialized(caller.id, async (manager) => {
       await this.deps.quotas.check(caller.id, { sessions: 1, runningSessions: 1, ...resourcesOf(effective) }, manager);
-      const created = await this.objects().create(body);
+      const created = await createUnderFreshName(
+        (name) => this.objects().create({ ...body, metadata: { ...body.metadata, name } }),
+        () => generateSessionName(caller.username, input.template),
+      );
       const result = await this.table().write(created, manager);
       await this.deps.audit.record({ action: 'session.create', resourceType: 'session', resourceId: result.saved.id, changes: { name: created.metadata.name, input: { ...input } }, source }, manager);
       return result;
