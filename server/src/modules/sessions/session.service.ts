@@ -120,7 +120,6 @@ export async function createUnderFreshName<T>(create: (name: string) => Promise<
   }
 }
 
-
 /**
  * Sessions for the API: reads from the session table in PostgreSQL (lists, filters, paging), writes to the
  * cluster (Session objects; the reconciler does the rest). Users see only their own sessions: anyone else's id

@@ -140,9 +140,8 @@ export class TemplateService {
 
   /** One template object from the watch cache once it has synced, else from the API server; null when it does not exist. */
   async cachedObject(name: string): Promise<TemplateObject | null> {
-    const hit = this.deps.cache ? this.deps.cache.find(name) : null;
-    if (hit === undefined) return null; // the synced cache has no such template
-    return hit ?? (await this.getObject(name));
+    const now = this.cachedObjectNow(name);
+    return now !== undefined ? now : await this.getObject(name);
   }
 
   /**
@@ -187,9 +186,7 @@ export class TemplateService {
 
   async get(name: string): Promise<TemplateType | null> {
     if (!isDnsLabel(name)) return null;
-    // null: no cache, or not synced yet (read the API server); undefined: the synced cache has no such template.
-    const cached = this.deps.cache ? this.deps.cache.find(name) : null;
-    const obj = cached === null ? await this.getObject(name) : (cached ?? null);
+    const obj = await this.cachedObject(name);
     return obj ? toTemplateType(obj) : null;
   }
 
