@@ -19,6 +19,7 @@
  *            reaches the session table through the Session's status and the watch); the server thread's JS memory
  *            (heap + external) per subscriber
  * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes.
+ * BENCH_PROFILE=<dir> writes CPU profiles of this process (the API) during the list and connect loads.
  *
  * Run: npm run bench -- api, or node --expose-gc -r @swc-node/register bench/api.bench.ts
  */
@@ -35,6 +36,7 @@ import { sessionTopic, type SessionChange } from '../src/modules/sessions/sessio
 import { BenchReport, fmtInt, fmtMs, load1, percentile } from './support/report';
 import { startLoadWorker, type LoadWorker, type LoopResult } from './support/load-worker';
 import { COUNT_HEADER, countStatements } from '../test/support/sql-counter';
+import { profiled } from './support/profile';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000);
 const WAKES = Number(process.env.BENCH_WAKES ?? 10);
@@ -265,7 +267,7 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
     // The counting's AsyncLocalStorage off before the load: its promise hooks would cost every request.
     counter.stop();
     const body = JSON.stringify({ query: SESSION_PAGE, variables: { first: 100 } });
-    const api = await load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [body], concurrency: 8, total: 300 });
+    const api = await profiled('list', () => load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [body], concurrency: 8, total: 300 }));
     const apiLoad = load1();
     // The same rows from SQL: the page of sessions with their open connections and last activity (idle's inputs).
     const raw = await load.call({
@@ -298,7 +300,7 @@ async function connect(report: BenchReport, app: TestApp, alice: TestUser, load:
   const goal = 'p99 < 20 ms';
   try {
     const bodies = running.map((id) => JSON.stringify({ query: CONNECT, variables: { id } }));
-    const c = await load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies, concurrency: 1, total: CONNECTS });
+    const c = await profiled('connect', () => load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies, concurrency: 1, total: CONNECTS }));
     const cLoad = load1();
     const me = await load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [JSON.stringify({ query: ME })], concurrency: 1, total: CONNECTS });
     const p99 = percentile(c.latencies, 99);

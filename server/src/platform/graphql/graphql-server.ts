@@ -4,7 +4,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type RequestHandler } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { AppConfig } from '../../config/config';
 import type { AppMetrics } from '../http/metrics';
 import type { Logger } from '../logging/logger';
@@ -12,6 +12,7 @@ import type { Caller, GraphQLContext } from './context';
 import { thrownByValidation, ValidatedDocumentCache } from './document-cache';
 import { armorValidationRules, hideFieldSuggestions } from './armor';
 import { createErrorFormatter, databaseUnavailable, isDatabaseUnavailable } from './errors';
+import { createExecutor } from './executor';
 import { createLimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { nestingError } from './nesting';
@@ -78,10 +79,12 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
   const { httpServer, schema, config, logger, metrics } = options;
   const checkLimits = createLimitsChecker(schema, { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity });
   const armorRules = armorValidationRules(config);
+  const executor = createExecutor(schema);
   const wsServer = startGraphQLWsServer({
     httpServer,
     path: GRAPHQL_PATH,
     schema,
+    execute: (args) => executor(args),
     documents: new ValidatedDocumentCache(schema, [...specifiedRules, ...armorRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
       parseOptions: { maxTokens: 10_000 },
       onInvalid: hideFieldSuggestions,
@@ -122,7 +125,22 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
     }),
   };
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // Apollo's "gateway" interface is its one way to run another executor (graphql-jit, executor.ts) after its own
+    // parsing, validation and plugins; the schema never changes, so there are no updates to announce.
+    gateway: {
+      load: async () => ({
+        schema,
+        executor: (request) =>
+          Promise.resolve(
+            executor({ document: request.document, operationName: request.request.operationName, contextValue: request.context, variableValues: request.request.variables }),
+          ) as Promise<ExecutionResult>,
+      }),
+      onSchemaLoadOrUpdate: (callback) => {
+        callback({ apiSchema: schema, coreSupergraphSdl: '' });
+        return () => {};
+      },
+      stop: async () => {},
+    },
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,

@@ -8,6 +8,7 @@ import type { AppMetrics } from '../http/metrics';
 import type { Caller, GraphQLContext } from './context';
 import type { ValidatedDocumentCache } from './document-cache';
 import { createErrorFormatter, ErrorCode } from './errors';
+import type { Execute } from './executor';
 import type { LimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { createSharedSubscribe } from './shared-subscribe';
@@ -37,6 +38,8 @@ export interface GraphQLWsServerOptions {
   httpServer: http.Server;
   path: string;
   schema: GraphQLSchema;
+  /** Runs queries and mutations (executor.ts); subscriptions run through shared-subscribe.ts. */
+  execute: Execute;
   documents: ValidatedDocumentCache;
   checkLimits: LimitsChecker;
   logger: Logger;
@@ -183,6 +186,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
     schema,
     // Subscribers of one event with the same operation and caller share its execution (shared-subscribe.ts).
     subscribe: sharedSubscribe,
+    execute: (args) => options.execute({ document: args.document, operationName: args.operationName, contextValue: args.contextValue, variableValues: args.variableValues }),
     connectionInitWaitTimeout: WS_CONNECTION_INIT_TIMEOUT_MS,
     onConnect: async (ctx) => {
       const authenticated = await options.authenticate(ctx.connectionParams).catch(() => null);
