@@ -109,6 +109,7 @@ const DOCUMENTS: [string, string, Record<string, unknown>?, string?][] = [
   ['a null in a non-null field nulls its parent up to the nullable list', '{ items { id required } }'],
   ['an input object with a custom scalar variable', 'query Q($filter: Filter) { items(filter: $filter) { id at } }', { filter: { min: 3, since: '2026-01-01T00:00:00.000Z' } }],
   ['mutations run one after another, in document order', 'mutation { a: step(n: 1) b: step(n: 2) c: step(n: 3) }'],
+  ['string literals that would break generated code (quotes, backslashes, backticks, ${, a line break)', 'query { items(first: 1) { id a: label(prefix: "q\\"b\\\\c\'`${x}`\\n") } }'],
   ['a named operation among several', 'query A { flag } query B { items(first: 1) { id } }', undefined, 'B'],
 ];
 
