@@ -19,7 +19,8 @@
  *            reaches the session table through the Session's status and the watch); the server thread's JS memory
  *            (heap + external) per subscriber
  * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes.
- * BENCH_PROFILE=<dir> writes CPU profiles of this process (the API) during the list and connect loads.
+ * BENCH_PROFILE=<dir> writes CPU and allocation profiles of this process (the API) during converge, the list and
+ * connect loads and the fan-out's changes (support/profile.ts).
  *
  * Run: npm run bench -- api, or node --expose-gc -r @swc-node/register bench/api.bench.ts
  */
@@ -142,7 +143,6 @@ async function main(report: BenchReport) {
     },
     { logLevel: 'warn' },
   );
-  const counter = countStatements(app.httpServer);
   const load = startLoadWorker();
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
@@ -152,10 +152,18 @@ async function main(report: BenchReport) {
     const alice = await createUserAndToken(app);
     console.log(`api bench: ${os.cpus().length} cores, ${cluster.nodeNames.length} kwok nodes, namespace ${ns}, load ${load1().toFixed(1)}`);
 
-    const ids = await converge(report, app, alice, db, cluster.kubeConfig, ns);
+    const ids = await profiled('converge', () => converge(report, app, alice, db, cluster.kubeConfig, ns));
     await settle(app);
-    if (FIGURES.has('list')) await sessionList(report, app, alice, databaseUrl, load, counter);
-    counter.stop(); // (again, if the list failed before it stopped the counting: stopping twice does nothing)
+    if (FIGURES.has('list')) {
+      // Counting from here only: its AsyncLocalStorage turns on promise hooks for the whole process, which would
+      // tax converge and every figure before the list stops it.
+      const counter = countStatements(app.httpServer);
+      try {
+        await sessionList(report, app, alice, databaseUrl, load, counter);
+      } finally {
+        counter.stop(); // (again, if the list failed before it stopped the counting: stopping twice does nothing)
+      }
+    }
     if (FIGURES.has('connect')) await connect(report, app, alice, load, ids.slice(0, 20));
     if (FIGURES.has('wake')) await wake(report, app, alice, db, cluster.kubeConfig, ns, ids.slice(20, 20 + WAKES));
     if (FIGURES.has('fanout')) await fanOut(report, app, alice, load, ids[0]!);
@@ -421,23 +429,25 @@ async function fanOut(report: BenchReport, app: TestApp, alice: TestUser, load: 
     let missing = 0;
     const ROUNDS = 5;
     try {
-      for (let round = 0; round < ROUNDS; round++) {
-        const sent = Date.now();
-        const r = await ok<{ connectSession: { session: { activeConnections: number } } }>(app, alice, CONNECT, { id: sessionId });
-        const expected = String(r.connectSession.session.activeConnections);
-        let got: number[] = [];
-        for (let i = 0; i < 40 && got.length < FANOUT; i++) {
-          await sleep(250);
-          const a = await load.call<Record<string, number[]>>({ op: 'arrivals' });
-          got = got.concat(a[expected] ?? []);
+      await profiled('fanout', async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const sent = Date.now();
+          const r = await ok<{ connectSession: { session: { activeConnections: number } } }>(app, alice, CONNECT, { id: sessionId });
+          const expected = String(r.connectSession.session.activeConnections);
+          let got: number[] = [];
+          for (let i = 0; i < 40 && got.length < FANOUT; i++) {
+            await sleep(250);
+            const a = await load.call<Record<string, number[]>>({ op: 'arrivals' });
+            got = got.concat(a[expected] ?? []);
+          }
+          missing += FANOUT - got.length;
+          const published = publishedAt.get(expected);
+          if (published === undefined) throw new Error(`the change to ${expected} connections was never published`);
+          delivery.push(...got.map((t) => t - published));
+          fromMutation.push(...got.map((t) => t - sent));
+          fLoad += load1() / ROUNDS;
         }
-        missing += FANOUT - got.length;
-        const published = publishedAt.get(expected);
-        if (published === undefined) throw new Error(`the change to ${expected} connections was never published`);
-        delivery.push(...got.map((t) => t - published));
-        fromMutation.push(...got.map((t) => t - sent));
-        fLoad += load1() / ROUNDS;
-      }
+      });
     } finally {
       pubSub.deliverLocally = deliverLocally;
     }
