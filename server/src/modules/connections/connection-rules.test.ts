@@ -32,6 +32,20 @@ describe('connections: pure rules', () => {
       expect(idle()).to.deep.include({ idleTimeout: '30m', idleTimeoutSource: 'server' });
     });
 
+    it('reports the latest of activity, connect and disconnect as last activity, skipping missing and invalid dates', () => {
+      expect(idle({ lastActivity: at(7), lastConnection: at(9), lastDisconnect: at(8) }).lastActivity).to.deep.equal(at(9));
+      expect(idle({ lastActivity: at(12), lastConnection: new Date('x'), lastDisconnect: null }).lastActivity).to.deep.equal(at(12));
+      expect(idle({ lastActivity: new Date('x'), lastConnection: null, lastDisconnect: at(3) }).lastActivity).to.deep.equal(at(3));
+      expect(idle().lastActivity).to.equal(null);
+      // An invalid running-since does not count either: the latest valid one does.
+      expect(idle({ runningSince: new Date('x'), sessionIdleTimeout: '1m', lastConnection: at(2) }).idleSince).to.deep.equal(at(2));
+    });
+
+    it('refuses an idle timeout that is not a duration every time it is asked (no remembered answer)', () => {
+      for (let i = 0; i < 2; i++) expect(() => idle({ sessionIdleTimeout: '5 minutes' })).to.throw('invalid duration "5 minutes"');
+      expect(idle({ sessionIdleTimeout: '90s' })).to.deep.include({ idleTimeoutMs: 90_000, idleTimeout: '90s' });
+    });
+
     it('counts from the latest of running-since, last connect and last disconnect (database timestamps)', () => {
       const d = idle({ sessionIdleTimeout: '1m', lastConnection: at(5), lastDisconnect: at(20), lastActivity: at(19), now: at(30) });
       expect(d.idleSince).to.deep.equal(at(20));

@@ -44,10 +44,28 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-function latest(...dates: (Date | null | undefined)[]): Date | null {
-  let best: Date | null = null;
-  for (const d of dates) if (d && !Number.isNaN(d.getTime()) && (!best || d > best)) best = d;
-  return best;
+type MaybeDate = Date | null | undefined;
+
+/** The later of two dates, skipping missing and invalid ones. */
+function later(best: Date | null, d: MaybeDate): Date | null {
+  return d && !Number.isNaN(d.getTime()) && (!best || d.getTime() > best.getTime()) ? d : best;
+}
+
+/** The latest valid date of the three (null: none); no array: it runs twice per session of a page. */
+function latest(a: MaybeDate, b: MaybeDate, c: MaybeDate): Date | null {
+  return later(later(later(null, a), b), c);
+}
+
+/** Idle timeouts by their text (a handful of distinct values: the server's, the templates', the sessions'). */
+const timeouts = new Map<string, number>();
+function timeoutMs(value: string): number {
+  let ms = timeouts.get(value);
+  if (ms === undefined) {
+    ms = parseDurationMs(value);
+    if (timeouts.size >= 1024) timeouts.clear();
+    timeouts.set(value, ms);
+  }
+  return ms;
 }
 
 /**
@@ -59,19 +77,21 @@ function latest(...dates: (Date | null | undefined)[]): Date | null {
  * never early.
  */
 export function decideIdle(i: IdleInput): IdleDecision {
-  const [idleTimeoutMs, idleTimeoutSource] = i.sessionIdleTimeout
-    ? [parseDurationMs(i.sessionIdleTimeout), 'session' as const]
-    : i.templateIdleTimeout
-      ? [parseDurationMs(i.templateIdleTimeout), 'template' as const]
-      : [i.defaultIdleTimeoutMs, 'server' as const];
-  const base = {
+  const idleTimeoutSource = i.sessionIdleTimeout ? 'session' : i.templateIdleTimeout ? 'template' : 'server';
+  const idleTimeoutMs = i.sessionIdleTimeout ? timeoutMs(i.sessionIdleTimeout) : i.templateIdleTimeout ? timeoutMs(i.templateIdleTimeout) : i.defaultIdleTimeoutMs;
+  const lastActivity = latest(i.lastActivity, i.lastConnection, i.lastDisconnect);
+  const idleTimeout = formatDuration(idleTimeoutMs);
+  const decision = (hibernatesAt: Date | null, idleSince: Date | null, reason: string): IdleDecision => ({
     activeConnections: i.activeConnections,
-    lastActivity: latest(i.lastActivity, i.lastConnection, i.lastDisconnect),
+    lastActivity,
+    hibernatesAt,
     idleTimeoutMs,
-    idleTimeout: formatDuration(idleTimeoutMs),
+    idleTimeout,
     idleTimeoutSource,
-  };
-  const none = (reason: string): IdleDecision => ({ ...base, hibernatesAt: null, idleSince: null, reason });
+    idleSince,
+    reason,
+  });
+  const none = (reason: string): IdleDecision => decision(null, null, reason);
   if (i.state !== 'running') return none(`The session is ${i.state}; it does not run, so it cannot idle`);
   if (i.phase !== 'Running') return none(`The session is ${i.phase}; the idle clock starts once it is Running`);
   const threshold = i.minConnections ?? 1;
@@ -87,12 +107,11 @@ export function decideIdle(i: IdleInput): IdleDecision {
   const idleSince = latest(i.runningSince, i.lastConnection, i.lastDisconnect) ?? i.now;
   const hibernatesAt = new Date(idleSince.getTime() + idleTimeoutMs);
   const who = i.activeConnections === 0 ? 'No active connections' : `Only ${i.activeConnections} of the ${threshold} connections (minConnections)`;
-  return {
-    ...base,
-    idleSince,
+  return decision(
     hibernatesAt,
-    reason: `${who} since ${idleSince.toISOString()}; hibernates after the idle timeout of ${formatDuration(idleTimeoutMs)} (from the ${idleTimeoutSource === 'server' ? 'server default' : idleTimeoutSource})`,
-  };
+    idleSince,
+    `${who} since ${idleSince.toISOString()}; hibernates after the idle timeout of ${idleTimeout} (from the ${idleTimeoutSource === 'server' ? 'server default' : idleTimeoutSource})`,
+  );
 }
 
 /** When the session last became Running (its Ready=True condition's transition), from its table row. */
