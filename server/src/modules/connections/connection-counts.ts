@@ -4,6 +4,7 @@ import { isNotFound } from '../../platform/kube/kube-errors';
 import type { StreamSpaceApi } from '../../platform/kube/streamspace-api';
 import type { Logger } from '../../platform/logging/logger';
 import { sessionObjects } from '../sessions/session.crd';
+import { entityFromRow } from '../../platform/database/entity-from-row';
 import { SessionEntity } from '../sessions/session.entity';
 import type { ConnectionCountChangeType } from './dto/connection.type';
 
@@ -29,20 +30,22 @@ export class ConnectionCounts {
     return rows[0].n;
   }
 
-  /** Recomputes a session's counters from the connections table into its row (one statement). */
+  /** Recomputes a session's counters from the connections table into its row, and returns the row (one statement). */
   async recount(sessionId: string, m?: EntityManager): Promise<SessionEntity | null> {
     const manager = m ?? this.deps.dataSource.manager;
-    await manager.query(
+    const rows = (await manager.query(
       `UPDATE sessions s SET active_connections = c.active, total_connections = c.total,
          last_connection_at = c.last_conn, last_disconnect_at = c.last_disc,
          last_activity_at = GREATEST(s.last_activity_at, c.last_act)
        FROM (SELECT count(*) FILTER (WHERE disconnected_at IS NULL)::int AS active, count(*)::int AS total,
                max(connected_at) AS last_conn, max(disconnected_at) AS last_disc, max(last_activity_at) AS last_act
              FROM connections WHERE session_id = $1) c
-       WHERE s.id = $1`,
+       WHERE s.id = $1
+       RETURNING s.*`,
       [sessionId],
-    );
-    return manager.getRepository(SessionEntity).findOneBy({ id: sessionId });
+    )) as [Record<string, unknown>[], number];
+    // TypeORM answers an UPDATE with [rows, affected count]; no row: the session is gone.
+    return rows[0][0] ? entityFromRow(this.deps.dataSource, SessionEntity, rows[0][0]) : null;
   }
 
   /**

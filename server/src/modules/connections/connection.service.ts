@@ -15,7 +15,7 @@ import { sessionAccess, type SessionAccess } from '../sharing/session-access';
 import type { SessionProgressType } from '../sessions/dto/session-progress.type';
 import type { SessionSpec } from '../sessions/session.crd';
 import { SessionEntity } from '../sessions/session.entity';
-import { toSessionType, type SessionService } from '../sessions/session.service';
+import { findSessionRow, toSessionType, type SessionService } from '../sessions/session.service';
 import { templateObjects, type TemplateSpec } from '../templates/template.crd';
 import type { TemplateService } from '../templates/template.service';
 import { ConnectionCounts } from './connection-counts';
@@ -137,9 +137,8 @@ export class ConnectionService {
 
   // ---- reads -----------------------------------------------------------------------------------
 
-  private async sessionRow(id: string): Promise<SessionEntity | null> {
-    if (!UUID.test(id)) return null;
-    return this.deps.dataSource.getRepository(SessionEntity).findOneBy({ id, namespace: this.deps.namespace });
+  private sessionRow(id: string): Promise<SessionEntity | null> {
+    return findSessionRow(this.deps.dataSource, this.deps.namespace, id);
   }
 
   /** The session's template spec (null when it is gone). */

@@ -38,6 +38,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 const rowsOf = new WeakMap<SessionType, SessionEntity>();
 
+/**
+ * The table row of a session id in a namespace (null: none, or not a UUID). Hand-written, as the list's: TypeORM's
+ * findOneBy builds its query and maps its row anew on every call, and a connect reads this row first.
+ */
+export async function findSessionRow(dataSource: DataSource, namespace: string, id: string): Promise<SessionEntity | null> {
+  if (!UUID.test(id)) return null;
+  const rows = (await dataSource.query('SELECT * FROM sessions WHERE id = $1 AND namespace = $2', [id, namespace])) as Record<string, unknown>[];
+  return rows[0] ? entityFromRow(dataSource, SessionEntity, rows[0]) : null;
+}
+
 /** The row a SessionType was made from by toSessionType (undefined for one made otherwise). */
 export function sessionRowOf(session: SessionType): SessionEntity | undefined {
   return rowsOf.get(session);
@@ -211,9 +221,8 @@ export class SessionService {
   }
 
   /** The table row of a session id of this namespace, for anyone (null: no such session). */
-  async findRow(id: string): Promise<SessionEntity | null> {
-    if (!UUID.test(id)) return null;
-    return this.deps.dataSource.getRepository(SessionEntity).findOneBy({ id, namespace: this.deps.namespace });
+  findRow(id: string): Promise<SessionEntity | null> {
+    return findSessionRow(this.deps.dataSource, this.deps.namespace, id);
   }
 
   private async row(caller: Caller, id: string): Promise<SessionEntity> {
