@@ -186,10 +186,10 @@ export class ConnectionService {
     );
   }
 
-  /** Session.idle for many sessions at once (a list page): one query for the rows, one list of templates. */
   /**
-   * The idle decisions of sessions, each given as its table row (a page already read) or its id (read here, one
-   * statement for all of them). The templates' idle timeouts come from the templates' watch cache.
+   * Session.idle for many sessions at once (a list page): the idle decisions of sessions, each given as its table row
+   * (a page already read) or its id (read here, one statement for all of them). The templates' idle timeouts come
+   * from the templates' watch cache.
    */
   async idleMany(sessions: readonly (SessionEntity | string)[]): Promise<(IdleDecision | Error)[]> {
     const missing = sessions.filter((s): s is string => typeof s === 'string');
