@@ -7,6 +7,9 @@ import { complexityDependsOnVariables, createLimitsChecker } from '../../src/pla
 import { startTestApp, type TestApp } from '../support/app';
 import { signInAsAdmin, createUserAndToken } from '../support/auth';
 
+/** How many times the cost of `items` was computed (a measured document walks it once per measurement). */
+let itemCosts = 0;
+
 /** A schema with a constant-cost field and a field whose cost grows with its `first` argument. */
 function testSchema() {
   const item = new GraphQLObjectType({ name: 'Item', fields: { name: { type: GraphQLString } } });
@@ -18,7 +21,12 @@ function testSchema() {
         items: {
           type: new GraphQLList(item),
           args: { first: { type: GraphQLInt }, flag: { type: GraphQLBoolean } },
-          extensions: { complexity: ({ args, childComplexity }: { args: { first?: number }; childComplexity: number }) => (args.first ?? 10) * childComplexity },
+          extensions: {
+            complexity: ({ args, childComplexity }: { args: { first?: number }; childComplexity: number }) => {
+              itemCosts++;
+              return (args.first ?? 10) * childComplexity;
+            },
+          },
         },
         plain: { type: GraphQLString, args: { id: { type: GraphQLString } } },
       },
@@ -92,12 +100,23 @@ describe('GraphQL: validated-document cache and cached limit verdicts (unit)', (
     expect(() => check(parse('{ hello }'), {}, undefined)).to.not.throw();
   });
 
-  it('measures a variable-dependent document on every request', () => {
+  it('keeps the verdict of a variable-dependent document per variable values; large variables are measured every time', () => {
     const check = createLimitsChecker(schema, limits);
-    const doc = parse('query Items($n: Int) { items(first: $n) { name } }');
+    const doc = parse('query Items($n: Int, $pad: String) { items(first: $n) { name } }');
+    itemCosts = 0;
     expect(() => check(doc, { n: 5 }, 'Items')).to.not.throw();
     expect(() => check(doc, { n: 500 }, 'Items')).to.throw(/complexity 500 exceeds the maximum of 50/);
-    expect(() => check(doc, { n: 5 }, 'Items')).to.not.throw();
+    expect(itemCosts).to.equal(2);
+    for (let i = 0; i < 3; i++) {
+      expect(() => check(doc, { n: 5 }, 'Items')).to.not.throw();
+      // A remembered refusal is a fresh error each time, with the same message.
+      expect(() => check(doc, { n: 500 }, 'Items')).to.throw(/complexity 500 exceeds the maximum of 50/);
+    }
+    expect(itemCosts, 'the same values again: measured once each').to.equal(2);
+    const large = { n: 500, pad: 'x'.repeat(300) };
+    expect(() => check(doc, large, 'Items')).to.throw(/complexity 500 exceeds/);
+    expect(() => check(doc, large, 'Items')).to.throw(/complexity 500 exceeds/);
+    expect(itemCosts, 'variables too large to key a verdict: measured each time').to.equal(4);
   });
 
   it('does not remember a verdict it could not measure (bad variables)', () => {

@@ -1,9 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
-import { kubeGetJson } from '../../platform/kube/kube-http';
+import { kubeGetJson, kubeRequest } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, requireKubeConfig } from './cluster-checks';
-import { kubeSend } from './cluster-kube-request';
 import type { KubeObject } from './cluster-manifest';
 import { channel } from './cluster-stream';
 import { fromKube, kubeFailure } from './cluster.errors';
@@ -64,7 +63,7 @@ export class ClusterNodeMaintenance {
     const action = unschedulable ? 'cluster.node.cordon' : 'cluster.node.uncordon';
     await this.readNode(kc, name);
     try {
-      const node = await kubeSend<KubeObject>(kc, 'PATCH', nodePath(name), {
+      const node = await kubeRequest<KubeObject>(kc, 'PATCH', nodePath(name), {
         body: { spec: { unschedulable: unschedulable || null } },
         contentType: 'application/merge-patch+json',
       });
@@ -152,7 +151,7 @@ export class ClusterNodeMaintenance {
     const evict = async (p: (typeof pods)[number]): Promise<void> => {
       const { namespace, name: pod } = p.row;
       try {
-        await kubeSend(kc, 'POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/eviction`, {
+        await kubeRequest(kc, 'POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/eviction`, {
           body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace }, ...(grace !== null && grace !== undefined ? { deleteOptions: { gracePeriodSeconds: grace } } : {}) },
         });
         Object.assign(p.row, { state: DrainPodStateEnum.EVICTED, message: null });

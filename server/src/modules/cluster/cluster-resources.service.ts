@@ -2,12 +2,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
 import { decodeCursor, encodeCursor, pageSize } from '../../platform/graphql/pagination';
 import { createInformer } from '../../platform/kube/informer';
-import { kubeGetJson } from '../../platform/kube/kube-http';
+import { kubeGetJson, kubeRequest } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
 import { CLUSTER_KINDS, resourcePath, type KindInfo } from './cluster-kinds';
 import { auditedManifest } from './cluster-audit';
-import { kubeSend } from './cluster-kube-request';
 import { ManifestError, parseManifest, prepareApply, sanitizeObject, secretKeys, statusSummary, type KubeObject } from './cluster-manifest';
 import { channel } from './cluster-stream';
 import { objectKey, type ClusterWatchCache } from './cluster-watch-cache';
@@ -276,7 +275,7 @@ export class ClusterResources {
       });
     let saved: KubeObject;
     try {
-      saved = await kubeSend<KubeObject>(kc, 'PATCH', resourcePath(info, namespace, name), {
+      saved = await kubeRequest<KubeObject>(kc, 'PATCH', resourcePath(info, namespace, name), {
         body,
         contentType: 'application/apply-patch+yaml',
         // Strict: an unknown or duplicated field (a typo) is an error, not silently dropped.
@@ -305,7 +304,7 @@ export class ClusterResources {
       }
     }
     try {
-      await kubeSend(requireKubeConfig(this.deps.kubeConfig), 'DELETE', resourcePath(info, ns, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+      await kubeRequest(requireKubeConfig(this.deps.kubeConfig), 'DELETE', resourcePath(info, ns, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
     } catch (err) {
       const mapped = fromKube(err, { what: `deleting ${info.kind} ${name}` });
       if (!(mapped instanceof AppError && mapped.code === ErrorCode.NOT_FOUND)) {

@@ -1,12 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError, ErrorCode, badInput } from '../../platform/graphql/errors';
 import { kubeStatusCode } from '../../platform/kube/kube-errors';
-import { kubeGetJson } from '../../platform/kube/kube-http';
+import { kubeGetJson, kubeRequest } from '../../platform/kube/kube-http';
 import type { AuditService, AuditSource } from '../audit/audit.service';
 import { checkName, checkNamespace, kindOf, requireKubeConfig } from './cluster-checks';
 import { PlatformGuard } from './cluster-guard';
 import { resourcePath, type KindInfo } from './cluster-kinds';
-import { kubeSend } from './cluster-kube-request';
 import type { KubeObject } from './cluster-manifest';
 import { toClusterResource, type ClusterResources } from './cluster-resources.service';
 import { fromKube } from './cluster.errors';
@@ -75,7 +74,7 @@ export class ClusterWorkloads {
     const from = (current.spec as { replicas?: number } | undefined)?.replicas ?? null;
     const kc = requireKubeConfig(this.deps.kubeConfig);
     await this.audited('cluster.workload.scale', info, ns, name, { kind: info.kind, namespace: ns, name, from, replicas }, source, `scaling ${info.kind} ${name}`, () =>
-      kubeSend(kc, 'PATCH', `${resourcePath(info, ns, name)}/scale`, { body: { spec: { replicas } }, contentType: 'application/merge-patch+json' }),
+      kubeRequest(kc, 'PATCH', `${resourcePath(info, ns, name)}/scale`, { body: { spec: { replicas } }, contentType: 'application/merge-patch+json' }),
     );
     return toClusterResource(info, (await this.deps.resources.readRaw(info, ns, name)) ?? current);
   }
@@ -86,7 +85,7 @@ export class ClusterWorkloads {
     const at = new Date().toISOString();
     const kc = requireKubeConfig(this.deps.kubeConfig);
     const saved = await this.audited('cluster.workload.restart', info, ns, name, { kind: info.kind, namespace: ns, name, restartedAt: at }, source, `restarting ${info.kind} ${name}`, () =>
-      kubeSend<KubeObject>(kc, 'PATCH', resourcePath(info, ns, name), {
+      kubeRequest<KubeObject>(kc, 'PATCH', resourcePath(info, ns, name), {
         body: { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: at } } } } },
         contentType: 'application/strategic-merge-patch+json',
       }),
@@ -163,7 +162,7 @@ export class ClusterWorkloads {
         let resourceVersion = current.metadata?.resourceVersion;
         for (let attempt = 1; ; attempt++) {
           try {
-            return await kubeSend<KubeObject>(kc, 'PATCH', resourcePath(info, ns, name), {
+            return await kubeRequest<KubeObject>(kc, 'PATCH', resourcePath(info, ns, name), {
               // The resourceVersion test makes a concurrent change answer CONFLICT instead of being overwritten.
               body: [
                 { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
@@ -196,7 +195,7 @@ export class ClusterWorkloads {
     if (!controller) throw badInput(`Pod ${ns}/${name} is not managed by a controller: deleting it would not bring it back (delete it instead if that is what you want)`, { namespace: ns, name });
     const kc = requireKubeConfig(this.deps.kubeConfig);
     await this.audited('cluster.pod.restart', info, ns, name, { namespace: ns, name, controller: `${controller.kind}/${controller.name}` }, source, `restarting pod ${name}`, () =>
-      kubeSend(kc, 'DELETE', resourcePath(info, ns, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } }),
+      kubeRequest(kc, 'DELETE', resourcePath(info, ns, name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } }),
     );
     return true;
   }

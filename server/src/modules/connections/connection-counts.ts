@@ -7,6 +7,7 @@ import { sessionObjects } from '../sessions/session.crd';
 import { entityFromRow } from '../../platform/database/entity-from-row';
 import { SessionEntity } from '../sessions/session.entity';
 import type { ConnectionCountChangeType } from './dto/connection.type';
+import type { MirrorWrites } from './connection-objects';
 
 export const CONNECTION_COUNT_CHANGED = 'CONNECTION_COUNT_CHANGED';
 
@@ -21,7 +22,7 @@ export interface ConnectionCountEvent extends ConnectionCountChangeType {
  */
 export class ConnectionCounts {
   constructor(
-    private readonly deps: { dataSource: DataSource; kube: StreamSpaceApi | null; pubSub: AppPubSub; logger: Logger },
+    private readonly deps: { dataSource: DataSource; kube: StreamSpaceApi | null; pubSub: AppPubSub; logger: Logger; mirrorWrites?: MirrorWrites },
   ) {}
 
   /** Open connections of a session (inside `m`'s transaction when given). */
@@ -62,7 +63,8 @@ export class ConnectionCounts {
       lastConnection: row.lastConnectionAt,
       lastDisconnect: row.lastDisconnectAt,
     } satisfies ConnectionCountEvent);
-    void this.inOrder(row.name, () => this.writeToSession(row).then(() => undefined));
+    const write = () => this.writeToSession(row).then(() => undefined);
+    void this.inOrder(row.name, this.deps.mirrorWrites ? () => this.deps.mirrorWrites!(write) : write);
   }
 
   /** The last status write asked for, per Session: the next one starts after it. */

@@ -8,6 +8,9 @@ import type { ConnectionEntity } from './connection.entity';
 /** Kubernetes wants RFC 3339 without milliseconds in the Connection CRD's date-time fields. */
 const rfc3339 = (d: Date) => new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** Runs a background API-server write within a bound shared by the mirrors' writers (p-limit). */
+export type MirrorWrites = <T>(write: () => Promise<T>) => Promise<T>;
+
 /**
  * The Connection objects: each open connection is also a Connection in the cluster, a view for kubectl (the
  * `connections` table is the record). Without a cluster, creating and deleting do nothing; failures are logged,
@@ -19,11 +22,12 @@ export class ConnectionObjects {
   /** The last write asked for, per object: the next one starts after it. */
   private readonly pending = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: { kube: StreamSpaceApi | null; logger: Logger }) {}
+  constructor(private readonly deps: { kube: StreamSpaceApi | null; logger: Logger; mirrorWrites?: MirrorWrites }) {}
 
   /** Runs `write` after the earlier writes of the same object (each one catches its own failures). */
   private inOrder(id: string, write: () => Promise<void>): Promise<void> {
-    const next = (this.pending.get(id) ?? Promise.resolve()).then(write);
+    const { mirrorWrites } = this.deps;
+    const next = (this.pending.get(id) ?? Promise.resolve()).then(mirrorWrites ? () => mirrorWrites(write) : write);
     this.pending.set(id, next);
     void next.finally(() => {
       if (this.pending.get(id) === next) this.pending.delete(id);
@@ -61,8 +65,9 @@ export class ConnectionObjects {
       },
     };
     try {
+      // No status write: the CRD defaults the status of a new Connection to Active, and its lastActivity is the
+      // connectedAt until the first activity write (one API-server write per connect instead of two).
       await kube.connections.create(body);
-      await this.writeActivity(c.id, c.lastActivityAt);
     } catch (err) {
       // Already there: a repair raced the connect's own create; the object is what it should be.
       if (isConflict(err)) return;

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from 'pg';
 import { In, type DataSource, type EntityManager } from 'typeorm';
@@ -110,6 +111,13 @@ export interface ConnectionServiceDeps {
  * Session's status carries the counts (`counts`). Heartbeats only move `last_activity_at` (batched, see
  * HeartbeatBatcher). Starting a session for a connect is the sessions module's (SessionStartup).
  */
+/**
+ * Background writes of the Kubernetes mirrors (Connection objects, the counts in Session status) in flight at once,
+ * for all sessions. Each takes an API-server socket: unbounded, 300 connects in a row opened ~80 TLS connections (a
+ * handshake each, on both ends) and the API server's own work for the burst delayed the next connects.
+ */
+const MIRROR_WRITES = 4;
+
 export class ConnectionService {
   readonly heartbeats: HeartbeatBatcher;
   readonly counts: ConnectionCounts;
@@ -125,8 +133,11 @@ export class ConnectionService {
   constructor(private readonly deps: ConnectionServiceDeps) {
     this.heartbeats = new HeartbeatBatcher(deps.heartbeatPool);
     this.log = deps.logger.child({ component: 'connections' });
-    this.counts = new ConnectionCounts({ dataSource: deps.dataSource, kube: deps.kube, pubSub: deps.pubSub, logger: this.log });
-    this.objects = new ConnectionObjects({ kube: deps.kube, logger: this.log });
+    // The Kubernetes mirrors' writes share one bound (MIRROR_WRITES in flight): a burst of connects then queues its
+    // writes here instead of opening a TLS connection to the API server per write in flight.
+    const mirrorWrites = pLimit(MIRROR_WRITES);
+    this.counts = new ConnectionCounts({ dataSource: deps.dataSource, kube: deps.kube, pubSub: deps.pubSub, logger: this.log, mirrorWrites });
+    this.objects = new ConnectionObjects({ kube: deps.kube, logger: this.log, mirrorWrites });
   }
 
   async stop(): Promise<void> {

@@ -76,7 +76,12 @@ export function sessionProgressStream(options: {
       }
       const s = change.session;
       sessionFailure = s.phase === 'Failed' ? { message: (s.status as { message?: string }).message ?? 'The session failed' } : undefined;
-      if (s.phase === 'Running' && s.state === 'running') push({ phase: StartupPhaseEnum.READY, message: `The session is running at ${s.url ?? 'its URL'}`, podName: s.podName });
+      if (s.phase === 'Running' && s.state === 'running') {
+        // After the pod changes already seen are told: a pod scheduled and ready at once still shows SCHEDULED
+        // before READY (its events' read may still be under way when the session's change arrives).
+        const ready = { phase: StartupPhaseEnum.READY, message: `The session is running at ${s.url ?? 'its URL'}`, podName: s.podName };
+        evaluating = evaluating.then(() => push(ready));
+      }
       else evaluate();
     }
   })().catch(() => undefined);

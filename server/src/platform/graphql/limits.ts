@@ -164,10 +164,14 @@ export function complexityDependsOnVariables(schema: GraphQLSchema, document: Do
  * `assertWithinLimits` with its verdict cached per parsed document (Apollo and our graphql-ws server both
  * reuse the same DocumentNode for the same query text) and operation name: the same operation sent again
  * costs a map lookup instead of two walks of the document. A document whose complexity depends on its
- * variables (see complexityDependsOnVariables) is measured again on every request, and so is one whose
- * complexity could not be measured. Verdicts, not error objects, are cached: every refusal is a fresh
+ * variables (see complexityDependsOnVariables) is cached per operation and variable values (up to 16 keys per
+ * document, variables of at most MAX_VARIABLES_KEY characters of JSON; others are measured on every request), and
+ * one whose complexity could not be measured is measured again every time. Verdicts, not error objects, are cached: every refusal is a fresh
  * GraphQLError.
  */
+/** Longest JSON of variables that keys a cached verdict (a page size and a cursor fit; a large input does not). */
+const MAX_VARIABLES_KEY = 256;
+
 export function createLimitsChecker(schema: GraphQLSchema, limits: QueryLimits) {
   const verdicts = new WeakMap<DocumentNode, { dependsOnVariables: boolean; byOperation: Map<string, Verdict> }>();
   return function checkLimits(
@@ -180,13 +184,19 @@ export function createLimitsChecker(schema: GraphQLSchema, limits: QueryLimits) 
       entry = { dependsOnVariables: complexityDependsOnVariables(schema, document), byOperation: new Map() };
       verdicts.set(document, entry);
     }
-    const key = operationName ?? '';
-    let verdict = entry.dependsOnVariables ? undefined : entry.byOperation.get(key);
+    // A document whose complexity depends on its variables is keyed by their values too (a page size: the same few
+    // values again and again), when they are small.
+    let key: string | undefined = operationName ?? '';
+    if (entry.dependsOnVariables) {
+      const values = variables ? JSON.stringify(variables) : '{}';
+      key = values.length <= MAX_VARIABLES_KEY ? `${key}\u0000${values}` : undefined;
+    }
+    let verdict = key === undefined ? undefined : entry.byOperation.get(key);
     if (!verdict) {
       const result = evaluate(schema, document, variables ?? undefined, operationName, limits);
       verdict = result.verdict;
-      // Operation names are the client's to choose: a document has few operations, keep the map small.
-      if (result.measured && !entry.dependsOnVariables && entry.byOperation.size < 16) entry.byOperation.set(key, verdict);
+      // Operation names and variables are the client's to choose: keep the map small.
+      if (result.measured && key !== undefined && entry.byOperation.size < 16) entry.byOperation.set(key, verdict);
     }
     if (!verdict.ok) throw tooComplex(verdict.message, verdict.details);
   };

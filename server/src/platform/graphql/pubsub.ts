@@ -281,6 +281,15 @@ export async function attachPostgresBridge(pubSub: AppPubSub, options: { url: st
     reconnectTimer.unref();
   }
 
+  // The LISTEN connection's NOTIFYs go out one after the other, each after the previous one's answer (pg runs one
+  // query per connection at a time; handing it the next while one runs is deprecated and goes away in pg 9).
+  let sending: Promise<unknown> = Promise.resolve();
+  const send = (c: Client, sql: string, params?: unknown[]): Promise<unknown> => {
+    const next = sending.then(() => c.query(sql, params));
+    sending = next.catch(() => undefined);
+    return next;
+  };
+
   pubSub.setRemote((topic, args) => {
     const c = client;
     if (!c) return; // not connected: this replica's subscribers got it; the others miss it (see above)
@@ -293,17 +302,18 @@ export async function attachPostgresBridge(pubSub: AppPubSub, options: { url: st
     }
     const fail = (err: Error) => log.warn({ err: err.message, topic }, 'pubsub: NOTIFY failed');
     if (Buffer.byteLength(text) <= MAX_INLINE_BYTES) {
-      c.query('SELECT pg_notify($1, $2)', [PUBSUB_CHANNEL, text]).catch(fail);
+      send(c, 'SELECT pg_notify($1, $2)', [PUBSUB_CHANNEL, text]).catch(fail);
       return;
     }
     // Large events: store the body, notify its id; old bodies are cleaned up now and then.
     const cleanup = ++cleanupCounter % 50 === 0;
-    c.query<{ id: string }>(
+    send(
+      c,
       `WITH ins AS (INSERT INTO pubsub_messages (payload) VALUES ($1) RETURNING id)
        SELECT pg_notify($2, json_build_object('o', $3::text, 'r', ins.id::text)::text), ins.id FROM ins`,
       [text, PUBSUB_CHANNEL, instanceId],
     ).catch(fail);
-    if (cleanup) c.query(`DELETE FROM pubsub_messages WHERE created_at < now() - interval '5 minutes'`).catch(fail);
+    if (cleanup) send(c, `DELETE FROM pubsub_messages WHERE created_at < now() - interval '5 minutes'`).catch(fail);
   });
 
   try {

@@ -20,6 +20,7 @@ export const isConflict = (err: unknown): boolean => kubeStatusCode(err) === 409
 
 /** The API server's own message of a failure (its Status body), else the error's message. */
 export function kubeMessage(err: unknown): string {
+  if (err instanceof KubeHttpError) return err.statusMessage;
   const body = (err as { body?: unknown } | null | undefined)?.body;
   try {
     const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string } | undefined);

@@ -1,9 +1,12 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { createInformer, type Informer } from './informer';
 import { isNotFound } from './kube-errors';
+import { kubeRequest } from './kube-http';
 
 /**
- * The StreamSpace API seam: the only place that talks to custom resources through client-node's CustomObjectsApi.
+ * The StreamSpace API seam: the only place that reads and writes custom resources (REST requests with the
+ * KubeConfig's credentials, kube-http.ts; client-node's generated CustomObjectsApi cost a connect, which writes three
+ * objects, more CPU and garbage than the rest of the connect, decision 0029).
  * Modules get typed clients for their own kinds (`api.sessions`, `api.templates`, `api.connections`,
  * `api.repositories`) and never build `{group, version, namespace, plural}` themselves.
  */
@@ -32,38 +35,32 @@ export interface CustomResourceRef {
   plural: string;
 }
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const MERGE_PATCH = 'application/merge-patch+json';
+const JSON_PATCH = 'application/json-patch+json';
 
 /**
  * One namespaced custom resource. `patch` and `patchStatus` send a JSON merge patch for an object body and a JSON
- * patch for a list of operations. Failures are client-node's ApiException: read them with kube-errors.ts.
+ * patch for a list of operations. Failures are KubeHttpError: read them with kube-errors.ts.
  */
 export class CustomResourceClient<T extends object = CustomObject> {
-  private api: CustomObjectsApi | undefined;
+  /** The collection's REST path (for informers and raw requests). */
+  readonly path: string;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     readonly resource: CustomResourceRef,
     readonly namespace: string,
-  ) {}
-
-  /** The collection's REST path (for informers and raw requests). */
-  get path(): string {
-    const { group, version, plural } = this.resource;
-    return `/apis/${group}/${version}/namespaces/${this.namespace}/${plural}`;
+  ) {
+    const { group, version, plural } = resource;
+    this.path = `/apis/${group}/${version}/namespaces/${namespace}/${plural}`;
   }
 
-  private client(): CustomObjectsApi {
-    this.api ??= this.kubeConfig.makeApiClient(CustomObjectsApi);
-    return this.api;
+  private item(name: string, sub = ''): string {
+    return `${this.path}/${encodeURIComponent(name)}${sub}`;
   }
 
-  private params() {
-    return { ...this.resource, namespace: this.namespace };
-  }
-
-  async get(name: string): Promise<T> {
-    return (await this.client().getNamespacedCustomObject({ ...this.params(), name })) as T;
+  get(name: string): Promise<T> {
+    return kubeRequest<T>(this.kubeConfig, 'GET', this.item(name));
   }
 
   /** Like get, but null when the object does not exist. */
@@ -77,31 +74,27 @@ export class CustomResourceClient<T extends object = CustomObject> {
   }
 
   async list(options: { labelSelector?: string } = {}): Promise<T[]> {
-    return ((await this.client().listNamespacedCustomObject({ ...this.params(), ...options })) as { items: T[] }).items;
+    return (await kubeRequest<{ items: T[] }>(this.kubeConfig, 'GET', this.path, { query: { labelSelector: options.labelSelector } })).items;
   }
 
-  async create(body: object): Promise<T> {
-    return (await this.client().createNamespacedCustomObject({ ...this.params(), body })) as T;
+  create(body: object): Promise<T> {
+    return kubeRequest<T>(this.kubeConfig, 'POST', this.path, { body });
   }
 
-  async replace(name: string, body: object): Promise<T> {
-    return (await this.client().replaceNamespacedCustomObject({ ...this.params(), name, body })) as T;
+  replace(name: string, body: object): Promise<T> {
+    return kubeRequest<T>(this.kubeConfig, 'PUT', this.item(name), { body });
   }
 
-  async patch(name: string, body: object | JsonPatchOperation[]): Promise<T> {
-    const request = { ...this.params(), name, body };
-    return (await (Array.isArray(body) ? this.client().patchNamespacedCustomObject(request) : this.client().patchNamespacedCustomObject(request, MERGE_PATCH))) as T;
+  patch(name: string, body: object | JsonPatchOperation[]): Promise<T> {
+    return kubeRequest<T>(this.kubeConfig, 'PATCH', this.item(name), { body, contentType: Array.isArray(body) ? JSON_PATCH : MERGE_PATCH });
   }
 
-  async patchStatus(name: string, body: object | JsonPatchOperation[]): Promise<T> {
-    const request = { ...this.params(), name, body };
-    return (await (Array.isArray(body)
-      ? this.client().patchNamespacedCustomObjectStatus(request)
-      : this.client().patchNamespacedCustomObjectStatus(request, MERGE_PATCH))) as T;
+  patchStatus(name: string, body: object | JsonPatchOperation[]): Promise<T> {
+    return kubeRequest<T>(this.kubeConfig, 'PATCH', this.item(name, '/status'), { body, contentType: Array.isArray(body) ? JSON_PATCH : MERGE_PATCH });
   }
 
   async delete(name: string): Promise<void> {
-    await this.client().deleteNamespacedCustomObject({ ...this.params(), name });
+    await kubeRequest(this.kubeConfig, 'DELETE', this.item(name));
   }
 
   /** Like delete, but false (no error) when the object did not exist. */
