@@ -36,6 +36,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { responseLength } from './support/raw-http';
+import { machineTicks } from './support/report';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -300,15 +301,6 @@ function spawnRole(role: string): ChildProcess {
 
 function firstMessage<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve) => child.once('message', (m: T) => resolve(m)));
-}
-
-/** Busy and total jiffies of all cores (from /proc/stat). */
-function machineTicks(): { busy: number; total: number } {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  const idleTicks = f[3] + (f[4] ?? 0);
-  return { busy: total - idleTicks, total };
 }
 
 function gc() {

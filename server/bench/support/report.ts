@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 
 /**
@@ -23,6 +24,39 @@ export interface BenchRow {
 }
 
 export const BENCH_RESULT_PREFIX = 'BENCH_RESULT ';
+
+/** Busy and total jiffies of all cores (from /proc/stat). */
+export function machineTicks(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idleTicks = f[3] + (f[4] ?? 0);
+  return { busy: total - idleTicks, total };
+}
+
+/** CPU seconds of this process's main thread alone (user + system, /proc/self/task/<pid>/stat). */
+export function mainThreadCpuSeconds(): number {
+  const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/** Jiffies per second of /proc (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Machine-wide busy CPU (all processes, all cores) and this process's main-thread CPU during `work`, in seconds.
+ * On a shared machine the first includes other work; printed beside a figure, it shows what one request costs the
+ * machine as a whole (the server, PostgreSQL, the API server, the load generator).
+ */
+export async function cpuDuring<T>(work: () => Promise<T>): Promise<{ result: T; machineSeconds: number; mainThreadSeconds: number }> {
+  const m0 = machineTicks();
+  const t0 = mainThreadCpuSeconds();
+  const result = await work();
+  const m1 = machineTicks();
+  return { result, machineSeconds: (m1.busy - m0.busy) / CLOCK_TICKS, mainThreadSeconds: mainThreadCpuSeconds() - t0 };
+}
 
 /** The 1-minute load average now. */
 export function load1(): number {

@@ -18,6 +18,8 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
     idp = await reserveTestIdp({
       alice: { email: 'alice@example.test', name: 'Alice Admin', groups: ['staff', 'streamspace-admins'] },
       bob: { email: 'bob@example.test', name: 'Bob User', groups: ['staff'] },
+      // A provider's claims the users table cannot hold as they are.
+      carol: { email: `${'c'.repeat(330)}@example.test`, name: `Carol\n${'C'.repeat(300)}`, groups: ['staff'] },
     });
     app = await startTestApp({
       STREAMSPACE_OIDC_ISSUER: idp.issuer,
@@ -89,6 +91,16 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
     await page.context().close();
   });
 
+  it("signs in with a provider's display name cut to fit and without an email the table cannot hold", async () => {
+    const { accessToken, page } = await signInThroughBrowser('carol');
+    const me = await app.gql<{ me: { username: string; email: string | null; displayName: string } }>('{ me { username email displayName } }', undefined, bearer(accessToken));
+    expect(me.body.errors).to.equal(undefined);
+    expect(me.body.data?.me.username).to.equal('carol');
+    expect(me.body.data?.me.email).to.equal(null);
+    expect(me.body.data?.me.displayName).to.equal(`Carol ${'C'.repeat(194)}`);
+    await page.context().close();
+  });
+
   it('follows the groups on every sign-in: leaving the admin group demotes, without a second account', async () => {
     idp.accounts.alice.groups = ['staff'];
     const { accessToken, page } = await signInThroughBrowser('alice');
@@ -111,8 +123,8 @@ describe('identity: OIDC sign-in through Chromium against oidc-provider', functi
   it('audits OIDC sign-ins and provisioning', async () => {
     const rows = await app.services.database.dataSource.getRepository(AuditLogEntity).find({ order: { id: 'ASC' } });
     const logins = rows.filter((r) => r.action === 'auth.login' && r.changes?.method === 'oidc');
-    expect(logins.map((r) => r.actorUsername)).to.deep.equal(['alice', 'bob', 'alice', 'bob', 'bob']);
-    expect(rows.filter((r) => r.action === 'user.create' && r.changes?.via === 'oidc').map((r) => r.resourceId)).to.have.length(2);
+    expect(logins.map((r) => r.actorUsername)).to.deep.equal(['alice', 'bob', 'carol', 'alice', 'bob', 'bob']);
+    expect(rows.filter((r) => r.action === 'user.create' && r.changes?.via === 'oidc').map((r) => r.resourceId)).to.have.length(3);
     const demotion = rows.find((r) => r.action === 'user.update' && r.changes?.via === 'oidc');
     expect(demotion?.changes?.role).to.deep.equal({ from: 'admin', to: 'user' });
   });

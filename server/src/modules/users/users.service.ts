@@ -61,8 +61,35 @@ function checkRole(role: string) {
   if (!ROLES.includes(role as Role)) throw badInput(`Unknown role "${role}"; expected one of ${ROLES.join(', ')}`, { field: 'role' });
 }
 
+function validEmail(email: string): boolean {
+  return email.length <= 320 && /^[^\s@]+@[^\s@]+$/.test(email);
+}
+
 function checkEmail(email: string | null | undefined) {
-  if (email && (email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email))) throw badInput('The email address is not valid', { field: 'email' });
+  if (email && !validEmail(email)) throw badInput('The email address is not valid', { field: 'email' });
+}
+
+/** The display_name column's length, in characters. */
+const DISPLAY_NAME_MAX = 200;
+
+function checkDisplayName(name: string | null | undefined) {
+  if (!name) return;
+  if ([...name].length > DISPLAY_NAME_MAX) throw badInput(`The display name must be at most ${DISPLAY_NAME_MAX} characters`, { field: 'displayName' });
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw badInput('The display name must not contain control characters (line breaks, tabs)', { field: 'displayName' });
+}
+
+/**
+ * What an identity provider says, made to fit the users table: a sign-in never fails on a provider's long display
+ * name (cut to the column's length, control characters as spaces) or an email the table cannot hold (dropped).
+ */
+function fitDisplayName(name: string | null | undefined): string | null {
+  if (!name) return null;
+  // eslint-disable-next-line no-control-regex
+  return [...name.replace(/[\u0000-\u001f\u007f]/g, ' ')].slice(0, DISPLAY_NAME_MAX).join('') || null;
+}
+function fitEmail(email: string | null | undefined): string | null | undefined {
+  return email === undefined || email === null ? email : validEmail(email) ? email : null;
 }
 
 /** Users: accounts, roles, passwords, quota overrides. Every change is audited in its transaction. */
@@ -150,6 +177,7 @@ export class UsersService {
     const role = data.role ?? Role.USER;
     checkRole(role);
     checkEmail(data.email);
+    checkDisplayName(data.displayName);
     if (data.password === undefined || data.password === null) throw badInput('A password is required for a local user', { field: 'password' });
     checkPassword(data.password);
     const passwordHash = await hashPassword(data.password);
@@ -171,6 +199,7 @@ export class UsersService {
   async update(id: string, data: UpdateUserData, source: AuditSource): Promise<UserEntity> {
     if (data.role !== undefined && data.role !== null) checkRole(data.role);
     checkEmail(data.email);
+    checkDisplayName(data.displayName);
     // Not a user id at all: PostgreSQL would refuse it as a uuid.
     if (!USER_ID.test(id)) throw notFound('User', id);
     const updated = await this.dataSource.transaction(async (manager) => {
@@ -347,7 +376,8 @@ export class UsersService {
     for (const listener of this.accessListeners) listener(userId);
   }
 
-  async upsertOidcUser(identity: OidcIdentity, source: AuditSource): Promise<UserEntity> {
+  async upsertOidcUser(claimed: OidcIdentity, source: AuditSource): Promise<UserEntity> {
+    const identity: OidcIdentity = { ...claimed, email: fitEmail(claimed.email), displayName: fitDisplayName(claimed.displayName) };
     let roleChanged = false;
     const user = await this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
