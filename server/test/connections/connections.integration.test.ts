@@ -423,6 +423,23 @@ describe('connections on the real control plane', function () {
     expect(idleById.get(s.id)!.reason).to.contain('hibernated');
   });
 
+  it('the hibernation timer leaves a session whose idle deadline is ahead untouched (no write per run)', async () => {
+    const s = await A.createSession({ template: 'firefox', idleTimeout: '1h' });
+    await A.waitPhase(s.id, 'Running');
+    const ds = app.services.database.dataSource;
+    const xmin = async () => ((await ds.query('SELECT xmin::text AS v FROM sessions WHERE id = $1', [s.id])) as { v: string }[])[0].v;
+    // Its row settles once the start-up's watch events are in.
+    await app.services.sessionRuntime.sessionTable?.flush();
+    const jobs = app.services.jobs;
+    const runs = jobs.jobStats(HIBERNATION_TIMER_JOB)!.runs;
+    const before = await xmin();
+    await waitUntil(() => jobs.jobStats(HIBERNATION_TIMER_JOB)!.runs >= runs + 5, 'five runs of the hibernation timer', 30_000);
+    // Idle (no connection) with a deadline an hour ahead: the timer decided from the row it read, without a recount.
+    expect((await A.session(s.id)).idle.hibernatesAt).to.be.a('string');
+    expect(await xmin()).to.equal(before);
+    expect((await A.session(s.id)).state).to.equal('running');
+  });
+
   it('a session with live heartbeats is never hibernated', async () => {
     const s = await A.createSession({ template: 'firefox', idleTimeout: '2s' });
     await A.waitPhase(s.id, 'Running');

@@ -54,8 +54,8 @@ export function createConnections(deps: {
   cleanup.push('connections', () => service.stop());
   jobs.register(heartbeatReaperJob({ dataSource, connections: service, namespace, config: config.connections, kube: !!kube }));
   if (kube && sessionTable) {
-    jobs.register(hibernationTimerJob({ dataSource, connections: service, sessions: deps.sessions, kube, namespace, config: config.connections }));
-    jobs.register(sessionAutoscalerJob({ dataSource, kube, sessionTable, namespace, config: config.connections }));
+    jobs.register(hibernationTimerJob({ dataSource, connections: service, sessions: deps.sessions, kube, templates: deps.templates, namespace, config: config.connections }));
+    jobs.register(sessionAutoscalerJob({ dataSource, kube, sessionTable, templates: deps.templates, namespace, config: config.connections }));
   }
   return service;
 }

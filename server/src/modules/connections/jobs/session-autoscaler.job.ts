@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { ConnectionsConfig } from '../../../config/config';
 import type { JobDefinition } from '../../../platform/jobs/job-runner';
 import type { StreamSpaceApi } from '../../../platform/kube/streamspace-api';
@@ -7,6 +7,7 @@ import type { SessionTable } from '../../sessions/session-table';
 import { sessionObjects } from '../../sessions/session.crd';
 import { SessionEntity } from '../../sessions/session.entity';
 import { templateObjects } from '../../templates/template.crd';
+import type { TemplateService } from '../../templates/template.service';
 import { decideScale } from '../scaling-rules';
 
 export const SESSION_AUTOSCALER_JOB = 'session-autoscaler';
@@ -17,15 +18,26 @@ export const SESSION_AUTOSCALER_JOB = 'session-autoscaler';
  * Session (the reconciler sizes the Deployment from it). Up at once; down only after
  * STREAMSPACE_AUTOSCALE_COOLDOWN since the last change (its time is an annotation too, so restarts keep it).
  */
-export function sessionAutoscalerJob(deps: { dataSource: DataSource; kube: StreamSpaceApi; sessionTable: SessionTable; namespace: string; config: ConnectionsConfig }): JobDefinition {
+export function sessionAutoscalerJob(deps: {
+  dataSource: DataSource;
+  kube: StreamSpaceApi;
+  sessionTable: SessionTable;
+  /** The template watch cache, when the server runs one (else the templates are listed on every run). */
+  templates?: Pick<TemplateService, 'cachedObjects'> | null;
+  namespace: string;
+  config: ConnectionsConfig;
+}): JobDefinition {
   return {
     name: SESSION_AUTOSCALER_JOB,
     intervalMs: deps.config.autoscalerIntervalMs,
     async run({ logger, signal }) {
-      const templates = await templateObjects(deps.kube).list();
+      const templates = deps.templates ? await deps.templates.cachedObjects() : await templateObjects(deps.kube).list();
       const scaled = new Map(templates.filter((t) => t.spec?.multiUser && t.spec.autoScaling?.enabled).map((t) => [t.metadata.name, t.spec.autoScaling!]));
       if (!scaled.size) return;
-      const rows = await deps.dataSource.getRepository(SessionEntity).findBy({ namespace: deps.namespace, state: 'running' });
+      // Only the running sessions of those templates, only the columns used.
+      const rows = await deps.dataSource
+        .getRepository(SessionEntity)
+        .find({ where: { namespace: deps.namespace, state: 'running', template: In([...scaled.keys()]) }, select: { id: true, name: true, template: true, activeConnections: true } });
       for (const row of rows) {
         if (signal.aborted) return;
         const as = scaled.get(row.template);
