@@ -175,8 +175,8 @@ describe('portal: the demo desktop runs for real on the local real node (Xvnc in
     await view.frame.waitFor({ state: 'attached', timeout: 120_000 })
     const rita = await signInApi(server.origin, USER.username, USER.password)
     const { session } = await graphql<{ session: { name: string; podName: string | null; url: string | null } }>(server.origin, rita, 'query E2eSess($id: ID!) { session(id: $id) { name podName url } }', { id: view.sessionId() })
-    // The frame opens the gateway's single-use ticket URL on the session's own host; the Service's own address
-    // stays inside the cluster.
+    // The frame opens the gateway's single-use ticket URL on the session's own host; the session's in-cluster name
+    // is only its status (it has no Service: the gateway reaches the pod by address).
     expect(session.url).to.match(/^http:\/\/[a-z0-9-]+\.[a-z0-9-]+\.svc:\d+\/$/)
     const src = (await view.frame.getAttribute('src'))!
     expect(src).to.match(new RegExp(`^http://[a-z2-7]{26}\\.apps\\.localhost:${gatewayPort}/\\.streamspace/redeem\\?ticket=[\\w-]{43}&next=%2F$`))

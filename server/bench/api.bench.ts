@@ -20,11 +20,13 @@
  *            (heap + external) per subscriber
  * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes.
  * BENCH_PROFILE=<dir> writes CPU and allocation profiles of this process (the API) during converge, the list and
- * connect loads and the fan-out's changes (support/profile.ts).
+ * connect loads and the fan-out's changes (support/profile.ts). BENCH_APISERVER_METRICS=<file> writes the API
+ * server's /metrics at the end (requests and their durations by verb and resource: what the sessions cost it).
  *
  * Run: npm run bench -- api, or node --expose-gc -r @swc-node/register bench/api.bench.ts
  */
 import 'reflect-metadata';
+import fs from 'node:fs';
 import os from 'node:os';
 import { AppsV1Api, CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { Client } from 'pg';
@@ -32,6 +34,7 @@ import { startTestApp, type TestApp } from '../test/support/app';
 import { createUserAndToken, signInAsAdmin, type TestUser } from '../test/support/auth';
 import { createTestNamespace, getTestCluster, stopTestCluster } from '../test/support/kube';
 import { createTestDatabase, stopTestPostgres } from '../test/support/postgres';
+import { kubeGetStream } from '../src/platform/kube/kube-http';
 import { LABEL_SESSION } from '../src/modules/sessions/session-manifests';
 import { sessionTopic, type SessionChange } from '../src/modules/sessions/session-table';
 import { BenchReport, cpuDuring, fmtInt, fmtMs, load1, percentile } from './support/report';
@@ -47,6 +50,7 @@ const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 300);
 /** Users creating the sessions, round-robin (alice, whose sessions the later figures use, is one of them). */
 const CREATORS = Number(process.env.BENCH_CREATORS ?? 10);
 /** Figures after the sessions are created (all by default): list, connect, wake, fanout. */
+const APISERVER_METRICS = process.env.BENCH_APISERVER_METRICS;
 const FIGURES = new Set((process.env.BENCH_API_FIGURES ?? 'list,connect,wake,fanout').split(','));
 
 const TEMPLATE = `apiVersion: stream.streamspace.io/v1alpha1
@@ -121,6 +125,18 @@ async function ok<T>(app: TestApp, user: { headers: Record<string, string> }, qu
 
 const rate = (r: LoopResult) => r.latencies.length / r.seconds;
 
+/**
+ * The API server's /metrics at the end of the run, to a file (BENCH_APISERVER_METRICS): its request counts and
+ * durations by verb and resource say what the sessions cost the cluster (how decision 0030 was found).
+ */
+async function writeApiServerMetrics(kubeConfig: KubeConfig, file: string) {
+  const res = await kubeGetStream(kubeConfig, '/metrics');
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  fs.writeFileSync(file, Buffer.concat(chunks));
+  console.log(`  API server metrics written to ${file}`);
+}
+
 async function main(report: BenchReport) {
   const cluster = await getTestCluster({ nodes: Number(process.env.BENCH_NODES ?? 20) });
   const ns = await createTestNamespace('bench-api');
@@ -171,6 +187,7 @@ async function main(report: BenchReport) {
     await load.stop();
     await db.end();
     await app.stop();
+    if (APISERVER_METRICS) await writeApiServerMetrics(cluster.kubeConfig, APISERVER_METRICS);
     await stopTestCluster();
     await stopTestPostgres();
   }

@@ -77,7 +77,7 @@ export const ENV_DOCS = {
   STREAMSPACE_LEADER_LEASE_DURATION: { default: '15s', doc: 'Leader lease duration; a dead leader is replaced after this long (renewed every third of it).' },
   STREAMSPACE_RECONCILE_RESYNC: { default: '5m', doc: 'Periodic resync of every Session and Template by the reconciler (besides the watch).' },
   STREAMSPACE_SESSION_STARTUP_TIMEOUT: { default: '5m', doc: 'Default startupTimeout: a session whose pod is not Ready by then is Failed.' },
-  STREAMSPACE_SESSION_INGRESS: { default: 'none', doc: 'Session Ingress straight to the session, around the gateway (only with STREAMSPACE_GATEWAY_MODE=off): none (ClusterIP Service only), host (<session>.<domain>) or path (<host>/sessions/<session>/).' },
+  STREAMSPACE_SESSION_INGRESS: { default: 'none', doc: 'Session Ingress straight to the session, around the gateway (only with STREAMSPACE_GATEWAY_MODE=off): none (no Ingress; a ClusterIP Service only when the gateway is off), host (<session>.<domain>) or path (<host>/sessions/<session>/).' },
   STREAMSPACE_SESSION_DOMAIN: { default: '', doc: 'Domain of per-session hosts (required for ingress mode host); a :port suffix is kept in session URLs only.' },
   STREAMSPACE_SESSION_HOST: { default: '', doc: 'Shared host of path-routed sessions (required for ingress mode path); a :port suffix is kept in session URLs only.' },
   STREAMSPACE_SESSION_INGRESS_CLASS: { default: '', doc: 'ingressClassName of session Ingresses.' },

@@ -366,6 +366,8 @@ export interface SessionsConfig {
   nodeSelector?: Record<string, string>;
   /** Per-session NetworkPolicy: only pods labelled stream.streamspace.io/gateway=true in this namespace may connect. */
   networkPolicy: { gatewayNamespace: string } | null;
+  /** The gateway serves sessions (STREAMSPACE_GATEWAY_MODE is not off): it reaches their pods by address. */
+  throughGateway?: boolean;
 }
 
 export interface CatalogConfig {
@@ -551,6 +553,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         : undefined,
       // Unset: follows the gateway (a policy admitting only the gateway would cut off an Ingress when the gateway is off).
       networkPolicy: (e.STREAMSPACE_SESSION_NETWORK_POLICY ?? (e.STREAMSPACE_GATEWAY_MODE === 'off' ? 'off' : 'gateway')) === 'gateway' ? { gatewayNamespace: e.STREAMSPACE_GATEWAY_NAMESPACE ?? e.STREAMSPACE_NAMESPACE } : null,
+      throughGateway: e.STREAMSPACE_GATEWAY_MODE !== 'off',
     },
     connections: {
       heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL ?? Math.max(1000, Math.min(30_000, Math.floor(e.STREAMSPACE_HEARTBEAT_TIMEOUT / 2))),

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { PORTS_ANNOTATION } from '../../src/modules/sessions/session-manifests';
 import type { GatewayConfig } from '../../src/config/config';
 import { startGateway, type Gateway } from '../../src/modules/gateway/gateway.module';
 import type { UpstreamPort } from '../../src/modules/gateway/gateway.proxy';
@@ -118,16 +119,15 @@ describe('session gateway: a hybrid session reaches its web app and its VNC desk
     return new URL(await gateway.issueTicket({ sessionId: session.id, userId: alice.id, connectionId: conn.connectionId }));
   }
 
-  it('the session is hybrid and its Service has the app port first and a vnc port', async () => {
+  it('the session is hybrid and its Deployment names the app port and a vnc port for the gateway (no Service)', async () => {
     const read = await A.ok<{ session: { appType: string } }>('query S($id: ID!) { session(id: $id) { appType } }', { id: hybrid.id });
     expect(read.session.appType).to.equal('hybrid');
-    const core = kc.makeApiClient(CoreV1Api);
-    await until('the Service', async () => (await core.readNamespacedService({ name: hybrid.name, namespace: ns }).catch(() => null)) !== null, 60_000);
-    const svc = await core.readNamespacedService({ name: hybrid.name, namespace: ns });
-    expect(svc.spec!.ports!.map((p) => [p.name, p.port])).to.deep.equal([
-      ['http', 8080],
-      ['vnc', 6901],
-    ]);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await until('the Deployment', async () => (await apps.readNamespacedDeployment({ name: hybrid.name, namespace: ns }).catch(() => null)) !== null, 60_000);
+    const deployment = await apps.readNamespacedDeployment({ name: hybrid.name, namespace: ns });
+    expect(JSON.parse(deployment.metadata!.annotations![PORTS_ANNOTATION])).to.deep.equal({ app: 8080, vnc: 6901 });
+    const services = await kc.makeApiClient(CoreV1Api).listNamespacedService({ namespace: ns });
+    expect(services.items.map((s) => s.metadata!.name)).to.not.include(hybrid.name);
   });
 
   it("the desktop's WebSocket with the ticket reaches the vnc port without the prefix; the web view still reaches the app", async () => {

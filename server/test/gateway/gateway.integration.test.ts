@@ -3,7 +3,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, type GatewayConfig } from '../../src/config/config';
 import { startGateway, type Gateway } from '../../src/modules/gateway/gateway.module';
 import { sessionPodUpstream } from '../../src/modules/gateway/gateway-upstream';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PORTS_ANNOTATION } from '../../src/modules/sessions/session-manifests';
 import { newLabel } from '../../src/modules/gateway/gateway-address';
 import { attachPostgresBridge, createAppPubSub, type PostgresBridge } from '../../src/platform/graphql/pubsub';
 import { Api, applyTemplates, type Connected, type Sess } from '../connections/support';
@@ -356,7 +357,7 @@ describe('session gateway on the real control plane', function () {
     expectNothingOfTheApp(await request(port, daveIn.host, '/', { cookie: daveIn.cookie }), [401, 403]);
   });
 
-  it("wired in the app: connectSession's URL is a ticket for the app's own gateway, whose upstream is a ready pod of the session's own Service", async () => {
+  it("wired in the app: connectSession's URL is a ticket for the app's own gateway, whose upstream is a ready pod of the session at its Deployment's port (no Service)", async () => {
     const appGateway = app.services.gateway!;
     expect(appGateway, 'the app started its gateway').to.not.equal(null);
     const appGatewayPort = (appGateway.server.address() as { port: number }).port;
@@ -365,20 +366,46 @@ describe('session gateway on the real control plane', function () {
     expect(url.host).to.match(new RegExp(`^[a-z2-7]{26}\\.apps\\.localhost:${appGatewayPort}$`));
     expect(url.pathname).to.equal('/.streamspace/redeem');
     const entered = await enter(url, appGatewayPort);
-    // The default upstream comes from the Session: a ready pod its Service selects, at the Service's port, whatever
-    // the request says.
+    // The default upstream comes from the Session: a ready pod of its own, at the port its Deployment names, whatever
+    // the request says. Behind the gateway alone a session has no Service (no ClusterIP, Endpoints or EndpointSlice).
     const decision = await appGateway.service.check(url.host.split('.')[0], entered.cookie.split('=')[1]);
     expect(decision.ok).to.equal(true);
     const grant = (decision as { ok: true; grant: Parameters<ReturnType<typeof sessionPodUpstream>>[0] }).grant;
     expect(grant).to.include({ sessionId: aliceSession.id, sessionName: aliceSession.name, userId: alice.id, connectionId: conn.connectionId });
-    const svc = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: aliceSession.name, namespace: grant.namespace });
-    const selector = Object.entries(svc.spec!.selector!).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: grant.namespace, labelSelector: selector });
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const services = await core.listNamespacedService({ namespace: grant.namespace, labelSelector: `stream.streamspace.io/session=${aliceSession.name}` });
+    expect(services.items.map((s) => s.metadata!.name)).to.deep.equal([]);
+    const deployment = await apps.readNamespacedDeployment({ name: aliceSession.name, namespace: grant.namespace });
+    const ports = JSON.parse(deployment.metadata!.annotations![PORTS_ANNOTATION]) as { app: number };
+    const selector = Object.entries(deployment.spec!.selector.matchLabels!).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = await core.listNamespacedPod({ namespace: grant.namespace, labelSelector: selector });
     const readyIps = pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => p.status!.podIP);
     expect(readyIps).to.have.length.greaterThan(0);
     const target = await sessionPodUpstream(kc)(grant);
-    expect(target.port).to.equal(svc.spec!.ports![0].port);
+    expect(target.port).to.equal(ports.app);
     expect(readyIps).to.include(target.host);
+    // A Deployment written before the ports annotation (an upgrade, until the reconciler applies it again) is reached
+    // through its Service's selector and port, as before.
+    await apps.patchNamespacedDeployment(
+      { name: aliceSession.name, namespace: grant.namespace, body: [{ op: 'remove', path: `/metadata/annotations/${PORTS_ANNOTATION.replace('/', '~1')}` }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    await sessionPodUpstream(kc)(grant).then(
+      () => expect.fail('resolved a session with neither the annotation nor a Service'),
+      (err: Error) => expect(err.message).to.match(/not found/i),
+    );
+    await core.createNamespacedService({
+      namespace: grant.namespace,
+      body: { metadata: { name: aliceSession.name }, spec: { selector: { 'stream.streamspace.io/session': aliceSession.name }, ports: [{ name: 'http', port: ports.app }] } },
+    });
+    try {
+      const legacy = await sessionPodUpstream(kc)(grant);
+      expect(legacy.port).to.equal(ports.app);
+      expect(readyIps).to.include(legacy.host);
+    } finally {
+      await core.deleteNamespacedService({ name: aliceSession.name, namespace: grant.namespace });
+    }
     // A session of someone else's name in the grant cannot be reached by editing the request: the grant is the input.
     await sessionPodUpstream(kc)({ ...grant, sessionName: 'no-such-session' }).then(
       () => expect.fail('resolved a session that does not exist'),

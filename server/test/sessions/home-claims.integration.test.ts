@@ -106,9 +106,9 @@ describe('home claims on the real control plane', function () {
     const core = kc.makeApiClient(CoreV1Api);
     const user = await createUserAndToken(app);
     const U = new Api(app, user);
-    // No more Services than there are now (as a full Service address range would refuse them).
-    const services = (await core.listNamespacedService({ namespace: ns })).items.length;
-    await core.createNamespacedResourceQuota({ namespace: ns, body: { metadata: { name: 'no-more-services' }, spec: { hard: { services: String(services) } } } });
+    // No more Deployments than there are now (as a quota of the namespace would refuse them).
+    const deployments = (await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: ns })).items.length;
+    await core.createNamespacedResourceQuota({ namespace: ns, body: { metadata: { name: 'no-more-deployments' }, spec: { hard: { 'count/deployments.apps': String(deployments) } } } });
     const session = await U.createSession({ template: 'home-notes', persistentHome: false, idleTimeout: '1h' });
     let warning: string | undefined;
     await waitUntil(async () => {
@@ -116,9 +116,9 @@ describe('home claims on the real control plane', function () {
       warning = events.items.find((e) => e.reason === 'ApplyFailed' && e.type === 'Warning')?.message;
       return warning !== undefined;
     }, 'an ApplyFailed event on the session', 60_000);
-    expect(warning).to.match(/could not be created: .*(exceeded quota|services)/);
+    expect(warning).to.match(/could not be created: .*exceeded quota/);
     expect((await U.session(session.id)).phase).to.equal('Pending');
-    await core.deleteNamespacedResourceQuota({ name: 'no-more-services', namespace: ns });
+    await core.deleteNamespacedResourceQuota({ name: 'no-more-deployments', namespace: ns });
     await U.waitPhase(session.id, 'Running', 120_000);
   });
 });

@@ -48,6 +48,7 @@ export function baseWorkload(config: AppConfig): SessionWorkloadConfig {
     home: s.home,
     ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
     ...(s.networkPolicy ? { networkPolicy: s.networkPolicy } : {}),
+    ...(s.throughGateway ? { throughGateway: true } : {}),
   };
 }
 

@@ -221,7 +221,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
     key: SETTING_KEYS.ROUTING_MODE,
     label: 'Session routing',
     description:
-      'How a session is exposed by its own Ingress, around the gateway (used only when the gateway is off): none (a ClusterIP Service only), ' +
+      'How a session is exposed by its own Ingress, around the gateway (used only when the gateway is off): none (no Ingress; a ClusterIP Service only when the gateway is off), ' +
       'host (<session>.<apps domain>) or path (<host>/sessions/<session>/).',
     group: SettingGroup.ROUTING,
     kind: SettingValueKind.CHOICE,

@@ -11,6 +11,9 @@ import {
   homeClaimName,
   homeClaimOf,
   labelValue,
+  needsService,
+  parseSessionPorts,
+  PORTS_ANNOTATION,
   sessionUrl,
 } from './session-manifests';
 import type { SessionManifest, SessionWorkloadConfig } from './session.crd';
@@ -114,11 +117,30 @@ describe('session manifest builders (pure)', () => {
     expect(svc.metadata!.ownerReferences![0].uid).to.equal('uid-alice-firefox-x1y2z');
   });
 
+  it('behind the gateway alone a session has no Service; its Deployment names the ports the gateway connects to', () => {
+    const hybrid = { ...template(), spec: { ...template().spec, appType: 'hybrid' as const, webapp: { port: 8080, protocol: 'http' as const } } };
+    const gateway: SessionWorkloadConfig = { ...config, throughGateway: true };
+    const children = buildSessionChildren(session(), hybrid, gateway);
+    expect(children.service).to.equal(null);
+    expect(needsService(gateway)).to.equal(false);
+    const annotation = children.deployment.metadata!.annotations![PORTS_ANNOTATION];
+    expect(JSON.parse(annotation)).to.deep.equal({ app: 8080, vnc: 3000 });
+    expect(parseSessionPorts(annotation)).to.deep.equal({ app: 8080, vnc: 3000 });
+    // On the Deployment, not in its pod template: writing it restarts no running session.
+    expect(children.deployment.spec!.template.metadata!.annotations?.[PORTS_ANNOTATION]).to.equal(undefined);
+    expect(JSON.parse(buildSessionChildren(session(), template(), gateway).deployment.metadata!.annotations![PORTS_ANNOTATION])).to.deep.equal({ app: 3000 });
+    // An Ingress (routing around the gateway) needs a Service; so does a session when the gateway is off.
+    expect(buildSessionChildren(session(), hybrid, { ...gateway, ingress: { mode: 'host', domain: 'apps.example.com' } }).service!.spec!.ports!.map((p) => p.port)).to.deep.equal([8080, 3000]);
+    expect(buildSessionChildren(session(), hybrid, config).service!.metadata!.name).to.equal('alice-firefox-x1y2z');
+    // What the gateway reads back: only what this version writes.
+    for (const bad of [undefined, '', 'nope', '{}', '{"app":0}', '{"app":70000}', '{"app":"8080"}', '{"app":8080,"vnc":1.5}']) expect(parseSessionPorts(bad), String(bad)).to.equal(null);
+  });
+
   it('two sessions of the same app for one user get distinct child names and selectors', () => {
     const a = buildSessionChildren(session('alice-firefox-aaaaa'), template(), config);
     const b = buildSessionChildren(session('alice-firefox-bbbbb'), template(), config);
     expect(a.deployment.metadata!.name).to.not.equal(b.deployment.metadata!.name);
-    expect(a.service.metadata!.name).to.not.equal(b.service.metadata!.name);
+    expect(a.service!.metadata!.name).to.not.equal(b.service!.metadata!.name);
     expect(a.deployment.spec!.selector).to.not.deep.equal(b.deployment.spec!.selector);
   });
 

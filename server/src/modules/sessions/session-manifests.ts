@@ -38,6 +38,8 @@ export const APP_CONTAINER = 'app';
 export const REPLICAS_ANNOTATION = 'stream.streamspace.io/replicas';
 /** When the autoscaler last changed the replicas (its cool-down starts there). */
 export const SCALED_AT_ANNOTATION = 'stream.streamspace.io/scaled-at';
+/** On a session's Deployment: the ports the gateway connects to on its pods, `{"app":8080,"vnc":5901}` (vnc: hybrid). */
+export const PORTS_ANNOTATION = 'stream.streamspace.io/ports';
 
 /** Pods of a running session: 1, or what the connection autoscaler set (1-100). */
 export function sessionReplicas(session: SessionManifest): number {
@@ -124,6 +126,39 @@ export function primaryPort(template: TemplateManifest): { name: string; port: n
   if ((s.appType === 'webapp' || s.appType === 'hybrid') && s.webapp) return { name: 'http', port: s.webapp.port };
   if (s.vnc?.port) return { name: 'vnc', port: s.vnc.port };
   throw new Error(`Template ${template.metadata.name} has no port to expose`);
+}
+
+/** The ports the gateway reaches on a session's pods: the primary one, and a hybrid session's VNC desktop. */
+export interface SessionPorts {
+  app: number;
+  vnc?: number;
+}
+
+export function sessionPorts(template: TemplateManifest): SessionPorts {
+  const ports = servicePorts(template);
+  const vnc = ports.find((p) => p.name === 'vnc' && p !== ports[0]);
+  return { app: ports[0].port, ...(vnc ? { vnc: vnc.port } : {}) };
+}
+
+/** The ports of a Deployment's annotation (null: none, or not what this version writes). */
+export function parseSessionPorts(value: string | undefined): SessionPorts | null {
+  if (!value) return null;
+  try {
+    const v = JSON.parse(value) as { app?: unknown; vnc?: unknown };
+    const port = (p: unknown) => typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
+    if (!port(v.app) || (v.vnc !== undefined && !port(v.vnc))) return null;
+    return { app: v.app as number, ...(v.vnc !== undefined ? { vnc: v.vnc as number } : {}) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a session gets a Service: for its Ingress (routing around the gateway), or as its in-cluster address when
+ * the gateway is off. Behind the gateway alone it has none: the gateway connects to the pods' addresses.
+ */
+export function needsService(config: SessionWorkloadConfig): boolean {
+  return !config.throughGateway || config.ingress.mode !== 'none';
 }
 
 function servicePorts(template: TemplateManifest): V1ServicePort[] {
@@ -252,6 +287,8 @@ export function buildDeployment(session: SessionManifest, template: TemplateMani
       name: session.metadata.name,
       namespace: session.metadata.namespace,
       labels,
+      // Read by the gateway (gateway-upstream.ts); on the Deployment, not its pods: changing it restarts no session.
+      annotations: { [PORTS_ANNOTATION]: JSON.stringify(sessionPorts(template)) },
       ownerReferences: [ownerReference(session)],
     },
     spec: {
@@ -378,7 +415,10 @@ export function buildHomeClaim(session: SessionManifest, config: SessionWorkload
   };
 }
 
-/** Where the user reaches the session: through the Ingress, else the Service's cluster DNS name. */
+/**
+ * Where the session is served: through its Ingress, else its cluster DNS name (a Service's when the gateway is off;
+ * behind the gateway only the path counts: users get the gateway's ticket URL, and the gateway reaches the pods).
+ */
 export function sessionUrl(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): string {
   const ing = config.ingress;
   const scheme = ing.tlsSecret ? 'https' : 'http';
@@ -447,7 +487,8 @@ export function buildNetworkPolicy(session: SessionManifest, template: TemplateM
 
 export interface SessionChildren {
   deployment: V1Deployment;
-  service: V1Service;
+  /** Null behind the gateway alone (needsService). */
+  service: V1Service | null;
   ingress: V1Ingress | null;
   homeClaim: V1PersistentVolumeClaim | null;
   networkPolicy: V1NetworkPolicy | null;
@@ -456,7 +497,7 @@ export interface SessionChildren {
 export function buildSessionChildren(session: SessionManifest, template: TemplateManifest, config: SessionWorkloadConfig): SessionChildren {
   return {
     deployment: buildDeployment(session, template, config),
-    service: buildService(session, template),
+    service: needsService(config) ? buildService(session, template) : null,
     ingress: buildIngress(session, template, config),
     homeClaim: buildHomeClaim(session, config),
     networkPolicy: buildNetworkPolicy(session, template, config),

@@ -263,7 +263,8 @@ export class SessionReconciler implements ControllerDefinition {
         // The policy first: the pods never run without it.
         if (children.networkPolicy) await this.apply(children.networkPolicy, this.appliedHash(children.networkPolicy));
         else await this.removeChild('NetworkPolicy', name);
-        await this.apply(children.service, this.appliedHash(children.service));
+        if (children.service) await this.apply(children.service, this.appliedHash(children.service));
+        else await this.removeChild('Service', name);
         if (children.ingress) await this.apply(children.ingress, this.appliedHash(children.ingress));
         else await this.removeChild('Ingress', name);
         await this.apply(children.deployment, this.cachedHash(deployment));
@@ -317,7 +318,7 @@ export class SessionReconciler implements ControllerDefinition {
 
   /** Server-side apply of a child unless the cached copy already has the desired spec. */
   private async apply(obj: KubernetesObject & { spec?: unknown }, cachedHash: string | undefined) {
-    const hash = hashOf({ spec: obj.spec, labels: obj.metadata?.labels, owners: obj.metadata?.ownerReferences });
+    const hash = hashOf({ spec: obj.spec, labels: obj.metadata?.labels, annotations: obj.metadata?.annotations, owners: obj.metadata?.ownerReferences });
     if (cachedHash === hash) return;
     obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH_ANNOTATION]: hash } };
     await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
@@ -326,15 +327,21 @@ export class SessionReconciler implements ControllerDefinition {
 
   /**
    * Deletes a child the session no longer needs (an Ingress after routing went to none, a NetworkPolicy after
-   * egress was allowed again) once per change: the applied map remembers that it is gone until the next resync.
+   * egress was allowed again, a Service once the gateway alone serves the session) once per change: the applied map
+   * remembers that it is gone until the next resync.
    */
-  private async removeChild(kind: 'Ingress' | 'NetworkPolicy', name: string) {
+  private async removeChild(kind: 'Ingress' | 'NetworkPolicy' | 'Service', name: string) {
     const key = `${kind}/${name}`;
     // Only when this replica applied one, or the settings changed since: an unchanged session costs no call.
     const applied = this.applied.get(key);
     if (!(applied && applied !== 'absent') && !this.sweep.has(name)) return;
     const namespace = this.options.kube.namespace;
-    const remove = kind === 'Ingress' ? this.networking.deleteNamespacedIngress({ name, namespace }) : this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
+    const remove =
+      kind === 'Ingress'
+        ? this.networking.deleteNamespacedIngress({ name, namespace })
+        : kind === 'Service'
+          ? this.core.deleteNamespacedService({ name, namespace })
+          : this.networking.deleteNamespacedNetworkPolicy({ name, namespace });
     await remove.catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });

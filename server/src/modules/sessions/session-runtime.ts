@@ -72,6 +72,7 @@ export async function startSessionRuntime(options: {
     home: config.home,
     nodeSelector: config.nodeSelector ?? realNode?.nodeSelector,
     ...(config.networkPolicy ? { networkPolicy: config.networkPolicy } : {}),
+    ...(config.throughGateway ? { throughGateway: true } : {}),
   };
   const workload = (): SessionWorkloadConfig => {
     const now = options.policies ? options.policies.workload(base) : base;

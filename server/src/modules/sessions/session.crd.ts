@@ -67,7 +67,7 @@ export function sessionObjects(api: StreamSpaceApi): CustomResourceClient<Sessio
 /** How session workloads are exposed and stored (from the server configuration). */
 export interface SessionWorkloadConfig {
   ingress: {
-    /** none: only a ClusterIP Service; host: <session>.<domain>; path: <host>/sessions/<session>/. */
+    /** none: no Ingress (a Service only when the gateway is off); host: <session>.<domain>; path: <host>/sessions/<session>/. */
     mode: 'none' | 'host' | 'path';
     /** Host mode: sessions get <session-name>.<domain>. */
     domain?: string;
@@ -87,4 +87,9 @@ export interface SessionWorkloadConfig {
   networkPolicy?: { gatewayNamespace: string };
   /** false: session pods may reach only addresses inside the cluster and DNS (egress rules of the NetworkPolicy). */
   internetEgress?: boolean;
+  /**
+   * The gateway serves sessions: it reaches their pods by address (the ports are an annotation of the Deployment), so
+   * without an Ingress a session needs no Service (and the cluster no ClusterIP, Endpoints and EndpointSlice for it).
+   */
+  throughGateway?: boolean;
 }

@@ -19,6 +19,7 @@ import { parseQuantity } from '../templates/quantity';
 import { checkResources, isDnsLabel, normalizeTemplate } from '../templates/template-normalize';
 import { isSecurityApproved, notApprovedMessage } from '../templates/template-security';
 import type { AppTypeEnum, ResourcesType } from '../templates/dto/template.type';
+import type { TemplateManifest } from '../templates/template.crd';
 import type { TemplateService } from '../templates/template.service';
 import { SessionStartup } from './session-startup.service';
 import type { StateChange } from './session-state';
@@ -272,7 +273,14 @@ export class SessionService {
       }
     }
 
-    const templateObj = await this.deps.templates.getObject(input.template);
+    // From the watch cache when it has a usable copy (a launch costs the API server no GET: a thousand launches were
+    // a thousand GETs); a template it does not know, or whose copy would be refused, is read from the API server.
+    const cached = this.deps.templates.cachedObjectNow(input.template);
+    const usable = (t: TemplateManifest) => {
+      const n = normalizeTemplate({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.metadata.name }, spec: t.spec });
+      return n.ok && isSecurityApproved({ metadata: t.metadata, spec: n.template.spec });
+    };
+    const templateObj = cached && usable(cached) ? cached : await this.deps.templates.getObject(input.template);
     if (!templateObj) throw unknownTemplate(input.template);
     const normalized = normalizeTemplate({ apiVersion: templateObj.apiVersion, kind: templateObj.kind, metadata: { name: templateObj.metadata.name }, spec: templateObj.spec });
     if (!normalized.ok) throw unusableTemplate(input.template, normalized.errors.join('; '));
