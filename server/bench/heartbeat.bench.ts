@@ -19,6 +19,8 @@
  * Target: >= 10,000 heartbeats/s with p99 < 50 ms over graphql-ws; the last lines say the best sustained rate and
  * whether the 10,000/s open loop met it. Run: npm run bench, or
  * node --expose-gc -r @swc-node/register bench/heartbeat.bench.ts (BENCH_TIERS=ws-worker, BENCH_HEARTBEATS=N).
+ * BENCH_PROFILE=<dir> writes CPU and allocation profiles of this process during the HTTP figure and its graphql-ws
+ * baseline (support/profile.ts).
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
@@ -34,6 +36,7 @@ import { loadConfig } from '../src/config/config';
 import { HeartbeatBatcher } from '../src/modules/connections/heartbeat-batcher';
 import { startPostgres } from '../src/platform/database/postgres-server';
 import { createLogger } from '../src/platform/logging/logger';
+import { profiled } from './support/profile';
 import { RawHttpClient, requestBytes } from './support/raw-http';
 import { BenchReport, fmtInt, fmtMs } from './support/report';
 
@@ -407,8 +410,8 @@ async function main() {
     const httpN = Math.min(N, 30_000);
     if (TIERS.has('http')) {
       const job = (transport: 'ws' | 'http'): WorkerJob => ({ transport, httpUrl, wsUrl, token: accessToken, ids, total: httpN, load: { concurrency: HTTP_IN_FLIGHT }, sockets: WS_SOCKETS });
-      results.push({ ...(await measure(`GraphQL over HTTP POST, ${HTTP_IN_FLIGHT} in flight, generator in a worker`, httpN, () => inWorker(job('http')), stats, () => appBatcher.stats)), httpTier: 'http' });
-      results.push({ ...(await measure(`graphql-ws, ${WS_SOCKETS} sockets, ${HTTP_IN_FLIGHT} in flight, generator in a worker`, httpN, () => inWorker(job('ws')), stats, () => appBatcher.stats)), httpTier: 'ws' });
+      results.push({ ...(await profiled('http-mutation', () => measure(`GraphQL over HTTP POST, ${HTTP_IN_FLIGHT} in flight, generator in a worker`, httpN, () => inWorker(job('http')), stats, () => appBatcher.stats))), httpTier: 'http' });
+      results.push({ ...(await profiled('ws-mutation', () => measure(`graphql-ws, ${WS_SOCKETS} sockets, ${HTTP_IN_FLIGHT} in flight, generator in a worker`, httpN, () => inWorker(job('ws')), stats, () => appBatcher.stats))), httpTier: 'ws' });
     }
   } finally {
     await stats.end();
