@@ -145,7 +145,7 @@ export class SessionReconciler implements ControllerDefinition {
     }
 
     await Promise.all([this.templates.start(), this.deployments.start(), this.pods.start()]);
-    await Promise.all([this.templates.waitForSync(), this.deployments.waitForSync(), this.pods.waitForSync()]);
+    await Promise.all([this.templates.waitForSync(), this.deployments.waitForSync(), this.pods.waitForSync(), this.sweepServices()]);
     // Sessions last: their first events find the other caches filled.
     await this.sessions.start();
     await this.sessions.waitForSync();
@@ -158,6 +158,24 @@ export class SessionReconciler implements ControllerDefinition {
     const stopped = this.queue?.stop();
     await Promise.allSettled([this.sessions?.stop(), this.templates?.stop(), this.deployments?.stop(), this.pods?.stop()]);
     await stopped;
+  }
+
+  /**
+   * The sessions that have a Service now (one list): each one's first reconcile deletes it if the session no longer
+   * needs one (behind the gateway alone, decision 0030: Services of an older version, or of routing since turned
+   * off), instead of leaving it, its address and its endpoints until the session is deleted.
+   */
+  private async sweepServices(): Promise<void> {
+    const { namespace } = this.options.kube;
+    try {
+      const services = await this.core.listNamespacedService({ namespace, labelSelector: `${LABEL_SESSION},app.kubernetes.io/managed-by=streamspace` });
+      for (const s of services.items) {
+        const name = s.metadata?.labels?.[LABEL_SESSION];
+        if (name && name === s.metadata?.name) this.sweep.add(name);
+      }
+    } catch (err) {
+      this.logger.warn({ err: kubeMessage(err) }, 'could not list the sessions\' Services; unneeded ones stay until their session is deleted');
+    }
   }
 
   /** Sessions waiting to be reconciled and being reconciled now. */
