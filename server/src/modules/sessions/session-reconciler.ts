@@ -282,10 +282,11 @@ export class SessionReconciler implements ControllerDefinition {
         if (children.networkPolicy) await this.apply(children.networkPolicy, this.appliedHash(children.networkPolicy));
         else await this.removeChild('NetworkPolicy', name);
         if (children.service) await this.apply(children.service, this.appliedHash(children.service));
-        else await this.removeChild('Service', name);
         if (children.ingress) await this.apply(children.ingress, this.appliedHash(children.ingress));
         else await this.removeChild('Ingress', name);
         await this.apply(children.deployment, this.cachedHash(deployment));
+        // After the Deployment: an older one without the ports annotation is reached through its Service until then.
+        if (!children.service) await this.removeChild('Service', name);
         this.applyFailures.delete(name);
       } catch (err) {
         // The API server refused a child (a full Service address range, a quota, an admission policy): the retry
