@@ -109,4 +109,40 @@ describe('graphql-ws abuse limits: payload size, anonymous and idle sockets, soc
       b.ws.close();
     }
   });
+
+  it('gives a subscription\'s slot back when the client completes it, and when the stream ends by itself', async () => {
+    const sub = { query: 'subscription Clock { serverTime(intervalSeconds: 1, count: 100) }' };
+    const short = { query: 'subscription Clock { serverTime(intervalSeconds: 1, count: 1) }' };
+    const a = await connected(app.wsUrl, alice.accessToken);
+    try {
+      a.send({ id: 's1', type: 'subscribe', payload: sub });
+      a.send({ id: 's2', type: 'subscribe', payload: short });
+      await a.next('next', 's1');
+      await a.next('next', 's2');
+      // s2 ends by itself after its one tick (the server completes it); the client completes s1.
+      await a.next('complete', 's2');
+      a.send({ id: 's1', type: 'complete' });
+      // Both slots are free again: two new subscriptions are accepted, a third is still refused.
+      const accepted = async (name: string) => {
+        for (let attempt = 0; attempt <= 20; attempt++) {
+          const id = `${name}-${attempt}`;
+          a.send({ id, type: 'subscribe', payload: sub });
+          // Whichever comes first; the other waiter never matches a later id (each attempt has its own).
+          const answer = await Promise.race([a.next('next', id).then(() => 'next'), a.next('error', id).then(() => 'error')].map((p) => p.catch(() => 'closed')));
+          if (answer === 'next') return;
+          // The slot comes back once the stream has ended on the server: a subscribe sent in that instant may still
+          // find it taken; try again shortly (bounded).
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect.fail(`subscription ${name} was refused 21 times: the slot was not given back`);
+      };
+      await accepted('s3');
+      await accepted('s4');
+      a.send({ id: 's5', type: 'subscribe', payload: sub });
+      const refused = (await a.next('error', 's5')).payload as { extensions: { code: string } }[];
+      expect(refused[0].extensions.code).to.equal('LIMIT_EXCEEDED');
+    } finally {
+      a.ws.close();
+    }
+  });
 });

@@ -258,12 +258,6 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       };
       return args;
     },
-    // A subscription the client completes never reaches onComplete: release its slot when its stream ends.
-    onOperation: (ctx, id, _payload, _args, result) => {
-      const op = ctx.extra.operations.get(id);
-      if (!op?.counted || !(Symbol.asyncIterator in result)) return;
-      return releasedAtEnd(result, () => release(ctx.extra, op));
-    },
     onNext: (ctx, id, _payload, _args, result) => {
       if (!('errors' in result) || !result.errors?.length) return;
       const op = ctx.extra.operations.get(id);
@@ -275,6 +269,9 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       finish(ctx.extra, id, 'error');
       return formatErrors(errors, requestId);
     },
+    // Every end of an operation reaches onComplete or onError, also a subscription the client completes (graphql-ws
+    // returns its stream, and its loop then completes it without telling the client): its slot is given back there,
+    // with no wrapper around every subscription's stream (that cost a promise per subscriber for every event).
     onComplete: (ctx, id) => finish(ctx.extra, id),
   };
   const server = makeServer<Record<string, unknown>, Extra>(serverOptions);
@@ -366,34 +363,6 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       await new Promise<void>((resolve, reject) => wsServer.close((err) => (err ? reject(err) : resolve())));
     },
   };
-}
-
-/** `source`, calling `onEnd` once when it finishes, fails or is returned early. */
-function releasedAtEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  const end = <R>(r: R) => {
-    onEnd();
-    return r;
-  };
-  const wrapped: AsyncGenerator<T> = {
-    [Symbol.asyncIterator]: () => wrapped,
-    // One promise per event (not an async function's several): this runs once per subscriber for every event.
-    next: () =>
-      it.next().then(
-        (r) => (r.done ? end(r) : r),
-        (err: unknown) => {
-          onEnd();
-          throw err;
-        },
-      ),
-    return: async (value) => end(((await it.return?.(value as never)) ?? { done: true, value }) as IteratorResult<T>),
-    throw: async (err) => {
-      onEnd();
-      if (it.throw) return it.throw(err);
-      throw err;
-    },
-  };
-  return wrapped;
 }
 
 function ignoreWriteError() {
