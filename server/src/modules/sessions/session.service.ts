@@ -275,16 +275,18 @@ export class SessionService {
 
     // From the watch cache when it has a usable copy (a launch costs the API server no GET: a thousand launches were
     // a thousand GETs); a template it does not know, or whose copy would be refused, is read from the API server.
-    const cached = this.deps.templates.cachedObjectNow(input.template);
-    const usable = (t: TemplateManifest) => {
+    const check = (t: TemplateManifest | null) => {
+      if (!t) return { refused: unknownTemplate(input.template) };
       const n = normalizeTemplate({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.metadata.name }, spec: t.spec });
-      return n.ok && isSecurityApproved({ metadata: t.metadata, spec: n.template.spec });
+      if (!n.ok) return { refused: unusableTemplate(input.template, n.errors.join('; ')) };
+      if (!isSecurityApproved({ metadata: t.metadata, spec: n.template.spec })) return { refused: unapprovedTemplate(input.template, notApprovedMessage(input.template, n.template.spec)) };
+      return { template: n.template };
     };
-    const templateObj = cached && usable(cached) ? cached : await this.deps.templates.getObject(input.template);
-    if (!templateObj) throw unknownTemplate(input.template);
-    const normalized = normalizeTemplate({ apiVersion: templateObj.apiVersion, kind: templateObj.kind, metadata: { name: templateObj.metadata.name }, spec: templateObj.spec });
-    if (!normalized.ok) throw unusableTemplate(input.template, normalized.errors.join('; '));
-    if (!isSecurityApproved({ metadata: templateObj.metadata, spec: normalized.template.spec })) throw unapprovedTemplate(input.template, notApprovedMessage(input.template, normalized.template.spec));
+    const cached = this.deps.templates.cachedObjectNow(input.template);
+    let checked = cached ? check(cached) : null;
+    if (!checked || 'refused' in checked) checked = check(await this.deps.templates.getObject(input.template));
+    if ('refused' in checked) throw checked.refused;
+    const normalized = checked;
 
     // The session's resources are frozen at creation (template defaults + overrides), so quota usage and
     // the Deployment agree even if the template changes later.
