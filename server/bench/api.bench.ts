@@ -37,7 +37,7 @@ import { createTestDatabase, stopTestPostgres } from '../test/support/postgres';
 import { kubeGetStream } from '../src/platform/kube/kube-http';
 import { LABEL_SESSION } from '../src/modules/sessions/session-manifests';
 import { sessionTopic, type SessionChange } from '../src/modules/sessions/session-table';
-import { BenchReport, cpuDuring, fmtInt, fmtMs, load1, percentile } from './support/report';
+import { BenchReport, cpuDuring, cpuPartsText, fmtInt, fmtMs, load1, percentile } from './support/report';
 import { startLoadWorker, type LoadWorker, type LoopResult } from './support/load-worker';
 import { COUNT_HEADER, countStatements } from '../test/support/sql-counter';
 import { profiled } from './support/profile';
@@ -292,7 +292,8 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
     // The counting's AsyncLocalStorage off before the load: its promise hooks would cost every request.
     counter.stop();
     const body = JSON.stringify({ query: SESSION_PAGE, variables: { first: 100 } });
-    const apiRun = await cpuDuring(() => profiled('list', () => load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [body], concurrency: 8, total: 300 })));
+    const generatorTid = await load.call<number>({ op: 'tid' });
+    const apiRun = await cpuDuring(() => profiled('list', () => load.call({ op: 'gql', url: `${app.url}/graphql`, token: alice.accessToken, bodies: [body], concurrency: 8, total: 600 })), generatorTid);
     const api = apiRun.result;
     const apiLoad = load1();
     // The same rows from SQL: the page of sessions with their open connections and last activity (idle's inputs).
@@ -305,7 +306,7 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
       params: [[alice.id]],
       concurrency: 8,
       total: 1000,
-    }));
+    }), generatorTid);
     const raw = rawRun.result;
     // What a request costs the whole machine (server, PostgreSQL, the generator; other work on a shared machine
     // too): with every core busy, the ratio of the two rates is about the inverse ratio of these, whatever the
@@ -317,6 +318,8 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
       `  machine CPU per request (all cores, /proc/stat): api page ${apiCpu.toFixed(2)} ms (server main thread ${mainCpu.toFixed(2)} ms), ` +
         `raw pg query ${rawCpu.toFixed(2)} ms; ${os.cpus().length} cores busy ${((apiRun.machineSeconds / api.seconds) * 100).toFixed(0)}% / ${((rawRun.machineSeconds / raw.seconds) * 100).toFixed(0)}% of one core during each`,
     );
+    console.log(`  where it went, per request: api page: ${cpuPartsText(apiRun.parts, api.latencies.length)}`);
+    console.log(`                              raw query: ${cpuPartsText(rawRun.parts, raw.latencies.length)}`);
     const maxCount = Math.max(...Object.values(counts));
     report.add({
       figure,
@@ -459,8 +462,10 @@ async function fanOut(report: BenchReport, app: TestApp, alice: TestUser, load: 
     let fLoad = 0;
     let missing = 0;
     const ROUNDS = 5;
+    const generatorTid = await load.call<number>({ op: 'tid' });
+    let parts = '';
     try {
-      await profiled('fanout', async () => {
+      const run = await cpuDuring(() => profiled('fanout', async () => {
         for (let round = 0; round < ROUNDS; round++) {
           const sent = Date.now();
           const r = await ok<{ connectSession: { session: { activeConnections: number } } }>(app, alice, CONNECT, { id: sessionId });
@@ -478,7 +483,10 @@ async function fanOut(report: BenchReport, app: TestApp, alice: TestUser, load: 
           fromMutation.push(...got.map((t) => t - sent));
           fLoad += load1() / ROUNDS;
         }
-      });
+      }), generatorTid);
+      // Per round (one change to every subscriber), with the polling between rounds.
+      parts = cpuPartsText(run.parts, ROUNDS);
+      console.log(`  where the CPU went, per change delivered to all ${FANOUT} (rounds include 250 ms polls): ${parts}`);
     } finally {
       pubSub.deliverLocally = deliverLocally;
     }

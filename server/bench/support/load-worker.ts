@@ -13,7 +13,9 @@
  *             and the value at `path` in its data
  *  arrivals   the arrival times recorded since the last call, grouped by that value
  *  unsubscribe closes the sockets
+ *  tid        the worker thread's id (for cpuDuring's CPU parts)
  */
+import { readFileSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Pool } from 'pg';
 import WebSocket from 'ws';
@@ -24,7 +26,8 @@ export type LoadOp =
   | { op: 'pg'; url: string; sql: string; params: unknown[][]; concurrency: number; total: number }
   | { op: 'subscribe'; url: string; token: string; sockets: number; perSocket: number; query: string; variables: Record<string, unknown>; path: string[] }
   | { op: 'arrivals' }
-  | { op: 'unsubscribe' };
+  | { op: 'unsubscribe' }
+  | { op: 'tid' };
 
 export interface LoopResult {
   seconds: number;
@@ -157,6 +160,11 @@ async function handle(op: LoadOp): Promise<unknown> {
         ws.terminate();
       }
       return { open: 0 };
+    case 'tid': {
+      // Synchronous fs runs on the calling thread: /proc/thread-self is this worker's own task.
+      const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+      return Number(stat.slice(0, stat.indexOf(' ')));
+    }
   }
 }
 

@@ -45,17 +45,83 @@ export function mainThreadCpuSeconds(): number {
 /** Jiffies per second of /proc (USER_HZ: 100 on Linux). */
 const CLOCK_TICKS = 100;
 
+/** Jiffies (user + system) of one /proc stat line. */
+function statTicks(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function readOr(path: string): string | null {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
+/** Jiffies of each thread of this process, by thread id. */
+function threadTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    const stat = readOr(`/proc/self/task/${tid}/stat`);
+    if (stat) out.set(Number(tid), statTicks(stat));
+  }
+  return out;
+}
+
+/** Jiffies of every PostgreSQL process on the machine (the harness's server and its backends). */
+function postgresTicks(): number {
+  let sum = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = readOr(`/proc/${pid}/stat`);
+    if (stat && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') sum += statTicks(stat);
+  }
+  return sum;
+}
+
+/** Where the machine's busy CPU went during a measured load, in seconds (see cpuDuring). */
+export interface CpuParts {
+  /** This process's main thread (the server). */
+  main: number;
+  /** The load generator's worker thread. */
+  generator: number;
+  /** This process's other threads: V8's garbage collection and compiler threads, libuv's pool. */
+  otherThreads: number;
+  postgres: number;
+  /** Everything else: the kernel's own work (loopback networking), the API server, other processes. */
+  rest: number;
+}
+
+/** The parts as one short text: `main 3.20, generator 0.90, ...` ms per request. */
+export function cpuPartsText(parts: CpuParts, requests: number): string {
+  const ms = (s: number) => ((s * 1000) / requests).toFixed(2);
+  return `server main ${ms(parts.main)}, generator ${ms(parts.generator)}, server's other threads (GC, compiler, pool) ${ms(parts.otherThreads)}, PostgreSQL ${ms(parts.postgres)}, rest (kernel, other processes) ${ms(parts.rest)} ms`;
+}
+
 /**
  * Machine-wide busy CPU (all processes, all cores) and this process's main-thread CPU during `work`, in seconds.
  * On a shared machine the first includes other work; printed beside a figure, it shows what one request costs the
  * machine as a whole (the server, PostgreSQL, the API server, the load generator).
  */
-export async function cpuDuring<T>(work: () => Promise<T>): Promise<{ result: T; machineSeconds: number; mainThreadSeconds: number }> {
+export async function cpuDuring<T>(work: () => Promise<T>, generatorTid?: number): Promise<{ result: T; machineSeconds: number; mainThreadSeconds: number; parts: CpuParts }> {
   const m0 = machineTicks();
   const t0 = mainThreadCpuSeconds();
+  const threads0 = threadTicks();
+  const pg0 = postgresTicks();
   const result = await work();
   const m1 = machineTicks();
-  return { result, machineSeconds: (m1.busy - m0.busy) / CLOCK_TICKS, mainThreadSeconds: mainThreadCpuSeconds() - t0 };
+  const threads1 = threadTicks();
+  const pg1 = postgresTicks();
+  const delta = (tid: number) => ((threads1.get(tid) ?? 0) - (threads0.get(tid) ?? 0)) / CLOCK_TICKS;
+  let all = 0;
+  for (const tid of threads1.keys()) all += delta(tid);
+  const machineSeconds = (m1.busy - m0.busy) / CLOCK_TICKS;
+  const main = delta(process.pid);
+  const generator = generatorTid === undefined ? 0 : delta(generatorTid);
+  const postgres = (pg1 - pg0) / CLOCK_TICKS;
+  const parts: CpuParts = { main, generator, otherThreads: all - main - generator, postgres, rest: Math.max(0, machineSeconds - all - postgres) };
+  return { result, machineSeconds, mainThreadSeconds: mainThreadCpuSeconds() - t0, parts };
 }
 
 /** The 1-minute load average now. */
