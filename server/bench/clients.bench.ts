@@ -10,9 +10,10 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { startTestApp } from '../test/support/app';
 import { TEST_ADMIN } from '../test/support/auth';
 import { stopTestPostgres } from '../test/support/postgres';
@@ -21,6 +22,18 @@ import { BenchReport, fmtMs, load1, percentile } from './support/report';
 const ROOT = path.resolve(__dirname, '../..');
 const SIGNINS = Number(process.env.BENCH_SIGNINS ?? 7);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** For a failed sign-in: the page's URL, its alerts' text, and a screenshot (its path), so the row says why. */
+async function whatThePageShows(page: Page): Promise<string> {
+  const alerts = (await page.getByRole('alert').allInnerTexts().catch(() => [])).map((t) => t.trim()).filter(Boolean);
+  const shot = path.join(os.tmpdir(), 'streamspace-bench', `clients-signin-failure-${Date.now()}.png`);
+  fs.mkdirSync(path.dirname(shot), { recursive: true });
+  const saved = await page.screenshot({ path: shot }).then(
+    () => `screenshot ${shot}`,
+    () => 'no screenshot',
+  );
+  return `at ${page.url()}; ${saved}; alerts: ${alerts.length ? alerts.join(' | ').slice(0, 300) : 'none'}`;
+}
 
 function newest(dir: string): number {
   let t = 0;
@@ -98,7 +111,12 @@ async function main(report: BenchReport) {
       await page.locator('input[name="password"]').fill(TEST_ADMIN.password);
       const t0 = performance.now();
       await page.locator('input[name="password"]').press('Enter');
-      await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor({ state: 'visible', timeout: 30_000 });
+      await page
+        .getByRole('heading', { name: 'Apps', level: 1 })
+        .waitFor({ state: 'visible', timeout: 30_000 })
+        .catch(async (err: Error) => {
+          throw new Error(`sign-in ${i + 1} never reached the launcher (${err.message.split('\n')[0]}) ${await whatThePageShows(page)}`);
+        });
       times.push(performance.now() - t0);
       loadSum += load1();
       await context.close();
