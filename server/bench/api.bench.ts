@@ -463,7 +463,6 @@ async function fanOut(report: BenchReport, app: TestApp, alice: TestUser, load: 
     let missing = 0;
     const ROUNDS = 5;
     const generatorTid = await load.call<number>({ op: 'tid' });
-    let parts = '';
     try {
       const run = await cpuDuring(() => profiled('fanout', async () => {
         for (let round = 0; round < ROUNDS; round++) {
@@ -485,8 +484,7 @@ async function fanOut(report: BenchReport, app: TestApp, alice: TestUser, load: 
         }
       }), generatorTid);
       // Per round (one change to every subscriber), with the polling between rounds.
-      parts = cpuPartsText(run.parts, ROUNDS);
-      console.log(`  where the CPU went, per change delivered to all ${FANOUT} (rounds include 250 ms polls): ${parts}`);
+      console.log(`  where the CPU went, per change delivered to all ${FANOUT} (rounds include 250 ms polls): ${cpuPartsText(run.parts, ROUNDS)}`);
     } finally {
       pubSub.deliverLocally = deliverLocally;
     }

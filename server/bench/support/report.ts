@@ -36,10 +36,7 @@ export function machineTicks(): { busy: number; total: number } {
 
 /** CPU seconds of this process's main thread alone (user + system, /proc/self/task/<pid>/stat). */
 export function mainThreadCpuSeconds(): number {
-  const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  return statTicks(fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')) / CLOCK_TICKS;
 }
 
 /** Jiffies per second of /proc (USER_HZ: 100 on Linux). */
@@ -47,6 +44,7 @@ const CLOCK_TICKS = 100;
 
 /** Jiffies (user + system) of one /proc stat line. */
 function statTicks(stat: string): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
 }
@@ -80,7 +78,10 @@ function postgresTicks(): number {
   return sum;
 }
 
-/** Where the machine's busy CPU went during a measured load, in seconds (see cpuDuring). */
+/**
+ * Where the machine's busy CPU went during a measured load, in seconds (see cpuDuring). A process that exits before
+ * the load ends (a pool's PostgreSQL backends ended with it) is no longer there to be read: its time counts in `rest`.
+ */
 export interface CpuParts {
   /** This process's main thread (the server). */
   main: number;
