@@ -39,8 +39,21 @@ export interface LoadWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * The process's flags a worker may take: its preloads (-r/--require and their modules). V8 flags (--expose-gc,
+ * --trace-gc, --max-semi-space-size, ...) are the process's and a worker refuses them at start.
+ */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '-r' || argv[i] === '--require') && i + 1 < argv.length) kept.push(argv[i], argv[++i]);
+    else if (argv[i].startsWith('--require=')) kept.push(argv[i]);
+  }
+  return kept;
+}
+
 export function startLoadWorker(): LoadWorker {
-  const worker = new Worker(__filename, { workerData: { role: 'bench-load' }, execArgv: process.execArgv.filter((a) => a !== '--expose-gc') });
+  const worker = new Worker(__filename, { workerData: { role: 'bench-load' }, execArgv: workerExecArgv(process.execArgv) });
   let seq = 0;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {

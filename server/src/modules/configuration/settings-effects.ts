@@ -67,6 +67,20 @@ export function sessionPolicies(settings: SettingsSource): SessionPolicies {
   };
 }
 
+/** A duration setting in milliseconds as it is now, parsed again only when its text changes (read per session of a page). */
+function liveDuration(settings: SettingsSource, key: string): () => number {
+  let text: string | undefined;
+  let ms = 0;
+  return () => {
+    const now = settings.value<string>(key);
+    if (now !== text) {
+      ms = durationMs(now);
+      text = now;
+    }
+    return ms;
+  };
+}
+
 /**
  * The connections configuration whose idle timeout and heartbeat interval follow the settings: the connection
  * service and the hibernation timer read these fields at each use.
@@ -75,8 +89,8 @@ export function liveConnectionsConfig(base: ConnectionsConfig, settings: Setting
   return Object.defineProperties(
     { ...base },
     {
-      defaultIdleTimeoutMs: { get: () => durationMs(settings.value<string>(SETTING_KEYS.SESSIONS_IDLE_TIMEOUT)), enumerable: true },
-      heartbeatIntervalMs: { get: () => durationMs(settings.value<string>(SETTING_KEYS.SESSIONS_HEARTBEAT_INTERVAL)), enumerable: true },
+      defaultIdleTimeoutMs: { get: liveDuration(settings, SETTING_KEYS.SESSIONS_IDLE_TIMEOUT), enumerable: true },
+      heartbeatIntervalMs: { get: liveDuration(settings, SETTING_KEYS.SESSIONS_HEARTBEAT_INTERVAL), enumerable: true },
     },
   );
 }

@@ -68,6 +68,18 @@ function timeoutMs(value: string): number {
   return ms;
 }
 
+/** formatDuration of the few idle timeouts in use, each once. */
+const durationTexts = new Map<number, string>();
+function durationText(ms: number): string {
+  let text = durationTexts.get(ms);
+  if (text === undefined) {
+    text = formatDuration(ms);
+    if (durationTexts.size >= 1024) durationTexts.clear();
+    durationTexts.set(ms, text);
+  }
+  return text;
+}
+
 /**
  * The idle clock. A session counts as idle while it has fewer than minConnections connections (default 1;
  * 0: never idle). It has been idle since the latest of: becoming Running, the last connect
@@ -79,39 +91,37 @@ function timeoutMs(value: string): number {
 export function decideIdle(i: IdleInput): IdleDecision {
   const idleTimeoutSource = i.sessionIdleTimeout ? 'session' : i.templateIdleTimeout ? 'template' : 'server';
   const idleTimeoutMs = i.sessionIdleTimeout ? timeoutMs(i.sessionIdleTimeout) : i.templateIdleTimeout ? timeoutMs(i.templateIdleTimeout) : i.defaultIdleTimeoutMs;
-  const lastActivity = latest(i.lastActivity, i.lastConnection, i.lastDisconnect);
-  const idleTimeout = formatDuration(idleTimeoutMs);
-  const decision = (hibernatesAt: Date | null, idleSince: Date | null, reason: string): IdleDecision => ({
+  const idleTimeout = durationText(idleTimeoutMs);
+  // One object per decision and no closures: a page of 100 sessions decides 100 times per request.
+  let hibernatesAt: Date | null = null;
+  let idleSince: Date | null = null;
+  let reason: string;
+  const threshold = i.minConnections ?? 1;
+  if (i.state !== 'running') reason = `The session is ${i.state}; it does not run, so it cannot idle`;
+  else if (i.phase !== 'Running') reason = `The session is ${i.phase}; the idle clock starts once it is Running`;
+  else if (threshold === 0) reason = 'minConnections is 0: the session stays running even without connections';
+  else if (i.activeConnections >= threshold) {
+    const n = i.activeConnections;
+    reason =
+      `${n} active connection${n === 1 ? '' : 's'} keep${n === 1 ? 's' : ''} the session running` +
+      (threshold > 1 ? ` (it counts as idle below minConnections ${threshold})` : '') +
+      '; it hibernates once they end';
+  } else {
+    idleSince = latest(i.runningSince, i.lastConnection, i.lastDisconnect) ?? i.now;
+    hibernatesAt = new Date(idleSince.getTime() + idleTimeoutMs);
+    const who = i.activeConnections === 0 ? 'No active connections' : `Only ${i.activeConnections} of the ${threshold} connections (minConnections)`;
+    reason = `${who} since ${idleSince.toISOString()}; hibernates after the idle timeout of ${idleTimeout} (from the ${idleTimeoutSource === 'server' ? 'server default' : idleTimeoutSource})`;
+  }
+  return {
     activeConnections: i.activeConnections,
-    lastActivity,
+    lastActivity: latest(i.lastActivity, i.lastConnection, i.lastDisconnect),
     hibernatesAt,
     idleTimeoutMs,
     idleTimeout,
     idleTimeoutSource,
     idleSince,
     reason,
-  });
-  const none = (reason: string): IdleDecision => decision(null, null, reason);
-  if (i.state !== 'running') return none(`The session is ${i.state}; it does not run, so it cannot idle`);
-  if (i.phase !== 'Running') return none(`The session is ${i.phase}; the idle clock starts once it is Running`);
-  const threshold = i.minConnections ?? 1;
-  if (threshold === 0) return none('minConnections is 0: the session stays running even without connections');
-  if (i.activeConnections >= threshold) {
-    const n = i.activeConnections;
-    return none(
-      `${n} active connection${n === 1 ? '' : 's'} keep${n === 1 ? 's' : ''} the session running` +
-        (threshold > 1 ? ` (it counts as idle below minConnections ${threshold})` : '') +
-        '; it hibernates once they end',
-    );
-  }
-  const idleSince = latest(i.runningSince, i.lastConnection, i.lastDisconnect) ?? i.now;
-  const hibernatesAt = new Date(idleSince.getTime() + idleTimeoutMs);
-  const who = i.activeConnections === 0 ? 'No active connections' : `Only ${i.activeConnections} of the ${threshold} connections (minConnections)`;
-  return decision(
-    hibernatesAt,
-    idleSince,
-    `${who} since ${idleSince.toISOString()}; hibernates after the idle timeout of ${idleTimeout} (from the ${idleTimeoutSource === 'server' ? 'server default' : idleTimeoutSource})`,
-  );
+  };
 }
 
 /** When the session last became Running (its Ready=True condition's transition), from its table row. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
+import { useFastTimestamps } from './timestamps';
 
 /**
  * migrations/ lives at the repository root. From source (swc) this file is server/src/platform/database;
@@ -26,6 +27,7 @@ export interface DataSourceSettings {
 }
 
 export function createDataSource(settings: DataSourceSettings): DataSource {
+  useFastTimestamps();
   const options: DataSourceOptions = {
     type: 'postgres',
     url: settings.url,

@@ -2,7 +2,6 @@ import type http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request, type RequestHandler } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { AppConfig } from '../../config/config';
@@ -13,6 +12,7 @@ import { thrownByValidation, ValidatedDocumentCache } from './document-cache';
 import { armorValidationRules, hideFieldSuggestions } from './armor';
 import { createErrorFormatter, databaseUnavailable, isDatabaseUnavailable } from './errors';
 import { createExecutor } from './executor';
+import { graphqlHttpHandler } from './http-handler';
 import { createLimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { nestingError } from './nesting';
@@ -170,21 +170,19 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
   const handlers: RequestHandler[] = [
     express.json({ limit: '1mb' }),
     refuseUnparsableDocuments(schema),
-    expressMiddleware(apollo, {
-      context: async ({ req }): Promise<GraphQLContext> => ({
-        requestId: (req as Request & { id: string }).id,
-        logger: (req as Request & { log: Logger }).log,
-        caller: await options.callerOf(req).catch((err: unknown) => {
-          // The caller's row could not be read: a typed, retryable 503 rather than "Context creation failed" (500).
-          if (!isDatabaseUnavailable(err)) throw err;
-          const typed = databaseUnavailable();
-          throw new GraphQLError(typed.message, { extensions: { code: typed.code, details: typed.details, http: { status: 503 } } });
-        }),
-        loaders: new LoaderRegistry(),
-        clientIp: req.ip,
-        userAgent: req.header('user-agent'),
+    graphqlHttpHandler(apollo, async (req): Promise<GraphQLContext> => ({
+      requestId: (req as Request & { id: string }).id,
+      logger: (req as Request & { log: Logger }).log,
+      caller: await options.callerOf(req).catch((err: unknown) => {
+        // The caller's row could not be read: a typed, retryable 503 rather than "Context creation failed" (500).
+        if (!isDatabaseUnavailable(err)) throw err;
+        const typed = databaseUnavailable();
+        throw new GraphQLError(typed.message, { extensions: { code: typed.code, details: typed.details, http: { status: 503 } } });
       }),
-    }),
+      loaders: new LoaderRegistry(),
+      clientIp: req.ip,
+      userAgent: req.header('user-agent'),
+    })),
   ];
   return {
     handlers,
