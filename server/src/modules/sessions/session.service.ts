@@ -34,10 +34,12 @@ const DURATION = /^[0-9]+(s|m|h)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The table row each SessionType was made from (a GraphQL answer's session objects, while they live): the fields
- * of a page of sessions that are computed from the row (`idle`) use it instead of reading the rows again.
+ * The table row a SessionType was made from, kept on it under a symbol (invisible to GraphQL and JSON): the fields of
+ * a page of sessions that are computed from the row (`idle`) use it instead of reading the rows again. Not a WeakMap:
+ * a hundred entries a page made every young-generation collection walk an ephemeron table.
  */
-const rowsOf = new WeakMap<SessionType, SessionEntity>();
+const ROW = Symbol('sessionRow');
+type WithRow = SessionType & { [ROW]?: SessionEntity };
 
 /**
  * The table row of a session id in a namespace (null: none, or not a UUID). Hand-written, as the list's: TypeORM's
@@ -51,12 +53,12 @@ export async function findSessionRow(dataSource: DataSource, namespace: string, 
 
 /** The row a SessionType was made from by toSessionType (undefined for one made otherwise). */
 export function sessionRowOf(session: SessionType): SessionEntity | undefined {
-  return rowsOf.get(session);
+  return (session as WithRow)[ROW];
 }
 
 export function toSessionType(row: SessionEntity): SessionType {
-  const type = sessionTypeOf(row);
-  rowsOf.set(type, row);
+  const type: WithRow = sessionTypeOf(row);
+  type[ROW] = row;
   return type;
 }
 
@@ -67,35 +69,36 @@ export function toSessionType(row: SessionEntity): SessionType {
 function sessionTypeOf(row: SessionEntity): SessionType {
   const spec = row.spec as unknown as Partial<SessionSpec>;
   const status = row.status as { message?: string; conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[] };
-  const list = (m?: Record<string, string | number>) => (m ? { cpu: m.cpu !== undefined ? String(m.cpu) : null, memory: m.memory !== undefined ? String(m.memory) : null } : null);
-  const resources: ResourcesType | null = spec.resources ? { requests: list(spec.resources.requests), limits: list(spec.resources.limits) } : null;
-  return Object.assign(new SessionType(), {
-    id: row.id,
-    name: row.name,
-    namespace: row.namespace,
-    user: row.username,
-    templateName: row.template,
-    state: row.state as SessionStateEnum,
-    phase: row.phase as SessionPhaseEnum,
-    message: status?.message ?? null,
-    url: row.url,
-    appType: row.appType as AppTypeEnum,
-    podName: row.podName,
-    activeConnections: row.activeConnections,
-    totalConnections: row.totalConnections,
-    lastConnection: row.lastConnectionAt,
-    lastDisconnect: row.lastDisconnectAt,
-    lastActivity: row.lastActivityAt,
-    persistentHome: spec.persistentHome ?? false,
-    idleTimeout: spec.idleTimeout ?? null,
-    maxSessionDuration: spec.maxSessionDuration ?? null,
-    resources,
-    conditions: (status?.conditions ?? []).map(
-      (c): SessionConditionType => ({ ...c, lastTransitionTime: c.lastTransitionTime ? new Date(c.lastTransitionTime) : null }),
-    ),
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  });
+  // Set one by one on the instance (not Object.assign of a literal: one object per session of a page, not two).
+  const t = new SessionType();
+  t.id = row.id;
+  t.name = row.name;
+  t.namespace = row.namespace;
+  t.user = row.username;
+  t.templateName = row.template;
+  t.state = row.state as SessionStateEnum;
+  t.phase = row.phase as SessionPhaseEnum;
+  t.message = status?.message ?? null;
+  t.url = row.url;
+  t.appType = row.appType as AppTypeEnum;
+  t.podName = row.podName;
+  t.activeConnections = row.activeConnections;
+  t.totalConnections = row.totalConnections;
+  t.lastConnection = row.lastConnectionAt;
+  t.lastDisconnect = row.lastDisconnectAt;
+  t.lastActivity = row.lastActivityAt;
+  t.persistentHome = spec.persistentHome ?? false;
+  t.idleTimeout = spec.idleTimeout ?? null;
+  t.maxSessionDuration = spec.maxSessionDuration ?? null;
+  t.resources = spec.resources ? { requests: resourceList(spec.resources.requests), limits: resourceList(spec.resources.limits) } : null;
+  t.conditions = (status?.conditions ?? []).map((c): SessionConditionType => ({ ...c, lastTransitionTime: c.lastTransitionTime ? new Date(c.lastTransitionTime) : null }));
+  t.createdAt = row.createdAt;
+  t.updatedAt = row.updatedAt;
+  return t;
+}
+
+function resourceList(m?: Record<string, string | number>): ResourcesType['requests'] {
+  return m ? { cpu: m.cpu !== undefined ? String(m.cpu) : null, memory: m.memory !== undefined ? String(m.memory) : null } : null;
 }
 
 /** A launch that names only the template (no settings, not `newSession`): it wakes a hibernated session of it. */
