@@ -21,6 +21,26 @@ describe('GraphQL over HTTP (real server, real PostgreSQL)', () => {
     expect(body.data!.version.commit).to.be.a('string').and.not.equal('');
   });
 
+  it('writes each answer as its UTF-8 bytes with their length, as JSON, without an ETag (POST and GET)', async () => {
+    // A variable that does not coerce is echoed in the error: the answer holds characters of 2, 3 and 4 bytes.
+    const odd = 'é✓😀';
+    const post = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query Odd($n: Int!) { sessions(first: $n) { totalCount } }', variables: { n: odd } }),
+    });
+    const get = await fetch(`${app.url}/graphql?query=${encodeURIComponent('query Version { version { version } }')}`, { headers: { 'apollo-require-preflight': '1' } });
+    for (const [res, status] of [[post, 400], [get, 200]] as const) {
+      const text = await res.text();
+      expect(res.status).to.equal(status);
+      expect(res.headers.get('content-type')).to.match(/^application\/(graphql-response\+)?json; charset=utf-8$/);
+      expect(res.headers.get('etag')).to.equal(null);
+      expect(Number(res.headers.get('content-length'))).to.equal(Buffer.byteLength(text, 'utf8'));
+      expect(() => JSON.parse(text) as unknown).not.to.throw();
+      if (res === post) expect(text).to.include(odd);
+    }
+  });
+
   it('refuses a depth bomb with QUERY_TOO_COMPLEX and a clear message', async () => {
     const bomb = `query Bomb { __schema { types { fields { type ${'{ ofType '.repeat(20)}{ name }${' }'.repeat(20)} } } } }`;
     const res = await app.gql(bomb);
