@@ -56,29 +56,23 @@ function latest(a: MaybeDate, b: MaybeDate, c: MaybeDate): Date | null {
   return later(later(later(null, a), b), c);
 }
 
-/** Idle timeouts by their text (a handful of distinct values: the server's, the templates', the sessions'). */
-const timeouts = new Map<string, number>();
-function timeoutMs(value: string): number {
-  let ms = timeouts.get(value);
-  if (ms === undefined) {
-    ms = parseDurationMs(value);
-    if (timeouts.size >= 1024) timeouts.clear();
-    timeouts.set(value, ms);
-  }
-  return ms;
+/** `compute` with its answers kept (at most 1,024, then forgotten at once): for the handful of idle timeouts in use. */
+function memoized<K, V>(compute: (key: K) => V): (key: K) => V {
+  const values = new Map<K, V>();
+  return (key) => {
+    let value = values.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      if (values.size >= 1024) values.clear();
+      values.set(key, value);
+    }
+    return value;
+  };
 }
 
-/** formatDuration of the few idle timeouts in use, each once. */
-const durationTexts = new Map<number, string>();
-function durationText(ms: number): string {
-  let text = durationTexts.get(ms);
-  if (text === undefined) {
-    text = formatDuration(ms);
-    if (durationTexts.size >= 1024) durationTexts.clear();
-    durationTexts.set(ms, text);
-  }
-  return text;
-}
+/** Idle timeouts by their text (the server's, the templates', the sessions'), and their texts by length. */
+const timeoutMs = memoized(parseDurationMs);
+const durationText = memoized(formatDuration);
 
 /**
  * The idle clock. A session counts as idle while it has fewer than minConnections connections (default 1;
