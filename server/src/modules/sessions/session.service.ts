@@ -35,8 +35,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The table row a SessionType was made from, kept on it under a symbol (invisible to GraphQL and JSON): the fields of
- * a page of sessions that are computed from the row (`idle`) use it instead of reading the rows again. Not a WeakMap:
- * a hundred entries a page made every young-generation collection walk an ephemeron table.
+ * a page of sessions that are computed from the row (`idle`) use it instead of reading the rows again. A property of
+ * the object rather than a WeakMap entry per session of a page: it goes with the object, nothing to look up.
  */
 const ROW = Symbol('sessionRow');
 type WithRow = SessionType & { [ROW]?: SessionEntity };
