@@ -54,7 +54,7 @@ function tickSchema() {
 const DOCUMENT = parse('subscription T($prefix: String) { tick { n label(prefix: $prefix) } }');
 
 describe('createSharedSubscribe', () => {
-  const subscribe = createSharedSubscribe((context) => ((context as { user?: string }).user ? JSON.stringify((context as { user: string }).user) : null));
+  const { subscribe } = createSharedSubscribe((context) => ((context as { user?: string }).user ? JSON.stringify((context as { user: string }).user) : null));
 
   async function open(schema: GraphQLSchema, user: string | undefined, prefix = '>') {
     const stream = await subscribe({ schema, document: DOCUMENT, variableValues: { prefix }, contextValue: { user } });

@@ -2,12 +2,68 @@ import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
+/** One event's execution for the subscribers that share it, and its JSON once a writer asked for it. */
+interface Shared {
+  result: Result;
+  text?: string;
+}
+
+/**
+ * A subscription's events and how to answer them: its own source stream (resolver, filters, authorization: one per
+ * subscriber) and the shared execution of each event it receives.
+ */
+export class SubscriptionEvents {
+  constructor(
+    /** The subscriber's own events (the root values its operation executes on). */
+    readonly source: AsyncIterator<unknown>,
+    private readonly key: string | null,
+    private readonly run: (payload: unknown) => Result,
+    private readonly executions: WeakMap<object, Map<string, Shared>>,
+  ) {}
+
+  /** The result of executing the operation on `payload`, shared with every subscriber of the same key. */
+  resultOf(payload: unknown): Result {
+    return this.shared(payload)?.result ?? this.run(payload);
+  }
+
+  /**
+   * `result` (resolved from `resultOf(payload)`, without errors) as JSON, serialized once for every subscriber of the
+   * same key: a writer that sends the same result to thousands of sockets does not serialize it thousands of times.
+   */
+  textOf(payload: unknown, result: ExecutionResult): string {
+    const shared = this.shared(payload);
+    if (!shared) return JSON.stringify(result);
+    return (shared.text ??= JSON.stringify(result));
+  }
+
+  /** The results as a stream (graphql-js's `subscribe`); return() and throw() end the source. */
+  results(): AsyncGenerator<ExecutionResult> {
+    return mapped(this.source, (payload) => this.resultOf(payload));
+  }
+
+  private shared(payload: unknown): Shared | undefined {
+    if (this.key === null || payload === null || typeof payload !== 'object') return undefined;
+    let byKey = this.executions.get(payload);
+    if (!byKey) this.executions.set(payload, (byKey = new Map()));
+    let shared = byKey.get(this.key);
+    if (!shared) byKey.set(this.key, (shared = { result: this.run(payload) }));
+    return shared;
+  }
+}
+
+export interface SharedSubscribe {
+  /** graphql-js's `subscribe` with shared executions: a stream of results, or the errors that refused it. */
+  subscribe(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
+  /** The subscription's events with their shared executions (for a writer of its own), or the errors that refused it. */
+  open(args: ExecutionArgs): Promise<SubscriptionEvents | ExecutionResult>;
+}
+
 /**
  * graphql-js's `subscribe` with one execution per event for identical subscribers: subscriptions with the same
  * document, operation, variables and execution key (the caller, see `keyOf`) that receive the same event object
  * (one change reaches every subscriber of a topic as one object) share the result of executing it, instead of
  * each executing the same selection on the same root for the same caller. Ten thousand viewers of one session
- * then cost one execution per change, not ten thousand.
+ * then cost one execution per change, not ten thousand (and one serialization, for a writer that asks: `textOf`).
  *
  * Sharing is per event object only (a WeakMap keyed by it: results go with the event), and only among operations
  * of one execution key: `keyOf` returns null for a context whose results must never be shared (each executes as
@@ -15,12 +71,12 @@ type Result = ExecutionResult | Promise<ExecutionResult>;
  * of an event every one of them already received is shared. Results are never modified after execution (errors
  * are formatted into new objects), so sharing the object is safe.
  */
-export function createSharedSubscribe(keyOf: (contextValue: unknown) => string | null): (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+export function createSharedSubscribe(keyOf: (contextValue: unknown) => string | null): SharedSubscribe {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
-  const results = new WeakMap<object, Map<string, Result>>();
+  const results = new WeakMap<object, Map<string, Shared>>();
 
-  return async (args) => {
+  const open = async (args: ExecutionArgs): Promise<SubscriptionEvents | ExecutionResult> => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
     const contextKey = keyOf(args.contextValue);
@@ -28,21 +84,19 @@ export function createSharedSubscribe(keyOf: (contextValue: unknown) => string |
     if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
     const key = contextKey === null ? null : `${documentId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${contextKey}`;
     const run = (payload: unknown): Result => execute({ ...args, rootValue: payload });
-    const resultOf = (payload: unknown): Result => {
-      if (key === null || payload === null || typeof payload !== 'object') return run(payload);
-      let shared = results.get(payload);
-      if (!shared) results.set(payload, (shared = new Map()));
-      let result = shared.get(key);
-      if (!result) shared.set(key, (result = run(payload)));
-      return result;
-    };
-    return mapped(source, resultOf);
+    return new SubscriptionEvents(source[Symbol.asyncIterator](), key, run, results);
+  };
+  return {
+    open,
+    subscribe: async (args) => {
+      const events = await open(args);
+      return events instanceof SubscriptionEvents ? events.results() : events;
+    },
   };
 }
 
-/** `source` with each value mapped; return() and throw() reach the source (its listener stops). */
-function mapped<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R>): AsyncGenerator<R> {
-  const it = source[Symbol.asyncIterator]();
+/** `it` with each value mapped; return() and throw() reach the source (its listener stops). */
+function mapped<T, R>(it: AsyncIterator<T>, map: (value: T) => R | Promise<R>): AsyncGenerator<R> {
   const wrapped: AsyncGenerator<R> = {
     [Symbol.asyncIterator]: () => wrapped,
     // Without an async function's extra promises (once per subscriber for every event); a shared result that is
@@ -74,6 +128,6 @@ function mapped<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R
   return wrapped;
 }
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

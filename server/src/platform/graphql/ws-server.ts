@@ -11,7 +11,8 @@ import { createErrorFormatter, ErrorCode } from './errors';
 import type { Execute } from './executor';
 import type { LimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
-import { createSharedSubscribe } from './shared-subscribe';
+import { createSharedSubscribe, SubscriptionEvents } from './shared-subscribe';
+import { writtenToSocket, type SubscriptionSink } from './subscription-writer';
 
 /**
  * GraphQL over graphql-ws (the graphql-transport-ws protocol) on the HTTP server's port and path, tuned for
@@ -25,7 +26,8 @@ import { createSharedSubscribe } from './shared-subscribe';
  * for one reason: writes. That adapter writes each message with its own syscall and waits for the write to be
  * flushed before the next one, so a heartbeat cost two `writev` calls. Here the messages of one event-loop
  * turn are corked together and leave in one write (setImmediate uncorks), and a send waits for the flush only
- * when the socket is backed up (a client not reading), so backpressure still holds.
+ * when the socket is backed up (a client not reading), so backpressure still holds. A subscription's results
+ * are written by subscription-writer.ts (one JSON per shared execution, no graphql-ws loop per subscriber).
  */
 
 export interface WsAuthentication {
@@ -111,7 +113,7 @@ export function executionKey(contextValue: unknown): string | null {
   return JSON.stringify([caller.id, caller.username, caller.role, caller.sid ?? null, contextValue.clientIp ?? null, contextValue.userAgent ?? null]);
 }
 
-const sharedSubscribe = createSharedSubscribe(executionKey);
+const shared = createSharedSubscribe(executionKey);
 
 interface Operation {
   context: OperationContext;
@@ -125,6 +127,8 @@ interface Operation {
 
 interface Extra {
   socket: WebSocket;
+  /** Writes one message (corked with the rest of the event-loop turn's); a promise while the socket is backed up. */
+  send(data: string): Promise<void> | void;
   request: http.IncomingMessage;
   caller: Caller | null;
   expiry?: NodeJS.Timeout;
@@ -169,6 +173,8 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
     addSubscriptions(extra, -1);
   };
 
+  /** Where each subscription's results are written (subscription-writer.ts), by its operation's context. */
+  const sinks = new WeakMap<OperationContext, SubscriptionSink>();
   const formatErrors = (errors: readonly GraphQLError[], requestId: string | undefined) => {
     const format = createErrorFormatter(logger, () => requestId);
     return errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError);
@@ -184,8 +190,14 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
 
   const serverOptions: ServerOptions<Record<string, unknown>, Extra> = {
     schema,
-    // Subscribers of one event with the same operation and caller share its execution (shared-subscribe.ts).
-    subscribe: sharedSubscribe,
+    // Subscribers of one event with the same operation and caller share its execution and its JSON
+    // (shared-subscribe.ts), written to each socket by subscription-writer.ts rather than by graphql-ws's loop.
+    subscribe: async (args) => {
+      const events = await shared.open(args);
+      if (!(events instanceof SubscriptionEvents)) return events;
+      const sink = args.contextValue instanceof OperationContext ? sinks.get(args.contextValue) : undefined;
+      return sink ? writtenToSocket(events, sink) : events.results();
+    },
     execute: (args) => options.execute({ document: args.document, operationName: args.operationName, contextValue: args.contextValue, variableValues: args.variableValues }),
     connectionInitWaitTimeout: WS_CONNECTION_INIT_TIMEOUT_MS,
     onConnect: async (ctx) => {
@@ -242,6 +254,14 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
         }
         op.counted = true;
         addSubscriptions(extra, 1);
+        sinks.set(op.context, {
+          id,
+          send: extra.send,
+          withErrors: (result) => {
+            op.failed = true;
+            return { ...result, errors: formatErrors(result.errors ?? [], op.context.requestId) };
+          },
+        });
       }
       try {
         checkLimits(validDocument, payload.variables, payload.operationName);
@@ -258,6 +278,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       };
       return args;
     },
+    // Queries' and mutations' results; a subscription's are written by subscription-writer.ts, formatted there alike.
     onNext: (ctx, id, _payload, _args, result) => {
       if (!('errors' in result) || !result.errors?.length) return;
       const op = ctx.extra.operations.get(id);
@@ -318,7 +339,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       return new Promise<void>((resolve) => socket.send(data, () => resolve()));
     };
 
-    const extra: Extra = { socket, request, caller: null, operations: new Map(), anonymousSubscriptions: 0 };
+    const extra: Extra = { socket, send, request, caller: null, operations: new Map(), anonymousSubscriptions: 0 };
     sockets.add(extra);
     socket.once('close', () => {
       sockets.delete(extra);
