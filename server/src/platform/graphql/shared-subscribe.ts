@@ -2,10 +2,57 @@ import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
-/** One event's execution for the subscribers that share it, and its JSON once a writer asked for it. */
-interface Shared {
-  result: Result;
-  text?: string;
+/** Waits for an execution's result: one object per subscription, not a promise per subscriber and event. */
+export interface ResultWaiter {
+  resultReady(execution: Execution, result: ExecutionResult): void;
+  resultFailed(err: unknown): void;
+}
+
+/**
+ * One event's execution for the subscribers that share it: its result (a promise while resolvers run), the
+ * subscriptions waiting for it, and its JSON once a writer asked for it.
+ */
+export class Execution {
+  private resolved?: ExecutionResult;
+  private failure?: { err: unknown };
+  private waiters?: ResultWaiter[];
+  private json?: string;
+
+  constructor(readonly result: Result) {
+    if (!isPromise(result)) {
+      this.resolved = result;
+      return;
+    }
+    result.then(
+      (value) => {
+        this.resolved = value;
+        const waiters = this.waiters;
+        this.waiters = undefined;
+        if (waiters) for (const waiter of waiters) waiter.resultReady(this, value);
+      },
+      (err: unknown) => {
+        this.failure = { err };
+        const waiters = this.waiters;
+        this.waiters = undefined;
+        if (waiters) for (const waiter of waiters) waiter.resultFailed(err);
+      },
+    );
+  }
+
+  /** Hands the result to `waiter`: at once when it is there, else when it resolves (or its failure). */
+  deliverTo(waiter: ResultWaiter): void {
+    if (this.resolved) waiter.resultReady(this, this.resolved);
+    else if (this.failure) waiter.resultFailed(this.failure.err);
+    else (this.waiters ??= []).push(waiter);
+  }
+
+  /**
+   * The result as JSON, serialized once for every subscriber that shares it (only once it is there, see
+   * `deliverTo`): a writer that sends one result to thousands of sockets does not serialize it thousands of times.
+   */
+  text(): string {
+    return (this.json ??= JSON.stringify(this.resolved));
+  }
 }
 
 /**
@@ -18,36 +65,22 @@ export class SubscriptionEvents {
     readonly source: AsyncIterator<unknown>,
     private readonly key: string | null,
     private readonly run: (payload: unknown) => Result,
-    private readonly executions: WeakMap<object, Map<string, Shared>>,
+    private readonly executions: WeakMap<object, Map<string, Execution>>,
   ) {}
 
-  /** The result of executing the operation on `payload`, shared with every subscriber of the same key. */
-  resultOf(payload: unknown): Result {
-    return this.shared(payload)?.result ?? this.run(payload);
-  }
-
-  /**
-   * `result` (resolved from `resultOf(payload)`, without errors) as JSON, serialized once for every subscriber of the
-   * same key: a writer that sends the same result to thousands of sockets does not serialize it thousands of times.
-   */
-  textOf(payload: unknown, result: ExecutionResult): string {
-    const shared = this.shared(payload);
-    if (!shared) return JSON.stringify(result);
-    return (shared.text ??= JSON.stringify(result));
+  /** The execution of the operation on `payload`, shared with every subscriber of the same key. */
+  executionOf(payload: unknown): Execution {
+    if (this.key === null || payload === null || typeof payload !== 'object') return new Execution(this.run(payload));
+    let byKey = this.executions.get(payload);
+    if (!byKey) this.executions.set(payload, (byKey = new Map()));
+    let execution = byKey.get(this.key);
+    if (!execution) byKey.set(this.key, (execution = new Execution(this.run(payload))));
+    return execution;
   }
 
   /** The results as a stream (graphql-js's `subscribe`); return() and throw() end the source. */
   results(): AsyncGenerator<ExecutionResult> {
-    return mapped(this.source, (payload) => this.resultOf(payload));
-  }
-
-  private shared(payload: unknown): Shared | undefined {
-    if (this.key === null || payload === null || typeof payload !== 'object') return undefined;
-    let byKey = this.executions.get(payload);
-    if (!byKey) this.executions.set(payload, (byKey = new Map()));
-    let shared = byKey.get(this.key);
-    if (!shared) byKey.set(this.key, (shared = { result: this.run(payload) }));
-    return shared;
+    return mapped(this.source, (payload) => this.executionOf(payload).result);
   }
 }
 
@@ -63,7 +96,7 @@ export interface SharedSubscribe {
  * document, operation, variables and execution key (the caller, see `keyOf`) that receive the same event object
  * (one change reaches every subscriber of a topic as one object) share the result of executing it, instead of
  * each executing the same selection on the same root for the same caller. Ten thousand viewers of one session
- * then cost one execution per change, not ten thousand (and one serialization, for a writer that asks: `textOf`).
+ * then cost one execution per change, not ten thousand (and one serialization, for a writer that asks: `Execution.text`).
  *
  * Sharing is per event object only (a WeakMap keyed by it: results go with the event), and only among operations
  * of one execution key: `keyOf` returns null for a context whose results must never be shared (each executes as
@@ -74,7 +107,7 @@ export interface SharedSubscribe {
 export function createSharedSubscribe(keyOf: (contextValue: unknown) => string | null): SharedSubscribe {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
-  const results = new WeakMap<object, Map<string, Shared>>();
+  const results = new WeakMap<object, Map<string, Execution>>();
 
   const open = async (args: ExecutionArgs): Promise<SubscriptionEvents | ExecutionResult> => {
     const source = await createSourceEventStream(args);

@@ -41,6 +41,14 @@ function tickSchema() {
         },
       },
       huge: { type: Huge, resolve: (tick: { n: number }) => tick.n },
+      later: {
+        type: Stamp,
+        resolve: async (tick: { n: number }) => {
+          counts.executions++;
+          await new Promise((resolve) => setImmediate(resolve));
+          return `later${tick.n}`;
+        },
+      },
     },
   });
   const schema = new GraphQLSchema({
@@ -127,6 +135,23 @@ describe('writtenToSocket', () => {
     publish({ n: 3 });
     await turns();
     expect(subscribers.every(({ written }) => written.length === 2), 'nothing is written after return()').to.equal(true);
+  });
+
+  it('waits for a result its resolvers are still computing: one execution and one JSON for all who share it', async () => {
+    const { schema, counts, publish } = tickSchema();
+    const subscribers = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ ...recordingSink(`a-${i}`), events: await open(schema, 'subscription { tick { later } }') })));
+    const streams = subscribers.map(({ events, sink }) => writtenToSocket(events, sink));
+    const ends = streams.map((s) => s.next());
+    await turns();
+    publish({ n: 4 });
+    await turns(10);
+    subscribers.forEach(({ written }, i) => {
+      expect(written.map((text) => JSON.parse(text) as unknown)).to.deep.equal([{ id: `a-${i}`, type: 'next', payload: { data: { tick: { later: 'later4' } } } }]);
+    });
+    expect(counts.executions, 'one execution for 20 subscribers').to.equal(1);
+    expect(counts.serialized, 'one JSON for 20 subscribers').to.equal(1);
+    await Promise.all(streams.map((s) => s.return(undefined)));
+    await Promise.all(ends);
   });
 
   it('formats a result with errors for its own operation, and keeps going', async () => {

@@ -1,5 +1,5 @@
 import type { ExecutionResult } from 'graphql';
-import { isPromise, type SubscriptionEvents } from './shared-subscribe';
+import type { Execution, ResultWaiter, SubscriptionEvents } from './shared-subscribe';
 
 /** Where one subscription's `next` messages go: its socket, under its operation id. */
 export interface SubscriptionSink {
@@ -16,10 +16,10 @@ const DONE: IteratorResult<never> = { done: true, value: undefined };
 /**
  * A subscription whose events are written straight to its socket as graphql-transport-ws `next` messages
  * (`{"id":…,"type":"next","payload":…}`), the payload's JSON shared by every subscriber of the same execution
- * (`SubscriptionEvents.textOf`). graphql-ws's own loop costs, per subscriber and event, an async iteration, an
+ * (`Execution.text`). graphql-ws's own loop costs, per subscriber and event, an async iteration, an
  * async `emit.next` with two awaits, an object rest and two spreads, a message validation and a serialization:
  * for ten thousand viewers of one session, most of a change's cost. Here an event costs the source's step, one
- * promise reaction and one write.
+ * promise reaction and one write; a result still being executed is waited for in a list, not with a promise each.
  *
  * To graphql-ws this is a stream that yields nothing and whose one `next()` settles when the subscription ends:
  * done when the source ends (graphql-ws sends `complete`), rejected when an event fails (graphql-ws sends `error`,
@@ -45,11 +45,11 @@ export function writtenToSocket(events: SubscriptionEvents, sink: SubscriptionSi
     state = 'ended';
     void endSource().then(() => settle?.reject(err));
   };
-  const write = (payload: unknown, result: ExecutionResult) => {
+  const write = (execution: Execution, result: ExecutionResult) => {
     if (state === 'ended') return;
     let text: string;
     try {
-      text = result.errors?.length ? JSON.stringify(sink.withErrors(result)) : events.textOf(payload, result);
+      text = result.errors?.length ? JSON.stringify(sink.withErrors(result)) : execution.text();
     } catch (err) {
       fail(err);
       return;
@@ -58,21 +58,18 @@ export function writtenToSocket(events: SubscriptionEvents, sink: SubscriptionSi
     if (written) written.then(pull, fail);
     else pull();
   };
+  const waiter: ResultWaiter = { resultReady: write, resultFailed: fail };
   const onEvent = (r: IteratorResult<unknown>) => {
     if (state === 'ended') return;
     if (r.done) {
       finish();
       return;
     }
-    let result: ExecutionResult | Promise<ExecutionResult>;
     try {
-      result = events.resultOf(r.value);
+      events.executionOf(r.value).deliverTo(waiter);
     } catch (err) {
       fail(err);
-      return;
     }
-    if (isPromise(result)) result.then((value) => write(r.value, value), fail);
-    else write(r.value, result);
   };
   function pull() {
     if (state === 'ended') return;
