@@ -16,7 +16,7 @@ export class Execution {
   private resolved?: ExecutionResult;
   private failure?: { err: unknown };
   private waiters?: ResultWaiter[];
-  private json?: string;
+  private json?: Buffer;
 
   constructor(readonly result: Result) {
     if (!isPromise(result)) {
@@ -47,11 +47,12 @@ export class Execution {
   }
 
   /**
-   * The result as JSON, serialized once for every subscriber that shares it (only once it is there, see
-   * `deliverTo`): a writer that sends one result to thousands of sockets does not serialize it thousands of times.
+   * The result as UTF-8 JSON followed by `suffix` (the end of the message it goes in), made once for every subscriber
+   * that shares it (only once it is there, see `deliverTo`): a writer that sends one result to thousands of sockets
+   * does not serialize or encode it thousands of times. The first caller's suffix is the one kept.
    */
-  text(): string {
-    return (this.json ??= JSON.stringify(this.resolved));
+  bytes(suffix: string): Buffer {
+    return (this.json ??= Buffer.from(JSON.stringify(this.resolved) + suffix));
   }
 }
 
@@ -96,7 +97,7 @@ export interface SharedSubscribe {
  * document, operation, variables and execution key (the caller, see `keyOf`) that receive the same event object
  * (one change reaches every subscriber of a topic as one object) share the result of executing it, instead of
  * each executing the same selection on the same root for the same caller. Ten thousand viewers of one session
- * then cost one execution per change, not ten thousand (and one serialization, for a writer that asks: `Execution.text`).
+ * then cost one execution per change, not ten thousand (and one serialization, for a writer that asks: `Execution.bytes`).
  *
  * Sharing is per event object only (a WeakMap keyed by it: results go with the event), and only among operations
  * of one execution key: `keyOf` returns null for a context whose results must never be shared (each executes as

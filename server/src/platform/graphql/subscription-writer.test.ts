@@ -85,7 +85,7 @@ function recordingSink(id: string, overrides: Partial<SubscriptionSink> = {}) {
   const written: string[] = [];
   const sink: SubscriptionSink = {
     id,
-    send: (text) => void written.push(text),
+    send: (head, tail) => void written.push(Buffer.concat([head, tail]).toString()),
     withErrors: (result) => ({ ...result, errors: result.errors?.map((e) => ({ message: `formatted: ${e.message}` })) }),
     ...overrides,
   };
@@ -178,8 +178,8 @@ describe('writtenToSocket', () => {
     const send = sink.send;
     const stream = writtenToSocket(await open(schema, 'subscription { tick { n } }'), {
       ...sink,
-      send: (text) => {
-        send(text);
+      send: (head, tail) => {
+        send(head, tail);
         if (written.length === 1) return new Promise<void>((resolve) => (release = resolve));
       },
     });

@@ -13,6 +13,9 @@ import type { LimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { createSharedSubscribe, SubscriptionEvents } from './shared-subscribe';
 import { writtenToSocket, type SubscriptionSink } from './subscription-writer';
+import { TextFrameBatch } from './ws-frames';
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * GraphQL over graphql-ws (the graphql-transport-ws protocol) on the HTTP server's port and path, tuned for
@@ -25,7 +28,7 @@ import { writtenToSocket, type SubscriptionSink } from './subscription-writer';
  * It replaces `graphql-ws/use/ws` (which it follows: keep-alive pings, protocol negotiation, error closes)
  * for one reason: writes. That adapter writes each message with its own syscall and waits for the write to be
  * flushed before the next one, so a heartbeat cost two `writev` calls. Here the messages of one event-loop
- * turn are corked together and leave in one write (setImmediate uncorks), and a send waits for the flush only
+ * turn are framed into one buffer and leave in one write (ws-frames.ts), and a send waits for the flush only
  * when the socket is backed up (a client not reading), so backpressure still holds. A subscription's results
  * are written by subscription-writer.ts (one JSON per shared execution, no graphql-ws loop per subscriber).
  */
@@ -127,8 +130,10 @@ interface Operation {
 
 interface Extra {
   socket: WebSocket;
-  /** Writes one message (corked with the rest of the event-loop turn's); a promise while the socket is backed up. */
-  send(data: string): Promise<void> | void;
+  /** Writes one text message (framed with the rest of the event-loop turn's); a promise while the socket is backed up. */
+  send(head: Buffer, tail: Buffer): Promise<void> | void;
+  /** Closes the socket after sending what waits. */
+  close(code?: number, reason?: string): void;
   request: http.IncomingMessage;
   caller: Caller | null;
   expiry?: NodeJS.Timeout;
@@ -203,13 +208,12 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
     onConnect: async (ctx) => {
       const authenticated = await options.authenticate(ctx.connectionParams).catch(() => null);
       if (!authenticated) return false;
-      const socket = ctx.extra.socket;
       const caller = authenticated.caller;
       if (caller) {
         let open = 0;
         for (const other of sockets) if (other.caller?.id === caller.id) open++;
         if (open >= limits.maxSocketsPerUser) {
-          socket.close(WS_CLOSE_TOO_MANY_SOCKETS, `Too many sockets: at most ${limits.maxSocketsPerUser} per user`);
+          ctx.extra.close(WS_CLOSE_TOO_MANY_SOCKETS, `Too many sockets: at most ${limits.maxSocketsPerUser} per user`);
           return false;
         }
       }
@@ -218,7 +222,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       const closeAtMs = authenticated.expiresAtMs ?? (caller ? undefined : Date.now() + limits.anonymousTimeoutMs);
       if (closeAtMs !== undefined) {
         const [code, reason] = caller ? [options.tokenExpiredCloseCode, 'Access token expired'] : [WS_CLOSE_AUTHENTICATION_REQUIRED, 'Authentication required'];
-        ctx.extra.expiry = setTimeout(() => socket.close(code, reason), Math.min(MAX_TIMER_MS, Math.max(0, closeAtMs - Date.now())));
+        ctx.extra.expiry = setTimeout(() => ctx.extra.close(code, reason), Math.min(MAX_TIMER_MS, Math.max(0, closeAtMs - Date.now())));
         ctx.extra.expiry.unref();
       }
       return true;
@@ -320,26 +324,25 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
           }, keepAliveMs)
         : null;
 
-    // Messages written in one event-loop turn leave in one write: cork on the first, uncork after the turn.
-    const raw = request.socket;
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      raw.uncork();
+    // Messages of one event-loop turn leave framed in one buffer and one write (ws-frames.ts); a send waits for the
+    // flush only when the socket is backed up. Sockets with an extension (none is offered) go through ws.
+    const isOpen = () => socket.readyState === socket.OPEN;
+    const frames = TextFrameBatch.usable(socket) ? new TextFrameBatch(request.socket, isOpen) : null;
+    const sendMessage = (head: Buffer, tail: Buffer): Promise<void> | void => {
+      if (!isOpen()) return;
+      if (!frames) return new Promise<void>((resolve) => socket.send(tail.length ? Buffer.concat([head, tail]) : head, { binary: false }, () => resolve()));
+      frames.add(head, tail);
+      if (socket.bufferedAmount + frames.pending < highWaterMark) return;
+      return new Promise<void>((resolve) => frames.flush(resolve));
     };
-    const send = (data: string): Promise<void> | void => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (!corked) {
-        corked = true;
-        raw.cork();
-        setImmediate(uncork);
-      }
-      // A failed write closes the socket ('error', then 'close'), which ends its operations.
-      if (socket.bufferedAmount < highWaterMark) return socket.send(data, ignoreWriteError);
-      return new Promise<void>((resolve) => socket.send(data, () => resolve()));
+    const send = (data: string) => sendMessage(Buffer.from(data), EMPTY);
+    // What waits is sent before a close of ours (an error message, then the close frame).
+    const close = (code?: number, reason?: string) => {
+      frames?.flush();
+      socket.close(code, reason);
     };
 
-    const extra: Extra = { socket, send, request, caller: null, operations: new Map(), anonymousSubscriptions: 0 };
+    const extra: Extra = { socket, send: sendMessage, close, request, caller: null, operations: new Map(), anonymousSubscriptions: 0 };
     sockets.add(extra);
     socket.once('close', () => {
       sockets.delete(extra);
@@ -350,7 +353,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       {
         protocol: socket.protocol,
         send,
-        close: (code, reason) => socket.close(code, reason),
+        close,
         onMessage: (cb) =>
           socket.on('message', (data: Buffer) => {
             cb(data.toString()).catch((err: unknown) => {
@@ -373,7 +376,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       let closed = 0;
       for (const extra of sockets) {
         if (extra.caller?.id !== userId || (which && !which(extra.caller))) continue;
-        extra.socket.close(code, reason);
+        extra.close(code, reason);
         closed++;
       }
       return closed;
@@ -384,8 +387,4 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
       await new Promise<void>((resolve, reject) => wsServer.close((err) => (err ? reject(err) : resolve())));
     },
   };
-}
-
-function ignoreWriteError() {
-  // See send(): the socket's own 'error' and 'close' events handle a failed write.
 }
