@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
 import { createAppPubSub } from './pubsub';
 import { createSharedSubscribe } from './shared-subscribe';
+import { tickSubscriptionSchema, topicSource } from '../../../test/support/topic-source';
 
 /** A schema whose `tick` subscription passes each published object on, counting how often its fields execute. */
 function tickSchema() {
@@ -21,32 +22,9 @@ function tickSchema() {
       },
     },
   });
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt, resolve: () => 1 } } }),
-    subscription: new GraphQLObjectType({
-      name: 'Subscription',
-      fields: {
-        tick: {
-          type: Tick,
-          subscribe: () => {
-            counts.sources++;
-            const events = pubSub.subscribeTopic<{ n: number }>('TICK');
-            const it = events[Symbol.asyncIterator]();
-            return {
-              [Symbol.asyncIterator]() {
-                return this;
-              },
-              next: () => it.next(),
-              return: async () => {
-                counts.ended++;
-                return it.return(undefined);
-              },
-            };
-          },
-          resolve: (tick: unknown) => tick,
-        },
-      },
-    }),
+  const schema = tickSubscriptionSchema(Tick, () => {
+    counts.sources++;
+    return topicSource(pubSub, 'TICK', counts);
   });
   return { schema, pubSub, counts };
 }

@@ -3,6 +3,7 @@ import { GraphQLInt, GraphQLObjectType, GraphQLScalarType, GraphQLSchema, GraphQ
 import { createAppPubSub } from './pubsub';
 import { createSharedSubscribe, SubscriptionEvents } from './shared-subscribe';
 import { writtenToSocket, type SubscriptionSink } from './subscription-writer';
+import { tickSubscriptionSchema, topicSource } from '../../../test/support/topic-source';
 
 /**
  * A `tick` subscription over the app's pub/sub. Its `stamp` is a scalar whose serialized value counts how often it is
@@ -51,32 +52,8 @@ function tickSchema() {
       },
     },
   });
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt, resolve: () => 1 } } }),
-    subscription: new GraphQLObjectType({
-      name: 'Subscription',
-      fields: {
-        tick: {
-          type: Tick,
-          subscribe: () => {
-            const it = pubSub.subscribeTopic<unknown>('TICK');
-            return {
-              [Symbol.asyncIterator]() {
-                return this;
-              },
-              // A tick marked `last` ends the stream (as a deleted session ends its viewers' streams).
-              next: () => it.next().then((r) => ((r.value as { last?: boolean } | undefined)?.last ? { done: true as const, value: undefined } : r)),
-              return: async () => {
-                counts.ended++;
-                return it.return(undefined);
-              },
-            };
-          },
-          resolve: (tick: unknown) => tick,
-        },
-      },
-    }),
-  });
+  // A tick marked `last` ends the stream (as a deleted session ends its viewers' streams).
+  const schema = tickSubscriptionSchema(Tick, () => topicSource(pubSub, 'TICK', counts, (tick) => Boolean((tick as { last?: boolean }).last)));
   return { schema, counts, publish: (tick: object) => pubSub.publish('TICK' as never, tick as never) };
 }
 
