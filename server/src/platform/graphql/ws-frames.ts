@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 
-const EMPTY = Buffer.alloc(0);
+export const EMPTY = Buffer.alloc(0);
 /** FIN + text opcode: every message here is one whole text frame (RFC 6455 section 5.2). */
 const FIN_TEXT = 0x81;
 

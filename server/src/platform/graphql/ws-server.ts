@@ -13,9 +13,7 @@ import type { LimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { createSharedSubscribe, SubscriptionEvents } from './shared-subscribe';
 import { writtenToSocket, type SubscriptionSink } from './subscription-writer';
-import { TextFrameBatch } from './ws-frames';
-
-const EMPTY = Buffer.alloc(0);
+import { EMPTY, TextFrameBatch } from './ws-frames';
 
 /**
  * GraphQL over graphql-ws (the graphql-transport-ws protocol) on the HTTP server's port and path, tuned for
