@@ -13,6 +13,7 @@ import { armorValidationRules, hideFieldSuggestions } from './armor';
 import { createErrorFormatter, databaseUnavailable, isDatabaseUnavailable } from './errors';
 import { createExecutor } from './executor';
 import { graphqlHttpHandler } from './http-handler';
+import { postedOperations } from './http-operations';
 import { createLimitsChecker } from './limits';
 import { LoaderRegistry } from './loaders';
 import { nestingError } from './nesting';
@@ -80,15 +81,17 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
   const checkLimits = createLimitsChecker(schema, { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity });
   const armorRules = armorValidationRules(config);
   const executor = createExecutor(schema);
+  // One cache of validated documents for graphql-ws and the GraphQL POSTs answered without Apollo (http-operations.ts).
+  const documents = new ValidatedDocumentCache(schema, [...specifiedRules, ...armorRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
+    parseOptions: { maxTokens: 10_000 },
+    onInvalid: hideFieldSuggestions,
+  });
   const wsServer = startGraphQLWsServer({
     httpServer,
     path: GRAPHQL_PATH,
     schema,
     execute: (args) => executor(args),
-    documents: new ValidatedDocumentCache(schema, [...specifiedRules, ...armorRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])], {
-      parseOptions: { maxTokens: 10_000 },
-      onInvalid: hideFieldSuggestions,
-    }),
+    documents,
     checkLimits,
     logger,
     metrics,
@@ -167,26 +170,35 @@ export async function startGraphQLServer(options: GraphQLServerOptions): Promise
     throw err;
   }
 
-  const handlers: RequestHandler[] = [
-    express.json({ limit: '1mb' }),
-    refuseUnparsableDocuments(schema),
-    graphqlHttpHandler(apollo, async (req): Promise<GraphQLContext> => ({
-      requestId: (req as Request & { id: string }).id,
-      logger: (req as Request & { log: Logger }).log,
-      caller: await options.callerOf(req).catch((err: unknown) => {
-        // The caller's row could not be read: a typed, retryable 503 rather than "Context creation failed" (500).
-        if (!isDatabaseUnavailable(err)) throw err;
-        const typed = databaseUnavailable();
-        throw new GraphQLError(typed.message, { extensions: { code: typed.code, details: typed.details, http: { status: 503 } } });
-      }),
-      loaders: new LoaderRegistry(),
-      clientIp: req.ip,
-      userAgent: req.header('user-agent'),
-    })),
-  ];
+  const context = async (req: Request): Promise<GraphQLContext> => ({
+    requestId: (req as Request & { id: string }).id,
+    logger: (req as Request & { log: Logger }).log,
+    caller: await options.callerOf(req).catch((err: unknown) => {
+      // The caller's row could not be read: a typed, retryable 503 rather than "Context creation failed" (500).
+      if (!isDatabaseUnavailable(err)) throw err;
+      const typed = databaseUnavailable();
+      throw new GraphQLError(typed.message, { extensions: { code: typed.code, details: typed.details, http: { status: 503 } } });
+    }),
+    loaders: new LoaderRegistry(),
+    clientIp: req.ip,
+    userAgent: req.header('user-agent'),
+  });
+  const posted = postedOperations({
+    documents,
+    checkLimits,
+    execute: executor,
+    context,
+    formatError: (requestId) => createErrorFormatter(logger, () => requestId),
+    metrics,
+    apollo: graphqlHttpHandler(apollo),
+  });
+  const handlers: RequestHandler[] = [express.json({ limit: '1mb' }), refuseUnparsableDocuments(schema), posted.handler];
   return {
     handlers,
     closeSocketsOf: (userId, code, reason, which) => wsServer.closeSocketsOf(userId, code, reason, which),
-    stop: () => apollo.stop(),
+    stop: () => {
+      posted.stop();
+      return apollo.stop();
+    },
   };
 }

@@ -188,7 +188,7 @@ export function startGraphQLWsServer(options: GraphQLWsServerOptions): GraphQLWs
     extra.operations.delete(id);
     release(extra, op);
     const seconds = op.type === 'subscription' ? undefined : Number(process.hrtime.bigint() - op.started) / 1e9;
-    metrics.recordWsOperation(op.name, op.type, outcome ?? (op.failed ? 'error' : 'success'), seconds, Boolean(extra.caller));
+    metrics.recordOperation(op.name, op.type, outcome ?? (op.failed ? 'error' : 'success'), seconds, Boolean(extra.caller));
   };
 
   const serverOptions: ServerOptions<Record<string, unknown>, Extra> = {

@@ -11,14 +11,14 @@ async function labelValues(metrics: AppMetrics): Promise<Set<string>> {
 describe('AppMetrics operation-name labels', () => {
   it('never makes a series from an anonymous caller’s name: 1,000 random names give `other`', async () => {
     const metrics = new AppMetrics();
-    for (let i = 0; i < 1000; i++) metrics.recordWsOperation(`Probe${randomBytes(8).toString('hex')}`, 'query', 'success', 0.001, false);
+    for (let i = 0; i < 1000; i++) metrics.recordOperation(`Probe${randomBytes(8).toString('hex')}`, 'query', 'success', 0.001, false);
     expect([...(await labelValues(metrics))]).to.deep.equal(['other']);
   });
 
   it('admits authenticated callers’ names up to a fixed number; then `other`; admitted names keep their label for anyone', async () => {
     const metrics = new AppMetrics();
-    metrics.recordWsOperation('MySessions', 'query', 'success', 0.001, true);
-    for (let i = 0; i < 1000; i++) metrics.recordWsOperation(`Flood${randomBytes(8).toString('hex')}`, 'query', 'success', 0.001, true);
+    metrics.recordOperation('MySessions', 'query', 'success', 0.001, true);
+    for (let i = 0; i < 1000; i++) metrics.recordOperation(`Flood${randomBytes(8).toString('hex')}`, 'query', 'success', 0.001, true);
     const values = await labelValues(metrics);
     // MySessions, the first 199 names of the flood, and `other` for the rest...
     expect(values.size).to.equal(MAX_OPERATION_NAME_LABELS + 1);

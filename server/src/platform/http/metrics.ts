@@ -217,11 +217,12 @@ export class AppMetrics {
   }
 
   /**
-   * For graphql-ws operations, which do not pass through Apollo's request pipeline: counts each by name, type
+   * For operations that do not pass through Apollo's request pipeline (graphql-ws, and the GraphQL POSTs answered
+   * by http-operations.ts): counts each by name, type
    * (query, mutation or subscription) and outcome, and observes the duration of queries and mutations
    * (`seconds`; a subscription's lifetime is not a request duration).
    */
-  recordWsOperation(operationName: string | undefined, operationType: string, outcome: 'success' | 'error', seconds: number | undefined, authenticated: boolean) {
+  recordOperation(operationName: string | undefined, operationType: string, outcome: 'success' | 'error', seconds: number | undefined, authenticated: boolean) {
     const name = this.operationLabel(operationName, authenticated);
     this.graphqlOperations.inc({ operation_name: name, operation_type: operationType, outcome });
     if (seconds !== undefined) this.graphqlDuration.observe({ operation_name: name, operation_type: operationType }, seconds);
