@@ -8,7 +8,7 @@ import { corsForTrustedOrigins, securityHeaders } from '../auth/security.middlew
 import type { Logger } from '../logging/logger';
 import { accessLog } from './access-log';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
-import { ideRoutes } from './ide.routes';
+import { ide } from './ide.routes';
 import type { AppMetrics } from './metrics';
 
 /** A client build served by this server in production, when it was built. */
@@ -64,11 +64,12 @@ export function mountRoutes(app: express.Express, options: RoutesOptions): void 
   app.use(securityHeaders());
   app.use(corsForTrustedOrigins(options.auth));
   app.use(metrics.httpMiddleware());
+  // GraphQL (the IDE's page first: GET /graphql from a browser) right after the middleware every request takes: an
+  // API request walks no other router (none serves /graphql).
+  const { page, assets } = ide(options.ide);
+  app.use(options.graphql.path, page, ...options.graphql.handlers);
   app.use(healthRoutes(options.readiness, options.isAdmin));
-  // The IDE and GraphQL before the modules' routes: every API request would otherwise walk their routers first
-  // (none of them serves /graphql).
-  app.use(ideRoutes(options.ide));
-  app.use(options.graphql.path, ...options.graphql.handlers);
+  app.use(assets);
   for (const route of options.routes) app.use(route);
   app.get('/metrics', async (req, res) => {
     if (options.metricsToken && !bearerMatches(req, options.metricsToken) && !(await options.isAdmin(req).catch(() => false))) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 
 /** Where `npm run -w server build:ide` puts the bundled GraphiQL (server/dist-ide). */
 export function ideDir(): string {
@@ -12,16 +12,17 @@ export function ideDir(): string {
 }
 
 /**
- * The GraphQL IDE: GraphiQL bundled from npm and served from this server, so it works on an
- * air-gapped cluster (no CDN). `GET /graphql` from a browser (Accept: text/html) gets the page;
- * every other request falls through to the GraphQL endpoint.
+ * The GraphQL IDE: GraphiQL bundled from npm and served from this server, so it works on an air-gapped cluster (no
+ * CDN). Two parts: the page, the first handler of the GraphQL endpoint's mount (`GET /graphql` from a browser,
+ * Accept: text/html; every other request goes on to GraphQL), and its assets under /graphql-ide.
  */
-export function ideRoutes(enabled = true): Router {
-  const router = Router();
+export function ide(enabled = true): { page: RequestHandler; assets: Router } {
   const dir = ideDir();
   const index = path.join(dir, 'index.html');
-  if (enabled) router.use('/graphql-ide', express.static(dir, { index: false, immutable: true, maxAge: '1y' }));
-  router.get('/graphql', (req, res, next) => {
+  const assets = Router();
+  if (enabled) assets.use('/graphql-ide', express.static(dir, { index: false, immutable: true, maxAge: '1y' }));
+  const page: RequestHandler = (req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.path !== '/') return next();
     if (!req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) || req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
     if (typeof req.query.query === 'string') return next(); // a GET query, not a page load
     if (!enabled) {
@@ -35,6 +36,6 @@ export function ideRoutes(enabled = true): Router {
     }
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
-  });
-  return router;
+  };
+  return { page, assets };
 }
