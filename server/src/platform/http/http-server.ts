@@ -7,6 +7,7 @@ import type { AuthConfig } from '../../config/config';
 import { corsForTrustedOrigins, securityHeaders } from '../auth/security.middleware';
 import type { Logger } from '../logging/logger';
 import { accessLog } from './access-log';
+import { chained } from './chained';
 import { healthRoutes, type ReadinessCheck } from './health.routes';
 import { ide } from './ide.routes';
 import type { AppMetrics } from './metrics';
@@ -59,15 +60,13 @@ export interface RoutesOptions {
 /** Request ids and access log, security headers, CORS, metrics, health, GraphQL (and its IDE), the modules' routes, the clients, then 404 and errors. */
 export function mountRoutes(app: express.Express, options: RoutesOptions): void {
   const { logger, metrics } = options;
-  // Request id and access log first: everything after may log with req.log.
-  app.use(accessLog(logger, ['/healthz', '/readyz', '/metrics']));
-  app.use(securityHeaders());
-  app.use(corsForTrustedOrigins(options.auth));
-  app.use(metrics.httpMiddleware());
-  // GraphQL (the IDE's page first: GET /graphql from a browser) right after the middleware every request takes: an
-  // API request walks no other router (none serves /graphql).
+  // The middleware every request takes, as one layer (chained.ts): request id and access log first (everything after
+  // may log with req.log), security headers, CORS, metrics.
+  app.use(chained([accessLog(logger, ['/healthz', '/readyz', '/metrics']), securityHeaders(), corsForTrustedOrigins(options.auth), metrics.httpMiddleware()]));
+  // GraphQL (the IDE's page first: GET /graphql from a browser) right after it, one layer too: an API request walks
+  // no other router (none serves /graphql).
   const { page, assets } = ide(options.ide);
-  app.use(options.graphql.path, page, ...options.graphql.handlers);
+  app.use(options.graphql.path, chained([page, ...options.graphql.handlers]));
   app.use(healthRoutes(options.readiness, options.isAdmin));
   app.use(assets);
   for (const route of options.routes) app.use(route);
