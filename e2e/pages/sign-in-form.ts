@@ -1,10 +1,10 @@
 import type { Locator, Page } from 'playwright-core'
 
 /**
- * The sign-in form focuses its username field itself (Vuetify's `autofocus` runs from an IntersectionObserver, after
- * the first paint). Playwright's fill() focuses, then inserts text in a second step: a focus that moves in between puts
- * the text into the other field. So a test waits until the form's own focus has happened before typing, the way a
- * person sees the cursor in the field before typing.
+ * The sign-in form focuses its username field itself when it mounts (unless something else already has the focus).
+ * Playwright's fill() focuses, then inserts text in a second step: a focus that moved in between would put the text
+ * into the other field (Vuetify's own `autofocus`, from an IntersectionObserver and a timer, did that once). So a
+ * test waits until the form's own focus has happened before typing, the way a person sees the cursor in the field.
  */
 export async function autofocusSettled(page: Page): Promise<void> {
   await page.waitForFunction(() => {

@@ -82,6 +82,26 @@ describe('accessibility: every page of the portal and the admin console passes a
     expect(await auditPage(page, testName(this), '01-sign-in', saveScreenshot)).to.deep.equal([])
   })
 
+  it('portal: the sign-in page focuses the username, and never takes the focus back from someone already in the password', async function () {
+    const login = new LoginPage(page)
+    await page.goto(`${server.origin}/`)
+    await page.waitForURL(/\/login/)
+    // As fast as a person who clicks the password field the moment it shows (or a password manager filling it).
+    await login.password.waitFor({ state: 'attached' })
+    await login.password.focus()
+    await page.keyboard.type('secret')
+    // Vuetify's own autofocus moved the focus 50 ms after the field was seen: the next keys went to the username.
+    await page.waitForTimeout(500)
+    await page.keyboard.type('!')
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).to.equal('password')
+    expect(await login.password.inputValue()).to.equal('secret!')
+    expect(await login.username.inputValue()).to.equal('')
+    await saveScreenshot(page, testName(this), '01-typing-in-password')
+    // A fresh page: the username field has the focus, with nothing else focused first.
+    await login.open(server.origin)
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).to.equal('username')
+  })
+
   it('portal: signs in, finds an app and launches it with the keyboard alone (visible focus on each stop)', async function () {
     this.timeout(KUBE_STEP_TIMEOUT_MS + 60_000)
     const login = new LoginPage(page)

@@ -57,7 +57,7 @@ export interface RoutesOptions {
   clients: { mount: string; dir: string }[];
 }
 
-/** Request ids and access log, security headers, CORS, metrics, health, GraphQL (and its IDE), the modules' routes, the clients, then 404 and errors. */
+/** Request ids and access log, security headers, CORS, metrics, GraphQL (the IDE's page first), health, the IDE's assets, the modules' routes, the clients, then 404 and errors. */
 export function mountRoutes(app: express.Express, options: RoutesOptions): void {
   const { logger, metrics } = options;
   // The middleware every request takes, as one layer (chained.ts): request id and access log first (everything after
