@@ -77,7 +77,7 @@ function harness(options: { contextFails?: Error } = {}) {
         answer.body = chunk?.toString('utf8');
       },
     };
-    await posted.handler({ method, body, headers } as unknown as Request, res as unknown as Response, () => {});
+    await posted.handler({ method, body, headers: { 'content-type': 'application/json', ...headers } } as unknown as Request, res as unknown as Response, () => {});
     answer.status = res.statusCode;
     return answer;
   };
@@ -149,8 +149,13 @@ describe('GraphQL POSTs answered without Apollo (http-operations, unit)', () => 
     ];
     for (const body of refused) await send(body);
     expect(await send({ query: '{ hello }' }, {}, 'GET')).to.include({ status: 299 });
-    expect(posted.counts).to.deep.equal({ answered: 0, handedOver: refused.length + 1 });
-    expect(handedOver.map((h) => h.body)).to.deep.equal([...refused, { query: '{ hello }' }]);
+    // A body of a type a page of another origin can send without a preflight goes to Apollo's CSRF check.
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+      expect(await send({ query: '{ hello }' }, { 'content-type': type })).to.include({ status: 299 });
+    }
+    expect(await send({ query: '{ hello }' }, { 'content-type': 'Application/JSON; charset=utf-8' })).to.include({ status: 200 });
+    expect(posted.counts).to.deep.equal({ answered: 1, handedOver: refused.length + 5 });
+    expect(handedOver.map((h) => h.body)).to.deep.equal([...refused, ...Array<unknown>(5).fill({ query: '{ hello }' })]);
     // The context built for a request whose variables did not coerce is handed over with it.
     expect(handedOver[12].context?.requestId).to.equal('req-1');
   });

@@ -10,6 +10,12 @@ import type { LimitsChecker } from './limits';
 /** What Apollo answers a single result as, by the client's Accept header (its MEDIA_TYPES, in its order). */
 const MEDIA_TYPES = ['application/json; charset=utf-8', 'application/graphql-response+json; charset=utf-8', 'application/json; callbackSpec=1.0; charset=utf-8'];
 const APPLICATION_JSON = MEDIA_TYPES[0];
+/**
+ * A JSON body, which no page of another origin can send without a CORS preflight: the requests Apollo's CSRF
+ * prevention lets through. Checked here too (not only by the JSON body parser before) so that this rule holds
+ * whatever parses bodies in front; any other content type goes to Apollo's check.
+ */
+const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
 /** Accept headers already negotiated (clients send a handful); cleared when full so a client cannot grow it. */
 const MAX_NEGOTIATED = 64;
 
@@ -49,7 +55,7 @@ interface PostedOperation {
  * the same status, content type, field order, error formatting (`extensions.code` defaulted, `extensions.http`
  * applied and removed) and metrics.
  *
- * Everything else goes to Apollo, before any resolver has run: GET, batches, `extensions` (persisted queries), a
+ * Everything else goes to Apollo, before any resolver has run: GET, a body that is not JSON, batches, `extensions` (persisted queries), a
  * body Apollo would refuse, a document that does not parse or validate, an unknown operation name, a subscription,
  * a document over the limits, an Accept header Apollo answers 406, a context that cannot be built (handed the same
  * error), and variables that do not coerce (the result has no data; nothing ran). Apollo then answers as it always
@@ -78,7 +84,7 @@ export function postedOperations(options: PostedOperationsOptions): PostedOperat
   };
 
   const handler: RequestHandler = async (req, res) => {
-    const posted = stopped || req.method !== 'POST' ? undefined : postedOperation(req.body);
+    const posted = stopped || req.method !== 'POST' || !JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '') ? undefined : postedOperation(req.body);
     const contentType = posted && responseType(req.headers.accept);
     if (!posted || !contentType) return handOver(req, res);
     const document = documents.get(posted.query);
