@@ -300,7 +300,12 @@ describe('sessions on the real control plane', function () {
   });
 
   it('a list of sessions resolves their templates from the watch cache or in one batch per request (no N+1)', async () => {
-    const extra = [await createSession(alice, { template: 'firefox' }), await createSession(bob, { template: 'synclounge' }), await createSession(alice, { template: 'firefox', newSession: true })];
+    // Settings of every kind a page reads from the Session's spec (the others: the defaults).
+    const extra = [
+      await createSession(alice, { template: 'firefox' }),
+      await createSession(bob, { template: 'synclounge', idleTimeout: '45m', maxSessionDuration: '8h', minConnections: 2, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } } }),
+      await createSession(alice, { template: 'firefox', newSession: true, minConnections: 0, persistentHome: false }),
+    ];
     const templates = app.services.templates!;
     const calls = { getMany: 0, getObject: 0, keys: 0 };
     const { getMany, getObject } = templates;
@@ -335,6 +340,26 @@ describe('sessions on the real control plane', function () {
         const one = await gql<{ session: { idle: unknown } }>(admin, 'query S($id: ID!) { session(id: $id) { idle { reason hibernatesAt idleTimeoutSource } } }', { id: node.id });
         expect(node.idle, node.id).to.deep.equal(one.data!.session.idle);
       }
+      // Every field of a page's session (whose row holds only what a page reads of spec and status) is what the
+      // one-session query (the whole row) answers.
+      const every = `id name namespace user templateName state phase message url appType podName activeConnections totalConnections
+        lastConnection lastDisconnect lastActivity persistentHome idleTimeout maxSessionDuration
+        resources { requests { cpu memory } limits { cpu memory } } conditions { type status reason message lastTransitionTime }
+        createdAt updatedAt template { name } idle { activeConnections lastActivity hibernatesAt idleTimeout idleTimeoutSource reason }`;
+      const full = await gql<{ sessions: { edges: { node: Record<string, unknown> & { id: string } }[] } }>(admin, `{ sessions(first: 50) { edges { node { ${every} } } } }`);
+      expect(full.errors, JSON.stringify(full.errors)).to.equal(undefined);
+      const listed = new Map(full.data!.sessions.edges.map((e) => [e.node.id, e.node]));
+      for (const sess of extra) {
+        const one = await gql<{ session: Record<string, unknown> }>(admin, `query S($id: ID!) { session(id: $id) { ${every} } }`, { id: sess.id });
+        expect(listed.get(sess.id), sess.id).to.deep.equal(one.data!.session);
+      }
+      const bobs = listed.get(extra[1].id)!;
+      expect(bobs).to.deep.include({ idleTimeout: '45m', maxSessionDuration: '8h', persistentHome: false, message: 'The session is running' });
+      expect(bobs.resources).to.deep.equal({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: null, memory: '256Mi' } });
+      expect((bobs.conditions as { type: string; status: string }[]).map((c) => [c.type, c.status])).to.deep.include(['Ready', 'True']);
+      expect(bobs.idle).to.deep.include({ idleTimeout: '45m', idleTimeoutSource: 'session' });
+      expect((bobs.idle as { reason: string }).reason).to.match(/^No active connections since .*45m \(from the session\)$/);
+      expect((listed.get(extra[2].id)!.idle as { reason: string }).reason).to.match(/^minConnections is 0/);
       const names = body.data!.sessions.edges.map((e) => e.node.template?.name);
       expect(names.length, 'sessions listed').to.be.greaterThan(2);
       expect(names.every((n) => n === 'firefox' || n === 'synclounge')).to.equal(true);
