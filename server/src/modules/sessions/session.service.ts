@@ -28,7 +28,7 @@ import { badTransition, invalidSessionInput, unapprovedTemplate, unknownTemplate
 import { SessionEntity } from './session.entity';
 import { sessionObjects, type SessionManifest, type SessionSpec, type SessionState } from './session.crd';
 import type { CreateSessionInput, SessionFilterInput } from './dto/session.input';
-import { SessionType, type SessionConditionType, type SessionPhaseEnum, type SessionStateEnum } from './dto/session.type';
+import { SessionType, type SessionPhaseEnum, type SessionStateEnum, type StatusCondition } from './dto/session.type';
 
 const DURATION = /^[0-9]+(s|m|h)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -71,7 +71,7 @@ export function toSessionType(row: SessionEntity): SessionType {
  */
 function sessionTypeOf(row: SessionEntity): SessionType {
   const spec = row.spec as unknown as Partial<SessionSpec>;
-  const status = row.status as { message?: string; conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[] };
+  const status = row.status as { message?: string; conditions?: StatusCondition[] };
   // Set one by one on the instance (not Object.assign of a literal: one object per session of a page, not two).
   const t = new SessionType();
   t.id = row.id;
@@ -94,7 +94,7 @@ function sessionTypeOf(row: SessionEntity): SessionType {
   t.idleTimeout = spec.idleTimeout ?? null;
   t.maxSessionDuration = spec.maxSessionDuration ?? null;
   t.resources = spec.resources ? { requests: resourceList(spec.resources.requests), limits: resourceList(spec.resources.limits) } : null;
-  t.conditions = (status?.conditions ?? []).map((c): SessionConditionType => ({ ...c, lastTransitionTime: c.lastTransitionTime ? new Date(c.lastTransitionTime) : null }));
+  t.setStatusConditions(status?.conditions);
   t.createdAt = row.createdAt;
   t.updatedAt = row.updatedAt;
   return t;

@@ -119,13 +119,8 @@ export function postedOperations(options: PostedOperationsOptions): PostedOperat
     const format = result.errors?.length ? options.formatError(contextValue.requestId) : undefined;
     const errors = format && result.errors!.map((error) => formatted(error, format, head));
     metrics.recordOperation(operation.name?.value, operation.operation, errors ? 'error' : 'success', Number(process.hrtime.bigint() - started) / 1e9, Boolean(contextValue.caller));
-    // Apollo's JSON: errors, data, extensions in that order, and a newline (written after the text: appending it
-    // to the string made a second copy of a page's JSON before its bytes).
-    const json = JSON.stringify({ errors, data: result.data, extensions: result.extensions });
-    const length = Buffer.byteLength(json, 'utf8');
-    const body = Buffer.allocUnsafe(length + 1);
-    body.write(json, 0, length, 'utf8');
-    body[length] = 0x0a;
+    // Apollo's JSON: errors, data, extensions in that order, and a newline.
+    const body = Buffer.from(`${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`, 'utf8');
     res.setHeader('content-type', contentType);
     for (const [name, value] of head.headers) res.setHeader(name, value);
     res.statusCode = head.status ?? (threw ? 500 : 200);

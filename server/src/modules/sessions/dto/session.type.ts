@@ -54,6 +54,19 @@ export class SessionConditionType {
   lastTransitionTime!: Date | null;
 }
 
+/** A condition as a Session's status holds it (lastTransitionTime as text). */
+export interface StatusCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+}
+
+function toConditionType(c: StatusCondition): SessionConditionType {
+  return { ...c, lastTransitionTime: c.lastTransitionTime ? new Date(c.lastTransitionTime) : null };
+}
+
 @ObjectType('Session', { description: "A user's session of a template (a Session object, mirrored in PostgreSQL)." })
 export class SessionType {
   @Field(() => ID, { description: "The Session object's uid." })
@@ -119,8 +132,24 @@ export class SessionType {
   @Field(() => ResourcesType, { nullable: true, description: 'Resource overrides of this session.' })
   resources!: ResourcesType | null;
 
+  /** The conditions as the Session's status holds them (see `conditions`). */
+  #statusConditions: readonly StatusCondition[] = [];
+  #conditions: SessionConditionType[] | undefined;
+
+  /**
+   * Converted when the field is read, once: a page of sessions seldom asks for them, and converting every session's
+   * made a page's garbage.
+   */
   @Field(() => [SessionConditionType], { description: 'Conditions reported by the reconciler.' })
-  conditions!: SessionConditionType[];
+  get conditions(): SessionConditionType[] {
+    return (this.#conditions ??= this.#statusConditions.map(toConditionType));
+  }
+
+  /** Sets the conditions from the Session's status (converted when read). */
+  setStatusConditions(conditions: readonly StatusCondition[] | undefined): void {
+    this.#statusConditions = conditions ?? [];
+    this.#conditions = undefined;
+  }
 
   @Field({ description: 'When the session was created.' })
   createdAt!: Date;
