@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { decideIdle, type IdleInput } from './idle-rules';
+import { decideIdle, decideIdleFor, IdleDecisions, type IdleInput } from './idle-rules';
+import type { SessionEntity } from '../sessions/session.entity';
 import { decideScale, desiredReplicas } from './scaling-rules';
 import { beaconToken } from './beacon.routes';
 import { plainIp } from './connection.service';
@@ -73,6 +74,67 @@ describe('connections: pure rules', () => {
     it('does not run while hibernated or starting', () => {
       expect(idle({ state: 'hibernated', phase: 'Hibernated' })).to.deep.include({ hibernatesAt: null, reason: 'The session is hibernated; it does not run, so it cannot idle' });
       expect(idle({ phase: 'Pending' }).reason).to.contain('the idle clock starts once it is Running');
+    });
+  });
+
+  describe('kept idle decisions', () => {
+    const row = (over: Partial<SessionEntity> = {}): SessionEntity =>
+      ({
+        id: 'a3c1f1de-8a39-4c6e-9d1e-000000000001',
+        template: 'firefox',
+        state: 'running',
+        phase: 'Running',
+        activeConnections: 0,
+        lastConnectionAt: at(60),
+        lastDisconnectAt: at(120),
+        lastActivityAt: at(90),
+        spec: { minConnections: 1 },
+        status: { conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady', message: '', lastTransitionTime: T0.toISOString() }] },
+        ...over,
+      }) as SessionEntity;
+    // Every input of the decision, changed one at a time (each alone changes the decision).
+    const changes: [string, Partial<SessionEntity>, string | null, number][] = [
+      ['state', { state: 'hibernated' }, null, 1800_000],
+      ['phase', { phase: 'Pending' }, null, 1800_000],
+      ['active connections', { activeConnections: 1 }, null, 1800_000],
+      ['minConnections', { spec: { minConnections: 0 } }, null, 1800_000],
+      ['session idle timeout', { spec: { minConnections: 1, idleTimeout: '45m' } }, null, 1800_000],
+      ['template idle timeout', {}, '2h', 1800_000],
+      ['server default', {}, null, 3600_000],
+      ['Ready transition', { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady', message: '', lastTransitionTime: at(500).toISOString() }] } }, null, 1800_000],
+      ['last connection', { lastConnectionAt: at(900) }, null, 1800_000],
+      ['last disconnect', { lastDisconnectAt: at(950) }, null, 1800_000],
+      ['last activity', { lastActivityAt: at(980) }, null, 1800_000],
+    ];
+
+    it('answers what decideIdleFor answers, whichever input changed since the last decision', () => {
+      const kept = new IdleDecisions();
+      const now = new Date();
+      const first = kept.decide(row(), null, 1800_000);
+      expect(first).to.deep.equal(decideIdleFor(row(), null, 1800_000, now));
+      // Unchanged inputs (a new row object, as each page reads): the kept decision itself.
+      expect(kept.decide(row(), null, 1800_000)).to.equal(first);
+      for (const [what, over, templateIdle, defaultMs] of changes) {
+        const answer = kept.decide(row(over), templateIdle, defaultMs);
+        expect(answer, what).to.deep.equal(decideIdleFor(row(over), templateIdle, defaultMs, now));
+        expect(answer, what).to.not.deep.equal(first);
+        // ...and back: the first inputs' decision again.
+        expect(kept.decide(row(), null, 1800_000), `${what}, back`).to.deep.equal(first);
+      }
+    });
+
+    it('never keeps a decision that counted from the current time, and forgets everything when full', () => {
+      const kept = new IdleDecisions(2);
+      // Running without a Ready time, a connect or a disconnect: idle since now (a new time on every decision).
+      const noTimes = row({ lastConnectionAt: null, lastDisconnectAt: null, status: {} });
+      const a = kept.decide(noTimes, null, 1800_000);
+      expect(kept.size).to.equal(0);
+      expect(kept.decide(noTimes, null, 1800_000)).to.not.equal(a);
+      kept.decide(row({ id: 'one' }), null, 1800_000);
+      kept.decide(row({ id: 'two' }), null, 1800_000);
+      expect(kept.size).to.equal(2);
+      kept.decide(row({ id: 'three' }), null, 1800_000);
+      expect(kept.size).to.equal(1);
     });
   });
 

@@ -25,7 +25,7 @@ import { tooManyConnections, viewerCannotStart } from './connection.errors';
 import { ConnectionObjects } from './connection-objects';
 import type { ClientConnectionType, ConnectSessionResultType } from './dto/connection.type';
 import { HeartbeatBatcher } from './heartbeat-batcher';
-import { decideIdleFor, type IdleDecision } from './idle-rules';
+import { IdleDecisions, type IdleDecision } from './idle-rules';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -129,6 +129,8 @@ export class ConnectionService {
    */
   gatewayTicket: ((sessionId: string, appPath?: string) => Promise<{ url: string; ticketHash: string; expiresAt: Date }>) | null = null;
   private readonly log: Logger;
+  /** Session.idle's decisions, kept while their inputs are unchanged (a list asks for them again and again). */
+  private readonly idleDecisions = new IdleDecisions();
 
   constructor(private readonly deps: ConnectionServiceDeps) {
     this.heartbeats = new HeartbeatBatcher(deps.heartbeatPool);
@@ -212,10 +214,9 @@ export class ConnectionService {
       const templates = this.deps.templates ? await this.deps.templates.cachedObjects() : await templateObjects(this.deps.kube).list();
       for (const t of templates) templateIdle.set(t.metadata.name, t.spec?.idleTimeout ?? null);
     }
-    const now = new Date();
     return sessions.map((s) => {
       const row = typeof s === 'string' ? byId.get(s) : s;
-      return row ? decideIdleFor(row, templateIdle.get(row.template) ?? null, this.deps.config.defaultIdleTimeoutMs, now) : notFound('Session', s as string);
+      return row ? this.idleDecisions.decide(row, templateIdle.get(row.template) ?? null, this.deps.config.defaultIdleTimeoutMs) : notFound('Session', s as string);
     });
   }
 
@@ -230,7 +231,7 @@ export class ConnectionService {
       if (template === undefined) return undefined;
       templateIdle = template?.spec?.idleTimeout ?? null;
     }
-    return decideIdleFor(row, templateIdle, this.deps.config.defaultIdleTimeoutMs, new Date());
+    return this.idleDecisions.decide(row, templateIdle, this.deps.config.defaultIdleTimeoutMs);
   }
 
   // ---- connect ---------------------------------------------------------------------------------

@@ -118,12 +118,17 @@ export function decideIdle(i: IdleInput): IdleDecision {
   };
 }
 
+/** The Ready=True condition's transition time as the table row holds it, while Running (else undefined). */
+function readySince(row: Pick<SessionEntity, 'status' | 'phase'>): string | undefined {
+  if (row.phase !== 'Running') return undefined;
+  const conditions = (row.status as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] }).conditions ?? [];
+  return conditions.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime;
+}
+
 /** When the session last became Running (its Ready=True condition's transition), from its table row. */
 export function runningSince(row: Pick<SessionEntity, 'status' | 'phase'>): Date | null {
-  if (row.phase !== 'Running') return null;
-  const conditions = (row.status as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] }).conditions ?? [];
-  const ready = conditions.find((c) => c.type === 'Ready' && c.status === 'True');
-  return ready?.lastTransitionTime ? new Date(ready.lastTransitionTime) : null;
+  const since = readySince(row);
+  return since ? new Date(since) : null;
 }
 
 /** decideIdle for a session's table row, with its template's idle timeout and the server's default. */
@@ -143,4 +148,82 @@ export function decideIdleFor(row: SessionEntity, templateIdleTimeout: string | 
     lastActivity: row.lastActivityAt,
     now,
   });
+}
+
+/** The inputs of a session's idle decision as they were when it was made (see IdleDecisions). */
+interface DecidedIdle {
+  state: string;
+  phase: string;
+  activeConnections: number;
+  minConnections: unknown;
+  sessionIdleTimeout: unknown;
+  templateIdleTimeout: string | null;
+  defaultIdleTimeoutMs: number;
+  readySince: string | undefined;
+  lastConnection: number | undefined;
+  lastDisconnect: number | undefined;
+  lastActivity: number | undefined;
+  decision: IdleDecision;
+}
+
+const time = (d: Date | null | undefined) => d?.getTime();
+
+/**
+ * decideIdleFor with the decisions kept by session id: a list of sessions (the portal's, the admin's) asks for the
+ * same sessions' decisions request after request, and deciding (a duration, dates, the reason's text) was a tenth of
+ * a 100-session page's time. A kept decision is answered only when every input it was made from is unchanged (the
+ * row's state, phase, counters, timestamps, spec and Ready condition, the template's and the server's timeouts), so
+ * the answer is always decideIdleFor's; a decision that fell back on the current time (no timestamp to count from)
+ * is never kept. At most `max` sessions are kept, then all are forgotten at once. Decisions are shared: read only.
+ */
+export class IdleDecisions {
+  private readonly byId = new Map<string, DecidedIdle>();
+
+  constructor(private readonly max = 10_000) {}
+
+  decide(row: SessionEntity, templateIdleTimeout: string | null, defaultIdleTimeoutMs: number): IdleDecision {
+    const spec = row.spec as Partial<SessionSpec>;
+    const ready = readySince(row);
+    const kept = this.byId.get(row.id);
+    if (
+      kept &&
+      kept.state === row.state &&
+      kept.phase === row.phase &&
+      kept.activeConnections === row.activeConnections &&
+      kept.minConnections === spec.minConnections &&
+      kept.sessionIdleTimeout === spec.idleTimeout &&
+      kept.templateIdleTimeout === templateIdleTimeout &&
+      kept.defaultIdleTimeoutMs === defaultIdleTimeoutMs &&
+      kept.readySince === ready &&
+      kept.lastConnection === time(row.lastConnectionAt) &&
+      kept.lastDisconnect === time(row.lastDisconnectAt) &&
+      kept.lastActivity === time(row.lastActivityAt)
+    ) {
+      return kept.decision;
+    }
+    const now = new Date();
+    const decision = decideIdleFor(row, templateIdleTimeout, defaultIdleTimeoutMs, now);
+    if (decision.idleSince === now) return decision;
+    if (this.byId.size >= this.max) this.byId.clear();
+    this.byId.set(row.id, {
+      state: row.state,
+      phase: row.phase,
+      activeConnections: row.activeConnections,
+      minConnections: spec.minConnections,
+      sessionIdleTimeout: spec.idleTimeout,
+      templateIdleTimeout,
+      defaultIdleTimeoutMs,
+      readySince: ready,
+      lastConnection: time(row.lastConnectionAt),
+      lastDisconnect: time(row.lastDisconnectAt),
+      lastActivity: time(row.lastActivityAt),
+      decision,
+    });
+    return decision;
+  }
+
+  /** Sessions kept now. */
+  get size(): number {
+    return this.byId.size;
+  }
 }
