@@ -125,16 +125,12 @@ function readySince(row: Pick<SessionEntity, 'status' | 'phase'>): string | unde
   return conditions.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime;
 }
 
-/** When the session last became Running (its Ready=True condition's transition), from its table row. */
-export function runningSince(row: Pick<SessionEntity, 'status' | 'phase'>): Date | null {
-  const since = readySince(row);
-  return since ? new Date(since) : null;
-}
+/** The inputs of decideIdle that a session's table row, its template and the server give (runningSince as text). */
+type IdleFacts = Omit<IdleInput, 'runningSince' | 'now'> & { readySince: string | undefined };
 
-/** decideIdle for a session's table row, with its template's idle timeout and the server's default. */
-export function decideIdleFor(row: SessionEntity, templateIdleTimeout: string | null, defaultIdleTimeoutMs: number, now: Date): IdleDecision {
+function idleFacts(row: SessionEntity, templateIdleTimeout: string | null, defaultIdleTimeoutMs: number): IdleFacts {
   const spec = row.spec as Partial<SessionSpec>;
-  return decideIdle({
+  return {
     state: row.state,
     phase: row.phase,
     activeConnections: row.activeConnections,
@@ -142,31 +138,31 @@ export function decideIdleFor(row: SessionEntity, templateIdleTimeout: string | 
     sessionIdleTimeout: spec.idleTimeout,
     templateIdleTimeout,
     defaultIdleTimeoutMs,
-    runningSince: runningSince(row),
+    readySince: readySince(row),
     lastConnection: row.lastConnectionAt,
     lastDisconnect: row.lastDisconnectAt,
     lastActivity: row.lastActivityAt,
-    now,
-  });
+  };
 }
 
-/** The inputs of a session's idle decision as they were when it was made (see IdleDecisions). */
-interface DecidedIdle {
-  state: string;
-  phase: string;
-  activeConnections: number;
-  minConnections: unknown;
-  sessionIdleTimeout: unknown;
-  templateIdleTimeout: string | null;
-  defaultIdleTimeoutMs: number;
-  readySince: string | undefined;
-  lastConnection: number | undefined;
-  lastDisconnect: number | undefined;
-  lastActivity: number | undefined;
-  decision: IdleDecision;
+function decideFrom(facts: IdleFacts, now: Date): IdleDecision {
+  return decideIdle({ ...facts, runningSince: facts.readySince ? new Date(facts.readySince) : null, now });
 }
 
-const time = (d: Date | null | undefined) => d?.getTime();
+/** decideIdle for a session's table row, with its template's idle timeout and the server's default. */
+export function decideIdleFor(row: SessionEntity, templateIdleTimeout: string | null, defaultIdleTimeoutMs: number, now: Date): IdleDecision {
+  return decideFrom(idleFacts(row, templateIdleTimeout, defaultIdleTimeoutMs), now);
+}
+
+/** Whether two sets of facts are the same, every one of them (dates: the same instant). */
+function sameFacts(a: IdleFacts, b: IdleFacts): boolean {
+  for (const key in a) {
+    const x = a[key as keyof IdleFacts];
+    const y = b[key as keyof IdleFacts];
+    if (x !== y && !(x instanceof Date && y instanceof Date && x.getTime() === y.getTime())) return false;
+  }
+  return true;
+}
 
 /**
  * decideIdleFor with the decisions kept by session id: a list of sessions (the portal's, the admin's) asks for the
@@ -177,48 +173,19 @@ const time = (d: Date | null | undefined) => d?.getTime();
  * is never kept. At most `max` sessions are kept, then all are forgotten at once. Decisions are shared: read only.
  */
 export class IdleDecisions {
-  private readonly byId = new Map<string, DecidedIdle>();
+  private readonly byId = new Map<string, { facts: IdleFacts; decision: IdleDecision }>();
 
   constructor(private readonly max = 10_000) {}
 
   decide(row: SessionEntity, templateIdleTimeout: string | null, defaultIdleTimeoutMs: number): IdleDecision {
-    const spec = row.spec as Partial<SessionSpec>;
-    const ready = readySince(row);
+    const facts = idleFacts(row, templateIdleTimeout, defaultIdleTimeoutMs);
     const kept = this.byId.get(row.id);
-    if (
-      kept &&
-      kept.state === row.state &&
-      kept.phase === row.phase &&
-      kept.activeConnections === row.activeConnections &&
-      kept.minConnections === spec.minConnections &&
-      kept.sessionIdleTimeout === spec.idleTimeout &&
-      kept.templateIdleTimeout === templateIdleTimeout &&
-      kept.defaultIdleTimeoutMs === defaultIdleTimeoutMs &&
-      kept.readySince === ready &&
-      kept.lastConnection === time(row.lastConnectionAt) &&
-      kept.lastDisconnect === time(row.lastDisconnectAt) &&
-      kept.lastActivity === time(row.lastActivityAt)
-    ) {
-      return kept.decision;
-    }
+    if (kept && sameFacts(kept.facts, facts)) return kept.decision;
     const now = new Date();
-    const decision = decideIdleFor(row, templateIdleTimeout, defaultIdleTimeoutMs, now);
+    const decision = decideFrom(facts, now);
     if (decision.idleSince === now) return decision;
     if (this.byId.size >= this.max) this.byId.clear();
-    this.byId.set(row.id, {
-      state: row.state,
-      phase: row.phase,
-      activeConnections: row.activeConnections,
-      minConnections: spec.minConnections,
-      sessionIdleTimeout: spec.idleTimeout,
-      templateIdleTimeout,
-      defaultIdleTimeoutMs,
-      readySince: ready,
-      lastConnection: time(row.lastConnectionAt),
-      lastDisconnect: time(row.lastDisconnectAt),
-      lastActivity: time(row.lastActivityAt),
-      decision,
-    });
+    this.byId.set(row.id, { facts, decision });
     return decision;
   }
 
