@@ -5,7 +5,7 @@ import type { AuditService, AuditSource } from '../audit/audit.service';
 import type { UserEntity } from '../users/user.entity';
 import type { UsersService } from '../users/users.service';
 import { dummyPasswordHash, verifyPassword } from './password';
-import type { Pool } from 'pg';
+import { poolOf } from '../../platform/database/prepared';
 import { LoginRateLimiter } from './rate-limiter';
 import type { ClientMeta, RefreshTokenService } from './refresh-token.service';
 import { InvalidTokenError, type AccessToken, type TokenService } from './token.service';
@@ -53,7 +53,7 @@ export class AuthService {
   ) {
     const { perIp, perUsername, windowMs } = config.loginRateLimit;
     // The counters live in PostgreSQL (shared by every replica), on the pool TypeORM already holds.
-    const pool = () => (dataSource.driver as unknown as { master: Pool }).master;
+    const pool = () => poolOf(dataSource);
     this.ipLimiter = new LoginRateLimiter(pool, 'login-ip', perIp, windowMs);
     this.usernameLimiter = new LoginRateLimiter(pool, 'login-user', perUsername, windowMs);
   }

@@ -11,6 +11,7 @@ import { notFound } from '../../platform/graphql/errors';
 import { sessionAccess, type SessionAccess } from '../sharing/session-access';
 import { decodeCursor, invalidCursor, pageSize, toConnection, type Connection } from '../../platform/graphql/pagination';
 import { entityColumns, entityFromRow } from '../../platform/database/entity-from-row';
+import { queryPrepared } from '../../platform/database/prepared';
 import type { AppPubSub } from '../../platform/graphql/pubsub';
 import { isConflict, isNotFound, noCluster } from '../../platform/kube/kube-errors';
 import { STREAMSPACE_API_VERSION, type StreamSpaceApi } from '../../platform/kube/streamspace-api';
@@ -246,24 +247,27 @@ export class SessionService {
     let totalCount: number;
     let raw: Record<string, unknown>[];
     const columns = `${entityColumns(this.deps.dataSource, SessionEntity, 's', ['spec', 'status'])}, ${LIST_SPEC_STATUS}`;
+    // Prepared statements (a list is asked for again and again): the page size is a parameter, not in the text.
     if (after) {
       // A later page: the count is of every matching session, not of those after the cursor (its own statement).
       const [createdAt, id] = decodeCursor(after, 2) as [string, string];
       const since = new Date(createdAt);
       if (Number.isNaN(since.getTime()) || !UUID.test(id)) throw invalidCursor(after);
-      const [{ n }] = (await this.deps.dataSource.query(`SELECT count(*)::int AS n FROM sessions s WHERE ${where.join(' AND ')}`, params)) as { n: number }[];
+      const [{ n }] = await queryPrepared<{ n: number }>(this.deps.dataSource, `SELECT count(*)::int AS n FROM sessions s WHERE ${where.join(' AND ')}`, params);
       totalCount = n;
-      raw = (await this.deps.dataSource.query(
+      raw = await queryPrepared(
+        this.deps.dataSource,
         `SELECT ${columns} FROM sessions s WHERE ${where.join(' AND ')} AND (s.created_at, s.id) < ($${params.length + 1}, $${params.length + 2})
-         ORDER BY s.created_at DESC, s.id DESC LIMIT ${size + 1}`,
-        [...params, since, id],
-      )) as Record<string, unknown>[];
+         ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length + 3}`,
+        [...params, since, id, size + 1],
+      );
     } else {
       // The first page (what the portal and the admin list ask for): rows and count in one statement.
-      raw = (await this.deps.dataSource.query(
-        `SELECT ${columns}, count(*) OVER () AS total_count FROM sessions s WHERE ${where.join(' AND ')} ORDER BY s.created_at DESC, s.id DESC LIMIT ${size + 1}`,
-        params,
-      )) as Record<string, unknown>[];
+      raw = await queryPrepared(
+        this.deps.dataSource,
+        `SELECT ${columns}, count(*) OVER () AS total_count FROM sessions s WHERE ${where.join(' AND ')} ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length + 1}`,
+        [...params, size + 1],
+      );
       totalCount = raw.length ? Number(raw[0].total_count) : 0;
     }
     // The rows carry the entity's property names (entityColumns) and what a page reads of spec and status.
