@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
+import { QueryFailedError } from 'typeorm';
 import { ENTITIES } from '../../src/composition/entities';
 import { openDatabase, type Database } from '../../src/platform/database/database';
 import { poolOf, queryPrepared } from '../../src/platform/database/prepared';
@@ -44,10 +45,15 @@ describe('database: prepared statements on the pool TypeORM holds (real PostgreS
     } finally {
       for (const client of clients) client.release();
     }
-    // A failing statement fails as PostgreSQL says, and the next call on the same text still runs.
+    // A failing statement fails as TypeORM's statements do (its QueryFailedError, PostgreSQL's error and code inside),
+    // and the next call on the same text still runs.
     let error: Error | undefined;
     await queryPrepared(dataSource, text, ['not a number', at, 'x']).catch((err: Error) => (error = err));
+    expect(error).to.be.instanceOf(QueryFailedError);
     expect(error?.message).to.match(/invalid input syntax for type integer/);
+    expect((error as QueryFailedError<Error & { code: string }>).driverError.code).to.equal('22P02');
+    await queryPrepared(dataSource, text, [1, at, 'a\u0000b']).catch((err: Error) => (error = err));
+    expect((error as QueryFailedError<Error & { code: string }>).driverError.code).to.equal('22021');
     expect(await queryPrepared(dataSource, text, [41, at, 'again'])).to.deep.equal([{ n: 42, at, doc: { a: [1] }, label: 'again' }]);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
-import type { DataSource } from 'typeorm';
+import { QueryFailedError, type DataSource } from 'typeorm';
 
 /** The pg pool TypeORM holds (its postgres driver's `master`), for what TypeORM's query runner cannot run. */
 export function poolOf(dataSource: DataSource): Pool {
@@ -16,7 +16,8 @@ const MAX_NAMES = 1000;
  * every call (a page of sessions: 0.2 ms less of PostgreSQL's CPU per request, measured beside the list bench). For
  * hot reads whose text is one of a few, everything that varies in the parameters (never a value in the text: each
  * text is a statement kept by every connection). The name is derived from the text, so the same text is the same
- * statement everywhere. The driver's type parsers apply as to any query.
+ * statement everywhere. The driver's type parsers apply as to any query; a database error is TypeORM's
+ * QueryFailedError, as any statement's.
  */
 export async function queryPrepared<T extends QueryResultRow>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
   let name = names.get(text);
@@ -25,5 +26,10 @@ export async function queryPrepared<T extends QueryResultRow>(dataSource: DataSo
     if (names.size >= MAX_NAMES) names.clear();
     names.set(text, name);
   }
-  return (await poolOf(dataSource).query<T>({ name, text, values })).rows;
+  try {
+    return (await poolOf(dataSource).query<T>({ name, text, values })).rows;
+  } catch (err) {
+    // As TypeORM's own statements fail: what reads a database error (a NUL refused as the client's, a conflict) reads it here too.
+    throw err instanceof Error && 'severity' in err ? new QueryFailedError(text, values, err) : err;
+  }
 }
