@@ -113,8 +113,8 @@ export function isPlainLaunch(input: CreateSessionInput): boolean {
 /**
  * What a page of sessions reads of the spec and status documents (the SessionType's fields and the idle decision:
  * sessionTypeOf, decideIdleFor), extracted by PostgreSQL instead of the whole documents: their JSON text was most of a
- * page's bytes, of PostgreSQL's output work and of the driver's parsing (a 100-row page of the same rows: 2.4-2.6 ms
- * of machine CPU against 3.1 ms for the whole documents, measured beside the list bench).
+ * page's bytes, of PostgreSQL's output work and of the driver's parsing (the same 100 rows: 1.9-2.6 ms of machine
+ * CPU against 2.7-3.3 ms with the whole documents, measured beside the list bench; decision 0034).
  */
 const LIST_SPEC_STATUS = [
   `s.spec->'persistentHome' AS "specPersistentHome"`,
