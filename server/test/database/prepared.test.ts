@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { QueryFailedError } from 'typeorm';
 import { ENTITIES } from '../../src/composition/entities';
 import { openDatabase, type Database } from '../../src/platform/database/database';
-import { poolOf, queryPrepared } from '../../src/platform/database/prepared';
+import { poolOf, queryPrepared, queryPreparedArrays } from '../../src/platform/database/prepared';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase } from '../support/postgres';
 
@@ -55,5 +55,22 @@ describe('database: prepared statements on the pool TypeORM holds (real PostgreS
     await queryPrepared(dataSource, text, [1, at, 'a\u0000b']).catch((err: Error) => (error = err));
     expect((error as QueryFailedError<Error & { code: string }>).driverError.code).to.equal('22021');
     expect(await queryPrepared(dataSource, text, [41, at, 'again'])).to.deep.equal([{ n: 42, at, doc: { a: [1] }, label: 'again' }]);
+  });
+
+  it('reads rows as arrays of the values in column order, with the driver types, prepared and failing as queryPrepared', async () => {
+    const { dataSource } = db;
+    const text = `SELECT x AS n, $1::timestamptz AS at, jsonb_build_object('x', x) AS doc, NULL::text AS none, count(*) OVER () AS total FROM generate_series(1, $2::int) AS x ORDER BY x`;
+    const at = new Date('2031-05-06T07:08:09.010Z');
+    for (const size of [1, 3]) {
+      const rows = await queryPreparedArrays(dataSource, text, [at, size]);
+      expect(rows).to.deep.equal(Array.from({ length: size }, (_, i) => [i + 1, at, { x: i + 1 }, null, String(size)]));
+    }
+    const { rows } = await poolOf(dataSource).query<{ n: string }>('SELECT count(*)::text AS n FROM pg_prepared_statements WHERE statement = $1', [text]);
+    expect(Number(rows[0]!.n)).to.be.at.most(1);
+    let error: Error | undefined;
+    await queryPreparedArrays(dataSource, text, [at, 'many']).catch((err: Error) => (error = err));
+    expect(error).to.be.instanceOf(QueryFailedError);
+    expect((error as QueryFailedError<Error & { code: string }>).driverError.code).to.equal('22P02');
+    expect(await queryPreparedArrays(dataSource, text, [at, 2])).to.have.length(2);
   });
 });

@@ -19,7 +19,21 @@ const MAX_NAMES = 1000;
  * statement everywhere. The driver's type parsers apply as to any query; a database error is TypeORM's
  * QueryFailedError, as any statement's.
  */
-export async function queryPrepared<T extends QueryResultRow>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
+export function queryPrepared<T extends QueryResultRow>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
+  return run<T>(dataSource, { text, values });
+}
+
+/**
+ * queryPrepared with each row an array of its values in the statement's column order (the driver's `rowMode:
+ * 'array'`): for hot statements whose caller makes its own objects. The driver otherwise builds each row one key at
+ * a time into an object without a fixed shape (slow to fill, large: 1.4 KB for a row of 27 columns).
+ */
+export function queryPreparedArrays(dataSource: DataSource, text: string, values: unknown[]): Promise<unknown[][]> {
+  return run<unknown[]>(dataSource, { text, values, rowMode: 'array' });
+}
+
+async function run<T>(dataSource: DataSource, query: { text: string; values: unknown[]; rowMode?: 'array' }): Promise<T[]> {
+  const { text, values } = query;
   let name = names.get(text);
   if (name === undefined) {
     name = `ss_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
@@ -27,7 +41,7 @@ export async function queryPrepared<T extends QueryResultRow>(dataSource: DataSo
     names.set(text, name);
   }
   try {
-    return (await poolOf(dataSource).query<T>({ name, text, values })).rows;
+    return (await poolOf(dataSource).query({ ...query, name })).rows as T[];
   } catch (err) {
     // As TypeORM's own statements fail: what reads a database error (a NUL refused as the client's, a conflict) reads it here too.
     throw err instanceof Error && 'severity' in err ? new QueryFailedError(text, values, err) : err;
