@@ -9,7 +9,7 @@
  *            process's RSS then (server and bench share the process: an upper bound for the API's)
  *  list      `sessions(first: N)` with nested template, connection counts and idle, at N = 10, 50, 100: SQL statements
  *            per request counted by a pg query hook (support/sql-counter.ts), then req/s for N = 100 beside a raw pg
- *            query of the same rows (8 in flight each; the two alternately, three rounds of 300 pages and 500 queries)
+ *            query of the same rows (8 in flight each; the two alternately, three rounds of 300 pages and 500 queries, after 2,000 of each)
  *  connect   connectSession to a running session, sequential, p99, beside a trivial authenticated query (`me`)
  *  wake      connectSession to a hibernated session: the answer's time minus the time the bench's own pod watch saw
  *            the pod Ready (what the platform adds after the pod is Ready), BENCH_WAKES (10) sessions, one at a time
@@ -18,7 +18,8 @@
  *            to each subscriber, beside the time from the mutation that causes it (connectSession, whose count
  *            reaches the session table through the Session's status and the watch); the server thread's JS memory
  *            (heap + external) per subscriber
- * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes.
+ * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes; BENCH_LIST_ROUNDS
+ * and BENCH_LIST_WARMUP the list's rounds (3) and the pages and raw queries run before them (2,000 each).
  * BENCH_PROFILE=<dir> writes CPU and allocation profiles of this process (the API) during converge, the list and
  * connect loads and the fan-out's changes (support/profile.ts). BENCH_APISERVER_METRICS=<file> writes the API
  * server's /metrics at the end (requests and their durations by verb and resource: what the sessions cost it).
@@ -126,7 +127,15 @@ async function ok<T>(app: TestApp, user: { headers: Record<string, string> }, qu
 const rate = (r: LoopResult) => r.latencies.length / r.seconds;
 
 /** Rounds of the list figure: the page and its raw query measured alternately (see sessionList). */
-const LIST_ROUNDS = 3;
+const LIST_ROUNDS = Number(process.env.BENCH_LIST_ROUNDS) || 3;
+/**
+ * Pages and raw queries each runs before the list's rounds (not measured). V8 optimizes a function once it has run
+ * enough of its code, so what runs once per request (middleware, auth, the driver's calls) is still being compiled
+ * after hundreds of requests: after 200 of each, --trace-opt counted ~55 TurboFan compilations (~250 ms of compiler
+ * threads, ~0.8 ms per page) in every round of 300 pages; after 2,000, 23-33. A server serving lists all day has
+ * long compiled them: the figure is of a warm server.
+ */
+const LIST_WARMUP = Number(process.env.BENCH_LIST_WARMUP) || 2000;
 
 type CpuRun = Awaited<ReturnType<typeof cpuDuring<LoopResult>>>;
 
@@ -332,14 +341,15 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
         total,
       });
     // Both warm first (not measured): the figures are of a warm server (its code compiled), not of its first pages.
-    await pages(200)();
-    await rawQueries(200)();
+    await pages(LIST_WARMUP)();
+    await rawQueries(LIST_WARMUP)();
     for (let round = 0; round < LIST_ROUNDS; round++) {
       apiRuns.push(await cpuDuring(round === 0 ? () => profiled('list', pages(300)) : pages(300), generatorTid));
       loads.push(load1());
       rawRuns.push(await cpuDuring(rawQueries(500), generatorTid));
     }
     console.log(`  page / raw query rate, round by round: ${apiRuns.map((a, i) => (rate(a.result) / rate(rawRuns[i].result)).toFixed(2)).join(', ')}`);
+    console.log(`  server main thread ms per page, round by round: ${apiRuns.map((a) => ((a.mainThreadSeconds * 1000) / a.result.latencies.length).toFixed(2)).join(', ')}`);
     const apiRun = combined(apiRuns);
     const rawRun = combined(rawRuns);
     const api = apiRun.result;
