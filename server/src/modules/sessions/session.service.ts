@@ -280,10 +280,10 @@ export class SessionService {
       // The first page (what the portal and the admin list ask for): rows and count in one statement.
       rows = await queryPreparedArrays(
         this.deps.dataSource,
-        `SELECT ${LIST_COLUMNS}, count(*) OVER () FROM sessions s WHERE ${where.join(' AND ')} ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length + 1}`,
+        `SELECT ${LIST_COLUMNS}, count(*) OVER ()::int FROM sessions s WHERE ${where.join(' AND ')} ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length + 1}`,
         [...params, size + 1],
       );
-      totalCount = rows.length ? Number(rows[0][LIST_WIDTH]) : 0;
+      totalCount = rows.length ? (rows[0][LIST_WIDTH] as number) : 0;
     }
     return toConnection(rows.map((r) => toSessionType(listRow(r))), size, totalCount, Boolean(after), (s) => [s.createdAt.toISOString(), s.id]);
   }
