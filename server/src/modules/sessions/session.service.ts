@@ -54,7 +54,7 @@ export async function findSessionRow(dataSource: DataSource, namespace: string, 
 
 /**
  * The row a SessionType was made from by toSessionType (undefined for one made otherwise). A session of a page
- * (`list`) carries a row whose spec and status hold only what a page reads (see LIST_SPEC_STATUS).
+ * (`list`) carries a row whose spec and status hold only what a page reads (see LIST_COLUMNS).
  */
 export function sessionRowOf(session: SessionType): SessionEntity | undefined {
   return (session as WithRow)[ROW];
