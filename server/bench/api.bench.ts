@@ -9,7 +9,7 @@
  *            process's RSS then (server and bench share the process: an upper bound for the API's)
  *  list      `sessions(first: N)` with nested template, connection counts and idle, at N = 10, 50, 100: SQL statements
  *            per request counted by a pg query hook (support/sql-counter.ts), then req/s for N = 100 beside a raw pg
- *            query of the same rows (8 in flight each; the two alternately, three rounds of 300 pages and 500 queries, after 2,000 of each)
+ *            query of the same rows (8 in flight each; the two alternately, five rounds of 300 pages and 500 queries, after 2,000 of each)
  *  connect   connectSession to a running session, sequential, p99, beside a trivial authenticated query (`me`)
  *  wake      connectSession to a hibernated session: the answer's time minus the time the bench's own pod watch saw
  *            the pod Ready (what the platform adds after the pod is Ready), BENCH_WAKES (10) sessions, one at a time
@@ -19,7 +19,7 @@
  *            reaches the session table through the Session's status and the watch); the server thread's JS memory
  *            (heap + external) per subscriber
  * BENCH_API_FIGURES picks figures after converge (list,connect,wake,fanout); BENCH_SESSIONS etc. the sizes; BENCH_LIST_ROUNDS
- * and BENCH_LIST_WARMUP the list's rounds (3) and the pages and raw queries run before them (2,000 each).
+ * and BENCH_LIST_WARMUP the list's rounds (5) and the pages and raw queries run before them (2,000 each).
  * BENCH_PROFILE=<dir> writes CPU and allocation profiles of this process (the API) during converge, the list and
  * connect loads and the fan-out's changes (support/profile.ts). BENCH_APISERVER_METRICS=<file> writes the API
  * server's /metrics at the end (requests and their durations by verb and resource: what the sessions cost it).
@@ -127,7 +127,7 @@ async function ok<T>(app: TestApp, user: { headers: Record<string, string> }, qu
 const rate = (r: LoopResult) => r.latencies.length / r.seconds;
 
 /** Rounds of the list figure: the page and its raw query measured alternately (see sessionList). */
-const LIST_ROUNDS = Number(process.env.BENCH_LIST_ROUNDS) || 3;
+const LIST_ROUNDS = Number(process.env.BENCH_LIST_ROUNDS) || 5;
 /**
  * Pages and raw queries each runs before the list's rounds (not measured). V8 optimizes a function once it has run
  * enough of its code, so what runs once per request (middleware, auth, the driver's calls) is still being compiled
