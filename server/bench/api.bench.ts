@@ -9,7 +9,8 @@
  *            process's RSS then (server and bench share the process: an upper bound for the API's)
  *  list      `sessions(first: N)` with nested template, connection counts and idle, at N = 10, 50, 100: SQL statements
  *            per request counted by a pg query hook (support/sql-counter.ts), then req/s for N = 100 beside a raw pg
- *            query of the same rows (8 in flight each; the two alternately, five rounds of 300 pages and 500 queries, after 2,000 of each)
+ *            query of the same rows (8 in flight each; the two alternately, five rounds of 300 pages and 500 queries
+ *            after 2,000 of each; the figure is the median of the rounds' ratios)
  *  connect   connectSession to a running session, sequential, p99, beside a trivial authenticated query (`me`)
  *  wake      connectSession to a hibernated session: the answer's time minus the time the bench's own pod watch saw
  *            the pod Ready (what the platform adds after the pod is Ready), BENCH_WAKES (10) sessions, one at a time
@@ -38,7 +39,7 @@ import { createTestDatabase, stopTestPostgres } from '../test/support/postgres';
 import { kubeGetStream } from '../src/platform/kube/kube-http';
 import { LABEL_SESSION } from '../src/modules/sessions/session-manifests';
 import { sessionTopic, type SessionChange } from '../src/modules/sessions/session-table';
-import { BenchReport, cpuDuring, cpuPartsText, fmtInt, fmtMs, load1, percentile } from './support/report';
+import { BenchReport, cpuDuring, cpuPartsText, fmtInt, fmtMs, load1, median, percentile } from './support/report';
 import { startLoadWorker, type LoadWorker, type LoopResult } from './support/load-worker';
 import { COUNT_HEADER, countStatements } from '../test/support/sql-counter';
 import { profiled } from './support/profile';
@@ -126,7 +127,7 @@ async function ok<T>(app: TestApp, user: { headers: Record<string, string> }, qu
 
 const rate = (r: LoopResult) => r.latencies.length / r.seconds;
 
-/** Rounds of the list figure: the page and its raw query measured alternately (see sessionList). */
+/** Rounds of the list figure: the page and its raw query measured alternately, the median ratio reported (see sessionList). */
 const LIST_ROUNDS = Number(process.env.BENCH_LIST_ROUNDS) || 5;
 /**
  * Pages and raw queries each runs before the list's rounds (not measured). V8 optimizes a function once it has run
@@ -348,7 +349,11 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
       loads.push(load1());
       rawRuns.push(await cpuDuring(rawQueries(500), generatorTid));
     }
-    console.log(`  page / raw query rate, round by round: ${apiRuns.map((a, i) => (rate(a.result) / rate(rawRuns[i].result)).toFixed(2)).join(', ')}`);
+    // The figure is the median of the rounds' ratios (as the gateway bench's): a round that the shared machine slowed
+    // for one of the two (0.40 beside four of 0.48-0.52) does not decide it.
+    const roundRatios = apiRuns.map((a, i) => rate(a.result) / rate(rawRuns[i].result));
+    const ratio = median(roundRatios);
+    console.log(`  page / raw query rate, round by round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; median ${ratio.toFixed(2)}`);
     console.log(`  server main thread ms per page, round by round: ${apiRuns.map((a) => ((a.mainThreadSeconds * 1000) / a.result.latencies.length).toFixed(2)).join(', ')}`);
     const apiRun = combined(apiRuns);
     const rawRun = combined(rawRuns);
@@ -374,9 +379,9 @@ async function sessionList(report: BenchReport, app: TestApp, alice: TestUser, d
       value:
         `${Object.entries(counts).map(([n, c]) => `${c} statements at ${n}`).join(', ')}; ${fmtInt(rate(api))} req/s at 100, p99 ${fmtMs(percentile(api.latencies, 99))} (8 in flight); ` +
         `machine CPU ${apiCpu.toFixed(2)} ms per page (server main thread ${mainCpu.toFixed(2)} ms)`,
-      baseline: `raw pg query of the same 100 rows: ${fmtInt(rate(raw))}/s; machine CPU ${rawCpu.toFixed(2)} ms per query`,
-      ratio: rate(api) / rate(raw),
-      met: maxCount <= 4 && rate(api) >= 0.5 * rate(raw),
+      baseline: `raw pg query of the same 100 rows: ${fmtInt(rate(raw))}/s; machine CPU ${rawCpu.toFixed(2)} ms per query; ratio: the median of ${LIST_ROUNDS} alternating rounds' (${roundRatios.map((r) => r.toFixed(2)).join(', ')})`,
+      ratio,
+      met: maxCount <= 4 && ratio >= 0.5,
       load: apiLoad,
     });
   } catch (err) {

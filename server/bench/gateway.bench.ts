@@ -38,7 +38,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { responseLength } from './support/raw-http';
-import { machineTicks } from './support/report';
+import { machineTicks, median } from './support/report';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -315,11 +315,6 @@ async function settle() {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const { startPostgres } = await import('../src/platform/database/postgres-server');
