@@ -117,16 +117,19 @@ export function isPlainLaunch(input: CreateSessionInput): boolean {
  * a page's bytes, of PostgreSQL's output work and of the driver's parsing (the same 100 rows: 1.9-2.6 ms of machine
  * CPU against 2.7-3.3 ms with the whole documents, measured beside the list bench; decision 0034).
  */
-const LIST_COLUMNS = [
+const LIST_COLUMN_LIST = [
+  // 0-18: the table's columns but spec and status (listRow's order).
   's.id', 's.name', 's.namespace', 's.user_id', 's.username', 's.template', 's.state', 's.phase', 's.app_type', 's.url', 's.pod_name',
   's.active_connections', 's.total_connections', 's.last_connection_at', 's.last_disconnect_at', 's.last_activity_at', 's.resource_version',
   's.created_at', 's.updated_at',
+  // 19-23: of the spec; 24-25: of the status.
   `s.spec->'persistentHome'`, `s.spec->>'idleTimeout'`, `s.spec->>'maxSessionDuration'`, `s.spec->'resources'`, `s.spec->'minConnections'`,
   `s.status->>'message'`, `s.status->'conditions'`,
-].join(', ');
+];
+const LIST_COLUMNS = LIST_COLUMN_LIST.join(', ');
 
-/** How many columns LIST_COLUMNS has (a first page adds its total count after them). */
-const LIST_WIDTH = 26;
+/** Where a first page's total count is in a row: after LIST_COLUMNS. */
+const LIST_WIDTH = LIST_COLUMN_LIST.length;
 
 /**
  * A row of LIST_COLUMNS as a session's row, its spec and status holding what was read (absent keys: absent). Rows are
