@@ -20,6 +20,7 @@ import { GRAPHQL_PATH, startGraphQLServer, type GraphQLServer } from './platform
 import { createHttpServer, listen, mountRoutes } from './platform/http/http-server';
 import { CleanupStack } from './platform/lifecycle/cleanup-stack';
 import { createLogger, type Logger } from './platform/logging/logger';
+import { tuneHeap } from './platform/runtime/heap';
 
 export type { AppServices } from './composition/services';
 
@@ -43,6 +44,7 @@ export interface CreateAppOptions {
  * reverse order, and `stop()` releases the same stack.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<App> {
+  tuneHeap();
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanup = options.cleanup ?? new CleanupStack(logger);
   try {
