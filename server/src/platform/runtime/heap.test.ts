@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
-/** heap.ts as plain CommonJS for a child without a TypeScript loader (one changes when V8 tenures a site). */
+/** heap.ts as plain CommonJS, for a child run without a TypeScript loader (with @swc-node/register loaded, the burst below no longer tenures the site, and the control would fail). */
 function heapModuleSource(): string {
   const source = fs.readFileSync(path.join(__dirname, 'heap.ts'), 'utf8');
   return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
